@@ -1,0 +1,45 @@
+//! Pure metrology and register rules: no I/O, no database, no Rocket, no clock.
+//!
+//! Everything here takes plain values (uom quantities, dates, strings) and returns
+//! values or a [`Error`] naming the field a user has to correct.
+
+pub mod codes;
+pub mod register;
+pub mod units;
+
+use std::fmt;
+
+/// A rule violation, tied to the input field that caused it.
+///
+/// `code` is stable (`standard.code_invalid`) so that API clients can match on it;
+/// `message` is for the person who has to fix the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Error {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The same error reported against another field name (a form's field, a CSV column).
+    pub fn at(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for Error {}

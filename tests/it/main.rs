@@ -1,0 +1,1 @@
+//! Integration tests: the real Rocket app against a real database.
