@@ -6,3 +6,5 @@
 //! [`service`] (use cases and authorization), [`web`] (Rocket). See docs/architecture.md.
 
 pub mod domain;
+pub mod service;
+pub mod store;

@@ -82,6 +82,7 @@ enum Devices {
     Manufacturer,
     Model,
     Serial,
+    Quantity,
     RangeMinSi,
     RangeMaxSi,
     RangeUnit,
@@ -158,18 +159,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index(
-                "ix_organisations_region",
-                Organisations::Table,
-                &["region_id"],
-            ))
+            .create_index(index("ix_organisations_region", Organisations::Table, &["region_id"]))
             .await?;
         manager
-            .create_index(index(
-                "ix_organisations_name",
-                Organisations::Table,
-                &["name_zh"],
-            ))
+            .create_index(index("ix_organisations_name", Organisations::Table, &["name_zh"]))
             .await?;
 
         manager
@@ -223,17 +216,12 @@ impl MigrationTrait for Migration {
             ("ix_standards_region", &["region_id", "name_zh"][..]),
             ("ix_standards_category", &["category_code"][..]),
             ("ix_standards_level", &["level", "name_zh"][..]),
-            (
-                "ix_standards_status_expiry",
-                &["status", "cert_expires_on"][..],
-            ),
+            ("ix_standards_status_expiry", &["status", "cert_expires_on"][..]),
             ("ix_standards_expiry", &["cert_expires_on"][..]),
             ("ix_standards_name", &["name_zh"][..]),
             ("ix_standards_updated", &["updated_at"][..]),
         ] {
-            manager
-                .create_index(index(name, Standards::Table, cols))
-                .await?;
+            manager.create_index(index(name, Standards::Table, cols)).await?;
         }
 
         manager
@@ -247,6 +235,7 @@ impl MigrationTrait for Migration {
                     .col(string(Devices::Manufacturer))
                     .col(string(Devices::Model))
                     .col(string_len(Devices::Serial, 64))
+                    .col(string_len_null(Devices::Quantity, 32))
                     .col(double_null(Devices::RangeMinSi))
                     .col(double_null(Devices::RangeMaxSi))
                     .col(string_len_null(Devices::RangeUnit, 16))
@@ -268,13 +257,9 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                index(
-                    "ux_devices_standard_serial",
-                    Devices::Table,
-                    &["standard_id", "serial"],
-                )
-                .unique()
-                .take(),
+                index("ux_devices_standard_serial", Devices::Table, &["standard_id", "serial"])
+                    .unique()
+                    .take(),
             )
             .await?;
         manager

@@ -11,9 +11,7 @@ use super::Error;
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// GB 32100-2015 §5 and Appendix: position weights W_i = 3^(i-1) mod 31 for i = 1..17.
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// The check character of the first 17 characters of a unified social credit code:
 /// C18 = 31 − (Σ Ci·Wi mod 31), with 31 written as 0 (GB 32100-2015 §5).
@@ -55,7 +53,11 @@ pub fn validate_uscc(field: &str, input: &str) -> Result<String, Error> {
         return Err(Error::new(
             field,
             "organisation.uscc_character",
-            format!("character {} ('{}') is not allowed in a unified social credit code (no I, O, Z, S or V)", i + 1, c),
+            format!(
+                "character {} ('{}') is not allowed in a unified social credit code (no I, O, Z, S or V)",
+                i + 1,
+                c
+            ),
         ));
     }
     if !code[2..8].bytes().all(|b| b.is_ascii_digit()) {
@@ -97,11 +99,7 @@ pub const JJF1022_LEVEL1: &[(&str, &str, &str)] = &[
     ("59", "邮电", "Post and telecommunications"),
     ("61", "交通运输", "Transport"),
     ("63", "建材", "Building materials"),
-    (
-        "65",
-        "农林牧渔",
-        "Agriculture, forestry, husbandry and fishery",
-    ),
+    ("65", "农林牧渔", "Agriculture, forestry, husbandry and fishery"),
 ];
 
 /// The level-1 entry (code, Chinese name, English name) for a 2-digit code.
@@ -157,10 +155,7 @@ pub fn validate_jjf1022(field: &str, input: &str) -> Result<Jjf1022Code, Error> 
         return Err(Error::new(
             field,
             "standard.category_unknown",
-            format!(
-                "{} is not a JJF 1022-2014 discipline or sector code",
-                code.level1()
-            ),
+            format!("{} is not a JJF 1022-2014 discipline or sector code", code.level1()),
         ));
     }
     let levels: Vec<&str> = (0..4).map(|i| &s[i * 2..i * 2 + 2]).collect();
@@ -175,7 +170,10 @@ pub fn validate_jjf1022(field: &str, input: &str) -> Result<Jjf1022Code, Error> 
         return Err(Error::new(
             field,
             "standard.category_padding",
-            format!("level {} follows an empty level; JJF 1022 pads unused levels with 0 to the 8th digit", i + 1),
+            format!(
+                "level {} follows an empty level; JJF 1022 pads unused levels with 0 to the 8th digit",
+                i + 1
+            ),
         ));
     }
     Ok(code)
@@ -203,10 +201,7 @@ mod tests {
     // Σ Ci·Wi over the first 17 characters = 1640; 1640 mod 31 = 28; 31 − 28 = 3 → '3'.
     #[test]
     fn uscc_published_example_validates() {
-        assert_eq!(
-            validate_uscc("c", "91350100M000100Y43").unwrap(),
-            "91350100M000100Y43"
-        );
+        assert_eq!(validate_uscc("c", "91350100M000100Y43").unwrap(), "91350100M000100Y43");
         assert_eq!(uscc_check_char("91350100M000100Y4"), Some('3'));
     }
 
@@ -260,10 +255,7 @@ mod tests {
         let c = validate_jjf1022("category", "01219000").unwrap();
         assert_eq!(c.level1(), "01");
         assert_eq!(c.depth(), 3);
-        assert_eq!(
-            validate_jjf1022("category", "0121 9000").unwrap().as_str(),
-            "01219000"
-        );
+        assert_eq!(validate_jjf1022("category", "0121 9000").unwrap().as_str(), "01219000");
     }
 
     #[test]

@@ -212,11 +212,7 @@ pub struct StandardDraft {
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, Error> {
     let t = text.trim();
     if t.is_empty() {
-        return Err(Error::new(
-            field,
-            "date.missing",
-            "a date is required (YYYY-MM-DD)",
-        ));
+        return Err(Error::new(field, "date.missing", "a date is required (YYYY-MM-DD)"));
     }
     NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| {
         Error::new(
@@ -232,11 +228,7 @@ fn required(errors: &mut Vec<Error>, field: &str, value: &str, max: usize) -> St
     if v.is_empty() {
         errors.push(Error::new(field, "field.missing", "this field is required"));
     } else if v.chars().count() > max {
-        errors.push(Error::new(
-            field,
-            "field.too_long",
-            format!("at most {max} characters"),
-        ));
+        errors.push(Error::new(field, "field.too_long", format!("at most {max} characters")));
     }
     v.to_owned()
 }
@@ -244,11 +236,7 @@ fn required(errors: &mut Vec<Error>, field: &str, value: &str, max: usize) -> St
 fn optional(errors: &mut Vec<Error>, field: &str, value: &str, max: usize) -> String {
     let v = value.trim();
     if v.chars().count() > max {
-        errors.push(Error::new(
-            field,
-            "field.too_long",
-            format!("at most {max} characters"),
-        ));
+        errors.push(Error::new(field, "field.too_long", format!("at most {max} characters")));
     }
     v.to_owned()
 }
@@ -354,11 +342,7 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
             AccuracyKind::AccuracyClass => {
                 accuracy.2 = required(&mut errors, "accuracy", &input.accuracy, 64);
             }
-            AccuracyKind::Uncertainty | AccuracyKind::Mpe => match parse_tolerance(
-                "accuracy",
-                &input.accuracy,
-                kind,
-            ) {
+            AccuracyKind::Uncertainty | AccuracyKind::Mpe => match parse_tolerance("accuracy", &input.accuracy, kind) {
                 Ok(q) if q.si < 0.0 => errors.push(Error::new(
                     "accuracy",
                     "standard.accuracy_negative",
@@ -370,12 +354,7 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
         }
     }
     let regulations = optional(&mut errors, "regulations", &input.regulations, 500);
-    let responsible_person = required(
-        &mut errors,
-        "responsible_person",
-        &input.responsible_person,
-        100,
-    );
+    let responsible_person = required(&mut errors, "responsible_person", &input.responsible_person, 100);
 
     if !errors.is_empty() {
         return Err(errors);
@@ -423,13 +402,7 @@ pub fn validate_org_code(field: &str, kind: OrgKind, code: &str) -> Result<Strin
 }
 
 /// The lower-case text the register's full-text search matches against.
-pub fn search_text(
-    name_zh: &str,
-    name_en: &str,
-    category_code: &str,
-    cert_no: &str,
-    owner_name: &str,
-) -> String {
+pub fn search_text(name_zh: &str, name_en: &str, category_code: &str, cert_no: &str, owner_name: &str) -> String {
     format!("{name_zh} {name_en} {category_code} {cert_no} {owner_name}").to_lowercase()
 }
 
@@ -506,13 +479,7 @@ mod tests {
         i.name_zh = "  ".into();
         let errs = validate_standard(&i).unwrap_err();
         let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
-        for f in [
-            "category_code",
-            "range_max",
-            "cert_expires_on",
-            "level",
-            "name_zh",
-        ] {
+        for f in ["category_code", "range_max", "cert_expires_on", "level", "name_zh"] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
         let dates = errs.iter().find(|e| e.field == "cert_expires_on").unwrap();
@@ -551,9 +518,6 @@ mod tests {
     fn org_codes_follow_the_kind() {
         assert!(validate_org_code("code", OrgKind::Institute, "91350100M000100Y43").is_ok());
         assert!(validate_org_code("code", OrgKind::Institute, "PTB").is_err());
-        assert_eq!(
-            validate_org_code("code", OrgKind::ExternalNmi, "PTB").unwrap(),
-            "PTB"
-        );
+        assert_eq!(validate_org_code("code", OrgKind::ExternalNmi, "PTB").unwrap(), "PTB");
     }
 }

@@ -11,10 +11,9 @@
 use super::Error;
 use uom::si::f64 as q;
 use uom::si::{
-    acceleration, angle, available_energy, electric_current, electric_potential,
-    electrical_resistance, energy, force, frequency, illuminance, length, luminous_intensity, mass,
-    mass_density, molar_concentration, power, pressure, radioactivity, ratio, temperature_interval,
-    thermodynamic_temperature, time, torque, velocity, volume,
+    acceleration, angle, available_energy, electric_current, electric_potential, electrical_resistance, energy, force,
+    frequency, illuminance, length, luminous_intensity, mass, mass_density, molar_concentration, power, pressure,
+    radioactivity, ratio, temperature_interval, thermodynamic_temperature, time, torque, velocity, volume,
 };
 
 /// One unit a kind of quantity may be written in.
@@ -57,13 +56,7 @@ static LENGTH: &[UnitDef] = &[
     u!("km", [], Length, length::meter, length::kilometer),
     u!("cm", [], Length, length::meter, length::centimeter),
     u!("mm", [], Length, length::meter, length::millimeter),
-    u!(
-        "µm",
-        ["um", "μm"],
-        Length,
-        length::meter,
-        length::micrometer
-    ),
+    u!("µm", ["um", "μm"], Length, length::meter, length::micrometer),
     u!("nm", [], Length, length::meter, length::nanometer),
 ];
 static MASS: &[UnitDef] = &[
@@ -128,6 +121,7 @@ static TEMPERATURE_INTERVAL: &[UnitDef] = &[
 ];
 static PRESSURE: &[UnitDef] = &[
     u!("Pa", [], Pressure, pressure::pascal, pressure::pascal),
+    u!("hPa", [], Pressure, pressure::pascal, pressure::hectopascal),
     u!("kPa", [], Pressure, pressure::pascal, pressure::kilopascal),
     u!("MPa", [], Pressure, pressure::pascal, pressure::megapascal),
     u!("bar", [], Pressure, pressure::pascal, pressure::bar),
@@ -247,21 +241,9 @@ static ENERGY: &[UnitDef] = &[
     u!("kJ", [], Energy, energy::joule, energy::kilojoule),
 ];
 static VOLUME: &[UnitDef] = &[
-    u!(
-        "m^3",
-        ["m³", "m3"],
-        Volume,
-        volume::cubic_meter,
-        volume::cubic_meter
-    ),
+    u!("m^3", ["m³", "m3"], Volume, volume::cubic_meter, volume::cubic_meter),
     u!("L", ["l"], Volume, volume::cubic_meter, volume::liter),
-    u!(
-        "mL",
-        ["ml"],
-        Volume,
-        volume::cubic_meter,
-        volume::milliliter
-    ),
+    u!("mL", ["ml"], Volume, volume::cubic_meter, volume::milliliter),
     u!(
         "µL",
         ["uL", "μL", "ul"],
@@ -339,13 +321,7 @@ static LUMINOUS_INTENSITY: &[UnitDef] = &[u!(
     luminous_intensity::candela,
     luminous_intensity::candela
 )];
-static ILLUMINANCE: &[UnitDef] = &[u!(
-    "lx",
-    ["lux"],
-    Illuminance,
-    illuminance::lux,
-    illuminance::lux
-)];
+static ILLUMINANCE: &[UnitDef] = &[u!("lx", ["lux"], Illuminance, illuminance::lux, illuminance::lux)];
 static ANGLE: &[UnitDef] = &[
     u!("rad", [], Angle, angle::radian, angle::radian),
     u!("°", ["deg"], Angle, angle::radian, angle::degree),
@@ -545,9 +521,7 @@ fn round_sig(x: f64, digits: i32) -> f64 {
     }
     let r = (x * scale).round() / scale;
     // Re-parse the shortest representation to drop residual noise in the last bit.
-    format!("{:.*e}", (digits - 1) as usize, r)
-        .parse()
-        .unwrap_or(r)
+    format!("{:.*e}", (digits - 1) as usize, r).parse().unwrap_or(r)
 }
 
 fn normalise_unit(s: &str) -> String {
@@ -763,15 +737,11 @@ mod tests {
     #[test]
     fn exponent_and_signs() {
         assert!(close(
-            parse_quantity("f", "1.5e-3 m", QuantityKind::Length)
-                .unwrap()
-                .si,
+            parse_quantity("f", "1.5e-3 m", QuantityKind::Length).unwrap().si,
             1.5e-3
         ));
         assert!(close(
-            parse_quantity("f", "+2 kPa", QuantityKind::Pressure)
-                .unwrap()
-                .si,
+            parse_quantity("f", "+2 kPa", QuantityKind::Pressure).unwrap().si,
             2000.0
         ));
         // "2 E" is not an exponent: the unit is missing a value, not the number.

@@ -1,0 +1,385 @@
+//! A deterministic, realistic province-scale data set in the import format.
+//!
+//! The same seed gives byte-identical files on every machine (ChaCha8 is specified
+//! independently of platform and rand version). Organisations get valid unified social
+//! credit codes, standards get provincial temporary JJF 1022 codes under the catch-all
+//! 90, real verification regulations, and certificate dates spread so that some have
+//! expired and some are due for renewal, as in a real register.
+
+use super::reference::{cities, templates, RegionRow, TemplateRow};
+use super::transfer::{Progress, DEVICES, DEVICE_COLUMNS, ORGANISATIONS, ORGANISATION_COLUMNS, STANDARDS};
+use crate::domain::codes::uscc_check_char;
+use crate::domain::register::StandardInput;
+use chrono::{Duration, NaiveDate};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// How many standards and of what.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub standards: usize,
+    pub seed: u64,
+    /// The day the data set describes; certificate dates are spread around it.
+    pub as_of: NaiveDate,
+}
+
+/// Relative economic weight of each city (GB/T 2260 code): how many standards it keeps.
+fn city_weight(code: &str) -> u32 {
+    match code {
+        "440300" => 22, // Shenzhen
+        "440100" => 20, // Guangzhou
+        "441900" => 12, // Dongguan
+        "440600" => 11, // Foshan
+        "441300" | "442000" | "440700" | "440400" => 5,
+        "440500" | "440800" | "440900" | "441200" => 4,
+        _ => 2,
+    }
+}
+
+const USCC_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// GB 11714-1997 organisation code check character (weights 3,7,9,10,5,8,4,2, mod 11).
+fn org_code_check(body: &[u8; 8]) -> u8 {
+    const W: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body
+        .iter()
+        .zip(W)
+        .map(|(b, w)| {
+            let v = if b.is_ascii_digit() {
+                (b - b'0') as u32
+            } else {
+                (b - b'A') as u32 + 10
+            };
+            v * w
+        })
+        .sum();
+    match 11 - sum % 11 {
+        10 => b'X',
+        11 => b'0',
+        c => b'0' + c as u8,
+    }
+}
+
+/// A unified social credit code: registration authority and type, the division code,
+/// a GB 11714 organisation code with its check character, and the GB 32100 check.
+fn uscc(rng: &mut ChaCha8Rng, authority_and_type: &str, division: &str) -> String {
+    loop {
+        let mut body = [0u8; 8];
+        for b in &mut body {
+            *b = USCC_CHARS[rng.random_range(0..USCC_CHARS.len())];
+        }
+        let check = org_code_check(&body);
+        if check == b'X' {
+            // 'X' is not in the USCC alphabet's place 17; draw again as registries do.
+            continue;
+        }
+        let mut first17 = String::with_capacity(17);
+        first17.push_str(authority_and_type);
+        first17.push_str(division);
+        first17.push_str(std::str::from_utf8(&body).expect("ASCII"));
+        first17.push(check as char);
+        let c = uscc_check_char(&first17).expect("alphabet");
+        return format!("{first17}{c}");
+    }
+}
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
+    let total: u32 = items.iter().map(&weight).sum();
+    let mut x = rng.random_range(0..total);
+    for it in items {
+        let w = weight(it);
+        if x < w {
+            return it;
+        }
+        x -= w;
+    }
+    items.last().expect("non-empty")
+}
+
+struct Org {
+    code: String,
+    kind: &'static str,
+    name_zh: String,
+    name_en: String,
+    city: String,
+}
+
+const INDUSTRIES: &[(&str, &str)] = &[
+    ("电子信息", "Electronics"),
+    ("汽车", "Automotive"),
+    ("家电", "Home appliances"),
+    ("石化", "Petrochemicals"),
+    ("医疗器械", "Medical devices"),
+    ("新能源", "New energy"),
+    ("精密制造", "Precision manufacturing"),
+    ("食品", "Food"),
+];
+const FIRMS: &[&str] = &[
+    "华", "粤", "南", "珠", "海", "信", "达", "宏", "源", "瑞", "恒", "通", "安", "泰", "康",
+];
+const SURNAMES: &[&str] = &[
+    "陈", "李", "黄", "张", "梁", "林", "刘", "吴", "罗", "何", "郑", "杨", "谢", "冯",
+];
+const GIVEN: &[&str] = &[
+    "志明", "丽华", "伟强", "晓燕", "国栋", "嘉欣", "建华", "敏", "俊杰", "慧玲", "文", "海峰",
+];
+const MAKERS: &[(&str, &str)] = &[
+    ("Fluke", "57"),
+    ("Keysight", "34"),
+    ("Mitutoyo", "MX"),
+    ("Mettler Toledo", "XP"),
+    ("Fluke Calibration", "P3"),
+    ("成都天大", "TD"),
+    ("上海精密", "JM"),
+    ("北京康斯特", "ConST"),
+    ("西安福莱特", "FL"),
+];
+
+fn organisations(rng: &mut ChaCha8Rng, cities: &[RegionRow], n_standards: usize) -> Vec<Org> {
+    let mut orgs = vec![Org {
+        code: uscc(rng, "12", "440000"),
+        kind: "institute",
+        name_zh: "广东省计量测试研究院（示例）".into(),
+        name_en: "Guangdong Institute of Metrology (sample)".into(),
+        city: "440100".into(),
+    }];
+    for c in cities {
+        let city = c.name_zh.trim_end_matches('市');
+        orgs.push(Org {
+            code: uscc(rng, "12", &c.code),
+            kind: "institute",
+            name_zh: format!("{city}市计量检定测试院"),
+            name_en: format!("{} Institute of Metrology", c.name_en),
+            city: c.code.clone(),
+        });
+        for (i, (ind_zh, ind_en)) in INDUSTRIES.iter().enumerate() {
+            if city_weight(&c.code) as usize > i * 3 {
+                orgs.push(Org {
+                    code: uscc(rng, "12", &c.code),
+                    kind: "measurement_centre",
+                    name_zh: format!("{city}{ind_zh}产业计量测试中心"),
+                    name_en: format!("{} {} Industrial Measurement Centre", c.name_en, ind_en),
+                    city: c.code.clone(),
+                });
+            }
+        }
+    }
+    // Enterprises keep their own highest standards: about one for every 12 standards.
+    let n_enterprises = (n_standards / 12).max(3);
+    for i in 0..n_enterprises {
+        let c = pick(rng, cities, |c| city_weight(&c.code));
+        let (ind_zh, ind_en) = INDUSTRIES[rng.random_range(0..INDUSTRIES.len())];
+        let a = FIRMS[rng.random_range(0..FIRMS.len())];
+        let b = FIRMS[rng.random_range(0..FIRMS.len())];
+        orgs.push(Org {
+            code: uscc(rng, "91", &c.code),
+            kind: "enterprise",
+            name_zh: format!(
+                "{}{a}{b}{ind_zh}有限公司（{:04}）",
+                c.name_zh.trim_end_matches('市'),
+                i + 1
+            ),
+            name_en: format!("{} {ind_en} Co., Ltd. No. {}", c.name_en, i + 1),
+            city: c.code.clone(),
+        });
+    }
+    orgs
+}
+
+/// Writes organisations.csv, standards.csv and devices.csv for `spec` into `dir`.
+pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Result<(usize, usize, usize)> {
+    std::fs::create_dir_all(dir)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let cities = cities();
+    let templates: Vec<TemplateRow> = templates();
+    let orgs = organisations(&mut rng, &cities, spec.standards);
+    let io = |e: csv::Error| std::io::Error::other(e.to_string());
+
+    let mut w = csv::Writer::from_path(dir.join(ORGANISATIONS)).map_err(io)?;
+    w.write_record(ORGANISATION_COLUMNS).map_err(io)?;
+    for o in &orgs {
+        w.write_record([&o.code, o.kind, &o.name_zh, &o.name_en, &o.city])
+            .map_err(io)?;
+    }
+    w.flush()?;
+
+    let institutes: Vec<&Org> = orgs.iter().filter(|o| o.kind == "institute").collect();
+    let centres: Vec<&Org> = orgs.iter().filter(|o| o.kind == "measurement_centre").collect();
+    let enterprises: Vec<&Org> = orgs.iter().filter(|o| o.kind == "enterprise").collect();
+
+    let mut ws = csv::Writer::from_path(dir.join(STANDARDS)).map_err(io)?;
+    ws.write_record(StandardInput::FIELDS).map_err(io)?;
+    let mut wd = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
+    wd.write_record(DEVICE_COLUMNS).map_err(io)?;
+    let mut n_devices = 0;
+    progress.stage("generating", spec.standards as u64);
+    let epoch = spec.as_of - Duration::days(4 * 365 + 120);
+    for i in 0..spec.standards {
+        let t = pick(&mut rng, &templates, |t| t.weight);
+        let roll = rng.random_range(0..100);
+        let (owner, level, prefix) = match roll {
+            0..=9 => (institutes[0], "provincial_public", "粤社量标"),
+            10..=44 => (
+                institutes[1 + rng.random_range(0..institutes.len() - 1)],
+                if rng.random_range(0..4) == 0 {
+                    "county_public"
+                } else {
+                    "city_public"
+                },
+                "粤社量标",
+            ),
+            45..=64 => (
+                centres[rng.random_range(0..centres.len())],
+                "department_highest",
+                "粤部量标",
+            ),
+            _ => (
+                enterprises[rng.random_range(0..enterprises.len())],
+                "enterprise_highest",
+                "粤企量标",
+            ),
+        };
+        // Certificates run 4 years (JJF 1033-2023 §6.1); issue dates spread over the last
+        // 4 years and 4 months, so about 8 % have lapsed without renewal.
+        let issued = epoch + Duration::days(rng.random_range(0..(4 * 365 + 120)));
+        let expires = issued + Duration::days(4 * 365 - 1);
+        let status = match rng.random_range(0..100) {
+            0..=2 => "suspended",
+            3 => "withdrawn",
+            _ => "in_service",
+        };
+        let cert_no = format!("[{}]{prefix}证字第{:06}号", issued.format("%Y"), i + 1);
+        let person = format!(
+            "{}{}",
+            SURNAMES[rng.random_range(0..SURNAMES.len())],
+            GIVEN[rng.random_range(0..GIVEN.len())]
+        );
+        let city_name = cities
+            .iter()
+            .find(|c| c.code == owner.city)
+            .map(|c| c.name_zh.as_str())
+            .unwrap_or("");
+        let authority = if level == "provincial_public" || level == "department_highest" {
+            "广东省市场监督管理局".to_owned()
+        } else {
+            format!("{city_name}市场监督管理局")
+        };
+        ws.write_record([
+            t.name_zh.as_str(),
+            &t.name_en,
+            &t.code,
+            &owner.code,
+            level,
+            &cert_no,
+            &authority,
+            &issued.to_string(),
+            &expires.to_string(),
+            status,
+            &t.quantity,
+            &t.range_min,
+            &t.range_max,
+            &t.accuracy_kind,
+            &t.accuracy,
+            &t.regulations,
+            &person,
+        ])
+        .map_err(io)?;
+
+        let (dev_zh, _dev_en) = t.standard_devices.split_once('|').unwrap_or((&t.standard_devices, ""));
+        let mut devices: Vec<(&str, &str)> = vec![("standard_device", dev_zh)];
+        if rng.random_range(0..3) == 0 {
+            devices.push(("standard_device", dev_zh));
+        }
+        for aux in t.auxiliary.split('|').filter(|a| !a.is_empty()) {
+            devices.push(("auxiliary", aux));
+        }
+        for (j, (role, name)) in devices.iter().enumerate() {
+            let (maker, model) = MAKERS[rng.random_range(0..MAKERS.len())];
+            let cal_date = spec.as_of - Duration::days(rng.random_range(0..400));
+            let cal_due = cal_date + Duration::days(365);
+            let (q, lo, hi, acc) = if *role == "standard_device" {
+                (
+                    t.quantity.as_str(),
+                    t.range_min.as_str(),
+                    t.range_max.as_str(),
+                    t.accuracy.as_str(),
+                )
+            } else {
+                ("", "", "", "")
+            };
+            wd.write_record([
+                cert_no.as_str(),
+                role,
+                name,
+                maker,
+                &format!("{model}-{}", rng.random_range(100..999)),
+                &format!(
+                    "{}{:07}-{}",
+                    &model[..1].to_ascii_uppercase(),
+                    rng.random_range(0..10_000_000),
+                    j + 1
+                ),
+                q,
+                lo,
+                hi,
+                acc,
+                &format!("JL{}-{:06}", cal_date.format("%Y"), rng.random_range(0..1_000_000)),
+                &cal_date.to_string(),
+                &cal_due.to_string(),
+            ])
+            .map_err(io)?;
+            n_devices += 1;
+        }
+        progress.advance(1);
+    }
+    ws.flush()?;
+    wd.flush()?;
+    progress.finish();
+    Ok((orgs.len(), spec.standards, n_devices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::codes::validate_uscc;
+
+    #[test]
+    fn generated_credit_codes_validate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..500 {
+            let c = uscc(&mut rng, "91", "440300");
+            validate_uscc("code", &c).unwrap();
+        }
+    }
+
+    #[test]
+    fn gb11714_check_of_a_published_code() {
+        // GB 11714-1997 §4: C9 = 11 − (Σ Ci·Wi mod 11), W = 3,7,9,10,5,8,4,2.
+        // 12345678: 3+14+27+40+25+48+28+16 = 201; 201 mod 11 = 3; 11 − 3 = 8.
+        // Letters count from A = 10: "ABCDEFGH" gives 30+77+108+130+70+120+64+34 = 633,
+        // 633 mod 11 = 6, 11 − 6 = 5.
+        assert_eq!(org_code_check(b"12345678"), b'8');
+        assert_eq!(org_code_check(b"ABCDEFGH"), b'5');
+    }
+
+    #[test]
+    fn same_seed_same_files() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let spec = Spec {
+            standards: 50,
+            seed: 42,
+            as_of: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+        };
+        generate(&spec, a.path(), &super::super::transfer::Quiet).unwrap();
+        generate(&spec, b.path(), &super::super::transfer::Quiet).unwrap();
+        for f in [ORGANISATIONS, STANDARDS, DEVICES] {
+            assert_eq!(
+                std::fs::read(a.path().join(f)).unwrap(),
+                std::fs::read(b.path().join(f)).unwrap(),
+                "{f}"
+            );
+        }
+    }
+}

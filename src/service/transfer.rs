@@ -1,0 +1,654 @@
+//! Import and export of the register as a directory of CSV files.
+//!
+//! The format is documented in docs/data-format.md. `generate` writes it, `export`
+//! writes it and `import` reads it. An import is all-or-nothing: every row of every
+//! file is checked before anything is written, and the writes run in one transaction.
+//! Rows are keyed (organisations by code, standards by certificate number, devices by
+//! standard and serial number), so importing the same data twice changes nothing.
+
+use super::standards::{active_model, check_owner};
+use super::{Actor, Error};
+use crate::domain::register::{
+    parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
+};
+use crate::domain::units::{format_value, from_si, parse_quantity, QuantityKind};
+use crate::store::entities::{device, organisation, standard};
+use crate::store::register as q;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+pub const ORGANISATIONS: &str = "organisations.csv";
+pub const STANDARDS: &str = "standards.csv";
+pub const DEVICES: &str = "devices.csv";
+
+pub const ORGANISATION_COLUMNS: &[&str] = &["code", "kind", "name_zh", "name_en", "city"];
+pub const DEVICE_COLUMNS: &[&str] = &[
+    "standard_cert_no",
+    "role",
+    "name",
+    "manufacturer",
+    "model",
+    "serial",
+    "quantity",
+    "range_min",
+    "range_max",
+    "accuracy",
+    "cal_cert_no",
+    "cal_date",
+    "cal_due",
+];
+
+/// Rows per INSERT: under SQLite's 32,766 bound parameters for the widest table.
+const BATCH: usize = 1000;
+
+/// Where a bad row is and why it was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub file: String,
+    /// 1-based line in the file (the header is line 1).
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, line {}, column {}: {}",
+            self.file, self.line, self.column, self.reason
+        )
+    }
+}
+
+#[derive(Debug)]
+pub enum ImportError {
+    /// A row broke a rule; nothing was written.
+    Row(RowError),
+    /// A file could not be read.
+    Io(String),
+    Service(Error),
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImportError::Row(r) => write!(f, "{r} (nothing was imported)"),
+            ImportError::Io(m) => write!(f, "{m} (nothing was imported)"),
+            ImportError::Service(e) => write!(f, "{e} (nothing was imported)"),
+        }
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ImportError::Service(e.into())
+    }
+}
+
+/// Reports the progress of a long command; the CLI draws it, tests ignore it.
+pub trait Progress {
+    fn stage(&self, _label: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn finish(&self) {}
+}
+
+/// Progress that goes nowhere.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// The files of a data set, read into memory (from a directory or from the binary).
+pub struct Bundle {
+    files: HashMap<String, Vec<u8>>,
+}
+
+impl Bundle {
+    pub fn from_dir(dir: &Path) -> Result<Bundle, ImportError> {
+        if !dir.is_dir() {
+            return Err(ImportError::Io(format!("{} is not a directory", dir.display())));
+        }
+        let mut files = HashMap::new();
+        for name in [ORGANISATIONS, STANDARDS, DEVICES] {
+            let path = dir.join(name);
+            if path.exists() {
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| ImportError::Io(format!("cannot read {}: {e}", path.display())))?;
+                files.insert(name.to_owned(), bytes);
+            }
+        }
+        if files.is_empty() {
+            return Err(ImportError::Io(format!(
+                "{} holds none of {ORGANISATIONS}, {STANDARDS}, {DEVICES}",
+                dir.display()
+            )));
+        }
+        Ok(Bundle { files })
+    }
+
+    pub fn from_static(files: &[(&str, &[u8])]) -> Bundle {
+        Bundle {
+            files: files.iter().map(|(n, b)| (n.to_string(), b.to_vec())).collect(),
+        }
+    }
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ImportSummary {
+    pub organisations: usize,
+    pub standards: usize,
+    pub devices: usize,
+}
+
+/// A CSV file with named columns, read row by row with positions for error messages.
+struct Table {
+    file: String,
+    columns: HashMap<String, usize>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+impl Table {
+    fn read(file: &str, bytes: &[u8], expected: &[&str]) -> Result<Table, ImportError> {
+        let err = |line: u64, column: &str, reason: String| {
+            ImportError::Row(RowError {
+                file: file.to_owned(),
+                line,
+                column: column.to_owned(),
+                reason,
+            })
+        };
+        let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
+        let headers = reader
+            .headers()
+            .map_err(|e| err(1, "-", format!("unreadable header: {e}")))?
+            .clone();
+        let mut columns = HashMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            let h = h.trim();
+            if !expected.contains(&h) {
+                return Err(err(
+                    1,
+                    h,
+                    format!("unknown column; the columns are: {}", expected.join(", ")),
+                ));
+            }
+            columns.insert(h.to_owned(), i);
+        }
+        if let Some(missing) = expected.iter().find(|c| !columns.contains_key(**c)) {
+            return Err(err(1, missing, "required column is missing".into()));
+        }
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            match record {
+                Ok(r) => rows.push((r.position().map(|p| p.line()).unwrap_or(0), r)),
+                Err(e) => {
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    return Err(err(line, "-", format!("malformed CSV: {e}")));
+                }
+            }
+        }
+        Ok(Table {
+            file: file.to_owned(),
+            columns,
+            rows,
+        })
+    }
+
+    fn get<'r>(&self, row: &'r csv::StringRecord, column: &str) -> &'r str {
+        self.columns.get(column).and_then(|i| row.get(*i)).unwrap_or("").trim()
+    }
+
+    fn error(&self, line: u64, column: &str, reason: impl Into<String>) -> ImportError {
+        ImportError::Row(RowError {
+            file: self.file.clone(),
+            line,
+            column: column.to_owned(),
+            reason: reason.into(),
+        })
+    }
+}
+
+struct OrgRow {
+    code: String,
+    kind: OrgKind,
+    name_zh: String,
+    name_en: String,
+    region_code: Option<String>,
+}
+
+struct DeviceRow {
+    cert_no: String,
+    role: DeviceRole,
+    name: String,
+    manufacturer: String,
+    model: String,
+    serial: String,
+    range: Option<(QuantityKind, f64, f64, &'static str)>,
+    accuracy: String,
+    cal_cert_no: Option<String>,
+    cal_date: Option<NaiveDate>,
+    cal_due: Option<NaiveDate>,
+}
+
+fn parse_orgs(t: &Table, regions: &HashSet<String>) -> Result<Vec<OrgRow>, ImportError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(t.rows.len());
+    for (line, r) in &t.rows {
+        let kind_text = t.get(r, "kind");
+        let kind = OrgKind::parse(kind_text).ok_or_else(|| {
+            t.error(
+                *line,
+                "kind",
+                format!("'{kind_text}' is not one of: {}", OrgKind::choices()),
+            )
+        })?;
+        let code = validate_org_code("code", kind, t.get(r, "code")).map_err(|e| t.error(*line, "code", e.message))?;
+        if !seen.insert(code.clone()) {
+            return Err(t.error(*line, "code", format!("organisation {code} appears twice in this file")));
+        }
+        let name_zh = t.get(r, "name_zh");
+        if name_zh.is_empty() || name_zh.chars().count() > 200 {
+            return Err(t.error(*line, "name_zh", "a name of 1 to 200 characters is required"));
+        }
+        let city = t.get(r, "city");
+        let region_code = if city.is_empty() {
+            if kind.has_uscc() {
+                return Err(t.error(*line, "city", "the city (GB/T 2260 code) is required"));
+            }
+            None
+        } else if regions.contains(city) {
+            Some(city.to_owned())
+        } else {
+            return Err(t.error(
+                *line,
+                "city",
+                format!("'{city}' is not a GB/T 2260 code in the register"),
+            ));
+        };
+        out.push(OrgRow {
+            code,
+            kind,
+            name_zh: name_zh.to_owned(),
+            name_en: t.get(r, "name_en").to_owned(),
+            region_code,
+        });
+    }
+    Ok(out)
+}
+
+fn parse_standards(t: &Table) -> Result<Vec<StandardDraft>, ImportError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(t.rows.len());
+    for (line, r) in &t.rows {
+        let mut input = StandardInput::default();
+        for f in StandardInput::FIELDS {
+            *input.field_mut(f).expect("known field") = t.get(r, f).to_owned();
+        }
+        let draft = validate_standard(&input).map_err(|errs| {
+            let e = &errs[0];
+            t.error(*line, &e.field, e.message.clone())
+        })?;
+        if !seen.insert(draft.cert_no.clone()) {
+            return Err(t.error(
+                *line,
+                "cert_no",
+                format!("certificate {} appears twice in this file", draft.cert_no),
+            ));
+        }
+        out.push(draft);
+    }
+    Ok(out)
+}
+
+fn optional_date(t: &Table, line: u64, column: &str, text: &str) -> Result<Option<NaiveDate>, ImportError> {
+    if text.is_empty() {
+        Ok(None)
+    } else {
+        parse_date(column, text)
+            .map(Some)
+            .map_err(|e| t.error(line, column, e.message))
+    }
+}
+
+fn parse_devices(t: &Table) -> Result<Vec<DeviceRow>, ImportError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(t.rows.len());
+    for (line, r) in &t.rows {
+        let line = *line;
+        let cert_no = t.get(r, "standard_cert_no");
+        if cert_no.is_empty() {
+            return Err(t.error(
+                line,
+                "standard_cert_no",
+                "the standard's certificate number is required",
+            ));
+        }
+        let role_text = t.get(r, "role");
+        let role = DeviceRole::parse(role_text).ok_or_else(|| {
+            t.error(
+                line,
+                "role",
+                format!("'{role_text}' is not one of: {}", DeviceRole::choices()),
+            )
+        })?;
+        let name = t.get(r, "name");
+        if name.is_empty() {
+            return Err(t.error(line, "name", "the device's name is required"));
+        }
+        let serial = t.get(r, "serial");
+        if serial.is_empty() || serial.len() > 64 {
+            return Err(t.error(line, "serial", "a serial number of 1 to 64 characters is required"));
+        }
+        if !seen.insert((cert_no.to_owned(), serial.to_owned())) {
+            return Err(t.error(
+                line,
+                "serial",
+                format!("serial {serial} appears twice for standard {cert_no}"),
+            ));
+        }
+        let quantity = t.get(r, "quantity");
+        let range = if quantity.is_empty() {
+            None
+        } else {
+            let kind = QuantityKind::parse(quantity)
+                .ok_or_else(|| t.error(line, "quantity", format!("'{quantity}' is not a kind of quantity")))?;
+            let lo = parse_quantity("range_min", t.get(r, "range_min"), kind)
+                .map_err(|e| t.error(line, "range_min", e.message))?;
+            let hi = parse_quantity("range_max", t.get(r, "range_max"), kind)
+                .map_err(|e| t.error(line, "range_max", e.message))?;
+            if lo.si > hi.si {
+                return Err(t.error(line, "range_max", "the upper limit is below the lower limit"));
+            }
+            Some((kind, lo.si, hi.si, hi.unit))
+        };
+        let cal_date = optional_date(t, line, "cal_date", t.get(r, "cal_date"))?;
+        let cal_due = optional_date(t, line, "cal_due", t.get(r, "cal_due"))?;
+        if let (Some(d), Some(due)) = (cal_date, cal_due) {
+            if due <= d {
+                return Err(t.error(
+                    line,
+                    "cal_due",
+                    format!("the due date {due} is not after the calibration date {d}"),
+                ));
+            }
+        }
+        out.push(DeviceRow {
+            cert_no: cert_no.to_owned(),
+            role,
+            name: name.to_owned(),
+            manufacturer: t.get(r, "manufacturer").to_owned(),
+            model: t.get(r, "model").to_owned(),
+            serial: serial.to_owned(),
+            range,
+            accuracy: t.get(r, "accuracy").to_owned(),
+            cal_cert_no: Some(t.get(r, "cal_cert_no").to_owned()).filter(|s| !s.is_empty()),
+            cal_date,
+            cal_due,
+        });
+    }
+    Ok(out)
+}
+
+/// Imports a data set: all of it, or (on any error) none of it.
+pub async fn import(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    bundle: &Bundle,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, ImportError> {
+    if !actor.may_edit_register() {
+        return Err(ImportError::Service(Error::Forbidden));
+    }
+    let regions = q::all_regions(db).await?;
+    let region_codes: HashSet<String> = regions.iter().map(|r| r.code.clone()).collect();
+    let region_ids: HashMap<&str, i32> = regions.iter().map(|r| (r.code.as_str(), r.id)).collect();
+
+    // 1. Parse and check every row before writing anything.
+    progress.stage("checking", 3);
+    let orgs = match bundle.files.get(ORGANISATIONS) {
+        Some(b) => parse_orgs(&Table::read(ORGANISATIONS, b, ORGANISATION_COLUMNS)?, &region_codes)?,
+        None => vec![],
+    };
+    progress.advance(1);
+    let std_table = match bundle.files.get(STANDARDS) {
+        Some(b) => Some(Table::read(STANDARDS, b, StandardInput::FIELDS)?),
+        None => None,
+    };
+    let drafts = match &std_table {
+        Some(t) => parse_standards(t)?,
+        None => vec![],
+    };
+    progress.advance(1);
+    let dev_table = match bundle.files.get(DEVICES) {
+        Some(b) => Some(Table::read(DEVICES, b, DEVICE_COLUMNS)?),
+        None => None,
+    };
+    let devices = match &dev_table {
+        Some(t) => parse_devices(t)?,
+        None => vec![],
+    };
+    progress.advance(1);
+
+    // 2. Write in one transaction; references are checked against the file and the
+    //    database as they will be after this import.
+    let txn = db.begin().await?;
+    let org_rows: Vec<organisation::ActiveModel> = orgs
+        .iter()
+        .map(|o| organisation::ActiveModel {
+            code: Set(o.code.clone()),
+            kind: Set(o.kind.as_str().to_owned()),
+            name_zh: Set(o.name_zh.clone()),
+            name_en: Set(o.name_en.clone()),
+            region_id: Set(o.region_code.as_deref().and_then(|c| region_ids.get(c).copied())),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    progress.stage("organisations", org_rows.len() as u64);
+    let mut org_rows = org_rows;
+    while !org_rows.is_empty() {
+        let rest = org_rows.split_off(org_rows.len().min(BATCH));
+        let n = org_rows.len() as u64;
+        q::upsert_organisations(&txn, std::mem::replace(&mut org_rows, rest)).await?;
+        progress.advance(n);
+    }
+    let owners: HashMap<String, organisation::Model> = q::all_organisations(&txn)
+        .await?
+        .into_iter()
+        .map(|o| (o.code.clone(), o))
+        .collect();
+
+    progress.stage("standards", drafts.len() as u64);
+    let t = std_table.as_ref();
+    let mut batch: Vec<standard::ActiveModel> = Vec::with_capacity(BATCH);
+    for (i, d) in drafts.iter().enumerate() {
+        let owner = owners.get(&d.owner_code.to_ascii_uppercase());
+        if let Err(e) = check_owner(d, owner) {
+            let line = t.map(|t| t.rows[i].0).unwrap_or(0);
+            return Err(ImportError::Row(RowError {
+                file: STANDARDS.into(),
+                line,
+                column: e.field,
+                reason: e.message,
+            }));
+        }
+        batch.push(active_model(d, owner.expect("checked"), now));
+        if batch.len() == BATCH {
+            q::upsert_standards(&txn, std::mem::take(&mut batch)).await?;
+            progress.advance(BATCH as u64);
+        }
+    }
+    let n = batch.len() as u64;
+    q::upsert_standards(&txn, batch).await?;
+    progress.advance(n);
+
+    progress.stage("devices", devices.len() as u64);
+    let ids = q::standard_ids_by_cert_no(&txn).await?;
+    let mut batch: Vec<device::ActiveModel> = Vec::with_capacity(BATCH);
+    for (i, d) in devices.iter().enumerate() {
+        let Some(&standard_id) = ids.get(&d.cert_no) else {
+            let line = dev_table.as_ref().map(|t| t.rows[i].0).unwrap_or(0);
+            return Err(ImportError::Row(RowError {
+                file: DEVICES.into(),
+                line,
+                column: "standard_cert_no".into(),
+                reason: format!(
+                    "no standard with certificate number {} in the register or in {STANDARDS}",
+                    d.cert_no
+                ),
+            }));
+        };
+        batch.push(device::ActiveModel {
+            standard_id: Set(standard_id),
+            role: Set(d.role.as_str().to_owned()),
+            name: Set(d.name.clone()),
+            manufacturer: Set(d.manufacturer.clone()),
+            model: Set(d.model.clone()),
+            serial: Set(d.serial.clone()),
+            quantity: Set(d.range.map(|r| r.0.as_str().to_owned())),
+            range_min_si: Set(d.range.map(|r| r.1)),
+            range_max_si: Set(d.range.map(|r| r.2)),
+            range_unit: Set(d.range.map(|r| r.3.to_owned())),
+            accuracy: Set(d.accuracy.clone()),
+            cal_cert_no: Set(d.cal_cert_no.clone()),
+            cal_date: Set(d.cal_date),
+            cal_due: Set(d.cal_due),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+        if batch.len() == BATCH {
+            q::upsert_devices(&txn, std::mem::take(&mut batch)).await?;
+            progress.advance(BATCH as u64);
+        }
+    }
+    let n = batch.len() as u64;
+    q::upsert_devices(&txn, batch).await?;
+    progress.advance(n);
+    txn.commit().await?;
+    progress.finish();
+    let summary = ImportSummary {
+        organisations: orgs.len(),
+        standards: drafts.len(),
+        devices: devices.len(),
+    };
+    tracing::info!(?actor, ?summary, "import committed");
+    Ok(summary)
+}
+
+fn quantity_text(kind: &str, si: f64, unit: &str) -> String {
+    match QuantityKind::parse(kind).and_then(|k| from_si(k, unit, si)) {
+        Some(v) => format_value(v, unit),
+        None => format_value(si, unit),
+    }
+}
+
+/// Writes the whole register to `dir` in the import format.
+pub async fn export(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<ImportSummary, ImportError> {
+    if !actor.may_edit_register() {
+        return Err(ImportError::Service(Error::Forbidden));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| ImportError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let io = |e: csv::Error| ImportError::Io(e.to_string());
+    // One read transaction, so the three files are a consistent snapshot.
+    let txn = db.begin().await?;
+    let regions: HashMap<i32, String> = q::all_regions(&txn)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.code))
+        .collect();
+    let orgs = q::all_organisations(&txn).await?;
+    let standards = q::all_standards(&txn).await?;
+    let devices = q::all_devices(&txn).await?;
+    txn.commit().await?;
+    progress.stage("exporting", (orgs.len() + standards.len() + devices.len()) as u64);
+
+    let mut w = csv::Writer::from_path(dir.join(ORGANISATIONS)).map_err(io)?;
+    w.write_record(ORGANISATION_COLUMNS).map_err(io)?;
+    let mut org_codes = HashMap::new();
+    for o in &orgs {
+        let city = o.region_id.and_then(|r| regions.get(&r)).cloned().unwrap_or_default();
+        w.write_record([o.code.as_str(), &o.kind, &o.name_zh, &o.name_en, &city])
+            .map_err(io)?;
+        org_codes.insert(o.id, o.code.clone());
+    }
+    w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
+    progress.advance(orgs.len() as u64);
+
+    let mut w = csv::Writer::from_path(dir.join(STANDARDS)).map_err(io)?;
+    w.write_record(StandardInput::FIELDS).map_err(io)?;
+    let mut cert_nos = HashMap::new();
+    for s in &standards {
+        let owner = org_codes.get(&s.owner_id).cloned().unwrap_or_default();
+        w.write_record([
+            s.name_zh.as_str(),
+            &s.name_en,
+            &s.category_code,
+            &owner,
+            &s.level,
+            &s.cert_no,
+            &s.cert_authority,
+            &s.cert_issued_on.to_string(),
+            &s.cert_expires_on.to_string(),
+            &s.status,
+            &s.quantity,
+            &quantity_text(&s.quantity, s.range_min_si, &s.range_unit),
+            &quantity_text(&s.quantity, s.range_max_si, &s.range_unit),
+            &s.accuracy_kind,
+            &s.accuracy_text,
+            &s.regulations,
+            &s.responsible_person,
+        ])
+        .map_err(io)?;
+        cert_nos.insert(s.id, s.cert_no.clone());
+    }
+    w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
+    progress.advance(standards.len() as u64);
+
+    let mut w = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
+    w.write_record(DEVICE_COLUMNS).map_err(io)?;
+    for d in &devices {
+        let (quantity, lo, hi) = match (&d.quantity, d.range_min_si, d.range_max_si, &d.range_unit) {
+            (Some(k), Some(lo), Some(hi), Some(u)) => (k.clone(), quantity_text(k, lo, u), quantity_text(k, hi, u)),
+            _ => Default::default(),
+        };
+        w.write_record([
+            cert_nos.get(&d.standard_id).map(String::as_str).unwrap_or(""),
+            &d.role,
+            &d.name,
+            &d.manufacturer,
+            &d.model,
+            &d.serial,
+            &quantity,
+            &lo,
+            &hi,
+            &d.accuracy,
+            d.cal_cert_no.as_deref().unwrap_or(""),
+            &d.cal_date.map(|x| x.to_string()).unwrap_or_default(),
+            &d.cal_due.map(|x| x.to_string()).unwrap_or_default(),
+        ])
+        .map_err(io)?;
+    }
+    w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
+    progress.advance(devices.len() as u64);
+    progress.finish();
+    tracing::info!(?actor, dir = %dir.display(), "export written");
+    Ok(ImportSummary {
+        organisations: orgs.len(),
+        standards: standards.len(),
+        devices: devices.len(),
+    })
+}
