@@ -5,6 +5,79 @@
 //! Layers, from the bottom: [`domain`] (pure rules), [`store`] (persistence),
 //! [`service`] (use cases and authorization), [`web`] (Rocket). See docs/architecture.md.
 
+pub mod config;
 pub mod domain;
 pub mod service;
 pub mod store;
+pub mod web;
+
+use config::AppConfig;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use service::transfer::{self, Bundle, Quiet};
+use service::{reference, Actor};
+
+/// The demo data set of calibration-data/demo, carried in the binary.
+pub fn demo_bundle() -> Bundle {
+    Bundle::from_static(&[
+        (
+            transfer::ORGANISATIONS,
+            include_bytes!("../calibration-data/demo/organisations.csv"),
+        ),
+        (
+            transfer::STANDARDS,
+            include_bytes!("../calibration-data/demo/standards.csv"),
+        ),
+        (
+            transfer::DEVICES,
+            include_bytes!("../calibration-data/demo/devices.csv"),
+        ),
+    ])
+}
+
+/// Opens the database, applies the migrations, loads the reference data and, on a
+/// database with no organisations yet, the demo data set (when configured).
+pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, String> {
+    let db = store::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", redact(&config.database_url)))?;
+    store::migrate(&db)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    reference::load(&db)
+        .await
+        .map_err(|e| format!("loading reference data failed: {e}"))?;
+    if config.demo_data {
+        let orgs = store::entities::organisation::Entity::find()
+            .count(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+        if orgs == 0 {
+            let operator = Actor::Operator { via: "first start" };
+            let summary = transfer::import(&operator, &db, &demo_bundle(), chrono::Utc::now(), &Quiet)
+                .await
+                .map_err(|e| format!("loading the demo data set failed: {e}"))?;
+            tracing::info!(?summary, "demo data set loaded");
+        }
+    }
+    Ok(db)
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The web application, as the binary and every test build it.
+pub fn rocket(config: AppConfig) -> Result<rocket::Rocket<rocket::Build>, std::io::Error> {
+    let figment = config::rocket_figment(&config)?;
+    Ok(web::build(figment, config))
+}

@@ -60,7 +60,8 @@ enum Standards {
     Quantity,
     RangeMinSi,
     RangeMaxSi,
-    RangeUnit,
+    RangeMinUnit,
+    RangeMaxUnit,
     AccuracyKind,
     AccuracySi,
     AccuracyUnit,
@@ -85,7 +86,8 @@ enum Devices {
     Quantity,
     RangeMinSi,
     RangeMaxSi,
-    RangeUnit,
+    RangeMinUnit,
+    RangeMaxUnit,
     Accuracy,
     CalCertNo,
     CalDate,
@@ -184,7 +186,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(Standards::Quantity, 32))
                     .col(double(Standards::RangeMinSi))
                     .col(double(Standards::RangeMaxSi))
-                    .col(string_len(Standards::RangeUnit, 16))
+                    .col(string_len(Standards::RangeMinUnit, 16))
+                    .col(string_len(Standards::RangeMaxUnit, 16))
                     .col(string_len(Standards::AccuracyKind, 16))
                     .col(double_null(Standards::AccuracySi))
                     .col(string_len_null(Standards::AccuracyUnit, 16))
@@ -238,7 +241,8 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(Devices::Quantity, 32))
                     .col(double_null(Devices::RangeMinSi))
                     .col(double_null(Devices::RangeMaxSi))
-                    .col(string_len_null(Devices::RangeUnit, 16))
+                    .col(string_len_null(Devices::RangeMinUnit, 16))
+                    .col(string_len_null(Devices::RangeMaxUnit, 16))
                     .col(string(Devices::Accuracy))
                     .col(string_null(Devices::CalCertNo))
                     .col(date_null(Devices::CalDate))

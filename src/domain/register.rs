@@ -199,7 +199,8 @@ pub struct StandardDraft {
     pub quantity: QuantityKind,
     pub range_min_si: f64,
     pub range_max_si: f64,
-    pub range_unit: &'static str,
+    pub range_min_unit: &'static str,
+    pub range_max_unit: &'static str,
     pub accuracy_kind: AccuracyKind,
     pub accuracy_si: Option<f64>,
     pub accuracy_unit: Option<&'static str>,
@@ -306,7 +307,7 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
             format!("choose one of: {}", names.join(", ")),
         ));
     }
-    let mut range = (0.0, 0.0, "");
+    let mut range = (0.0, 0.0, "", "");
     let mut accuracy = (None, None, String::new());
     let accuracy_kind = AccuracyKind::parse(&input.accuracy_kind).unwrap_or_else(|| {
         errors.push(Error::new(
@@ -335,8 +336,7 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
                     ),
                 ));
             }
-            // The range is stored in one unit: the upper limit's, as labs write "0 … 100 mm".
-            range = (lo.si, hi.si, hi.unit);
+            range = (lo.si, hi.si, lo.unit, hi.unit);
         }
         match accuracy_kind {
             AccuracyKind::AccuracyClass => {
@@ -373,7 +373,8 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
         quantity: quantity.expect("checked"),
         range_min_si: range.0,
         range_max_si: range.1,
-        range_unit: range.2,
+        range_min_unit: range.2,
+        range_max_unit: range.3,
         accuracy_kind,
         accuracy_si: accuracy.0,
         accuracy_unit: accuracy.1,
@@ -464,7 +465,7 @@ mod tests {
         assert_eq!(s.quantity, QuantityKind::Length);
         assert!((s.range_min_si - 0.0005).abs() < 1e-15);
         assert!((s.range_max_si - 0.1).abs() < 1e-15);
-        assert_eq!(s.range_unit, "mm");
+        assert_eq!((s.range_min_unit, s.range_max_unit), ("mm", "mm"));
         assert!((s.accuracy_si.unwrap() - 5e-8).abs() < 1e-20);
         assert_eq!(s.accuracy_text, "0.05 µm");
     }

@@ -33,6 +33,8 @@ pub struct Dashboard {
     /// Certificates expiring within the next 6 months (first page, soonest first).
     pub expiring: Vec<StandardView>,
     pub expiring_total: u64,
+    /// The window of `expiring`, in days from `as_of` (6 calendar months).
+    pub expiring_within_days: i64,
     /// Certificates already expired (first page, most recently expired first).
     pub expired: Vec<StandardView>,
     pub expired_total: u64,
@@ -111,6 +113,7 @@ pub async fn province(actor: &Actor, db: &DatabaseConnection, today: NaiveDate) 
         by_category: with_bars(by_category),
         expiring: expiring.items,
         expiring_total: expiring.total,
+        expiring_within_days: (six_months - today).num_days(),
         expired: expired.items,
         expired_total: expired.total,
         as_of: today,

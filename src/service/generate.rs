@@ -10,7 +10,7 @@ use super::reference::{cities, templates, RegionRow, TemplateRow};
 use super::transfer::{Progress, DEVICES, DEVICE_COLUMNS, ORGANISATIONS, ORGANISATION_COLUMNS, STANDARDS};
 use crate::domain::codes::uscc_check_char;
 use crate::domain::register::StandardInput;
-use chrono::{Duration, NaiveDate};
+use chrono::{Duration, Months, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
@@ -243,7 +243,7 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
         // Certificates run 4 years (JJF 1033-2023 §6.1); issue dates spread over the last
         // 4 years and 4 months, so about 8 % have lapsed without renewal.
         let issued = epoch + Duration::days(rng.random_range(0..(4 * 365 + 120)));
-        let expires = issued + Duration::days(4 * 365 - 1);
+        let expires = issued.checked_add_months(Months::new(48)).expect("in range") - Duration::days(1);
         let status = match rng.random_range(0..100) {
             0..=2 => "suspended",
             3 => "withdrawn",

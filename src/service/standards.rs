@@ -187,7 +187,8 @@ pub struct StandardView {
     /// "0.5 mm", in the unit the range was entered in.
     pub range_min: String,
     pub range_max: String,
-    pub range_unit: String,
+    pub range_min_unit: String,
+    pub range_max_unit: String,
     /// Range limits in the coherent SI unit (`si_unit`).
     pub range_min_si: f64,
     pub range_max_si: f64,
@@ -278,8 +279,8 @@ fn view(
         days_to_expiry: (s.cert_expires_on - today).num_days(),
         quantity_name_zh: kind.map(|k| k.name_zh()).unwrap_or("").to_owned(),
         quantity_name_en: kind.map(|k| k.name_en()).unwrap_or("").to_owned(),
-        range_min: range_text(&s.quantity, s.range_min_si, &s.range_unit),
-        range_max: range_text(&s.quantity, s.range_max_si, &s.range_unit),
+        range_min: range_text(&s.quantity, s.range_min_si, &s.range_min_unit),
+        range_max: range_text(&s.quantity, s.range_max_si, &s.range_max_unit),
         si_unit: kind.map(|k| k.si_symbol()).unwrap_or("").to_owned(),
         accuracy: s.accuracy_text.clone(),
         cert_no: s.cert_no,
@@ -291,7 +292,8 @@ fn view(
         cert_issued_on: s.cert_issued_on,
         cert_expires_on: s.cert_expires_on,
         quantity: s.quantity,
-        range_unit: s.range_unit,
+        range_min_unit: s.range_min_unit,
+        range_max_unit: s.range_max_unit,
         range_min_si: s.range_min_si,
         range_max_si: s.range_max_si,
         accuracy_kind: s.accuracy_kind,
@@ -469,8 +471,16 @@ pub async fn get(
 }
 
 fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
-    let range = match (&d.quantity, d.range_min_si, d.range_max_si, &d.range_unit) {
-        (Some(k), Some(lo), Some(hi), Some(u)) => format!("{} … {}", range_text(k, lo, u), range_text(k, hi, u)),
+    let range = match (
+        &d.quantity,
+        d.range_min_si,
+        d.range_max_si,
+        &d.range_min_unit,
+        &d.range_max_unit,
+    ) {
+        (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
+            format!("{} … {}", range_text(k, lo, ul), range_text(k, hi, uh))
+        }
         _ => String::new(),
     };
     DeviceView {
@@ -496,8 +506,8 @@ pub async fn input_of(db: &DatabaseConnection, id: i32) -> Result<StandardInput>
         .ok_or(Error::NotFound { what: "standard" })?;
     let owner = q::organisation_by_id(db, s.owner_id).await?;
     Ok(StandardInput {
-        range_min: range_text(&s.quantity, s.range_min_si, &s.range_unit),
-        range_max: range_text(&s.quantity, s.range_max_si, &s.range_unit),
+        range_min: range_text(&s.quantity, s.range_min_si, &s.range_min_unit),
+        range_max: range_text(&s.quantity, s.range_max_si, &s.range_max_unit),
         owner: owner.map(|o| o.code).unwrap_or_default(),
         cert_issued_on: s.cert_issued_on.to_string(),
         cert_expires_on: s.cert_expires_on.to_string(),
@@ -557,7 +567,8 @@ pub(crate) fn active_model(
         quantity: Set(draft.quantity.as_str().to_owned()),
         range_min_si: Set(draft.range_min_si),
         range_max_si: Set(draft.range_max_si),
-        range_unit: Set(draft.range_unit.to_owned()),
+        range_min_unit: Set(draft.range_min_unit.to_owned()),
+        range_max_unit: Set(draft.range_max_unit.to_owned()),
         accuracy_kind: Set(draft.accuracy_kind.as_str().to_owned()),
         accuracy_si: Set(draft.accuracy_si),
         accuracy_unit: Set(draft.accuracy_unit.map(str::to_owned)),
@@ -657,4 +668,74 @@ pub async fn update(
     txn.commit().await?;
     tracing::info!(standard = id, ?actor, "standard updated");
     Ok(())
+}
+
+/// A choice in a filter or form select.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// The choices the register's filters and forms offer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choices {
+    pub cities: Vec<Choice>,
+    pub categories: Vec<Choice>,
+    pub levels: Vec<Choice>,
+    pub statuses: Vec<Choice>,
+    pub quantities: Vec<Choice>,
+    pub accuracy_kinds: Vec<Choice>,
+    pub sorts: Vec<&'static str>,
+}
+
+pub async fn choices(db: &DatabaseConnection) -> Result<Choices> {
+    let cities = q::all_regions(db)
+        .await?
+        .into_iter()
+        .filter(|r| r.parent_code.is_some())
+        .map(|r| Choice {
+            value: r.code,
+            name_zh: r.name_zh,
+            name_en: r.name_en,
+        })
+        .collect();
+    fn from<T: Copy>(all: &[T], f: impl Fn(T) -> (&'static str, &'static str, &'static str)) -> Vec<Choice> {
+        all.iter()
+            .map(|x| {
+                let (v, zh, en) = f(*x);
+                Choice {
+                    value: v.into(),
+                    name_zh: zh.into(),
+                    name_en: en.into(),
+                }
+            })
+            .collect()
+    }
+    Ok(Choices {
+        cities,
+        categories: crate::domain::codes::JJF1022_LEVEL1
+            .iter()
+            .map(|(c, zh, en)| Choice {
+                value: (*c).into(),
+                name_zh: format!("{c} {zh}"),
+                name_en: format!("{c} {en}"),
+            })
+            .collect(),
+        levels: from(Level::ALL, |l| (l.as_str(), l.name_zh(), l.name_en())),
+        statuses: from(Status::ALL, |s| (s.as_str(), s.name_zh(), s.name_en())),
+        quantities: from(
+            &QuantityKind::ALL
+                .iter()
+                .copied()
+                .filter(|k| *k != QuantityKind::TemperatureInterval)
+                .collect::<Vec<_>>(),
+            |k| (k.as_str(), k.name_zh(), k.name_en()),
+        ),
+        accuracy_kinds: from(crate::domain::register::AccuracyKind::ALL, |a| {
+            (a.as_str(), a.name_zh(), a.name_en())
+        }),
+        sorts: SORTS.to_vec(),
+    })
 }

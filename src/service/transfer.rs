@@ -92,7 +92,7 @@ impl From<sea_orm::DbErr> for ImportError {
 }
 
 /// Reports the progress of a long command; the CLI draws it, tests ignore it.
-pub trait Progress {
+pub trait Progress: Sync {
     fn stage(&self, _label: &str, _total: u64) {}
     fn advance(&self, _n: u64) {}
     fn finish(&self) {}
@@ -229,7 +229,7 @@ struct DeviceRow {
     manufacturer: String,
     model: String,
     serial: String,
-    range: Option<(QuantityKind, f64, f64, &'static str)>,
+    range: Option<(QuantityKind, f64, f64, &'static str, &'static str)>,
     accuracy: String,
     cal_cert_no: Option<String>,
     cal_date: Option<NaiveDate>,
@@ -365,7 +365,7 @@ fn parse_devices(t: &Table) -> Result<Vec<DeviceRow>, ImportError> {
             if lo.si > hi.si {
                 return Err(t.error(line, "range_max", "the upper limit is below the lower limit"));
             }
-            Some((kind, lo.si, hi.si, hi.unit))
+            Some((kind, lo.si, hi.si, lo.unit, hi.unit))
         };
         let cal_date = optional_date(t, line, "cal_date", t.get(r, "cal_date"))?;
         let cal_due = optional_date(t, line, "cal_due", t.get(r, "cal_due"))?;
@@ -516,7 +516,8 @@ pub async fn import(
             quantity: Set(d.range.map(|r| r.0.as_str().to_owned())),
             range_min_si: Set(d.range.map(|r| r.1)),
             range_max_si: Set(d.range.map(|r| r.2)),
-            range_unit: Set(d.range.map(|r| r.3.to_owned())),
+            range_min_unit: Set(d.range.map(|r| r.3.to_owned())),
+            range_max_unit: Set(d.range.map(|r| r.4.to_owned())),
             accuracy: Set(d.accuracy.clone()),
             cal_cert_no: Set(d.cal_cert_no.clone()),
             cal_date: Set(d.cal_date),
@@ -605,8 +606,8 @@ pub async fn export(
             &s.cert_expires_on.to_string(),
             &s.status,
             &s.quantity,
-            &quantity_text(&s.quantity, s.range_min_si, &s.range_unit),
-            &quantity_text(&s.quantity, s.range_max_si, &s.range_unit),
+            &quantity_text(&s.quantity, s.range_min_si, &s.range_min_unit),
+            &quantity_text(&s.quantity, s.range_max_si, &s.range_max_unit),
             &s.accuracy_kind,
             &s.accuracy_text,
             &s.regulations,
@@ -621,8 +622,16 @@ pub async fn export(
     let mut w = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
     w.write_record(DEVICE_COLUMNS).map_err(io)?;
     for d in &devices {
-        let (quantity, lo, hi) = match (&d.quantity, d.range_min_si, d.range_max_si, &d.range_unit) {
-            (Some(k), Some(lo), Some(hi), Some(u)) => (k.clone(), quantity_text(k, lo, u), quantity_text(k, hi, u)),
+        let (quantity, lo, hi) = match (
+            &d.quantity,
+            d.range_min_si,
+            d.range_max_si,
+            &d.range_min_unit,
+            &d.range_max_unit,
+        ) {
+            (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
+                (k.clone(), quantity_text(k, lo, ul), quantity_text(k, hi, uh))
+            }
             _ => Default::default(),
         };
         w.write_record([

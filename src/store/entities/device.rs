@@ -15,7 +15,8 @@ pub struct Model {
     pub quantity: Option<String>,
     pub range_min_si: Option<f64>,
     pub range_max_si: Option<f64>,
-    pub range_unit: Option<String>,
+    pub range_min_unit: Option<String>,
+    pub range_max_unit: Option<String>,
     /// Accuracy class, MPE or uncertainty as stated on the device's certificate.
     pub accuracy: String,
     pub cal_cert_no: Option<String>,

@@ -21,10 +21,12 @@ pub struct Model {
     pub cert_expires_on: Date,
     pub status: String,
     pub quantity: String,
-    /// Range limits in the coherent SI unit of `quantity`; shown in `range_unit`.
+    /// Range limits in the coherent SI unit of `quantity`, each shown in the unit it
+    /// was entered in ("1 mg … 20 kg").
     pub range_min_si: f64,
     pub range_max_si: f64,
-    pub range_unit: String,
+    pub range_min_unit: String,
+    pub range_max_unit: String,
     pub accuracy_kind: String,
     /// Uncertainty or MPE in SI (a difference of `quantity`, or a ratio); none for a class.
     pub accuracy_si: Option<f64>,

@@ -1,0 +1,94 @@
+//! The application's configuration: one typed struct, read through figment.
+//!
+//! Sources, later overriding earlier: built-in defaults, the `[default.metrocal]` /
+//! `[release.metrocal]` table of Rocket.toml, `METROCAL_*` variables, and
+//! `DATABASE_URL`. Rocket's own settings (address, port, limits) stay Rocket's.
+
+use crate::store::DEFAULT_DATABASE_URL;
+use chrono::NaiveDate;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::{Figment, Profile};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppConfig {
+    /// sqlite://… (the default, embedded) or postgres://…
+    pub database_url: String,
+    /// Where the database file (by default) and generated secrets live.
+    pub data_dir: PathBuf,
+    /// Fill a new, empty database with the demo data set from calibration-data/demo.
+    pub demo_data: bool,
+    /// A fixed "today" for demonstrations and tests; absent means the date in Asia/Shanghai.
+    pub today: Option<NaiveDate>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            data_dir: PathBuf::from("data"),
+            demo_data: true,
+            today: None,
+        }
+    }
+}
+
+impl AppConfig {
+    /// Reads the configuration from Rocket.toml and the environment.
+    pub fn load() -> Result<AppConfig, rocket::figment::Error> {
+        let profile = Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE);
+        Figment::from(Serialized::defaults(AppConfig::default()))
+            .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+            .select(profile)
+            .merge(Env::prefixed("METROCAL_"))
+            .merge(Env::raw().only(&["DATABASE_URL"]))
+            .extract_inner::<AppConfig>("metrocal")
+            .or_else(|_| {
+                Figment::from(Serialized::defaults(AppConfig::default()))
+                    .merge(Env::prefixed("METROCAL_"))
+                    .merge(Env::raw().only(&["DATABASE_URL"]))
+                    .extract()
+            })
+    }
+}
+
+/// Rocket's figment plus the cookie-signing key. The key comes from ROCKET_SECRET_KEY
+/// or Rocket.toml when given; otherwise it is generated once into data_dir/secret.key
+/// with 0600 permissions, so it survives restarts and never enters the repository.
+pub fn rocket_figment(config: &AppConfig) -> std::io::Result<Figment> {
+    let figment = rocket::Config::figment();
+    let configured = figment
+        .extract::<rocket::Config>()
+        .map(|c| !c.secret_key.is_zero())
+        .unwrap_or(false);
+    if configured {
+        return Ok(figment);
+    }
+    let key = secret_key(&config.data_dir)?;
+    Ok(figment.merge(("secret_key", key)))
+}
+
+fn secret_key(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("secret.key");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let k = existing.trim().to_owned();
+        if k.len() == 64 && k.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(k);
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    let bytes: [u8; 32] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&path)?;
+    f.write_all(hex.as_bytes())?;
+    Ok(hex)
+}

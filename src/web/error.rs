@@ -1,0 +1,78 @@
+//! The one mapping from service errors to HTTP: JSON for the API, pages for people.
+
+use crate::service::Error;
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde_json::json;
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The id of a request, in the log line and in every 500 answer.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestId(pub u64);
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+impl RequestId {
+    pub fn of(req: &Request<'_>) -> RequestId {
+        *req.local_cache(|| RequestId(NEXT_ID.fetch_add(1, Ordering::Relaxed)))
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "req-{:08x}", self.0)
+    }
+}
+
+pub fn status_of(e: &Error) -> Status {
+    match e {
+        Error::NotFound { .. } => Status::NotFound,
+        Error::Forbidden => Status::Forbidden,
+        Error::Conflict { .. } => Status::Conflict,
+        Error::Invalid { .. } => Status::UnprocessableEntity,
+        Error::Internal(_) => Status::InternalServerError,
+    }
+}
+
+/// `{"error": {"code", "message", "fields"}}` with the status as the body says.
+pub fn json_body(code: &str, message: &str, fields: serde_json::Value) -> String {
+    json!({ "error": { "code": code, "message": message, "fields": fields } }).to_string()
+}
+
+pub fn json_response<'r>(status: Status, body: String) -> response::Result<'r> {
+    Response::build()
+        .status(status)
+        .header(ContentType::JSON)
+        .sized_body(body.len(), Cursor::new(body))
+        .ok()
+}
+
+/// A service error answered as JSON (the API).
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let status = status_of(&self.0);
+        let message = match &self.0 {
+            Error::Internal(cause) => {
+                let id = RequestId::of(req);
+                tracing::error!(request = %id, %cause, "internal error");
+                format!("internal error; quote request id {id} to the operator")
+            }
+            e => e.to_string(),
+        };
+        let fields = serde_json::to_value(self.0.field_messages()).unwrap_or_default();
+        json_response(status, json_body(self.0.code(), &message, fields))
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

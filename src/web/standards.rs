@@ -1,0 +1,383 @@
+//! The register of standards: pages and /api/v1/standards.
+
+use super::error::{ApiError, ApiResult};
+use super::guards::{CurrentPath, QueryPairs};
+use super::templates::{Lang, Templates};
+use super::{error_page, render, Clock, Db, Page};
+use crate::domain::register::StandardInput;
+use crate::domain::{self};
+use crate::service::standards::{self as svc, DeviceView, ListParams, StandardPage, StandardView};
+use crate::service::{Actor, Error};
+use minijinja::value::Serde;
+use rocket::data::{Data, ToByteUnit};
+use rocket::http::Status;
+use rocket::response::status::Created;
+use rocket::response::Redirect;
+use rocket::serde::json::Json;
+use rocket::{get, post, put, routes, Route, State};
+use serde::Serialize;
+
+pub fn page_routes() -> Vec<Route> {
+    routes![list_page, detail_page, new_page, create_page, edit_page, update_page]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![list_api, get_api, create_api, update_api]
+}
+
+/// Largest request body the register accepts for one standard.
+const BODY_LIMIT_KIB: u64 = 64;
+
+async fn read_body(data: Data<'_>) -> Result<String, Error> {
+    let body = data
+        .open(BODY_LIMIT_KIB.kibibytes())
+        .into_string()
+        .await
+        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
+    if !body.is_complete() {
+        return Err(Error::field(
+            "body",
+            "request.too_large",
+            format!("the body is larger than {BODY_LIMIT_KIB} KiB"),
+        ));
+    }
+    Ok(body.into_inner())
+}
+
+/// A form post (application/x-www-form-urlencoded) as a standard's input. Fields the
+/// form does not know are ignored, as browsers may add their own.
+fn input_from_form(body: &str) -> StandardInput {
+    let mut input = StandardInput::default();
+    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
+        if let Some(f) = input.field_mut(&k) {
+            *f = v.into_owned();
+        }
+    }
+    input
+}
+
+/// A JSON object as a standard's input. Every value is text ("12.5 mm"); unknown
+/// names and values of another type are field errors.
+fn input_from_json(body: &str) -> Result<StandardInput, Error> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+        Error::field(
+            "body",
+            "request.json_invalid",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(Error::field(
+            "body",
+            "request.json_object",
+            "the body must be a JSON object",
+        ));
+    };
+    let mut input = StandardInput::default();
+    let mut errors = Vec::new();
+    for (k, v) in map {
+        let Some(slot) = input.field_mut(&k) else {
+            errors.push(domain::Error::new(
+                &k,
+                "request.unknown_field",
+                format!("unknown field; the fields are: {}", StandardInput::FIELDS.join(", ")),
+            ));
+            continue;
+        };
+        match v {
+            serde_json::Value::String(s) => *slot = s,
+            serde_json::Value::Null => {}
+            other => errors.push(domain::Error::new(
+                &k,
+                "request.not_text",
+                format!(
+                    "must be a string (quantities carry their unit, e.g. \"12.5 mm\"), not {}",
+                    match other {
+                        serde_json::Value::Number(_) => "a number",
+                        serde_json::Value::Bool(_) => "a boolean",
+                        serde_json::Value::Array(_) => "an array",
+                        _ => "an object",
+                    }
+                ),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(Error::invalid(errors))
+    }
+}
+
+// ---------------------------------------------------------------- pages
+
+#[get("/standards")]
+async fn list_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    clock: &State<Clock>,
+    actor: Actor,
+    lang: Lang,
+    path: CurrentPath,
+    query: QueryPairs,
+) -> Page {
+    let choices = match svc::choices(&db.0).await {
+        Ok(c) => c,
+        Err(e) => return error_page(templates, lang, &path.0, &e),
+    };
+    let (params, result) = match ListParams::from_pairs(query.iter()) {
+        Ok(p) => {
+            let r = svc::list(&actor, &db.0, &p, clock.today()).await;
+            (p, r)
+        }
+        Err(e) => (ListParams::default(), Err(e)),
+    };
+    // Show what was typed even when it was refused.
+    let typed: std::collections::BTreeMap<&str, &str> = query.iter().collect();
+    let (page, status, errors) = match result {
+        Ok(page) => (Some(page), Status::Ok, Default::default()),
+        Err(e @ Error::Invalid { .. }) => (None, Status::UnprocessableEntity, e.field_messages()),
+        Err(e) => return error_page(templates, lang, &path.0, &e),
+    };
+    let links = page.as_ref().map(|p| {
+        let prev = (p.page > 1).then(|| params.query_for_page(p.page - 1));
+        let next = (p.page < p.pages).then(|| params.query_for_page(p.page + 1));
+        minijinja::context! { prev => prev, next => next }
+    });
+    render(
+        templates,
+        "standards/list.html",
+        lang,
+        &path.0,
+        status,
+        minijinja::context! {
+            page => Serde(page), params => Serde(params), typed => Serde(typed), errors => Serde(errors),
+            choices => Serde(choices), links => links, may_edit => actor.may_edit_register(),
+        },
+    )
+}
+
+#[get("/standards/<id>")]
+async fn detail_page(
+    id: i32,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    clock: &State<Clock>,
+    actor: Actor,
+    lang: Lang,
+    path: CurrentPath,
+) -> Page {
+    match svc::get(&actor, &db.0, id, clock.today()).await {
+        Ok((standard, devices)) => render(
+            templates,
+            "standards/detail.html",
+            lang,
+            &path.0,
+            Status::Ok,
+            minijinja::context! { s => Serde(standard), devices => Serde(devices), may_edit => actor.may_edit_register() },
+        ),
+        Err(e) => error_page(templates, lang, &path.0, &e),
+    }
+}
+
+async fn form_page(
+    db: &Db,
+    templates: &Templates,
+    lang: Lang,
+    path: &str,
+    status: Status,
+    id: Option<i32>,
+    input: &StandardInput,
+    error: Option<&Error>,
+) -> Page {
+    let choices = match svc::choices(&db.0).await {
+        Ok(c) => c,
+        Err(e) => return error_page(templates, lang, path, &e),
+    };
+    let errors = error.map(|e| e.field_messages()).unwrap_or_default();
+    render(
+        templates,
+        "standards/form.html",
+        lang,
+        path,
+        status,
+        minijinja::context! {
+            id => id, input => Serde(input), errors => Serde(errors), choices => Serde(choices),
+            message => error.map(|e| e.to_string()),
+        },
+    )
+}
+
+#[get("/standards/new")]
+async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, lang: Lang, path: CurrentPath) -> Page {
+    if !actor.may_edit_register() {
+        return error_page(templates, lang, &path.0, &Error::Forbidden);
+    }
+    let input = StandardInput {
+        status: "in_service".into(),
+        level: "city_public".into(),
+        accuracy_kind: "uncertainty".into(),
+        ..Default::default()
+    };
+    form_page(db, templates, lang, &path.0, Status::Ok, None, &input, None).await
+}
+
+#[post("/standards", data = "<data>")]
+async fn create_page(
+    data: Data<'_>,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    lang: Lang,
+    path: CurrentPath,
+) -> Result<Redirect, Page> {
+    let body = read_body(data)
+        .await
+        .map_err(|e| error_page(templates, lang, &path.0, &e))?;
+    let input = input_from_form(&body);
+    match svc::create(&actor, &db.0, &input, chrono::Utc::now()).await {
+        Ok(id) => Ok(Redirect::to(format!("/standards/{id}"))),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let status = super::error::status_of(&e);
+            Err(form_page(db, templates, lang, &path.0, status, None, &input, Some(&e)).await)
+        }
+        Err(e) => Err(error_page(templates, lang, &path.0, &e)),
+    }
+}
+
+#[get("/standards/<id>/edit")]
+async fn edit_page(
+    id: i32,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    lang: Lang,
+    path: CurrentPath,
+) -> Page {
+    if !actor.may_edit_register() {
+        return error_page(templates, lang, &path.0, &Error::Forbidden);
+    }
+    match svc::input_of(&db.0, id).await {
+        Ok(input) => form_page(db, templates, lang, &path.0, Status::Ok, Some(id), &input, None).await,
+        Err(e) => error_page(templates, lang, &path.0, &e),
+    }
+}
+
+#[post("/standards/<id>", data = "<data>")]
+async fn update_page(
+    id: i32,
+    data: Data<'_>,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    lang: Lang,
+    path: CurrentPath,
+) -> Result<Redirect, Page> {
+    let body = read_body(data)
+        .await
+        .map_err(|e| error_page(templates, lang, &path.0, &e))?;
+    let input = input_from_form(&body);
+    match svc::update(&actor, &db.0, id, &input, chrono::Utc::now()).await {
+        Ok(()) => Ok(Redirect::to(format!("/standards/{id}"))),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let status = super::error::status_of(&e);
+            Err(form_page(db, templates, lang, &path.0, status, Some(id), &input, Some(&e)).await)
+        }
+        Err(e) => Err(error_page(templates, lang, &path.0, &e)),
+    }
+}
+
+// ---------------------------------------------------------------- API
+
+/// A standard with its devices.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StandardDetail {
+    pub standard: StandardView,
+    pub devices: Vec<DeviceView>,
+}
+
+/// List the register, filtered, sorted and paginated.
+#[utoipa::path(
+    get, path = "/api/v1/standards", tag = "standards",
+    params(super::openapi::ListQuery),
+    responses(
+        (status = 200, description = "One page of standards and the total count", body = StandardPage),
+        (status = 422, description = "An unknown filter or a malformed value; `fields` names it", body = super::openapi::ErrorBody),
+    )
+)]
+#[get("/standards")]
+pub async fn list_api(
+    db: &State<Db>,
+    clock: &State<Clock>,
+    actor: Actor,
+    query: QueryPairs,
+) -> ApiResult<Json<StandardPage>> {
+    let params = ListParams::from_pairs(query.iter())?;
+    Ok(Json(svc::list(&actor, &db.0, &params, clock.today()).await?))
+}
+
+/// One standard with its devices.
+#[utoipa::path(
+    get, path = "/api/v1/standards/{id}", tag = "standards",
+    params(("id" = i32, Path, description = "The standard's id")),
+    responses(
+        (status = 200, body = StandardDetail),
+        (status = 404, body = super::openapi::ErrorBody),
+    )
+)]
+#[get("/standards/<id>")]
+pub async fn get_api(id: i32, db: &State<Db>, clock: &State<Clock>, actor: Actor) -> ApiResult<Json<StandardDetail>> {
+    let (standard, devices) = svc::get(&actor, &db.0, id, clock.today()).await?;
+    Ok(Json(StandardDetail { standard, devices }))
+}
+
+/// Add a standard. Every field is text; quantities carry their unit ("12.5 mm").
+#[utoipa::path(
+    post, path = "/api/v1/standards", tag = "standards",
+    request_body = super::openapi::StandardInputDoc,
+    responses(
+        (status = 201, description = "Created; Location names the new standard", body = StandardView),
+        (status = 403, body = super::openapi::ErrorBody),
+        (status = 409, description = "The certificate number is taken", body = super::openapi::ErrorBody),
+        (status = 422, description = "Field errors", body = super::openapi::ErrorBody),
+    )
+)]
+#[post("/standards", data = "<data>")]
+pub async fn create_api(
+    data: Data<'_>,
+    db: &State<Db>,
+    clock: &State<Clock>,
+    actor: Actor,
+) -> ApiResult<Created<Json<StandardView>>> {
+    let input = input_from_json(&read_body(data).await?)?;
+    let id = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await?;
+    let (view, _) = svc::get(&actor, &db.0, id, clock.today()).await?;
+    Ok(Created::new(format!("/api/v1/standards/{id}")).body(Json(view)))
+}
+
+/// Replace a standard's fields.
+#[utoipa::path(
+    put, path = "/api/v1/standards/{id}", tag = "standards",
+    params(("id" = i32, Path, description = "The standard's id")),
+    request_body = super::openapi::StandardInputDoc,
+    responses(
+        (status = 200, body = StandardView),
+        (status = 403, body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+        (status = 409, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody),
+    )
+)]
+#[put("/standards/<id>", data = "<data>")]
+pub async fn update_api(
+    id: i32,
+    data: Data<'_>,
+    db: &State<Db>,
+    clock: &State<Clock>,
+    actor: Actor,
+) -> ApiResult<Json<StandardView>> {
+    let input = input_from_json(&read_body(data).await?)?;
+    svc::update(&actor, &db.0, id, &input, chrono::Utc::now()).await?;
+    let (view, _) = svc::get(&actor, &db.0, id, clock.today()).await.map_err(ApiError)?;
+    Ok(Json(view))
+}

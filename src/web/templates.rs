@@ -1,0 +1,121 @@
+//! minijinja templates as Rocket managed state.
+//!
+//! Debug builds read templates/ from disk on every render, so an edit shows on reload;
+//! release builds carry the templates inside the binary (minijinja-embed), so the
+//! binary runs from any directory.
+
+use minijinja::{Environment, Value};
+use std::sync::Arc;
+
+pub struct Templates {
+    #[cfg_attr(debug_assertions, allow(dead_code))]
+    env: Arc<Environment<'static>>,
+    catalogues: [(Lang, Value); 2],
+}
+
+/// The interface language: zh-CN by default, English on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum Lang {
+    #[serde(rename = "zh-CN")]
+    Zh,
+    #[serde(rename = "en")]
+    En,
+}
+
+impl Lang {
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+const ZH: &str = include_str!("i18n/zh-CN.json");
+const EN: &str = include_str!("i18n/en.json");
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    #[cfg(debug_assertions)]
+    env.set_loader(minijinja::path_loader(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/templates"
+    )));
+    #[cfg(not(debug_assertions))]
+    minijinja_embed::load_templates!(&mut env);
+    env
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        let parse = |s: &str| -> Value {
+            let v: serde_json::Value =
+                serde_json::from_str(s).expect("i18n catalogue is valid JSON (checked by tests)");
+            Value::from(minijinja::value::Serde(v))
+        };
+        Templates {
+            env: Arc::new(environment()),
+            catalogues: [(Lang::Zh, parse(ZH)), (Lang::En, parse(EN))],
+        }
+    }
+
+    pub fn catalogue(&self, lang: Lang) -> Value {
+        self.catalogues
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, v)| v.clone())
+            .expect("both catalogues loaded")
+    }
+
+    /// Renders `name` with `ctx` plus the language, its catalogue `t` and the request path.
+    pub fn render(&self, name: &str, lang: Lang, path: &str, ctx: Value) -> Result<String, minijinja::Error> {
+        let full = minijinja::context! { lang => lang.code(), t => self.catalogue(lang), path => path, ..ctx };
+        #[cfg(debug_assertions)]
+        {
+            // Re-read from disk so that template edits show without a rebuild.
+            let env = environment();
+            env.get_template(name)?.render(full)
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            self.env.get_template(name)?.render(full)
+        }
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogues_have_the_same_keys() {
+        let zh: serde_json::Map<String, serde_json::Value> = serde_json::from_str(ZH).unwrap();
+        let en: serde_json::Map<String, serde_json::Value> = serde_json::from_str(EN).unwrap();
+        let missing_en: Vec<_> = zh.keys().filter(|k| !en.contains_key(*k)).collect();
+        let missing_zh: Vec<_> = en.keys().filter(|k| !zh.contains_key(*k)).collect();
+        assert!(missing_en.is_empty(), "missing in en: {missing_en:?}");
+        assert!(missing_zh.is_empty(), "missing in zh-CN: {missing_zh:?}");
+    }
+}
