@@ -498,14 +498,21 @@ pub fn from_si(kind: QuantityKind, unit: &str, si: f64) -> Option<f64> {
 /// floating point noise (0.30000000000000004) never reaches a page or a certificate.
 pub fn format_value(value: f64, unit: &str) -> String {
     let v = round_sig(value, 12);
-    let mut s = format!("{v}");
+    // Very small and very large magnitudes in exponent form, as a metrologist writes a
+    // relative uncertainty of 1e-9; everything else in plain decimals.
+    let mut s = if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e9) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    };
     if s == "-0" {
         s = "0".into();
     }
     match unit {
         "" | "1" => s,
-        "%" | "°" | "′" | "″" => format!("{s}{unit}"),
-        "pH" => format!("pH {s}"),
+        // SI Brochure (9th ed.) §5.4.3: a space between number and unit, also before %,
+        // but none before the plane-angle symbols °, ′ and ″.
+        "°" | "′" | "″" => format!("{s}{unit}"),
         _ => format!("{s} {unit}"),
     }
 }
@@ -581,6 +588,14 @@ fn kinds_of_unit(symbol: &str) -> Vec<QuantityKind> {
         .collect()
 }
 
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 /// Parses "12.5 mm" as a quantity of `kind`.
 ///
 /// Errors name `field` and say what is wrong: no number, an unknown unit, or a unit of
@@ -601,6 +616,15 @@ pub fn parse_quantity(field: &str, text: &str, kind: QuantityKind) -> Result<Qua
             "a quantity is at most 64 characters",
         ));
     }
+    // pH is written before its value ("pH 7.00"); accept it there too.
+    let reordered;
+    let t = match (kind, t.strip_prefix("pH")) {
+        (QuantityKind::Ph, Some(rest)) if !rest.trim().is_empty() => {
+            reordered = format!("{} pH", rest.trim());
+            reordered.as_str()
+        }
+        _ => t,
+    };
     let Some((value, unit_text)) = split_number(t) else {
         return Err(Error::new(
             field,
@@ -635,8 +659,10 @@ pub fn parse_quantity(field: &str, text: &str, kind: QuantityKind) -> Result<Qua
             field,
             "quantity.wrong_kind",
             format!(
-                "'{t}' is a {}, but a {} is expected here (units: {})",
+                "'{t}' is {} {}, but {} {} is expected here (units: {})",
+                article(other.name_en()),
                 other.name_en(),
+                article(kind.name_en()),
                 kind.name_en(),
                 allowed.join(", ")
             ),
@@ -763,6 +789,16 @@ mod tests {
         // 1° = π/180 rad.
         let deg = parse_quantity("a", "180 °", QuantityKind::Angle).unwrap();
         assert!(close(deg.si, std::f64::consts::PI));
+        assert_eq!(deg.display(), "180°");
+    }
+
+    #[test]
+    fn ph_is_written_before_or_after_its_value() {
+        let a = parse_quantity("f", "pH 7.00", QuantityKind::Ph).unwrap();
+        let b = parse_quantity("f", "7 pH", QuantityKind::Ph).unwrap();
+        assert_eq!(a.si, 7.0);
+        assert_eq!(a, b);
+        assert_eq!(parse_quantity("f", &a.display(), QuantityKind::Ph).unwrap(), a);
     }
 
     #[test]
@@ -786,9 +822,11 @@ mod tests {
             ("1013.25 mbar", QuantityKind::Pressure),
             ("36.6 °C", QuantityKind::Temperature),
             ("0.07 %", QuantityKind::Ratio),
+            ("1e-9 ", QuantityKind::Ratio),
+            ("2.5e-7 m", QuantityKind::Length),
         ] {
             let q = parse_quantity("f", text, kind).unwrap();
-            assert_eq!(q.display(), text.replace("0.07 %", "0.07%"), "{text}");
+            assert_eq!(q.display(), text.trim(), "{text}");
         }
     }
 

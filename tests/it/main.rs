@@ -1,1 +1,8 @@
-//! Integration tests: the real Rocket app against a real database.
+//! Integration tests: the real Rocket app, through its local client, against a real
+//! database. SQLite (a temp file per test) by default; PostgreSQL (a schema per test)
+//! when TEST_DATABASE_URL is set. The migrations always run.
+
+mod api;
+mod pages;
+mod support;
+mod transfer;

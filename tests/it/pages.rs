@@ -1,0 +1,143 @@
+//! Server-rendered pages: the dashboard, the list, the detail page, the forms, and
+//! the language switch.
+
+use crate::support::{DemoCsv, TestApp};
+use rocket::http::{ContentType, Cookie, Status};
+
+async fn page(app: &TestApp, uri: &str) -> (Status, String) {
+    let res = app.client.get(uri.to_owned()).dispatch().await;
+    (res.status(), res.into_string().await.unwrap_or_default())
+}
+
+#[rocket::async_test]
+async fn dashboard_list_and_detail_render() {
+    let app = TestApp::demo().await;
+    let (status, html) = page(&app, "/").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("全省计量标准概览"));
+    assert!(html.contains(">200<"), "total shown");
+    assert!(html.contains("深圳市") && html.contains("广州市"));
+
+    let (status, html) = page(&app, "/standards?city=440300&sort=-cert_expires_on").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("<option value=\"440300\" selected>"));
+    let (_, html) = page(&app, "/standards/1").await;
+    assert!(html.contains("标准器及配套设备"));
+}
+
+#[rocket::async_test]
+async fn bad_filters_show_the_typed_value_and_the_error() {
+    let app = TestApp::demo().await;
+    let (status, html) = page(&app, "/standards?expiring_within_days=soon&q=%3Cscript%3E").await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(html.contains("value=\"soon\""));
+    assert!(html.contains("expiring_within_days is a whole number"));
+    // Typed text is escaped, never echoed as markup.
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("&lt;script&gt;"));
+}
+
+#[rocket::async_test]
+async fn english_switch_sets_a_cookie_and_refuses_open_redirects() {
+    let app = TestApp::demo().await;
+    let res = app.client.get("/lang/en?next=/standards").dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(res.headers().get_one("Location"), Some("/standards"));
+    let (_, html) = page(&app, "/standards").await;
+    assert!(html.contains("Measurement standards"), "cookie is tracked by the client");
+    let res = app.client.get("/lang/en?next=//evil.example/").dispatch().await;
+    assert_eq!(res.headers().get_one("Location"), Some("/"));
+    let res = app
+        .client
+        .get("/")
+        .cookie(Cookie::new("lang", "zh-CN"))
+        .dispatch()
+        .await;
+    assert!(res.into_string().await.unwrap().contains("全省计量标准概览"));
+}
+
+fn form_body(owner: &str, range_max: &str, expires: &str) -> String {
+    let fields = [
+        ("name_zh", "量块标准装置"),
+        ("name_en", "Gauge block standard"),
+        ("category_code", "01900100"),
+        ("owner", owner),
+        ("level", "city_public"),
+        ("cert_no", "[2026]粤社量标证字第800001号"),
+        ("cert_authority", "深圳市市场监督管理局"),
+        ("cert_issued_on", "2026-01-10"),
+        ("cert_expires_on", expires),
+        ("status", "in_service"),
+        ("quantity", "length"),
+        ("range_min", "0.5 mm"),
+        ("range_max", range_max),
+        ("accuracy_kind", "uncertainty"),
+        ("accuracy", "0.05 µm"),
+        ("regulations", "JJG 146-2011"),
+        ("responsible_person", "黄伟强"),
+    ];
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+}
+
+fn an_institute(demo: &DemoCsv) -> String {
+    let ki = demo.org_headers.iter().position(|h| h == "kind").unwrap();
+    demo.organisations.iter().find(|o| &o[ki] == "institute").unwrap()[0].to_owned()
+}
+
+#[rocket::async_test]
+async fn the_form_redisplays_input_with_field_errors() {
+    let app = TestApp::demo().await;
+    let owner = an_institute(&DemoCsv::load());
+    let res = app
+        .local(app.client.post("/standards"))
+        .header(ContentType::Form)
+        .body(form_body(&owner, "0.5 kg", "2025-01-01"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let html = res.into_string().await.unwrap();
+    // What was typed comes back, with a message beside each field at fault.
+    assert!(html.contains("value=\"0.5 kg\""));
+    assert!(html.contains("id=\"range_max-error\""));
+    assert!(html.contains("id=\"cert_expires_on-error\""));
+    assert!(html.contains("value=\"量块标准装置\""));
+    assert_eq!(app.count("standards").await, 200);
+
+    let res = app
+        .local(app.client.post("/standards"))
+        .header(ContentType::Form)
+        .body(form_body(&owner, "100 mm", "2030-01-09"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let location = res.headers().get_one("Location").unwrap().to_owned();
+    let (status, html) = page(&app, &location).await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("0.5 mm … 100 mm"));
+    assert_eq!(app.count("standards").await, 201);
+}
+
+#[rocket::async_test]
+async fn remote_visitors_get_no_edit_forms() {
+    let app = TestApp::demo().await;
+    let res = app.remote(app.client.get("/standards/new")).dispatch().await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let owner = an_institute(&DemoCsv::load());
+    let res = app
+        .remote(app.client.post("/standards/1"))
+        .header(ContentType::Form)
+        .body(form_body(&owner, "100 mm", "2030-01-09"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn unknown_pages_are_404_pages() {
+    let app = TestApp::demo().await;
+    let (status, html) = page(&app, "/standards/424242").await;
+    assert_eq!(status, Status::NotFound);
+    assert!(html.contains("404"));
+    let (status, _) = page(&app, "/nowhere").await;
+    assert_eq!(status, Status::NotFound);
+}
