@@ -37,20 +37,17 @@ impl Default for AppConfig {
 
 impl AppConfig {
     /// Reads the configuration from Rocket.toml and the environment.
-    pub fn load() -> Result<AppConfig, rocket::figment::Error> {
+    pub fn load() -> Result<AppConfig, String> {
         let profile = Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE);
-        Figment::from(Serialized::defaults(AppConfig::default()))
-            .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        let toml = Figment::from(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
             .select(profile)
+            .focus("metrocal");
+        Figment::from(Serialized::defaults(AppConfig::default()))
+            .merge(toml)
             .merge(Env::prefixed("METROCAL_"))
             .merge(Env::raw().only(&["DATABASE_URL"]))
-            .extract_inner::<AppConfig>("metrocal")
-            .or_else(|_| {
-                Figment::from(Serialized::defaults(AppConfig::default()))
-                    .merge(Env::prefixed("METROCAL_"))
-                    .merge(Env::raw().only(&["DATABASE_URL"]))
-                    .extract()
-            })
+            .extract()
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -13,7 +13,7 @@ use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::{ContentType, Cookie, CookieJar, Header, SameSite, Status};
 use rocket::request::Request;
 use rocket::response::{self, Redirect, Responder, Response};
-use rocket::{catch, catchers, get, routes, Build, Data, Rocket, State};
+use rocket::{catch, catchers, get, routes, Build, Data, Rocket};
 use std::io::Cursor;
 use std::time::Instant;
 use templates::{Lang, Templates};
@@ -245,9 +245,4 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", openapi::routes())
         .register("/", catchers![page_default])
         .register("/api", catchers![api_default])
-}
-
-/// Unused-state guard helper: fetch the managed database.
-pub fn db<'a>(state: &'a State<Db>) -> &'a sea_orm::DatabaseConnection {
-    &state.0
 }

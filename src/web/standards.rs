@@ -180,16 +180,16 @@ async fn detail_page(
     }
 }
 
-async fn form_page(
-    db: &Db,
-    templates: &Templates,
-    lang: Lang,
-    path: &str,
-    status: Status,
+/// What the create/edit form shows: the record's id (when editing), the input as
+/// typed, and the error that sent it back.
+struct Form<'a> {
     id: Option<i32>,
-    input: &StandardInput,
-    error: Option<&Error>,
-) -> Page {
+    input: &'a StandardInput,
+    error: Option<&'a Error>,
+}
+
+async fn form_page(db: &Db, templates: &Templates, lang: Lang, path: &str, status: Status, form: Form<'_>) -> Page {
+    let Form { id, input, error } = form;
     let choices = match svc::choices(&db.0).await {
         Ok(c) => c,
         Err(e) => return error_page(templates, lang, path, &e),
@@ -219,7 +219,12 @@ async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, la
         accuracy_kind: "uncertainty".into(),
         ..Default::default()
     };
-    form_page(db, templates, lang, &path.0, Status::Ok, None, &input, None).await
+    let form = Form {
+        id: None,
+        input: &input,
+        error: None,
+    };
+    form_page(db, templates, lang, &path.0, Status::Ok, form).await
 }
 
 #[post("/standards", data = "<data>")]
@@ -239,7 +244,12 @@ async fn create_page(
         Ok(id) => Ok(Redirect::to(format!("/standards/{id}"))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = super::error::status_of(&e);
-            Err(form_page(db, templates, lang, &path.0, status, None, &input, Some(&e)).await)
+            let form = Form {
+                id: None,
+                input: &input,
+                error: Some(&e),
+            };
+            Err(form_page(db, templates, lang, &path.0, status, form).await)
         }
         Err(e) => Err(error_page(templates, lang, &path.0, &e)),
     }
@@ -258,7 +268,14 @@ async fn edit_page(
         return error_page(templates, lang, &path.0, &Error::Forbidden);
     }
     match svc::input_of(&db.0, id).await {
-        Ok(input) => form_page(db, templates, lang, &path.0, Status::Ok, Some(id), &input, None).await,
+        Ok(input) => {
+            let form = Form {
+                id: Some(id),
+                input: &input,
+                error: None,
+            };
+            form_page(db, templates, lang, &path.0, Status::Ok, form).await
+        }
         Err(e) => error_page(templates, lang, &path.0, &e),
     }
 }
@@ -281,7 +298,12 @@ async fn update_page(
         Ok(()) => Ok(Redirect::to(format!("/standards/{id}"))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = super::error::status_of(&e);
-            Err(form_page(db, templates, lang, &path.0, status, Some(id), &input, Some(&e)).await)
+            let form = Form {
+                id: Some(id),
+                input: &input,
+                error: Some(&e),
+            };
+            Err(form_page(db, templates, lang, &path.0, status, form).await)
         }
         Err(e) => Err(error_page(templates, lang, &path.0, &e)),
     }

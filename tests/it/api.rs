@@ -36,18 +36,32 @@ async fn list_total_and_city_filter_match_the_demo_files() {
 async fn category_level_and_owner_filters() {
     let app = TestApp::demo().await;
     let demo = DemoCsv::load();
-    let expected = demo.standards.iter().filter(|s| demo.std(s, "category_code").starts_with("12")).count();
+    let expected = demo
+        .standards
+        .iter()
+        .filter(|s| demo.std(s, "category_code").starts_with("12"))
+        .count();
     let (_, v) = app.get_json("/api/v1/standards?category=12&per_page=200").await;
     assert_eq!(v["total"], expected as u64);
-    assert!(items(&v).iter().all(|s| s["category_code"].as_str().unwrap().starts_with("12")));
+    assert!(items(&v)
+        .iter()
+        .all(|s| s["category_code"].as_str().unwrap().starts_with("12")));
 
-    let (_, v) = app.get_json("/api/v1/standards?level=provincial_public&per_page=200").await;
-    let expected = demo.standards.iter().filter(|s| demo.std(s, "level") == "provincial_public").count();
+    let (_, v) = app
+        .get_json("/api/v1/standards?level=provincial_public&per_page=200")
+        .await;
+    let expected = demo
+        .standards
+        .iter()
+        .filter(|s| demo.std(s, "level") == "provincial_public")
+        .count();
     assert_eq!(v["total"], expected as u64);
 
     let owner = demo.std(&demo.standards[0], "owner");
     let expected = demo.standards.iter().filter(|s| demo.std(s, "owner") == owner).count();
-    let (_, v) = app.get_json(&format!("/api/v1/standards?owner={owner}&per_page=200")).await;
+    let (_, v) = app
+        .get_json(&format!("/api/v1/standards?owner={owner}&per_page=200"))
+        .await;
     assert_eq!(v["total"], expected as u64);
     assert!(items(&v).iter().all(|s| s["owner"]["code"] == owner.as_str()));
 }
@@ -89,7 +103,9 @@ async fn status_follows_the_certificate_date() {
             (0..=90).contains(&d) && matches!(demo.std(s, "status").as_str(), "in_service" | "suspended")
         })
         .count();
-    let (_, v) = app.get_json("/api/v1/standards?expiring_within_days=90&per_page=200").await;
+    let (_, v) = app
+        .get_json("/api/v1/standards?expiring_within_days=90&per_page=200")
+        .await;
     assert_eq!(v["total"], within as u64);
 }
 
@@ -98,19 +114,32 @@ async fn search_sort_and_pages() {
     let app = TestApp::demo().await;
     let demo = DemoCsv::load();
     // Full text over the name (CJK, two characters), the certificate number and the code.
-    let expected = demo.standards.iter().filter(|s| demo.std(s, "name_zh").contains("砝码")).count();
-    let (_, v) = app.get_json("/api/v1/standards?q=%E7%A0%9D%E7%A0%81&per_page=200").await;
+    let expected = demo
+        .standards
+        .iter()
+        .filter(|s| demo.std(s, "name_zh").contains("砝码"))
+        .count();
+    let (_, v) = app
+        .get_json("/api/v1/standards?q=%E7%A0%9D%E7%A0%81&per_page=200")
+        .await;
     assert_eq!(v["total"], expected as u64);
     let cert = demo.std(&demo.standards[17], "cert_no");
     let digits = &cert[cert.len() - 9..cert.len() - 3]; // the 6-digit serial of the number
     let (_, v) = app.get_json(&format!("/api/v1/standards?q={digits}")).await;
     assert_eq!(v["total"], 1, "{digits}");
     assert_eq!(items(&v)[0]["cert_no"], cert.as_str());
-    let (_, v) = app.get_json("/api/v1/standards?q=04900100+%E9%93%82%E7%94%B5%E9%98%BB").await;
+    let (_, v) = app
+        .get_json("/api/v1/standards?q=04900100+%E9%93%82%E7%94%B5%E9%98%BB")
+        .await;
     assert!(items(&v).iter().all(|s| s["category_code"] == "04900100"));
 
-    let (_, v) = app.get_json("/api/v1/standards?sort=-cert_expires_on&per_page=200").await;
-    let dates: Vec<&str> = items(&v).iter().map(|s| s["cert_expires_on"].as_str().unwrap()).collect();
+    let (_, v) = app
+        .get_json("/api/v1/standards?sort=-cert_expires_on&per_page=200")
+        .await;
+    let dates: Vec<&str> = items(&v)
+        .iter()
+        .map(|s| s["cert_expires_on"].as_str().unwrap())
+        .collect();
     assert!(dates.windows(2).all(|w| w[0] >= w[1]));
 
     let (_, p1) = app.get_json("/api/v1/standards?per_page=20&page=1").await;
@@ -189,7 +218,11 @@ async fn operator_creates_and_updates_a_standard() {
     let app = TestApp::demo().await;
     let owner = owner_code(&DemoCsv::load());
     let body = new_standard(&owner).to_string();
-    let res = app.local(app.client.post("/api/v1/standards")).body(&body).dispatch().await;
+    let res = app
+        .local(app.client.post("/api/v1/standards"))
+        .body(&body)
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Created);
     let location = res.headers().get_one("Location").unwrap().to_owned();
     let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
@@ -244,11 +277,31 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
         (json!({"range_max": "0.5 kg"}), "range_max", "quantity.wrong_kind"),
         (json!({"range_min": "twelve mm"}), "range_min", "quantity.number"),
         (json!({"range_min": "12 parsecs"}), "range_min", "quantity.unit_unknown"),
-        (json!({"category_code": "0490010X"}), "category_code", "standard.category_format"),
-        (json!({"category_code": "02900100"}), "category_code", "standard.category_unknown"),
-        (json!({"owner": "91350100M000100Y44"}), "owner", "standard.owner_unknown"),
-        (json!({"cert_expires_on": "2025-01-01"}), "cert_expires_on", "standard.dates_out_of_order"),
-        (json!({"cert_issued_on": "2026-02-30"}), "cert_issued_on", "date.invalid"),
+        (
+            json!({"category_code": "0490010X"}),
+            "category_code",
+            "standard.category_format",
+        ),
+        (
+            json!({"category_code": "02900100"}),
+            "category_code",
+            "standard.category_unknown",
+        ),
+        (
+            json!({"owner": "91350100M000100Y44"}),
+            "owner",
+            "standard.owner_unknown",
+        ),
+        (
+            json!({"cert_expires_on": "2025-01-01"}),
+            "cert_expires_on",
+            "standard.dates_out_of_order",
+        ),
+        (
+            json!({"cert_issued_on": "2026-02-30"}),
+            "cert_issued_on",
+            "date.invalid",
+        ),
         (json!({"level": "national"}), "level", "standard.level_invalid"),
         (json!({"accuracy": 0.03}), "accuracy", "request.not_text"),
         (json!({"colour": "red"}), "colour", "request.unknown_field"),
@@ -258,7 +311,11 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let res = app.local(app.client.post("/api/v1/standards")).body(body.to_string()).dispatch().await;
+        let res = app
+            .local(app.client.post("/api/v1/standards"))
+            .body(body.to_string())
+            .dispatch()
+            .await;
         assert_eq!(res.status(), Status::UnprocessableEntity, "{field}");
         let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
         assert!(v["error"]["fields"][field].is_string(), "{field}: {v}");
@@ -266,10 +323,18 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
             assert_eq!(v["error"]["code"], code, "{v}");
         }
     }
-    let res = app.local(app.client.post("/api/v1/standards")).body("{not json").dispatch().await;
+    let res = app
+        .local(app.client.post("/api/v1/standards"))
+        .body("{not json")
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let huge = format!("{{\"name_zh\": \"{}\"}}", "x".repeat(100_000));
-    let res = app.local(app.client.post("/api/v1/standards")).body(huge).dispatch().await;
+    let res = app
+        .local(app.client.post("/api/v1/standards"))
+        .body(huge)
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     assert_eq!(app.count("standards").await, 200, "nothing half-written");
 }
@@ -280,7 +345,11 @@ async fn a_taken_certificate_number_is_409() {
     let demo = DemoCsv::load();
     let mut body = new_standard(&owner_code(&demo));
     body["cert_no"] = json!(demo.std(&demo.standards[0], "cert_no"));
-    let res = app.local(app.client.post("/api/v1/standards")).body(body.to_string()).dispatch().await;
+    let res = app
+        .local(app.client.post("/api/v1/standards"))
+        .body(body.to_string())
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Conflict);
     let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
     assert_eq!(v["error"]["code"], "standard.cert_no_taken");
@@ -316,8 +385,18 @@ async fn dashboard_counts_add_up() {
     assert_eq!(d["target"], 46000);
     // 200 / 46,000 = 0.43 % → 0.4 to one decimal.
     assert_eq!(d["progress_percent"], 0.4);
-    let by_city: u64 = d["by_city"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
-    let by_cat: u64 = d["by_category"].as_array().unwrap().iter().map(|c| c["count"].as_u64().unwrap()).sum();
+    let by_city: u64 = d["by_city"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    let by_cat: u64 = d["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(by_city, 200);
     assert_eq!(by_cat, 200);
     assert_eq!(d["by_city"].as_array().unwrap().len(), 21);

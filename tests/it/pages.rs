@@ -44,7 +44,10 @@ async fn english_switch_sets_a_cookie_and_refuses_open_redirects() {
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(res.headers().get_one("Location"), Some("/standards"));
     let (_, html) = page(&app, "/standards").await;
-    assert!(html.contains("Measurement standards"), "cookie is tracked by the client");
+    assert!(
+        html.contains("Measurement standards"),
+        "cookie is tracked by the client"
+    );
     let res = app.client.get("/lang/en?next=//evil.example/").dispatch().await;
     assert_eq!(res.headers().get_one("Location"), Some("/"));
     let res = app
@@ -76,7 +79,9 @@ fn form_body(owner: &str, range_max: &str, expires: &str) -> String {
         ("regulations", "JJG 146-2011"),
         ("responsible_person", "黄伟强"),
     ];
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish()
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
 }
 
 fn an_institute(demo: &DemoCsv) -> String {

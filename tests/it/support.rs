@@ -24,7 +24,9 @@ static PG_READY: OnceCell<()> = OnceCell::const_new();
 pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     match std::env::var("TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
-            let admin = metrocal::store::connect(&base).await.expect("connect TEST_DATABASE_URL");
+            let admin = metrocal::store::connect(&base)
+                .await
+                .expect("connect TEST_DATABASE_URL");
             PG_READY
                 .get_or_init(|| async {
                     // Extensions are per database; install pg_trgm once, in public, so that
@@ -77,11 +79,7 @@ impl TestApp {
         let rocket = metrocal::rocket(config).unwrap();
         let client = Client::tracked(rocket).await.expect("valid rocket");
         let db = metrocal::store::connect(&url).await.unwrap();
-        TestApp {
-            client,
-            db,
-            _dir: dir,
-        }
+        TestApp { client, db, _dir: dir }
     }
 
     /// A request from the machine's own operator (the loopback interface).
@@ -150,6 +148,10 @@ impl DemoCsv {
     pub fn org_city(&self, code: &str) -> String {
         let ci = self.org_headers.iter().position(|h| h == "code").unwrap();
         let ct = self.org_headers.iter().position(|h| h == "city").unwrap();
-        self.organisations.iter().find(|o| &o[ci] == code).map(|o| o[ct].to_owned()).unwrap()
+        self.organisations
+            .iter()
+            .find(|o| &o[ci] == code)
+            .map(|o| o[ct].to_owned())
+            .unwrap()
     }
 }

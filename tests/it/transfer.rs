@@ -52,9 +52,15 @@ async fn import_is_idempotent_and_export_round_trips() {
     })
     .await
     .unwrap();
-    import(&OPERATOR, &other, &Bundle::from_dir(out1.path()).unwrap(), Utc::now(), &Quiet)
-        .await
-        .unwrap();
+    import(
+        &OPERATOR,
+        &other,
+        &Bundle::from_dir(out1.path()).unwrap(),
+        Utc::now(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
     let out2 = tempfile::tempdir().unwrap();
     export(&OPERATOR, &other, out2.path(), &Quiet).await.unwrap();
     for f in ["organisations.csv", "standards.csv", "devices.csv"] {
@@ -107,10 +113,23 @@ async fn a_bad_row_aborts_the_whole_import_and_names_its_place() {
         let dir = tempfile::tempdir().unwrap();
         generate(&spec(100), dir.path(), &Quiet).unwrap();
         corrupt(&dir.path().join(file), line, column, value);
-        let result = import(&OPERATOR, &app.db, &Bundle::from_dir(dir.path()).unwrap(), Utc::now(), &Quiet).await;
-        let Err(err) = result else { panic!("{file}:{line} {column}={value} was accepted") };
+        let result = import(
+            &OPERATOR,
+            &app.db,
+            &Bundle::from_dir(dir.path()).unwrap(),
+            Utc::now(),
+            &Quiet,
+        )
+        .await;
+        let Err(err) = result else {
+            panic!("{file}:{line} {column}={value} was accepted")
+        };
         let ImportError::Row(row) = &err else { panic!("{err}") };
-        assert_eq!((row.file.as_str(), row.line, row.column.as_str()), (file, line as u64, column), "{err}");
+        assert_eq!(
+            (row.file.as_str(), row.line, row.column.as_str()),
+            (file, line as u64, column),
+            "{err}"
+        );
         assert!(row.reason.contains(reason), "{file}: {}", row.reason);
         assert_eq!(counts(&app).await, before, "{file}:{line} left the database changed");
     }
@@ -121,9 +140,15 @@ async fn the_public_cannot_import() {
     let app = TestApp::empty().await;
     let dir = tempfile::tempdir().unwrap();
     generate(&spec(5), dir.path(), &Quiet).unwrap();
-    let err = import(&Actor::Public, &app.db, &Bundle::from_dir(dir.path()).unwrap(), Utc::now(), &Quiet)
-        .await
-        .unwrap_err();
+    let err = import(
+        &Actor::Public,
+        &app.db,
+        &Bundle::from_dir(dir.path()).unwrap(),
+        Utc::now(),
+        &Quiet,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ImportError::Service(metrocal::service::Error::Forbidden)));
     assert_eq!(app.count("standards").await, 0);
 }
