@@ -42,6 +42,23 @@ impl Lang {
 const ZH: &str = include_str!("i18n/zh-CN.json");
 const EN: &str = include_str!("i18n/en.json");
 
+/// 46000 → "46,000": counts are read at a glance.
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| {
@@ -52,6 +69,7 @@ fn environment() -> Environment<'static> {
         }
     });
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.add_filter("thousands", thousands);
     #[cfg(debug_assertions)]
     env.set_loader(minijinja::path_loader(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -108,6 +126,14 @@ impl Default for Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(46000), "46,000");
+        assert_eq!(thousands(-1234567), "-1,234,567");
+    }
 
     #[test]
     fn catalogues_have_the_same_keys() {

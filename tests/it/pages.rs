@@ -16,6 +16,7 @@ async fn dashboard_list_and_detail_render() {
     assert_eq!(status, Status::Ok);
     assert!(html.contains("全省计量标准概览"));
     assert!(html.contains(">200<"), "total shown");
+    assert!(html.contains(">46,000<"), "target shown with separators");
     assert!(html.contains("深圳市") && html.contains("广州市"));
 
     let (status, html) = page(&app, "/standards?city=440300&sort=-cert_expires_on").await;
