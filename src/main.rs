@@ -12,6 +12,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// mimalloc: the bulk import allocates and frees millions of small strings beside
+/// large statement buffers, a pattern on which glibc malloc spends most of its time
+/// consolidating free lists (measured with perf; docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "metrocal",

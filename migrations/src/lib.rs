@@ -9,6 +9,27 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_register;
 
+/// The triggers that keep SQLite's FTS5 search table in step with `standards`.
+/// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
+pub const SQLITE_FTS_TRIGGERS: &str = "
+    CREATE TRIGGER standards_fts_ai AFTER INSERT ON standards BEGIN
+        INSERT INTO standards_fts(rowid, search_text) VALUES (new.id, new.search_text);
+    END;
+    CREATE TRIGGER standards_fts_ad AFTER DELETE ON standards BEGIN
+        INSERT INTO standards_fts(standards_fts, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+    END;
+    CREATE TRIGGER standards_fts_au AFTER UPDATE OF search_text ON standards BEGIN
+        INSERT INTO standards_fts(standards_fts, rowid, search_text)
+            VALUES ('delete', old.id, old.search_text);
+        INSERT INTO standards_fts(rowid, search_text) VALUES (new.id, new.search_text);
+    END;";
+
+pub const SQLITE_FTS_DROP_TRIGGERS: &str = "
+    DROP TRIGGER IF EXISTS standards_fts_ai;
+    DROP TRIGGER IF EXISTS standards_fts_ad;
+    DROP TRIGGER IF EXISTS standards_fts_au;";
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -212,14 +212,70 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // One index per filter and per sort key of the register list (docs/benchmarks.md
-        // lists the query plans checked at 46,000 rows).
+        // One index per filter and per sort key of the register list. Each filter's index
+        // leads with its column, then the default sort key (name), then the other filter
+        // columns, so that the list's COUNT(*) is answered from the index alone and the
+        // first page comes in name order without a sort. docs/benchmarks.md lists the
+        // query plans checked at 46,000 rows.
         for (name, cols) in [
-            ("ix_standards_owner", &["owner_id", "name_zh"][..]),
-            ("ix_standards_region", &["region_id", "name_zh"][..]),
-            ("ix_standards_category", &["category_code"][..]),
-            ("ix_standards_level", &["level", "name_zh"][..]),
-            ("ix_standards_status_expiry", &["status", "cert_expires_on"][..]),
+            (
+                "ix_standards_owner",
+                &[
+                    "owner_id",
+                    "name_zh",
+                    "status",
+                    "cert_expires_on",
+                    "level",
+                    "category_code",
+                    "region_id",
+                ][..],
+            ),
+            (
+                "ix_standards_region",
+                &[
+                    "region_id",
+                    "name_zh",
+                    "status",
+                    "cert_expires_on",
+                    "level",
+                    "category_code",
+                    "owner_id",
+                ][..],
+            ),
+            (
+                "ix_standards_level",
+                &[
+                    "level",
+                    "name_zh",
+                    "status",
+                    "cert_expires_on",
+                    "region_id",
+                    "category_code",
+                    "owner_id",
+                ][..],
+            ),
+            (
+                "ix_standards_category",
+                &[
+                    "category_code",
+                    "status",
+                    "cert_expires_on",
+                    "level",
+                    "region_id",
+                    "owner_id",
+                ][..],
+            ),
+            (
+                "ix_standards_status_expiry",
+                &[
+                    "status",
+                    "cert_expires_on",
+                    "region_id",
+                    "category_code",
+                    "level",
+                    "owner_id",
+                ][..],
+            ),
             ("ix_standards_expiry", &["cert_expires_on"][..]),
             ("ix_standards_name", &["name_zh"][..]),
             ("ix_standards_updated", &["updated_at"][..]),
@@ -282,21 +338,7 @@ impl MigrationTrait for Migration {
                         tokenize='trigram')",
                 )
                 .await?;
-                conn.execute_unprepared(
-                    "CREATE TRIGGER standards_fts_ai AFTER INSERT ON standards BEGIN
-                        INSERT INTO standards_fts(rowid, search_text) VALUES (new.id, new.search_text);
-                     END;
-                     CREATE TRIGGER standards_fts_ad AFTER DELETE ON standards BEGIN
-                        INSERT INTO standards_fts(standards_fts, rowid, search_text)
-                            VALUES ('delete', old.id, old.search_text);
-                     END;
-                     CREATE TRIGGER standards_fts_au AFTER UPDATE OF search_text ON standards BEGIN
-                        INSERT INTO standards_fts(standards_fts, rowid, search_text)
-                            VALUES ('delete', old.id, old.search_text);
-                        INSERT INTO standards_fts(rowid, search_text) VALUES (new.id, new.search_text);
-                     END;",
-                )
-                .await?;
+                conn.execute_unprepared(crate::SQLITE_FTS_TRIGGERS).await?;
             }
             DbBackend::Postgres => {
                 conn.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm")

@@ -69,21 +69,23 @@ pub async fn province(actor: &Actor, db: &DatabaseConnection, today: NaiveDate) 
         .collect();
     by_city.sort_by(|a, b| b.count.cmp(&a.count).then(a.code.cmp(&b.code)));
 
-    let mut by_category: Vec<Count> = q::count_by_category_level1(db)
-        .await?
+    let mut per_level1: std::collections::BTreeMap<String, u64> = Default::default();
+    for (code, n) in q::count_by_category_code(db).await? {
+        *per_level1.entry(code.chars().take(2).collect()).or_default() += n as u64;
+    }
+    let by_category: Vec<Count> = per_level1
         .into_iter()
-        .map(|(code, n)| {
+        .map(|(code, count)| {
             let l1 = jjf1022_level1(&code);
             Count {
                 name_zh: l1.map(|l| l.1).unwrap_or("收容类").to_owned(),
                 name_en: l1.map(|l| l.2).unwrap_or("Catch-all").to_owned(),
                 code,
-                count: n as u64,
+                count,
                 bar: 0,
             }
         })
         .collect();
-    by_category.sort_by(|a, b| a.code.cmp(&b.code));
 
     let total = q::count_standards(db).await?;
     // "The next 6 months" in calendar months, so the window matches what a quality

@@ -86,7 +86,7 @@ pub fn templates() -> Vec<TemplateRow> {
 /// Writes the reference tables (insert or update by code).
 pub async fn load(db: &DatabaseConnection) -> Result<()> {
     let txn = db.begin().await?;
-    let regions = regions()
+    let regions: Vec<region::ActiveModel> = regions()
         .into_iter()
         .map(|r| region::ActiveModel {
             code: Set(r.code),
@@ -97,7 +97,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<()> {
         })
         .collect();
     q::upsert_regions(&txn, regions).await?;
-    let cats = categories()
+    let cats: Vec<category::ActiveModel> = categories()
         .into_iter()
         .map(|c| category::ActiveModel {
             code: Set(c.code),

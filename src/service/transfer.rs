@@ -12,7 +12,7 @@ use crate::domain::register::{
     parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
 };
 use crate::domain::units::{format_value, from_si, parse_quantity, QuantityKind};
-use crate::store::entities::{device, organisation, standard};
+use crate::store::entities::{device, organisation};
 use crate::store::register as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
@@ -40,9 +40,6 @@ pub const DEVICE_COLUMNS: &[&str] = &[
     "cal_date",
     "cal_due",
 ];
-
-/// Rows per INSERT: under SQLite's 32,766 bound parameters for the widest table.
-const BATCH: usize = 1000;
 
 /// Where a bad row is and why it was refused.
 #[derive(Debug, Clone, PartialEq)]
@@ -410,31 +407,39 @@ pub async fn import(
     let region_codes: HashSet<String> = regions.iter().map(|r| r.code.clone()).collect();
     let region_ids: HashMap<&str, i32> = regions.iter().map(|r| (r.code.as_str(), r.id)).collect();
 
-    // 1. Parse and check every row before writing anything.
+    // 1. Parse and check every row before writing anything; the three files in
+    //    parallel (CPU-bound, no I/O), reporting the first error in file order.
     progress.stage("checking", 3);
-    let orgs = match bundle.files.get(ORGANISATIONS) {
-        Some(b) => parse_orgs(&Table::read(ORGANISATIONS, b, ORGANISATION_COLUMNS)?, &region_codes)?,
-        None => vec![],
-    };
-    progress.advance(1);
-    let std_table = match bundle.files.get(STANDARDS) {
-        Some(b) => Some(Table::read(STANDARDS, b, StandardInput::FIELDS)?),
-        None => None,
-    };
-    let drafts = match &std_table {
-        Some(t) => parse_standards(t)?,
-        None => vec![],
-    };
-    progress.advance(1);
-    let dev_table = match bundle.files.get(DEVICES) {
-        Some(b) => Some(Table::read(DEVICES, b, DEVICE_COLUMNS)?),
-        None => None,
-    };
-    let devices = match &dev_table {
-        Some(t) => parse_devices(t)?,
-        None => vec![],
-    };
-    progress.advance(1);
+    let (orgs, standards, devices) = std::thread::scope(|s| {
+        let orgs = s.spawn(|| match bundle.files.get(ORGANISATIONS) {
+            Some(b) => parse_orgs(&Table::read(ORGANISATIONS, b, ORGANISATION_COLUMNS)?, &region_codes),
+            None => Ok(vec![]),
+        });
+        let standards = s.spawn(|| match bundle.files.get(STANDARDS) {
+            Some(b) => {
+                let t = Table::read(STANDARDS, b, StandardInput::FIELDS)?;
+                let drafts = parse_standards(&t)?;
+                Ok::<_, ImportError>((Some(t), drafts))
+            }
+            None => Ok((None, vec![])),
+        });
+        let devices = match bundle.files.get(DEVICES) {
+            Some(b) => Table::read(DEVICES, b, DEVICE_COLUMNS).and_then(|t| {
+                let rows = parse_devices(&t)?;
+                Ok((Some(t), rows))
+            }),
+            None => Ok((None, vec![])),
+        };
+        (
+            orgs.join().expect("parser thread"),
+            standards.join().expect("parser thread"),
+            devices,
+        )
+    });
+    let orgs = orgs?;
+    let (std_table, drafts) = standards?;
+    let (dev_table, devices) = devices?;
+    progress.advance(3);
 
     // 2. Write in one transaction; references are checked against the file and the
     //    database as they will be after this import.
@@ -453,52 +458,50 @@ pub async fn import(
         })
         .collect();
     progress.stage("organisations", org_rows.len() as u64);
-    let mut org_rows = org_rows;
-    while !org_rows.is_empty() {
-        let rest = org_rows.split_off(org_rows.len().min(BATCH));
-        let n = org_rows.len() as u64;
-        q::upsert_organisations(&txn, std::mem::replace(&mut org_rows, rest)).await?;
-        progress.advance(n);
-    }
+    let n = org_rows.len() as u64;
+    q::upsert_organisations(&txn, org_rows).await?;
+    progress.advance(n);
     let owners: HashMap<String, organisation::Model> = q::all_organisations(&txn)
         .await?
         .into_iter()
         .map(|o| (o.code.clone(), o))
         .collect();
 
+    // A large import rebuilds the search index once instead of row by row.
+    let bulk = drafts.len() > 1000;
+    if bulk {
+        q::suspend_search_index(&txn).await?;
+    }
     progress.stage("standards", drafts.len() as u64);
-    let t = std_table.as_ref();
-    let mut batch: Vec<standard::ActiveModel> = Vec::with_capacity(BATCH);
+    let mut owner_of = Vec::with_capacity(drafts.len());
     for (i, d) in drafts.iter().enumerate() {
         let owner = owners.get(&d.owner_code.to_ascii_uppercase());
         if let Err(e) = check_owner(d, owner) {
-            let line = t.map(|t| t.rows[i].0).unwrap_or(0);
             return Err(ImportError::Row(RowError {
                 file: STANDARDS.into(),
-                line,
+                line: std_table.as_ref().map(|t| t.rows[i].0).unwrap_or(0),
                 column: e.field,
                 reason: e.message,
             }));
         }
-        batch.push(active_model(d, owner.expect("checked"), now));
-        if batch.len() == BATCH {
-            q::upsert_standards(&txn, std::mem::take(&mut batch)).await?;
-            progress.advance(BATCH as u64);
-        }
+        owner_of.push(owner.expect("checked"));
     }
-    let n = batch.len() as u64;
-    q::upsert_standards(&txn, batch).await?;
-    progress.advance(n);
+    let rows: Vec<_> = drafts
+        .iter()
+        .zip(&owner_of)
+        .map(|(d, o)| active_model(d, o, now))
+        .collect();
+    q::upsert_standards(&txn, rows).await?;
+    progress.advance(drafts.len() as u64);
 
     progress.stage("devices", devices.len() as u64);
     let ids = q::standard_ids_by_cert_no(&txn).await?;
-    let mut batch: Vec<device::ActiveModel> = Vec::with_capacity(BATCH);
+    let mut standard_of = Vec::with_capacity(devices.len());
     for (i, d) in devices.iter().enumerate() {
         let Some(&standard_id) = ids.get(&d.cert_no) else {
-            let line = dev_table.as_ref().map(|t| t.rows[i].0).unwrap_or(0);
             return Err(ImportError::Row(RowError {
                 file: DEVICES.into(),
-                line,
+                line: dev_table.as_ref().map(|t| t.rows[i].0).unwrap_or(0),
                 column: "standard_cert_no".into(),
                 reason: format!(
                     "no standard with certificate number {} in the register or in {STANDARDS}",
@@ -506,7 +509,12 @@ pub async fn import(
                 ),
             }));
         };
-        batch.push(device::ActiveModel {
+        standard_of.push(standard_id);
+    }
+    let rows: Vec<_> = devices
+        .iter()
+        .zip(&standard_of)
+        .map(|(d, &standard_id)| device::ActiveModel {
             standard_id: Set(standard_id),
             role: Set(d.role.as_str().to_owned()),
             name: Set(d.name.clone()),
@@ -525,15 +533,15 @@ pub async fn import(
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        });
-        if batch.len() == BATCH {
-            q::upsert_devices(&txn, std::mem::take(&mut batch)).await?;
-            progress.advance(BATCH as u64);
-        }
+        })
+        .collect();
+    q::upsert_devices(&txn, rows).await?;
+    progress.advance(devices.len() as u64);
+    if bulk {
+        progress.stage("indexing", 1);
+        q::rebuild_search_index(&txn).await?;
+        q::analyze(&txn).await?;
     }
-    let n = batch.len() as u64;
-    q::upsert_devices(&txn, batch).await?;
-    progress.advance(n);
     txn.commit().await?;
     progress.finish();
     let summary = ImportSummary {

@@ -2,10 +2,10 @@
 
 use super::entities::{category, device, organisation, region, standard};
 use chrono::NaiveDate;
-use sea_orm::sea_query::{Expr, OnConflict, Order};
+use sea_orm::sea_query::{Expr, Order};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, ExprTrait,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value,
 };
 use std::collections::HashMap;
 
@@ -67,16 +67,16 @@ fn condition(backend: DbBackend, q: &StandardQuery) -> Condition {
     use standard::Column as C;
     let mut cond = Condition::all();
     for term in &q.terms {
-        let pattern = format!("%{term}%");
         cond = cond.add(match backend {
-            // FTS5 trigram index: LIKE on the virtual table is answered from the index
-            // for terms of three or more characters.
-            DbBackend::Sqlite => Expr::cust_with_values(
-                "\"standards\".\"id\" IN (SELECT rowid FROM standards_fts WHERE search_text LIKE ?)",
-                [pattern],
+            // FTS5 trigram index: a phrase of three or more characters is a substring
+            // match answered from the index alone.
+            DbBackend::Sqlite if term.chars().count() >= 3 => Expr::cust_with_values(
+                "\"standards\".\"id\" IN (SELECT rowid FROM standards_fts WHERE standards_fts MATCH ?)",
+                [format!("\"{}\"", term.replace('"', "\"\""))],
             ),
-            // pg_trgm GIN index on search_text.
-            _ => Expr::col((standard::Entity, C::SearchText)).like(pattern),
+            // Shorter terms have no trigram: scan the column. pg_trgm's GIN index serves
+            // PostgreSQL for 3+ characters the same way.
+            _ => Expr::col((standard::Entity, C::SearchText)).like(format!("%{term}%")),
         });
     }
     if let Some(r) = q.region_id {
@@ -246,13 +246,14 @@ pub async fn count_by_region<C: ConnectionTrait>(db: &C) -> Result<Vec<(Option<i
         .await
 }
 
-/// Counts of standards per JJF 1022 level-1 code, for the dashboard.
-pub async fn count_by_category_level1<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+/// Counts of standards per JJF 1022 code, for the dashboard. Grouping by the
+/// indexed column itself is an index-only scan; callers add codes up by prefix.
+pub async fn count_by_category_code<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
     standard::Entity::find()
         .select_only()
-        .column_as(Expr::cust("SUBSTR(\"category_code\", 1, 2)"), "l1")
+        .column(standard::Column::CategoryCode)
         .column_as(Expr::cust("COUNT(*)"), "n")
-        .group_by(Expr::cust("SUBSTR(\"category_code\", 1, 2)"))
+        .group_by(standard::Column::CategoryCode)
         .into_tuple()
         .all(db)
         .await
@@ -262,127 +263,217 @@ pub async fn count_standards<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
     standard::Entity::find().count(db).await
 }
 
-/// Inserts or updates standards by certificate number (the import key).
-pub async fn upsert_standards<C: ConnectionTrait>(db: &C, rows: Vec<standard::ActiveModel>) -> Result<(), DbErr> {
-    use standard::Column as C;
-    if rows.is_empty() {
-        return Ok(());
+/// Inserts rows, or updates the existing row with the same `key`, in multi-row
+/// statements. Every column the first active model sets is written; on a key conflict
+/// the columns in `update` are replaced.
+///
+/// Bulk imports go through here: the statement text is the same for every full batch
+/// (so the driver's prepared-statement cache reuses it), and the next batch's values
+/// are built while the database executes the current one (the SQLite driver runs
+/// statements on its own thread).
+async fn bulk_upsert<A, C, I>(db: &C, rows: I, key: &[&str], update: &[&str]) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait,
+    C: ConnectionTrait,
+    I: IntoIterator<Item = A>,
+{
+    let mut rows = rows.into_iter().peekable();
+    let Some(first) = rows.peek() else {
+        return Ok(0);
+    };
+    let columns: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|c| first.get(*c).is_set())
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let table = <A::Entity as Default>::default().table_name().to_owned();
+    let backend = db.get_database_backend();
+    // SQLite binds at most 32,766 parameters per statement, PostgreSQL 65,535; batches
+    // of ~8,000 values measured fastest on SQLite (docs/benchmarks.md).
+    let per_statement = (8_000 / columns.len().max(1)).max(1);
+    let mut full_sql: Option<String> = None;
+    let mut build = |rows: &mut std::iter::Peekable<I::IntoIter>| -> Option<Statement> {
+        let mut values = Vec::with_capacity(per_statement * columns.len());
+        let mut n = 0;
+        for row in rows.by_ref().take(per_statement) {
+            values.extend(
+                columns
+                    .iter()
+                    .map(|c| row.get(*c).into_value().unwrap_or(Value::Int(None))),
+            );
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        let sql = if n == per_statement {
+            full_sql
+                .get_or_insert_with(|| upsert_sql(backend, &table, &names, n, key, update))
+                .clone()
+        } else {
+            upsert_sql(backend, &table, &names, n, key, update)
+        };
+        Some(Statement::from_sql_and_values(backend, sql, values))
+    };
+    let mut written = 0u64;
+    let mut next = build(&mut rows);
+    while let Some(stmt) = next.take() {
+        let (result, built) = tokio::join!(db.execute_raw(stmt), async { build(&mut rows) });
+        written += result?.rows_affected();
+        next = built;
     }
-    standard::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(C::CertNo)
-                .update_columns([
-                    C::NameZh,
-                    C::NameEn,
-                    C::CategoryCode,
-                    C::OwnerId,
-                    C::RegionId,
-                    C::Level,
-                    C::CertAuthority,
-                    C::CertIssuedOn,
-                    C::CertExpiresOn,
-                    C::Status,
-                    C::Quantity,
-                    C::RangeMinSi,
-                    C::RangeMaxSi,
-                    C::RangeMinUnit,
-                    C::RangeMaxUnit,
-                    C::AccuracyKind,
-                    C::AccuracySi,
-                    C::AccuracyUnit,
-                    C::AccuracyText,
-                    C::Regulations,
-                    C::ResponsiblePerson,
-                    C::SearchText,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    Ok(written)
+}
+
+fn upsert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize, key: &[&str], update: &[&str]) -> String {
+    use std::fmt::Write;
+    let quote = |c: &str| format!("\"{c}\"");
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote(table),
+        columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+    );
+    let mut p = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for i in 0..columns.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            p += 1;
+            match backend {
+                DbBackend::Postgres => write!(sql, "${p}").expect("write to String"),
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    write!(
+        sql,
+        " ON CONFLICT ({}) DO UPDATE SET {}",
+        key.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+        update
+            .iter()
+            .map(|c| format!("{0} = excluded.{0}", quote(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+    .expect("write to String");
+    sql
+}
+
+/// Inserts or updates standards by certificate number (the import key).
+pub async fn upsert_standards<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = standard::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "name_zh",
+        "name_en",
+        "category_code",
+        "owner_id",
+        "region_id",
+        "level",
+        "cert_authority",
+        "cert_issued_on",
+        "cert_expires_on",
+        "status",
+        "quantity",
+        "range_min_si",
+        "range_max_si",
+        "range_min_unit",
+        "range_max_unit",
+        "accuracy_kind",
+        "accuracy_si",
+        "accuracy_unit",
+        "accuracy_text",
+        "regulations",
+        "responsible_person",
+        "search_text",
+        "updated_at",
+    ];
+    bulk_upsert(db, rows, &["cert_no"], UPDATE).await?;
     Ok(())
 }
 
 /// Inserts or updates devices by (standard, serial number).
-pub async fn upsert_devices<C: ConnectionTrait>(db: &C, rows: Vec<device::ActiveModel>) -> Result<(), DbErr> {
-    use device::Column as C;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    device::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([C::StandardId, C::Serial])
-                .update_columns([
-                    C::Role,
-                    C::Name,
-                    C::Manufacturer,
-                    C::Model,
-                    C::Quantity,
-                    C::RangeMinSi,
-                    C::RangeMaxSi,
-                    C::RangeMinUnit,
-                    C::RangeMaxUnit,
-                    C::Accuracy,
-                    C::CalCertNo,
-                    C::CalDate,
-                    C::CalDue,
-                    C::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+pub async fn upsert_devices<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = device::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "role",
+        "name",
+        "manufacturer",
+        "model",
+        "quantity",
+        "range_min_si",
+        "range_max_si",
+        "range_min_unit",
+        "range_max_unit",
+        "accuracy",
+        "cal_cert_no",
+        "cal_date",
+        "cal_due",
+        "updated_at",
+    ];
+    bulk_upsert(db, rows, &["standard_id", "serial"], UPDATE).await?;
     Ok(())
 }
 
 /// Inserts or updates organisations by code.
 pub async fn upsert_organisations<C: ConnectionTrait>(
     db: &C,
-    rows: Vec<organisation::ActiveModel>,
+    rows: impl IntoIterator<Item = organisation::ActiveModel>,
 ) -> Result<(), DbErr> {
-    use organisation::Column as C;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    organisation::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(C::Code)
-                .update_columns([C::Kind, C::NameZh, C::NameEn, C::RegionId, C::UpdatedAt])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    bulk_upsert(
+        db,
+        rows,
+        &["code"],
+        &["kind", "name_zh", "name_en", "region_id", "updated_at"],
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn upsert_regions<C: ConnectionTrait>(db: &C, rows: Vec<region::ActiveModel>) -> Result<(), DbErr> {
-    use region::Column as C;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    region::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(C::Code)
-                .update_columns([C::NameZh, C::NameEn, C::ParentCode])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+pub async fn upsert_regions<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = region::ActiveModel>,
+) -> Result<(), DbErr> {
+    bulk_upsert(db, rows, &["code"], &["name_zh", "name_en", "parent_code"]).await?;
     Ok(())
 }
 
-pub async fn upsert_categories<C: ConnectionTrait>(db: &C, rows: Vec<category::ActiveModel>) -> Result<(), DbErr> {
-    use category::Column as C;
-    if rows.is_empty() {
-        return Ok(());
+pub async fn upsert_categories<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = category::ActiveModel>,
+) -> Result<(), DbErr> {
+    bulk_upsert(db, rows, &["code"], &["level", "name_zh", "name_en", "source"]).await?;
+    Ok(())
+}
+
+/// SQLite keeps the search index in an FTS5 table maintained by triggers. For a bulk
+/// import it is cheaper to drop the triggers, write, and rebuild the index once; all of
+/// it inside the caller's transaction, so a failed import restores the triggers too.
+/// PostgreSQL's GIN index needs nothing.
+pub async fn suspend_search_index<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared(migrations::SQLITE_FTS_DROP_TRIGGERS).await?;
     }
-    category::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(C::Code)
-                .update_columns([C::Level, C::NameZh, C::NameEn, C::Source])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    Ok(())
+}
+
+pub async fn rebuild_search_index<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("INSERT INTO standards_fts(standards_fts) VALUES ('rebuild')")
+            .await?;
+        db.execute_unprepared(migrations::SQLITE_FTS_TRIGGERS).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics after a bulk change, so that list queries pick
+/// the most selective index (checked with EXPLAIN QUERY PLAN; docs/benchmarks.md).
+pub async fn analyze<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    db.execute_unprepared("ANALYZE").await?;
     Ok(())
 }
