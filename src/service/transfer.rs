@@ -409,6 +409,8 @@ pub async fn import(
 
     // 1. Parse and check every row before writing anything; the three files in
     //    parallel (CPU-bound, no I/O), reporting the first error in file order.
+    let started = std::time::Instant::now();
+    let lap = |stage: &str| tracing::debug!(stage, elapsed_ms = started.elapsed().as_millis() as u64, "import");
     progress.stage("checking", 3);
     let (orgs, standards, devices) = std::thread::scope(|s| {
         let orgs = s.spawn(|| match bundle.files.get(ORGANISATIONS) {
@@ -443,6 +445,7 @@ pub async fn import(
 
     // 2. Write in one transaction; references are checked against the file and the
     //    database as they will be after this import.
+    lap("checked");
     let txn = db.begin().await?;
     let org_rows: Vec<organisation::ActiveModel> = orgs
         .iter()
@@ -468,10 +471,14 @@ pub async fn import(
         .collect();
 
     // A large import rebuilds the search index once instead of row by row.
-    let bulk = drafts.len() > 1000;
-    if bulk {
+    let bulk = drafts.len() + devices.len() > 5000;
+    let indexes = if bulk {
         q::suspend_search_index(&txn).await?;
-    }
+        q::suspend_indexes(&txn, &["standards", "devices"]).await?
+    } else {
+        vec![]
+    };
+    lap("organisations written");
     progress.stage("standards", drafts.len() as u64);
     let mut owner_of = Vec::with_capacity(drafts.len());
     for (i, d) in drafts.iter().enumerate() {
@@ -494,6 +501,7 @@ pub async fn import(
     q::upsert_standards(&txn, rows).await?;
     progress.advance(drafts.len() as u64);
 
+    lap("standards written");
     progress.stage("devices", devices.len() as u64);
     let ids = q::standard_ids_by_cert_no(&txn).await?;
     let mut standard_of = Vec::with_capacity(devices.len());
@@ -537,12 +545,18 @@ pub async fn import(
         .collect();
     q::upsert_devices(&txn, rows).await?;
     progress.advance(devices.len() as u64);
+    lap("devices written");
     if bulk {
         progress.stage("indexing", 1);
+        q::restore_indexes(&txn, &indexes).await?;
+        lap("indexes built");
         q::rebuild_search_index(&txn).await?;
+        lap("search index built");
         q::analyze(&txn).await?;
+        lap("statistics");
     }
     txn.commit().await?;
+    lap("committed");
     progress.finish();
     let summary = ImportSummary {
         organisations: orgs.len(),
