@@ -213,8 +213,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // One index per filter and per sort key of the register list. Each filter's index
-        // leads with its column, then the default sort key (name), then the other filter
-        // columns, so that the list's COUNT(*) is answered from the index alone and the
+        // leads with its column, then the default sort (name, then id as the tie-break the
+        // list uses), then the other filter columns, so that the list's COUNT(*) is answered from the index alone and the
         // first page comes in name order without a sort. docs/benchmarks.md lists the
         // query plans checked at 46,000 rows.
         for (name, cols) in [
@@ -223,6 +223,7 @@ impl MigrationTrait for Migration {
                 &[
                     "owner_id",
                     "name_zh",
+                    "id",
                     "status",
                     "cert_expires_on",
                     "level",
@@ -235,6 +236,7 @@ impl MigrationTrait for Migration {
                 &[
                     "region_id",
                     "name_zh",
+                    "id",
                     "status",
                     "cert_expires_on",
                     "level",
@@ -247,6 +249,7 @@ impl MigrationTrait for Migration {
                 &[
                     "level",
                     "name_zh",
+                    "id",
                     "status",
                     "cert_expires_on",
                     "region_id",
@@ -276,9 +279,34 @@ impl MigrationTrait for Migration {
                     "owner_id",
                 ][..],
             ),
-            ("ix_standards_expiry", &["cert_expires_on"][..]),
-            ("ix_standards_name", &["name_zh"][..]),
-            ("ix_standards_updated", &["updated_at"][..]),
+            // The sort keys carry the filter columns too: a sorted page with a filter is
+            // an in-order index scan that stops after one page of matches.
+            (
+                "ix_standards_expiry",
+                &[
+                    "cert_expires_on",
+                    "id",
+                    "category_code",
+                    "level",
+                    "status",
+                    "region_id",
+                    "owner_id",
+                ][..],
+            ),
+            (
+                "ix_standards_name",
+                &[
+                    "name_zh",
+                    "id",
+                    "category_code",
+                    "level",
+                    "status",
+                    "cert_expires_on",
+                    "region_id",
+                    "owner_id",
+                ][..],
+            ),
+            ("ix_standards_updated", &["updated_at", "id"][..]),
         ] {
             manager.create_index(index(name, Standards::Table, cols)).await?;
         }

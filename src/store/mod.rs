@@ -40,6 +40,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
                 .pragma("cache_size", "-65536")
+                // Reads through the OS page cache shared by all pooled connections
+                // instead of a read() per page (FTS and list queries: 2-3× faster).
+                .pragma("mmap_size", "268435456")
                 .pragma("temp_store", "memory")
         });
     } else {

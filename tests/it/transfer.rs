@@ -152,3 +152,105 @@ async fn the_public_cannot_import() {
     assert!(matches!(err, ImportError::Service(metrocal::service::Error::Forbidden)));
     assert_eq!(app.count("standards").await, 0);
 }
+
+async fn schema_objects(app: &TestApp) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+    if app.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return vec![];
+    }
+    let rows = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY 1",
+        ))
+        .await
+        .unwrap();
+    rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+}
+
+#[rocket::async_test]
+async fn a_bulk_import_rebuilds_its_indexes_and_a_failed_one_restores_them() {
+    // Above the bulk threshold: secondary indexes and search triggers are dropped and
+    // rebuilt inside the import's transaction.
+    let app = TestApp::empty().await;
+    let before = schema_objects(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, stds, devs) = generate(&spec(2500), dir.path(), &Quiet).unwrap();
+    assert!(stds + devs > 5000);
+
+    // A bad last row: everything is rolled back, the indexes and triggers included.
+    let bad = tempfile::tempdir().unwrap();
+    generate(&spec(2500), bad.path(), &Quiet).unwrap();
+    corrupt(&bad.path().join("devices.csv"), devs + 1, "cal_date", "2026-02-30");
+    // The date is caught before writing; a reference error is caught during writing.
+    let err = import(
+        &OPERATOR,
+        &app.db,
+        &Bundle::from_dir(bad.path()).unwrap(),
+        Utc::now(),
+        &Quiet,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("cal_date"), "{err}");
+    corrupt(&bad.path().join("devices.csv"), devs + 1, "cal_date", "2026-02-01");
+    corrupt(
+        &bad.path().join("devices.csv"),
+        devs + 1,
+        "standard_cert_no",
+        "[1999]无此证书",
+    );
+    let err = import(
+        &OPERATOR,
+        &app.db,
+        &Bundle::from_dir(bad.path()).unwrap(),
+        Utc::now(),
+        &Quiet,
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("standard_cert_no"), "{err}");
+    assert_eq!(counts(&app).await, (0, 0, 0));
+    assert_eq!(
+        schema_objects(&app).await,
+        before,
+        "indexes and triggers survive a failed import"
+    );
+
+    import(
+        &OPERATOR,
+        &app.db,
+        &Bundle::from_dir(dir.path()).unwrap(),
+        Utc::now(),
+        &Quiet,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        schema_objects(&app).await,
+        before,
+        "the same indexes and triggers after a bulk import"
+    );
+    assert_eq!(app.count("standards").await, stds as i64);
+
+    // The rebuilt search index answers, and agrees with a plain scan of the same text.
+    let (_, v) = app
+        .get_json("/api/v1/standards?q=%E5%8E%8B%E5%8A%9B%E8%A1%A8&per_page=1")
+        .await; // 压力表
+    let scanned = {
+        use sea_orm::ConnectionTrait;
+        let row = app
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                app.db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM standards WHERE search_text LIKE '%压力表%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    };
+    assert!(scanned > 0);
+    assert_eq!(v["total"], scanned);
+}
