@@ -402,9 +402,29 @@ pub fn validate_org_code(field: &str, kind: OrgKind, code: &str) -> Result<Strin
     }
 }
 
-/// The lower-case text the register's full-text search matches against.
+/// The text the register's full-text search matches against: name, English name,
+/// JJF 1022 code, certificate number and owner, in [`search_form`].
 pub fn search_text(name_zh: &str, name_en: &str, category_code: &str, cert_no: &str, owner_name: &str) -> String {
-    format!("{name_zh} {name_en} {category_code} {cert_no} {owner_name}").to_lowercase()
+    search_form(&format!("{name_zh} {name_en} {category_code} {cert_no} {owner_name}"))
+}
+
+/// The form in which both the indexed text and a search term are compared: lower
+/// case, with a space after every non-ASCII character.
+///
+/// Trigram indexes need three characters, and Chinese search words are often two
+/// ("砝码", "压力"). With the space, "砝码" is searched as "砝 码 ", which a trigram
+/// index answers. Because every character maps to the same text wherever it stands
+/// and search terms never contain whitespace, a term is a substring of a text exactly
+/// when its search form is a substring of the text's search form.
+pub fn search_form(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars().flat_map(char::to_lowercase) {
+        out.push(c);
+        if !c.is_ascii() {
+            out.push(' ');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -513,6 +533,20 @@ mod tests {
         let s = validate_standard(&i).unwrap();
         assert_eq!(s.accuracy_si, None);
         assert_eq!(s.accuracy_text, "0.02级");
+    }
+
+    #[test]
+    fn search_form_keeps_substrings_and_only_substrings() {
+        assert_eq!(search_form("砝码E2"), "砝 码 e2");
+        let text = search_text("E2等级砝码标准装置", "Class E2 weights", "12900100", "[2025]粤社量标证字第000038号", "深圳市计量院");
+        for term in ["砝码", "等级砝码", "e2", "class e2", "000038号", "第000038", "深圳", "12900100"] {
+            assert!(text.contains(&search_form(term)), "{term}");
+        }
+        // Not substrings of the original (they straddle a space between fields, or skip
+        // a character): not substrings of the search form either.
+        for term in ["装置class", "码装", "深市", "号深圳"] {
+            assert!(!text.contains(&search_form(term)), "{term}");
+        }
     }
 
     #[test]

@@ -319,11 +319,12 @@ async fn build_query<C: ConnectionTrait>(db: &C, p: &ListParams, today: NaiveDat
         ..Default::default()
     };
     query.terms =
-        p.q.to_lowercase()
-            .split(|c: char| c.is_whitespace() || c == '%' || c == '_')
+        p.q.split(|c: char| c.is_whitespace() || c == '%' || c == '_')
             .filter(|t| !t.is_empty())
             .take(8)
-            .map(str::to_owned)
+            // The space after a last Chinese character adds a trigram but no precision:
+            // the indexed text always has it.
+            .map(|t| crate::domain::register::search_form(t).trim_end().to_owned())
             .collect();
     if !p.city.is_empty() {
         let regions = q::all_regions(db).await?;

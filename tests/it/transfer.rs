@@ -244,7 +244,10 @@ async fn a_bulk_import_rebuilds_its_indexes_and_a_failed_one_restores_them() {
             .db
             .query_one_raw(sea_orm::Statement::from_string(
                 app.db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM standards WHERE search_text LIKE '%压力表%'",
+                format!(
+                    "SELECT COUNT(*) AS n FROM standards WHERE search_text LIKE '%{}%'",
+                    metrocal::domain::register::search_form("压力表")
+                ),
             ))
             .await
             .unwrap()
