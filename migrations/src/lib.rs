@@ -11,6 +11,8 @@ mod m20261128_000001_register;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
+/// The first migration creates them from this text, so it must not change: a later
+/// change to the triggers is a new migration and a new constant.
 pub const SQLITE_FTS_TRIGGERS: &str = "
     CREATE TRIGGER standards_fts_ai AFTER INSERT ON standards BEGIN
         INSERT INTO standards_fts(rowid, search_text) VALUES (new.id, new.search_text);

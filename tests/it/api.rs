@@ -133,6 +133,22 @@ async fn search_sort_and_pages() {
         .await;
     assert!(items(&v).iter().all(|s| s["category_code"] == "04900100"));
 
+    // Search syntax typed by a person is text, never query syntax: quotes, FTS
+    // operators, SQL and a single character all answer 200 and change nothing.
+    for q in [
+        "%22%E7%A0%9D",
+        "a%22b%22c",
+        "NEAR(x%20y)",
+        "x%27%3B%20DROP%20TABLE%20standards%3B--",
+        "%E7%A0%9D",
+        "*",
+    ] {
+        let (status, v) = app.get_json(&format!("/api/v1/standards?q={q}")).await;
+        assert_eq!(status, 200, "{q}");
+        assert!(v["total"].is_u64());
+    }
+    assert_eq!(app.count("standards").await, 200);
+
     let (_, v) = app
         .get_json("/api/v1/standards?sort=-cert_expires_on&per_page=200")
         .await;
