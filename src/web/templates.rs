@@ -59,6 +59,17 @@ fn thousands(n: i64) -> String {
     }
 }
 
+/// A UTC timestamp as the province reads it: Asia/Shanghai (UTC+8 all year).
+fn shanghai(utc: String) -> String {
+    match chrono::DateTime::parse_from_rfc3339(&utc) {
+        Ok(t) => {
+            let cst = chrono::FixedOffset::east_opt(8 * 3600).expect("valid offset");
+            t.with_timezone(&cst).format("%Y-%m-%d %H:%M").to_string()
+        }
+        Err(_) => utc,
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| {
@@ -70,6 +81,7 @@ fn environment() -> Environment<'static> {
     });
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.add_filter("thousands", thousands);
+    env.add_filter("shanghai", shanghai);
     #[cfg(debug_assertions)]
     env.set_loader(minijinja::path_loader(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -126,6 +138,12 @@ impl Default for Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_shown_in_shanghai_time() {
+        assert_eq!(shanghai("2026-11-28T17:30:15.4Z".into()), "2026-11-29 01:30");
+        assert_eq!(shanghai("not a time".into()), "not a time");
+    }
 
     #[test]
     fn thousands_separators() {
