@@ -557,6 +557,10 @@ pub async fn import(
     }
     txn.commit().await?;
     lap("committed");
+    if bulk {
+        q::vacuum_after_bulk_load(db).await?;
+        lap("vacuumed");
+    }
     progress.finish();
     let summary = ImportSummary {
         organisations: orgs.len(),

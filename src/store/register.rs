@@ -507,6 +507,17 @@ pub async fn restore_indexes<C: ConnectionTrait>(db: &C, definitions: &[String])
     Ok(())
 }
 
+/// After a bulk load into PostgreSQL: VACUUM sets the visibility map, without which
+/// the covering indexes cannot answer counts index-only (every entry would need a heap
+/// visit). It cannot run inside a transaction, so callers run it after commit.
+pub async fn vacuum_after_bulk_load(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("VACUUM (ANALYZE) organisations, standards, devices")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Refreshes the planner's statistics after a bulk change, so that list queries pick
 /// the most selective index (checked with EXPLAIN QUERY PLAN; docs/benchmarks.md).
 pub async fn analyze<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
