@@ -494,6 +494,15 @@ pub fn from_si(kind: QuantityKind, unit: &str, si: f64) -> Option<f64> {
     kind.unit(unit).map(|u| (u.from_si)(si))
 }
 
+/// A stored SI value shown in the unit it was entered in ("0.5 mm"), for a quantity
+/// stored with its kind's name; an unknown kind or unit shows the SI value as is.
+pub fn display_stored(kind: &str, si: f64, unit: &str) -> String {
+    match QuantityKind::parse(kind).and_then(|k| from_si(k, unit, si)) {
+        Some(v) => format_value(v, unit),
+        None => format_value(si, unit),
+    }
+}
+
 /// Formats a value and unit for people: at most 12 significant digits, so that binary
 /// floating point noise (0.30000000000000004) never reaches a page or a certificate.
 pub fn format_value(value: f64, unit: &str) -> String {

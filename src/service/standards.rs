@@ -5,7 +5,7 @@ use crate::domain::codes::jjf1022_level1;
 use crate::domain::register::{
     effective_status, search_text, validate_standard, Level, OrgKind, StandardDraft, StandardInput, Status,
 };
-use crate::domain::units::{format_value, from_si, QuantityKind};
+use crate::domain::units::{display_stored, QuantityKind};
 use crate::domain::{self};
 use crate::store::entities::{device, organisation, region, standard};
 use crate::store::register::{self as q, SortKey, StandardQuery, StatusCond};
@@ -231,13 +231,6 @@ pub struct StandardPage {
     pub pages: u64,
 }
 
-fn range_text(quantity: &str, si: f64, unit: &str) -> String {
-    match QuantityKind::parse(quantity).and_then(|k| from_si(k, unit, si)) {
-        Some(v) => format_value(v, unit),
-        None => format_value(si, unit),
-    }
-}
-
 fn named_org(o: &organisation::Model) -> Named {
     Named {
         id: o.id,
@@ -279,8 +272,8 @@ fn view(
         days_to_expiry: (s.cert_expires_on - today).num_days(),
         quantity_name_zh: kind.map(|k| k.name_zh()).unwrap_or("").to_owned(),
         quantity_name_en: kind.map(|k| k.name_en()).unwrap_or("").to_owned(),
-        range_min: range_text(&s.quantity, s.range_min_si, &s.range_min_unit),
-        range_max: range_text(&s.quantity, s.range_max_si, &s.range_max_unit),
+        range_min: display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
+        range_max: display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
         si_unit: kind.map(|k| k.si_symbol()).unwrap_or("").to_owned(),
         accuracy: s.accuracy_text.clone(),
         cert_no: s.cert_no,
@@ -480,7 +473,7 @@ fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
         &d.range_max_unit,
     ) {
         (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
-            format!("{} … {}", range_text(k, lo, ul), range_text(k, hi, uh))
+            format!("{} … {}", display_stored(k, lo, ul), display_stored(k, hi, uh))
         }
         _ => String::new(),
     };
@@ -507,8 +500,8 @@ pub async fn input_of(db: &DatabaseConnection, id: i32) -> Result<StandardInput>
         .ok_or(Error::NotFound { what: "standard" })?;
     let owner = q::organisation_by_id(db, s.owner_id).await?;
     Ok(StandardInput {
-        range_min: range_text(&s.quantity, s.range_min_si, &s.range_min_unit),
-        range_max: range_text(&s.quantity, s.range_max_si, &s.range_max_unit),
+        range_min: display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
+        range_max: display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
         owner: owner.map(|o| o.code).unwrap_or_default(),
         cert_issued_on: s.cert_issued_on.to_string(),
         cert_expires_on: s.cert_expires_on.to_string(),

@@ -11,7 +11,7 @@ use super::{Actor, Error};
 use crate::domain::register::{
     parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
 };
-use crate::domain::units::{format_value, from_si, parse_quantity, QuantityKind};
+use crate::domain::units::{display_stored, parse_quantity, QuantityKind};
 use crate::store::entities::{device, organisation};
 use crate::store::register as q;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -571,13 +571,6 @@ pub async fn import(
     Ok(summary)
 }
 
-fn quantity_text(kind: &str, si: f64, unit: &str) -> String {
-    match QuantityKind::parse(kind).and_then(|k| from_si(k, unit, si)) {
-        Some(v) => format_value(v, unit),
-        None => format_value(si, unit),
-    }
-}
-
 /// Writes the whole register to `dir` in the import format.
 pub async fn export(
     actor: &Actor,
@@ -632,8 +625,8 @@ pub async fn export(
             &s.cert_expires_on.to_string(),
             &s.status,
             &s.quantity,
-            &quantity_text(&s.quantity, s.range_min_si, &s.range_min_unit),
-            &quantity_text(&s.quantity, s.range_max_si, &s.range_max_unit),
+            &display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
+            &display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
             &s.accuracy_kind,
             &s.accuracy_text,
             &s.regulations,
@@ -656,7 +649,7 @@ pub async fn export(
             &d.range_max_unit,
         ) {
             (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
-                (k.clone(), quantity_text(k, lo, ul), quantity_text(k, hi, uh))
+                (k.clone(), display_stored(k, lo, ul), display_stored(k, hi, uh))
             }
             _ => Default::default(),
         };
