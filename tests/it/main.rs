@@ -3,6 +3,7 @@
 //! when TEST_DATABASE_URL is set. The migrations always run.
 
 mod api;
+mod cli;
 mod pages;
 mod support;
 mod transfer;
