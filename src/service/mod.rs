@@ -77,6 +77,19 @@ impl Error {
         }
     }
 
+    /// field → stable code, for pages that show the message in the reader's language.
+    pub fn field_codes(&self) -> BTreeMap<String, &'static str> {
+        let fields = match self {
+            Error::Invalid { fields, .. } | Error::Conflict { fields, .. } => fields.as_slice(),
+            _ => &[],
+        };
+        let mut map = BTreeMap::new();
+        for f in fields {
+            map.entry(f.field.clone()).or_insert(f.code);
+        }
+        map
+    }
+
     /// field → message, for forms and the API's `fields`.
     pub fn field_messages(&self) -> BTreeMap<String, String> {
         let fields = match self {

@@ -134,9 +134,9 @@ async fn list_page(
     };
     // Show what was typed even when it was refused.
     let typed: std::collections::BTreeMap<&str, &str> = query.iter().collect();
-    let (page, status, errors) = match result {
-        Ok(page) => (Some(page), Status::Ok, Default::default()),
-        Err(e @ Error::Invalid { .. }) => (None, Status::UnprocessableEntity, e.field_messages()),
+    let (page, status, errors, codes) = match result {
+        Ok(page) => (Some(page), Status::Ok, Default::default(), Default::default()),
+        Err(e @ Error::Invalid { .. }) => (None, Status::UnprocessableEntity, e.field_messages(), e.field_codes()),
         Err(e) => return error_page(templates, lang, &path.0, &e),
     };
     let links = page.as_ref().map(|p| {
@@ -152,6 +152,7 @@ async fn list_page(
         status,
         minijinja::context! {
             page => Serde(page), params => Serde(params), typed => Serde(typed), errors => Serde(errors),
+            codes => Serde(codes),
             choices => Serde(choices), links => links, may_edit => actor.may_edit_register(),
         },
     )
@@ -195,6 +196,7 @@ async fn form_page(db: &Db, templates: &Templates, lang: Lang, path: &str, statu
         Err(e) => return error_page(templates, lang, path, &e),
     };
     let errors = error.map(|e| e.field_messages()).unwrap_or_default();
+    let codes = error.map(|e| e.field_codes()).unwrap_or_default();
     render(
         templates,
         "standards/form.html",
@@ -202,7 +204,7 @@ async fn form_page(db: &Db, templates: &Templates, lang: Lang, path: &str, statu
         path,
         status,
         minijinja::context! {
-            id => id, input => Serde(input), errors => Serde(errors), choices => Serde(choices),
+            id => id, input => Serde(input), errors => Serde(errors), codes => Serde(codes), choices => Serde(choices),
             message => error.map(|e| e.to_string()),
         },
     )

@@ -106,6 +106,9 @@ async fn the_form_redisplays_input_with_field_errors() {
     assert!(html.contains("value=\"0.5 kg\""));
     assert!(html.contains("id=\"range_max-error\""));
     assert!(html.contains("id=\"cert_expires_on-error\""));
+    // In the Chinese interface the message is Chinese, with the exact detail beneath.
+    assert!(html.contains("单位与测量参数的量不符"), "localised message");
+    assert!(html.contains("is a mass, but a length is expected"), "detail kept");
     assert!(html.contains("value=\"量块标准装置\""));
     assert_eq!(app.count("standards").await, 200);
 
