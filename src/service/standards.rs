@@ -464,8 +464,9 @@ pub async fn get(
     Ok((view(s, &owners, &regions, today), devices))
 }
 
-fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
-    let range = match (
+/// A device's range limits in their entered units ("0 mm", "500 mm"), when it has one.
+pub(crate) fn device_range(d: &device::Model) -> Option<(String, String)> {
+    match (
         &d.quantity,
         d.range_min_si,
         d.range_max_si,
@@ -473,10 +474,16 @@ fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
         &d.range_max_unit,
     ) {
         (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
-            format!("{} … {}", display_stored(k, lo, ul), display_stored(k, hi, uh))
+            Some((display_stored(k, lo, ul), display_stored(k, hi, uh)))
         }
-        _ => String::new(),
-    };
+        _ => None,
+    }
+}
+
+fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
+    let range = device_range(&d)
+        .map(|(lo, hi)| format!("{lo} … {hi}"))
+        .unwrap_or_default();
     DeviceView {
         id: d.id,
         overdue: d.cal_due.is_some_and(|due| due < today),

@@ -6,7 +6,7 @@
 //! Rows are keyed (organisations by code, standards by certificate number, devices by
 //! standard and serial number), so importing the same data twice changes nothing.
 
-use super::standards::{active_model, check_owner};
+use super::standards::{active_model, check_owner, device_range};
 use super::{Actor, Error};
 use crate::domain::register::{
     parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
@@ -641,17 +641,11 @@ pub async fn export(
     let mut w = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
     w.write_record(DEVICE_COLUMNS).map_err(io)?;
     for d in &devices {
-        let (quantity, lo, hi) = match (
-            &d.quantity,
-            d.range_min_si,
-            d.range_max_si,
-            &d.range_min_unit,
-            &d.range_max_unit,
-        ) {
-            (Some(k), Some(lo), Some(hi), Some(ul), Some(uh)) => {
-                (k.clone(), display_stored(k, lo, ul), display_stored(k, hi, uh))
-            }
-            _ => Default::default(),
+        let (lo, hi) = device_range(d).unwrap_or_default();
+        let quantity = if lo.is_empty() {
+            String::new()
+        } else {
+            d.quantity.clone().unwrap_or_default()
         };
         w.write_record([
             cert_nos.get(&d.standard_id).map(String::as_str).unwrap_or(""),

@@ -242,18 +242,33 @@ async fn create_page(
         .await
         .map_err(|e| error_page(templates, lang, &path.0, &e))?;
     let input = input_from_form(&body);
-    match svc::create(&actor, &db.0, &input, chrono::Utc::now()).await {
+    let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
+    after_save(saved, None, &input, db, templates, lang, &path.0).await
+}
+
+/// After a form post: to the record on success; back to the form, with the input as
+/// typed and the field errors, when the input was refused; an error page otherwise.
+async fn after_save(
+    saved: Result<i32, Error>,
+    id: Option<i32>,
+    input: &StandardInput,
+    db: &Db,
+    templates: &Templates,
+    lang: Lang,
+    path: &str,
+) -> Result<Redirect, Page> {
+    match saved {
         Ok(id) => Ok(Redirect::to(format!("/standards/{id}"))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = super::error::status_of(&e);
             let form = Form {
-                id: None,
-                input: &input,
+                id,
+                input,
                 error: Some(&e),
             };
-            Err(form_page(db, templates, lang, &path.0, status, form).await)
+            Err(form_page(db, templates, lang, path, status, form).await)
         }
-        Err(e) => Err(error_page(templates, lang, &path.0, &e)),
+        Err(e) => Err(error_page(templates, lang, path, &e)),
     }
 }
 
@@ -296,19 +311,10 @@ async fn update_page(
         .await
         .map_err(|e| error_page(templates, lang, &path.0, &e))?;
     let input = input_from_form(&body);
-    match svc::update(&actor, &db.0, id, &input, chrono::Utc::now()).await {
-        Ok(()) => Ok(Redirect::to(format!("/standards/{id}"))),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
-            let status = super::error::status_of(&e);
-            let form = Form {
-                id: Some(id),
-                input: &input,
-                error: Some(&e),
-            };
-            Err(form_page(db, templates, lang, &path.0, status, form).await)
-        }
-        Err(e) => Err(error_page(templates, lang, &path.0, &e)),
-    }
+    let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
+        .await
+        .map(|()| id);
+    after_save(saved, Some(id), &input, db, templates, lang, &path.0).await
 }
 
 // ---------------------------------------------------------------- API
