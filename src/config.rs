@@ -55,7 +55,24 @@ impl AppConfig {
 /// or Rocket.toml when given; otherwise it is generated once into data_dir/secret.key
 /// with 0600 permissions, so it survives restarts and never enters the repository.
 pub fn rocket_figment(config: &AppConfig) -> std::io::Result<Figment> {
-    let figment = rocket::Config::figment();
+    let mut figment = rocket::Config::figment();
+    // The client address (for login throttling and the log) is the socket peer. A
+    // forwarded header is trusted only when the operator names it, behind their own
+    // proxy (ROCKET_IP_HEADER=X-Real-IP); otherwise any client could forge it.
+    if std::env::var_os("ROCKET_IP_HEADER").is_none() {
+        figment = figment.merge(("ip_header", false));
+    }
+    // Request size limits: forms and JSON bodies of the register are small.
+    if std::env::var_os("ROCKET_LIMITS").is_none() {
+        use rocket::data::{Limits, ToByteUnit};
+        let limits = Limits::default()
+            .limit("form", 64.kibibytes())
+            .limit("data-form", 1.mebibytes())
+            .limit("json", 256.kibibytes())
+            .limit("string", 64.kibibytes())
+            .limit("bytes", 64.kibibytes());
+        figment = figment.merge(("limits", limits));
+    }
     let configured = figment
         .extract::<rocket::Config>()
         .map(|c| !c.secret_key.is_zero())

@@ -52,14 +52,53 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
             .await
             .map_err(|e| e.to_string())?;
         if orgs == 0 {
-            let operator = Actor::Operator { via: "first start" };
+            let operator = Actor::system("first start");
             let summary = transfer::import(&operator, &db, &demo_bundle(), chrono::Utc::now(), &Quiet)
                 .await
                 .map_err(|e| format!("loading the demo data set failed: {e}"))?;
             tracing::info!(?summary, "demo data set loaded");
         }
+        let accounts = service::accounts::create_demo_accounts(&db, chrono::Utc::now())
+            .await
+            .map_err(|e| format!("creating the demo accounts failed: {e}"))?;
+        if !accounts.is_empty() {
+            announce_demo_accounts(&config.data_dir, &accounts)?;
+        }
     }
     Ok(db)
+}
+
+/// Writes the demo accounts' one-time passwords to `data/demo-accounts.txt` (0600,
+/// readable by the operator only) and tells the operator on the console where they are.
+fn announce_demo_accounts(data_dir: &std::path::Path, accounts: &[service::accounts::DemoAccount]) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("demo-accounts.txt");
+    let mut text = String::from(
+        "# metrocal demo accounts: one per role. Each password works once: the first login\n\
+         # asks for a new one. Delete this file when the accounts are in use.\n",
+    );
+    for a in accounts {
+        text.push_str(&format!("{:<40} {:<16} {}\n", a.email, a.role.as_str(), a.password));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("metrocal: created {} demo accounts, one per role:", accounts.len());
+    for a in accounts {
+        eprintln!("  {:<40} {}", a.email, a.role.as_str());
+    }
+    eprintln!(
+        "metrocal: their one-time passwords are in {} (mode 0600); log in at /login and choose a new password.",
+        path.display()
+    );
+    Ok(())
 }
 
 /// A database URL without its password, for messages.

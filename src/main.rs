@@ -6,7 +6,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use metrocal::config::AppConfig;
 use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{self, Bundle, Progress};
-use metrocal::service::Actor;
+use metrocal::domain::audit::Head;
+use metrocal::service::{accounts, audit, Actor};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,68 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user to an organisation with one or more roles.
+    Add {
+        /// The login name.
+        #[arg(long)]
+        email: String,
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        /// The organisation's unified social credit code (or id).
+        #[arg(long)]
+        org: String,
+        /// regulator, system_admin, institute_admin, scheduler, technician, reviewer, approver, enterprise.
+        #[arg(long = "role", required = true, num_args = 1.., value_delimiter = ',')]
+        roles: Vec<String>,
+        /// Read the password from the first line of standard input. Without it a
+        /// one-time password is generated, printed once, and must be changed at first login.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: their sessions end and their tokens stop working.
+    Disable {
+        /// The user's e-mail address.
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (the only time it is shown).
+    Create {
+        #[arg(long)]
+        email: String,
+        /// What the token is for, e.g. "LIMS export".
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain and report the first broken link.
+    Verify {
+        /// A head printed earlier by `metrocal audit head` (SEQ:SHA256) and kept outside
+        /// the database: proves that no events were cut off the end.
+        #[arg(long)]
+        head: Option<String>,
+    },
+    /// Print the newest event's sequence number and hash, to keep outside the database.
+    Head,
 }
 
 /// Progress bars on a terminal; nothing when output goes to a file or a pipe.
@@ -113,7 +176,7 @@ fn config(cli: &Cli) -> Result<AppConfig, String> {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
-    let operator = Actor::Operator { via: "cli" };
+    let operator = Actor::system("cli");
     match cli.command.as_ref().unwrap_or(&Command::Serve) {
         Command::Serve => {
             let config = config(&cli)?;
@@ -178,8 +241,108 @@ async fn run(cli: Cli) -> Result<(), String> {
                 out.display()
             );
         }
+        Command::User(UserCommand::Add {
+            email,
+            name,
+            org,
+            roles,
+            password_stdin,
+        }) => {
+            let db = open(&cli).await?;
+            let (password, one_time) = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (accounts::one_time_password(), true)
+            };
+            let input = accounts::NewUser {
+                email: email.clone(),
+                name: name.clone(),
+                organisation: org.clone(),
+                roles: roles.join(","),
+                password: password.clone(),
+                one_time,
+            };
+            let user = accounts::add_user(&Actor::system("cli user add"), &db, &input, chrono::Utc::now())
+                .await
+                .map_err(field_errors)?;
+            println!("added user {} ({}) with roles {}", user.email, user.id, user.roles);
+            if one_time {
+                println!("one-time password (shown once; to be changed at first login): {password}");
+            }
+        }
+        Command::User(UserCommand::Disable { email }) => {
+            let db = open(&cli).await?;
+            accounts::disable_user(&Actor::system("cli user disable"), &db, email, chrono::Utc::now())
+                .await
+                .map_err(field_errors)?;
+            println!("disabled {email}: its sessions are ended and its tokens no longer work");
+        }
+        Command::Token(TokenCommand::Create { email, name }) => {
+            let db = open(&cli).await?;
+            let (secret, token) = accounts::create_token(
+                &Actor::system("cli token create"),
+                &db,
+                Some(email),
+                name,
+                None,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            eprintln!("token {} ({}) for {email}; it is shown only this once:", token.id, token.name);
+            println!("{secret}");
+        }
+        Command::Audit(AuditCommand::Head) => {
+            let db = open(&cli).await?;
+            let head = audit::head(&db).await.map_err(|e| e.to_string())?;
+            println!("{head}");
+        }
+        Command::Audit(AuditCommand::Verify { head }) => {
+            let head: Option<Head> = match head {
+                Some(h) => Some(h.parse().map_err(|e| format!("--head: {e}"))?),
+                None => None,
+            };
+            let db = open(&cli).await?;
+            match audit::verify(&db, head.as_ref()).await.map_err(|e| e.to_string())? {
+                Ok(v) => {
+                    println!("audit trail intact: {} events, head {}", v.checked, v.head);
+                    if let Some(stored) = v.stored_head_mismatch {
+                        return Err(format!(
+                            "the chain ends at {} but the database records the head as {stored}",
+                            v.head
+                        ));
+                    }
+                }
+                Err(broken) => return Err(format!("audit trail broken: {broken}")),
+            }
+        }
     }
     Ok(())
+}
+
+/// Opens and migrates the database, without the demo data.
+async fn open(cli: &Cli) -> Result<sea_orm::DatabaseConnection, String> {
+    let mut config = config(cli)?;
+    config.demo_data = false;
+    metrocal::setup_database(&config).await
+}
+
+/// A service error with every field named, for the terminal.
+fn field_errors(e: metrocal::service::Error) -> String {
+    let fields = e.field_messages();
+    if fields.is_empty() {
+        e.to_string()
+    } else {
+        fields
+            .iter()
+            .map(|(k, v)| format!("--{}: {v}", k.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 fn main() -> ExitCode {

@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_register;
+mod m20261128_000002_accounts;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -37,6 +38,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_register::Migration)]
+        vec![
+            Box::new(m20261128_000001_register::Migration),
+            Box::new(m20261128_000002_accounts::Migration),
+        ]
     }
 }

@@ -3,6 +3,40 @@
 //! Everything here takes plain values (uom quantities, dates, strings) and returns
 //! values or a [`Error`] naming the field a user has to correct.
 
+/// A closed vocabulary: a Rust enum with its stable name (database, API, CSV) and its
+/// names in Chinese and English.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $( $variant:ident => $s:literal, $zh:literal, $en:literal; )* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $( $variant, )* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$( $name::$variant, )*];
+
+            /// The stable name used in the database, the API and CSV files.
+            pub fn as_str(self) -> &'static str {
+                match self { $( $name::$variant => $s, )* }
+            }
+            pub fn name_zh(self) -> &'static str {
+                match self { $( $name::$variant => $zh, )* }
+            }
+            pub fn name_en(self) -> &'static str {
+                match self { $( $name::$variant => $en, )* }
+            }
+            pub fn parse(s: &str) -> Option<$name> {
+                match s.trim() { $( $s => Some($name::$variant), )* _ => None }
+            }
+            /// Every accepted value, for error messages.
+            pub fn choices() -> String {
+                [$( $s ),*].join(", ")
+            }
+        }
+    };
+}
+
+pub mod accounts;
+pub mod audit;
 pub mod codes;
 pub mod register;
 pub mod units;

@@ -6,36 +6,6 @@ use super::units::{parse_quantity, parse_tolerance, QuantityKind};
 use super::Error;
 use chrono::NaiveDate;
 
-macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $( $variant:ident => $s:literal, $zh:literal, $en:literal; )* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $( $variant, )* }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$( $name::$variant, )*];
-
-            /// The stable name used in the database, the API and CSV files.
-            pub fn as_str(self) -> &'static str {
-                match self { $( $name::$variant => $s, )* }
-            }
-            pub fn name_zh(self) -> &'static str {
-                match self { $( $name::$variant => $zh, )* }
-            }
-            pub fn name_en(self) -> &'static str {
-                match self { $( $name::$variant => $en, )* }
-            }
-            pub fn parse(s: &str) -> Option<$name> {
-                match s.trim() { $( $s => Some($name::$variant), )* _ => None }
-            }
-            /// Every accepted value, for error messages.
-            pub fn choices() -> String {
-                [$( $s ),*].join(", ")
-            }
-        }
-    };
-}
-
 vocabulary! {
     /// Where a standard stands in the national hierarchy (《计量法》 and JJF 1033).
     Level {
@@ -157,6 +127,29 @@ impl StandardInput {
         "regulations",
         "responsible_person",
     ];
+
+    /// Every field with its value, in form order (for audit diffs and exports).
+    pub fn entries(&self) -> [(&'static str, &str); 17] {
+        [
+            ("name_zh", &self.name_zh),
+            ("name_en", &self.name_en),
+            ("category_code", &self.category_code),
+            ("owner", &self.owner),
+            ("level", &self.level),
+            ("cert_no", &self.cert_no),
+            ("cert_authority", &self.cert_authority),
+            ("cert_issued_on", &self.cert_issued_on),
+            ("cert_expires_on", &self.cert_expires_on),
+            ("status", &self.status),
+            ("quantity", &self.quantity),
+            ("range_min", &self.range_min),
+            ("range_max", &self.range_max),
+            ("accuracy_kind", &self.accuracy_kind),
+            ("accuracy", &self.accuracy),
+            ("regulations", &self.regulations),
+            ("responsible_person", &self.responsible_person),
+        ]
+    }
 
     pub fn field_mut(&mut self, name: &str) -> Option<&mut String> {
         Some(match name {

@@ -2,34 +2,155 @@
 //! checks authorization, applies the domain rules and writes in one transaction.
 //! This is the only layer that decides who may do what.
 
+pub mod accounts;
+pub mod audit;
 pub mod dashboard;
 pub mod generate;
+pub mod organisations;
 pub mod reference;
 pub mod standards;
 pub mod transfer;
 
 use crate::domain;
+use crate::domain::accounts::{Role, Roles};
+use crate::domain::register::OrgKind;
 use sea_orm::DbErr;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Who is asking.
-///
-/// Accounts and roles arrive with the accounts work; until then the register is
-/// readable by anyone, and only the machine's own operator (the CLI, or a browser on
-/// the loopback interface) may change it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    /// A visitor from the network: may read the public register.
+/// Who is asking, and under which request id their changes are audited.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub who: Who,
+    pub request_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Who {
+    /// A visitor who has not logged in: may read the public register.
     Public,
-    /// The operator of this installation: the CLI, or a request from 127.0.0.1 / ::1.
-    Operator { via: &'static str },
+    /// A logged-in user, by browser session or API token.
+    User(Principal),
+    /// The operator at the machine (the CLI, the first start), who holds the database
+    /// itself and so every right.
+    System(&'static str),
+}
+
+/// A logged-in user as the service layer sees them.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i32,
+    pub email: String,
+    pub name: String,
+    pub organisation_id: i32,
+    pub organisation_name: String,
+    pub organisation_kind: OrgKind,
+    pub roles: Roles,
+    /// The browser session, when the request came with one (not with an API token).
+    pub session_id: Option<i32>,
+    /// A one-time password is still in use: the user may read, and change it, nothing else.
+    pub must_change_password: bool,
 }
 
 impl Actor {
-    pub fn may_edit_register(&self) -> bool {
-        matches!(self, Actor::Operator { .. })
+    pub fn public(request_id: impl Into<String>) -> Actor {
+        Actor {
+            who: Who::Public,
+            request_id: request_id.into(),
+        }
     }
+
+    /// The operator at the machine; `via` names the command ("cli user add").
+    pub fn system(via: &'static str) -> Actor {
+        Actor {
+            who: Who::System(via),
+            request_id: format!("{}-{}", via.split(' ').next().unwrap_or("system"), random_hex(6)),
+        }
+    }
+
+    pub fn user(principal: Principal, request_id: impl Into<String>) -> Actor {
+        Actor {
+            who: Who::User(principal),
+            request_id: request_id.into(),
+        }
+    }
+
+    pub fn principal(&self) -> Option<&Principal> {
+        match &self.who {
+            Who::User(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    pub fn is_system(&self) -> bool {
+        matches!(self.who, Who::System(_))
+    }
+
+    /// The logged-in user, or `Unauthenticated`.
+    pub fn require_login(&self) -> Result<Option<&Principal>> {
+        match &self.who {
+            Who::Public => Err(Error::Unauthenticated),
+            Who::User(p) => Ok(Some(p)),
+            Who::System(_) => Ok(None),
+        }
+    }
+
+    /// Holds any of `roles` (the system operator holds them all) and may write: a user
+    /// still on a one-time password may not.
+    pub fn may(&self, roles: &[Role]) -> bool {
+        match &self.who {
+            Who::Public => false,
+            Who::System(_) => true,
+            Who::User(p) => !p.must_change_password && roles.iter().any(|r| p.roles.has(*r)),
+        }
+    }
+
+    /// Reads with any of `roles` (no write restriction).
+    pub fn reads_as(&self, roles: &[Role]) -> bool {
+        match &self.who {
+            Who::Public => false,
+            Who::System(_) => true,
+            Who::User(p) => roles.iter().any(|r| p.roles.has(*r)),
+        }
+    }
+
+    /// Sees everything in the province: the regulator, the system admin, the operator.
+    pub fn oversees(&self) -> bool {
+        self.reads_as(&[Role::Regulator, Role::SystemAdmin])
+    }
+
+    /// May see what belongs to organisation `org`: its own members and those who
+    /// oversee the province. Everyone else is told it does not exist.
+    pub fn sees_organisation(&self, org: i32) -> bool {
+        self.oversees() || self.principal().is_some_and(|p| p.organisation_id == org)
+    }
+
+    /// How the actor is named in the audit trail.
+    pub fn label(&self) -> String {
+        match &self.who {
+            Who::Public => "anonymous".into(),
+            Who::User(p) => p.email.clone(),
+            Who::System(via) => format!("system ({via})"),
+        }
+    }
+
+    /// The Forbidden error for a user still on a one-time password, or plain Forbidden.
+    pub fn forbidden(&self) -> Error {
+        match &self.who {
+            Who::Public => Error::Unauthenticated,
+            Who::User(p) if p.must_change_password => Error::PasswordChangeRequired,
+            _ => Error::Forbidden,
+        }
+    }
+}
+
+/// Random lowercase hex from the operating system's CSPRNG (via rand's thread RNG,
+/// which is seeded from it and reseeds).
+pub fn random_hex(bytes: usize) -> String {
+    use rand::RngCore;
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
 }
 
 /// What went wrong in a use case, in terms the web layer maps to a status code.
@@ -38,7 +159,15 @@ pub enum Error {
     NotFound {
         what: &'static str,
     },
+    /// Only a logged-in user may do this.
+    Unauthenticated,
     Forbidden,
+    /// The user must replace their one-time password before changing anything.
+    PasswordChangeRequired,
+    /// Too many failed logins; try again at the time given.
+    Throttled {
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
     /// The request conflicts with what is stored (a duplicate key).
     Conflict {
         code: &'static str,
@@ -70,7 +199,10 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::NotFound { .. } => "not_found",
+            Error::Unauthenticated => "unauthenticated",
             Error::Forbidden => "forbidden",
+            Error::PasswordChangeRequired => "password_change_required",
+            Error::Throttled { .. } => "throttled",
             Error::Conflict { code, .. } => code,
             Error::Invalid { fields, .. } => fields.first().map(|f| f.code).unwrap_or("invalid"),
             Error::Internal(_) => "internal",
@@ -108,7 +240,14 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::NotFound { what } => write!(f, "{what} not found"),
+            Error::Unauthenticated => write!(f, "log in first"),
             Error::Forbidden => write!(f, "you may not do this"),
+            Error::PasswordChangeRequired => write!(f, "change your one-time password before making changes"),
+            Error::Throttled { retry_at } => write!(
+                f,
+                "too many failed logins; try again after {} UTC",
+                retry_at.format("%Y-%m-%d %H:%M")
+            ),
             Error::Conflict { message, .. } | Error::Invalid { message, .. } => write!(f, "{message}"),
             Error::Internal(m) => write!(f, "internal error: {m}"),
         }

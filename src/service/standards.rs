@@ -1,6 +1,8 @@
 //! The register of measurement standards: list, read, create, update.
 
+use super::audit::{self, Changes, Entry, EventView};
 use super::{Actor, Error, Result};
+use crate::domain::accounts::Role;
 use crate::domain::codes::jjf1022_level1;
 use crate::domain::register::{
     effective_status, search_text, validate_standard, Level, OrgKind, StandardDraft, StandardInput, Status,
@@ -12,7 +14,7 @@ use crate::store::register::{self as q, SortKey, StandardQuery, StatusCond};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Default and maximum page sizes of every list (DESIGN.md: default 50, max 200).
 pub const DEFAULT_PER_PAGE: u64 = 50;
@@ -500,31 +502,96 @@ fn device_view(d: device::Model, today: NaiveDate) -> DeviceView {
     }
 }
 
-/// The form's input for an existing standard (for the edit page).
-pub async fn input_of(db: &DatabaseConnection, id: i32) -> Result<StandardInput> {
+/// A stored standard as the text a form, a CSV file and the audit trail show: each
+/// quantity in the unit it was entered in.
+pub(crate) fn input_from_model(s: &standard::Model, owner_code: &str) -> StandardInput {
+    StandardInput {
+        range_min: display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
+        range_max: display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
+        owner: owner_code.to_owned(),
+        cert_issued_on: s.cert_issued_on.to_string(),
+        cert_expires_on: s.cert_expires_on.to_string(),
+        name_zh: s.name_zh.clone(),
+        name_en: s.name_en.clone(),
+        category_code: s.category_code.clone(),
+        level: s.level.clone(),
+        cert_no: s.cert_no.clone(),
+        cert_authority: s.cert_authority.clone(),
+        status: s.status.clone(),
+        quantity: s.quantity.clone(),
+        accuracy_kind: s.accuracy_kind.clone(),
+        accuracy: s.accuracy_text.clone(),
+        regulations: s.regulations.clone(),
+        responsible_person: s.responsible_person.clone(),
+    }
+}
+
+/// A standard's fields for the audit trail.
+pub(crate) fn audit_fields(input: &StandardInput) -> BTreeMap<&'static str, String> {
+    input.entries().into_iter().map(|(k, v)| (k, v.to_owned())).collect()
+}
+
+/// Who may change the register: the regulator and system admins for any owner
+/// (`Ok(None)`), an institute admin for their own organisation's standards only
+/// (`Ok(Some(org))`). Nobody else.
+pub fn edit_scope(actor: &Actor) -> Result<Option<i32>> {
+    if actor.may(&[Role::Regulator, Role::SystemAdmin]) {
+        Ok(None)
+    } else if actor.may(&[Role::InstituteAdmin]) {
+        Ok(actor.principal().map(|p| p.organisation_id))
+    } else {
+        Err(actor.forbidden())
+    }
+}
+
+/// The empty form for a new standard, for those who may add one.
+pub async fn new_form(actor: &Actor, db: &DatabaseConnection) -> Result<StandardInput> {
+    let scope = edit_scope(actor)?;
+    let owner = match scope {
+        Some(org) => q::organisation_by_id(db, org).await?.map(|o| o.code).unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(StandardInput {
+        status: "in_service".into(),
+        level: "city_public".into(),
+        accuracy_kind: "uncertainty".into(),
+        owner,
+        ..Default::default()
+    })
+}
+
+/// A standard's form, for those who may edit it.
+pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<StandardInput> {
+    let scope = edit_scope(actor)?;
     let s = q::standard_by_id(db, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
+    if scope.is_some_and(|org| org != s.owner_id) {
+        return Err(Error::Forbidden);
+    }
     let owner = q::organisation_by_id(db, s.owner_id).await?;
-    Ok(StandardInput {
-        range_min: display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
-        range_max: display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
-        owner: owner.map(|o| o.code).unwrap_or_default(),
-        cert_issued_on: s.cert_issued_on.to_string(),
-        cert_expires_on: s.cert_expires_on.to_string(),
-        name_zh: s.name_zh,
-        name_en: s.name_en,
-        category_code: s.category_code,
-        level: s.level,
-        cert_no: s.cert_no,
-        cert_authority: s.cert_authority,
-        status: s.status,
-        quantity: s.quantity,
-        accuracy_kind: s.accuracy_kind,
-        accuracy: s.accuracy_text,
-        regulations: s.regulations,
-        responsible_person: s.responsible_person,
-    })
+    Ok(input_from_model(&s, owner.map(|o| o.code).as_deref().unwrap_or_default()))
+}
+
+/// Whether the actor may edit a standard of this owner (to offer the edit link).
+pub fn may_edit(actor: &Actor, owner_id: Option<i32>) -> bool {
+    match edit_scope(actor) {
+        Ok(None) => true,
+        Ok(Some(org)) => owner_id.is_none_or(|o| o == org),
+        Err(_) => false,
+    }
+}
+
+/// A standard's history, for those who may see who changed it: the regulator, system
+/// admins and the owner's staff. `None` for everyone else.
+pub async fn history(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Option<Vec<EventView>>> {
+    let Some(s) = q::standard_by_id(db, id).await? else {
+        return Err(Error::NotFound { what: "standard" });
+    };
+    if !actor.sees_organisation(s.owner_id) {
+        return Ok(None);
+    }
+    Ok(Some(audit::history(db, "standard", id).await?))
 }
 
 /// Validates an input and resolves its owner; used by create, update and import.
@@ -627,23 +694,46 @@ fn cert_no_taken(cert_no: &str) -> Error {
     }
 }
 
+/// An institute admin's standards belong to their organisation, whatever owner the
+/// request names.
+async fn scoped_input<C: ConnectionTrait>(db: &C, scope: Option<i32>, input: &StandardInput) -> Result<StandardInput> {
+    let mut input = input.clone();
+    if let Some(org) = scope {
+        let own = q::organisation_by_id(db, org).await?.ok_or(Error::Forbidden)?;
+        input.owner = own.code;
+    }
+    Ok(input)
+}
+
 /// Adds a standard to the register. Returns its id.
 pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInput, now: DateTime<Utc>) -> Result<i32> {
-    if !actor.may_edit_register() {
-        return Err(Error::Forbidden);
-    }
+    let scope = edit_scope(actor)?;
     let txn = db.begin().await?;
-    let (draft, owner) = validated(&txn, input).await?;
+    let input = scoped_input(&txn, scope, input).await?;
+    let (draft, owner) = validated(&txn, &input).await?;
     if q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
         return Err(cert_no_taken(&draft.cert_no));
     }
     let model = sea_orm::ActiveModelTrait::insert(active_model(&draft, &owner, now), &txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "standard.create",
+            entity_type: "standard",
+            entity_id: model.id.to_string(),
+            changes: Changes::created(&audit_fields(&input_from_model(&model, &owner.code))),
+        },
+    )
+    .await?;
     txn.commit().await?;
-    tracing::info!(standard = model.id, cert_no = %model.cert_no, ?actor, "standard created");
+    tracing::info!(standard = model.id, cert_no = %model.cert_no, actor = %actor.label(), "standard created");
     Ok(model.id)
 }
 
-/// Replaces a standard's fields with the submitted ones.
+/// Replaces a standard's fields with the submitted ones. The old values are kept in
+/// the audit trail, field by field.
 pub async fn update(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -651,23 +741,44 @@ pub async fn update(
     input: &StandardInput,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if !actor.may_edit_register() {
-        return Err(Error::Forbidden);
-    }
+    let scope = edit_scope(actor)?;
     let txn = db.begin().await?;
     let existing = q::standard_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
-    let (draft, owner) = validated(&txn, input).await?;
+    if scope.is_some_and(|org| org != existing.owner_id) {
+        return Err(Error::Forbidden);
+    }
+    let input = scoped_input(&txn, scope, input).await?;
+    let (draft, owner) = validated(&txn, &input).await?;
     if draft.cert_no != existing.cert_no && q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
         return Err(cert_no_taken(&draft.cert_no));
     }
+    let old_owner = q::organisation_by_id(&txn, existing.owner_id).await?;
+    let old = audit_fields(&input_from_model(&existing, old_owner.map(|o| o.code).as_deref().unwrap_or_default()));
     let mut model = active_model(&draft, &owner, now);
     model.id = Set(id);
     model.created_at = Set(existing.created_at);
-    sea_orm::ActiveModelTrait::update(model, &txn).await?;
+    let updated = sea_orm::ActiveModelTrait::update(model, &txn).await?;
+    let changes = Changes::diff(&old, &audit_fields(&input_from_model(&updated, &owner.code)));
+    if changes.is_empty() {
+        // Nothing changed: keep the row (and its updated_at) as it was.
+        return Ok(());
+    }
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "standard.update",
+            entity_type: "standard",
+            entity_id: id.to_string(),
+            changes,
+        },
+    )
+    .await?;
     txn.commit().await?;
-    tracing::info!(standard = id, ?actor, "standard updated");
+    tracing::info!(standard = id, actor = %actor.label(), "standard updated");
     Ok(())
 }
 

@@ -6,12 +6,14 @@
 //! Rows are keyed (organisations by code, standards by certificate number, devices by
 //! standard and serial number), so importing the same data twice changes nothing.
 
-use super::standards::{active_model, check_owner, device_range};
+use super::audit::{self, Changes, Entry};
+use super::standards::{active_model, audit_fields, check_owner, device_range, input_from_model};
 use super::{Actor, Error};
+use crate::domain::accounts::Role;
 use crate::domain::register::{
     parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
 };
-use crate::domain::units::{display_stored, parse_quantity, QuantityKind};
+use crate::domain::units::{parse_quantity, QuantityKind};
 use crate::store::entities::{device, organisation};
 use crate::store::register as q;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -105,6 +107,15 @@ pub struct Bundle {
 }
 
 impl Bundle {
+    /// The SHA-256 of each file, which identifies exactly what was imported.
+    pub fn digests(&self) -> std::collections::BTreeMap<String, String> {
+        use sha2::{Digest, Sha256};
+        self.files
+            .iter()
+            .map(|(name, bytes)| (name.clone(), hex::encode(Sha256::digest(bytes))))
+            .collect()
+    }
+
     pub fn from_dir(dir: &Path) -> Result<Bundle, ImportError> {
         if !dir.is_dir() {
             return Err(ImportError::Io(format!("{} is not a directory", dir.display())));
@@ -400,8 +411,9 @@ pub async fn import(
     now: DateTime<Utc>,
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
-    if !actor.may_edit_register() {
-        return Err(ImportError::Service(Error::Forbidden));
+    // A bulk change to the whole register: the system admins (and the operator).
+    if !actor.may(&[Role::SystemAdmin]) {
+        return Err(ImportError::Service(actor.forbidden()));
     }
     let regions = q::all_regions(db).await?;
     let region_codes: HashSet<String> = regions.iter().map(|r| r.code.clone()).collect();
@@ -447,6 +459,8 @@ pub async fn import(
     //    database as they will be after this import.
     lap("checked");
     let txn = db.begin().await?;
+    // The standards this import changes keep their old values in the audit trail.
+    let before = snapshot_of_standards(&txn).await?;
     let org_rows: Vec<organisation::ActiveModel> = orgs
         .iter()
         .map(|o| organisation::ActiveModel {
@@ -546,6 +560,32 @@ pub async fn import(
     q::upsert_devices(&txn, rows).await?;
     progress.advance(devices.len() as u64);
     lap("devices written");
+    let changed = if before.is_empty() {
+        0
+    } else {
+        audit_changed_standards(&txn, actor, now, &before).await?
+    };
+    let mut changes = Changes::new();
+    for (name, digest) in bundle.digests() {
+        changes.note(&format!("sha256:{name}"), digest.into());
+    }
+    changes.note("organisations", orgs.len().into());
+    changes.note("standards", drafts.len().into());
+    changes.note("standards_changed", changed.into());
+    changes.note("devices", devices.len().into());
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "register.import",
+            entity_type: "register",
+            entity_id: String::new(),
+            changes,
+        },
+    )
+    .await
+    .map_err(ImportError::Service)?;
     if bulk {
         progress.stage("indexing", 1);
         q::restore_indexes(&txn, &indexes).await?;
@@ -567,7 +607,7 @@ pub async fn import(
         standards: drafts.len(),
         devices: devices.len(),
     };
-    tracing::info!(?actor, ?summary, "import committed");
+    tracing::info!(actor = %actor.label(), ?summary, "import committed");
     Ok(summary)
 }
 
@@ -578,8 +618,8 @@ pub async fn export(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<ImportSummary, ImportError> {
-    if !actor.may_edit_register() {
-        return Err(ImportError::Service(Error::Forbidden));
+    if !actor.may(&[Role::SystemAdmin, Role::Regulator]) {
+        return Err(ImportError::Service(actor.forbidden()));
     }
     std::fs::create_dir_all(dir).map_err(|e| ImportError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let io = |e: csv::Error| ImportError::Io(e.to_string());
@@ -593,6 +633,28 @@ pub async fn export(
     let orgs = q::all_organisations(&txn).await?;
     let standards = q::all_standards(&txn).await?;
     let devices = q::all_devices(&txn).await?;
+    txn.commit().await?;
+    // The export is recorded (who took a copy of the register, and when) before the
+    // files are written.
+    let mut changes = Changes::new();
+    changes.note("directory", dir.display().to_string().into());
+    changes.note("organisations", orgs.len().into());
+    changes.note("standards", standards.len().into());
+    changes.note("devices", devices.len().into());
+    let txn = db.begin().await?;
+    audit::record(
+        &txn,
+        actor,
+        chrono::Utc::now(),
+        Entry {
+            action: "register.export",
+            entity_type: "register",
+            entity_id: String::new(),
+            changes,
+        },
+    )
+    .await
+    .map_err(ImportError::Service)?;
     txn.commit().await?;
     progress.stage("exporting", (orgs.len() + standards.len() + devices.len()) as u64);
 
@@ -613,26 +675,8 @@ pub async fn export(
     let mut cert_nos = HashMap::new();
     for s in &standards {
         let owner = org_codes.get(&s.owner_id).cloned().unwrap_or_default();
-        w.write_record([
-            s.name_zh.as_str(),
-            &s.name_en,
-            &s.category_code,
-            &owner,
-            &s.level,
-            &s.cert_no,
-            &s.cert_authority,
-            &s.cert_issued_on.to_string(),
-            &s.cert_expires_on.to_string(),
-            &s.status,
-            &s.quantity,
-            &display_stored(&s.quantity, s.range_min_si, &s.range_min_unit),
-            &display_stored(&s.quantity, s.range_max_si, &s.range_max_unit),
-            &s.accuracy_kind,
-            &s.accuracy_text,
-            &s.regulations,
-            &s.responsible_person,
-        ])
-        .map_err(io)?;
+        let input = input_from_model(s, &owner);
+        w.write_record(input.entries().map(|(_, v)| v)).map_err(io)?;
         cert_nos.insert(s.id, s.cert_no.clone());
     }
     w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
@@ -667,10 +711,63 @@ pub async fn export(
     w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
     progress.advance(devices.len() as u64);
     progress.finish();
-    tracing::info!(?actor, dir = %dir.display(), "export written");
+    tracing::info!(actor = %actor.label(), dir = %dir.display(), "export written");
     Ok(ImportSummary {
         organisations: orgs.len(),
         standards: standards.len(),
         devices: devices.len(),
     })
+}
+
+/// The register's standards before an import, as the audit trail shows them, by id.
+async fn snapshot_of_standards<C: sea_orm::ConnectionTrait>(
+    db: &C,
+) -> Result<HashMap<i32, std::collections::BTreeMap<&'static str, String>>, ImportError> {
+    if q::count_standards(db).await? == 0 {
+        return Ok(HashMap::new());
+    }
+    let codes: HashMap<i32, String> = q::all_organisations(db).await?.into_iter().map(|o| (o.id, o.code)).collect();
+    Ok(q::all_standards(db)
+        .await?
+        .iter()
+        .map(|s| {
+            let owner = codes.get(&s.owner_id).map(String::as_str).unwrap_or_default();
+            (s.id, audit_fields(&input_from_model(s, owner)))
+        })
+        .collect())
+}
+
+/// Records a `standard.update` event, with old and new values, for every standard
+/// the import changed. Returns how many changed.
+async fn audit_changed_standards<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    before: &HashMap<i32, std::collections::BTreeMap<&'static str, String>>,
+) -> Result<usize, ImportError> {
+    let after = snapshot_of_standards(db).await?;
+    let mut ids: Vec<&i32> = after.keys().filter(|id| before.contains_key(id)).collect();
+    ids.sort_unstable();
+    let mut n = 0;
+    for id in ids {
+        let changes = Changes::diff(&before[id], &after[id]);
+        if changes.is_empty() {
+            continue;
+        }
+        n += 1;
+        audit::record(
+            db,
+            actor,
+            now,
+            Entry {
+                action: "standard.update",
+                entity_type: "standard",
+                entity_id: id.to_string(),
+                changes,
+            },
+        )
+        .await
+        .map_err(ImportError::Service)?;
+    }
+    Ok(n)
 }

@@ -1,6 +1,8 @@
 //! Persistence: the connection, the migrations and the query functions.
 //! No rules and no HTTP here; the service layer decides what may be written.
 
+pub mod accounts;
+pub mod audit;
 pub mod entities;
 pub mod register;
 

@@ -193,6 +193,45 @@ pub async fn organisation_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<O
     organisation::Entity::find_by_id(id).one(db).await
 }
 
+/// A page of organisations, by name, optionally of one kind and matching a name.
+pub async fn list_organisations<C: ConnectionTrait>(
+    db: &C,
+    kind: Option<&str>,
+    name_contains: Option<&str>,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<organisation::Model>, u64), DbErr> {
+    use sea_orm::{Condition, PaginatorTrait, QuerySelect};
+    let mut find = organisation::Entity::find();
+    if let Some(k) = kind {
+        find = find.filter(organisation::Column::Kind.eq(k));
+    }
+    if let Some(text) = name_contains {
+        find = find.filter(
+            Condition::any()
+                .add(organisation::Column::NameZh.contains(text))
+                .add(organisation::Column::NameEn.contains(text))
+                .add(organisation::Column::Code.eq(text.to_ascii_uppercase())),
+        );
+    }
+    let total = find.clone().count(db).await?;
+    let rows = find
+        .order_by_asc(organisation::Column::NameZh)
+        .limit(limit)
+        .offset(offset)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn count_standards_of<C: ConnectionTrait>(db: &C, owner_id: i32) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    standard::Entity::find()
+        .filter(standard::Column::OwnerId.eq(owner_id))
+        .count(db)
+        .await
+}
+
 pub async fn all_organisations<C: ConnectionTrait>(db: &C) -> Result<Vec<organisation::Model>, DbErr> {
     organisation::Entity::find()
         .order_by_asc(organisation::Column::Id)

@@ -1,9 +1,8 @@
 //! The province dashboard.
 
 use super::error::ApiResult;
-use super::guards::CurrentPath;
-use super::templates::{Lang, Templates};
-use super::{error_page, render, Clock, Db, Page};
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Clock, Db, Page};
 use crate::service::dashboard::{self as svc, Dashboard};
 use crate::service::Actor;
 use minijinja::value::Serde;
@@ -25,19 +24,17 @@ async fn dashboard_page(
     templates: &State<Templates>,
     clock: &State<Clock>,
     actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
+    chrome: Chrome,
 ) -> Page {
     match svc::province(&actor, &db.0, clock.today()).await {
         Ok(d) => render(
             templates,
             "dashboard.html",
-            lang,
-            &path.0,
+            &chrome,
             Status::Ok,
             minijinja::context! { d => Serde(d) },
         ),
-        Err(e) => error_page(templates, lang, &path.0, &e),
+        Err(e) => error_page(templates, &chrome, &e),
     }
 }
 

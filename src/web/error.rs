@@ -29,7 +29,9 @@ impl std::fmt::Display for RequestId {
 pub fn status_of(e: &Error) -> Status {
     match e {
         Error::NotFound { .. } => Status::NotFound,
-        Error::Forbidden => Status::Forbidden,
+        Error::Unauthenticated => Status::Unauthorized,
+        Error::Forbidden | Error::PasswordChangeRequired => Status::Forbidden,
+        Error::Throttled { .. } => Status::TooManyRequests,
         Error::Conflict { .. } => Status::Conflict,
         Error::Invalid { .. } => Status::UnprocessableEntity,
         Error::Internal(_) => Status::InternalServerError,

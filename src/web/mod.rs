@@ -1,13 +1,18 @@
 //! Rocket: pages and /api/v1. Thin: parse the request, call a service, render.
 
+pub mod accounts;
+pub mod audit;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
 pub mod openapi;
+pub mod organisations;
 pub mod standards;
 pub mod templates;
 
 use crate::config::AppConfig;
+pub use guards::Chrome;
+
 use error::{json_body, json_response, RequestId};
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::{ContentType, Cookie, CookieJar, Header, SameSite, Status};
@@ -34,49 +39,76 @@ impl Clock {
     }
 }
 
-/// An HTML page with its status.
+/// An HTML page with its status, or a redirect (303 See Other).
 pub struct Page {
     pub status: Status,
     pub html: String,
+    pub location: Option<String>,
+}
+
+impl Page {
+    /// After a form post, the browser is sent on with a GET.
+    pub fn redirect(to: impl Into<String>) -> Page {
+        Page {
+            status: Status::SeeOther,
+            html: String::new(),
+            location: Some(to.into()),
+        }
+    }
 }
 
 impl<'r> Responder<'r, 'static> for Page {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
-        Response::build()
-            .status(self.status)
-            .header(ContentType::HTML)
-            .sized_body(self.html.len(), Cursor::new(self.html))
-            .ok()
+        let mut res = Response::build();
+        res.status(self.status);
+        if let Some(to) = self.location {
+            res.raw_header("Location", to);
+        } else {
+            res.header(ContentType::HTML)
+                .raw_header("Cache-Control", "no-store")
+                .sized_body(self.html.len(), Cursor::new(self.html));
+        }
+        res.ok()
     }
 }
 
 /// Renders a page; a template error becomes a 500 page that names the request id.
-pub fn render(
-    templates: &Templates,
-    name: &str,
-    lang: Lang,
-    path: &str,
-    status: Status,
-    ctx: minijinja::Value,
-) -> Page {
-    match templates.render(name, lang, path, ctx) {
-        Ok(html) => Page { status, html },
+pub fn render(templates: &Templates, name: &str, chrome: &Chrome, status: Status, ctx: minijinja::Value) -> Page {
+    match templates.render(name, chrome, ctx) {
+        Ok(html) => Page {
+            status,
+            html,
+            location: None,
+        },
         Err(e) => {
-            tracing::error!(template = name, error = %e, "template failed");
+            tracing::error!(template = name, request = %chrome.request_id, error = %e, "template failed");
             Page {
                 status: Status::InternalServerError,
-                html: "<!doctype html><title>500</title><p>Internal error. 内部错误。</p>".into(),
+                html: format!(
+                    "<!doctype html><title>500</title><p>Internal error. 内部错误。 Request id: {}</p>",
+                    chrome.request_id
+                ),
+                location: None,
             }
         }
     }
 }
 
-/// A service error as a page.
-pub fn error_page(templates: &Templates, lang: Lang, path: &str, e: &crate::service::Error) -> Page {
+/// A service error as a page. A visitor who must log in is sent to the login page
+/// and brought back afterwards.
+pub fn error_page(templates: &Templates, chrome: &Chrome, e: &crate::service::Error) -> Page {
+    use crate::service::Error;
+    if matches!(e, Error::Unauthenticated) {
+        let next: String = form_urlencoded::byte_serialize(chrome.path.as_bytes()).collect();
+        return Page::redirect(format!("/login?next={next}"));
+    }
+    if matches!(e, Error::PasswordChangeRequired) {
+        return Page::redirect("/account");
+    }
     let status = error::status_of(e);
     let message = match e {
-        crate::service::Error::Internal(cause) => {
-            tracing::error!(%cause, "internal error");
+        Error::Internal(cause) => {
+            tracing::error!(request = %chrome.request_id, %cause, "internal error");
             String::new()
         }
         other => other.to_string(),
@@ -84,10 +116,9 @@ pub fn error_page(templates: &Templates, lang: Lang, path: &str, e: &crate::serv
     render(
         templates,
         "error.html",
-        lang,
-        path,
+        chrome,
         status,
-        minijinja::context! { code => status.code, message => message },
+        minijinja::context! { code => status.code, message => message, request_id => chrome.request_id.clone() },
     )
 }
 
@@ -129,10 +160,15 @@ impl Fairing for RequestLog {
         res.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         res.set_header(Header::new("Referrer-Policy", "same-origin"));
+        res.set_header(Header::new("Cross-Origin-Opener-Policy", "same-origin"));
         res.set_header(Header::new(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
+            "default-src 'self'; script-src 'self'; img-src 'self' data:; style-src 'self'; \
+             form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'",
         ));
+        if req.rocket().config().tls_enabled() {
+            res.set_header(Header::new("Strict-Transport-Security", "max-age=31536000"));
+        }
     }
 }
 
@@ -164,6 +200,11 @@ fn set_lang(code: &str, next: Option<&str>, cookies: &CookieJar<'_>) -> Redirect
 fn api_catch(status: Status, req: &Request<'_>) -> response::Result<'static> {
     let (code, message) = match status.code {
         400 => ("bad_request", "the request could not be read"),
+        401 => (
+            "unauthenticated",
+            "send a valid API token as 'Authorization: Bearer mtc_…' (create one on your account page)",
+        ),
+        403 => ("forbidden", "you may not do this"),
         404 => ("not_found", "no such resource"),
         413 => ("too_large", "the request body is too large"),
         415 => (
@@ -196,25 +237,20 @@ fn api_default(status: Status, _req: &Request<'_>) -> ApiCatch {
 
 #[catch(default)]
 fn page_default(status: Status, req: &Request<'_>) -> Page {
-    let lang = req
-        .cookies()
-        .get("lang")
-        .and_then(|c| Lang::from_code(c.value()))
-        .unwrap_or(Lang::Zh);
     let templates = req.rocket().state::<Templates>();
-    let id = RequestId::of(req);
+    let chrome = Chrome::minimal(req);
     match templates {
         Some(t) => render(
             t,
             "error.html",
-            lang,
-            &req.uri().to_string(),
+            &chrome,
             status,
-            minijinja::context! { code => status.code, request_id => id.to_string() },
+            minijinja::context! { code => status.code, request_id => chrome.request_id.clone() },
         ),
         None => Page {
             status,
             html: format!("<!doctype html><title>{0}</title><p>{0}</p>", status.code),
+            location: None,
         },
     }
 }
@@ -240,6 +276,12 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", routes![style, set_lang])
         .mount("/", dashboard::routes())
         .mount("/", standards::page_routes())
+        .mount("/", accounts::page_routes())
+        .mount("/", organisations::page_routes())
+        .mount("/", audit::page_routes())
+        .mount("/api/v1", accounts::api_routes())
+        .mount("/api/v1", organisations::api_routes())
+        .mount("/api/v1", audit::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

@@ -60,7 +60,8 @@ pub struct StandardInputDoc {
     /// JJF 1022-2014 code, 8 digits.
     #[schema(example = "01219000")]
     category_code: String,
-    /// The owner's unified social credit code.
+    /// The owner's unified social credit code. An institute admin's standards always
+    /// belong to their own organisation, whatever this says.
     owner: String,
     #[schema(example = "city_public")]
     level: String,
@@ -90,11 +91,36 @@ pub struct StandardInputDoc {
     responsible_person: String,
 }
 
+/// Declares the bearer-token scheme the API uses.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token from your account page or `metrocal token create`. Reading the \
+                         public register needs none; everything else does.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "metrocal API",
-        description = "The province's register of public metrology standards."
+        description = "The province's register of public metrology standards. The register is open \
+                       data; everything else needs `Authorization: Bearer <token>`. Fields that name a \
+                       role or an organisation (role, roles, organisation_id, org_id, owner_id, user_id) \
+                       are ignored in request bodies: who acts, for which organisation, comes from the token."
     ),
     paths(
         super::standards::list_api,
@@ -102,8 +128,13 @@ pub struct StandardInputDoc {
         super::standards::create_api,
         super::standards::update_api,
         super::dashboard::dashboard_api,
+        super::accounts::me_api,
+        super::accounts::token_revoke_api,
+        super::organisations::get_api,
+        super::audit::audit_api,
     ),
-    components(schemas(ErrorBody, ErrorDetail, StandardInputDoc))
+    components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
+    modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
 

@@ -1,8 +1,9 @@
 //! The register of standards: pages and /api/v1/standards.
 
 use super::error::{ApiError, ApiResult};
-use super::guards::{CurrentPath, QueryPairs};
-use super::templates::{Lang, Templates};
+use super::guards::{CsrfForm, QueryPairs};
+use super::templates::Templates;
+use super::Chrome;
 use super::{error_page, render, Clock, Db, Page};
 use crate::domain::register::StandardInput;
 use crate::domain::{self};
@@ -12,7 +13,6 @@ use minijinja::value::Serde;
 use rocket::data::{Data, ToByteUnit};
 use rocket::http::Status;
 use rocket::response::status::Created;
-use rocket::response::Redirect;
 use rocket::serde::json::Json;
 use rocket::{get, post, put, routes, Route, State};
 use serde::Serialize;
@@ -44,17 +44,31 @@ async fn read_body(data: Data<'_>) -> Result<String, Error> {
     Ok(body.into_inner())
 }
 
-/// A form post (application/x-www-form-urlencoded) as a standard's input. Fields the
-/// form does not know are ignored, as browsers may add their own.
-fn input_from_form(body: &str) -> StandardInput {
+/// A form post as a standard's input. Fields the form does not know (the CSRF token,
+/// anything a browser adds) are ignored.
+fn input_from_form(form: &CsrfForm) -> StandardInput {
     let mut input = StandardInput::default();
-    for (k, v) in form_urlencoded::parse(body.as_bytes()) {
-        if let Some(f) = input.field_mut(&k) {
-            *f = v.into_owned();
+    for (k, v) in form.iter() {
+        if let Some(f) = input.field_mut(k) {
+            *f = v.to_owned();
         }
     }
     input
 }
+
+/// Names a client may send but that never decide anything: who is acting, and for
+/// which organisation, comes from the login, never from the request body.
+const IGNORED_FIELDS: &[&str] = &[
+    "role",
+    "roles",
+    "organisation",
+    "organisation_id",
+    "org",
+    "org_id",
+    "owner_id",
+    "user_id",
+    "actor",
+];
 
 /// A JSON object as a standard's input. Every value is text ("12.5 mm"); unknown
 /// names and values of another type are field errors.
@@ -76,6 +90,9 @@ fn input_from_json(body: &str) -> Result<StandardInput, Error> {
     let mut input = StandardInput::default();
     let mut errors = Vec::new();
     for (k, v) in map {
+        if IGNORED_FIELDS.contains(&k.as_str()) {
+            continue;
+        }
         let Some(slot) = input.field_mut(&k) else {
             errors.push(domain::Error::new(
                 &k,
@@ -117,13 +134,12 @@ async fn list_page(
     templates: &State<Templates>,
     clock: &State<Clock>,
     actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
+    chrome: Chrome,
     query: QueryPairs,
 ) -> Page {
     let choices = match svc::choices(&db.0).await {
         Ok(c) => c,
-        Err(e) => return error_page(templates, lang, &path.0, &e),
+        Err(e) => return error_page(templates, &chrome, &e),
     };
     let (params, result) = match ListParams::from_pairs(query.iter()) {
         Ok(p) => {
@@ -137,7 +153,7 @@ async fn list_page(
     let (page, status, errors, codes) = match result {
         Ok(page) => (Some(page), Status::Ok, Default::default(), Default::default()),
         Err(e @ Error::Invalid { .. }) => (None, Status::UnprocessableEntity, e.field_messages(), e.field_codes()),
-        Err(e) => return error_page(templates, lang, &path.0, &e),
+        Err(e) => return error_page(templates, &chrome, &e),
     };
     let links = page.as_ref().map(|p| {
         let prev = (p.page > 1).then(|| params.query_for_page(p.page - 1));
@@ -147,13 +163,12 @@ async fn list_page(
     render(
         templates,
         "standards/list.html",
-        lang,
-        &path.0,
+        &chrome,
         status,
         minijinja::context! {
             page => Serde(page), params => Serde(params), typed => Serde(typed), errors => Serde(errors),
             codes => Serde(codes),
-            choices => Serde(choices), links => links, may_edit => actor.may_edit_register(),
+            choices => Serde(choices), links => links, may_edit => svc::may_edit(&actor, None),
         },
     )
 }
@@ -165,19 +180,27 @@ async fn detail_page(
     templates: &State<Templates>,
     clock: &State<Clock>,
     actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
+    chrome: Chrome,
 ) -> Page {
-    match svc::get(&actor, &db.0, id, clock.today()).await {
-        Ok((standard, devices)) => render(
-            templates,
-            "standards/detail.html",
-            lang,
-            &path.0,
-            Status::Ok,
-            minijinja::context! { s => Serde(standard), devices => Serde(devices), may_edit => actor.may_edit_register() },
-        ),
-        Err(e) => error_page(templates, lang, &path.0, &e),
+    let found = svc::get(&actor, &db.0, id, clock.today()).await;
+    let history = match &found {
+        Ok(_) => svc::history(&actor, &db.0, id).await,
+        Err(_) => Ok(None),
+    };
+    match (found, history) {
+        (Ok((standard, devices)), Ok(history)) => {
+            let may_edit = svc::may_edit(&actor, standard.owner.as_ref().map(|o| o.id));
+            render(
+                templates,
+                "standards/detail.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! {
+                    s => Serde(standard), devices => Serde(devices), may_edit => may_edit, history => Serde(history),
+                },
+            )
+        }
+        (Err(e), _) | (_, Err(e)) => error_page(templates, &chrome, &e),
     }
 }
 
@@ -189,19 +212,18 @@ struct Form<'a> {
     error: Option<&'a Error>,
 }
 
-async fn form_page(db: &Db, templates: &Templates, lang: Lang, path: &str, status: Status, form: Form<'_>) -> Page {
+async fn form_page(db: &Db, templates: &Templates, chrome: &Chrome, status: Status, form: Form<'_>) -> Page {
     let Form { id, input, error } = form;
     let choices = match svc::choices(&db.0).await {
         Ok(c) => c,
-        Err(e) => return error_page(templates, lang, path, &e),
+        Err(e) => return error_page(templates, chrome, &e),
     };
     let errors = error.map(|e| e.field_messages()).unwrap_or_default();
     let codes = error.map(|e| e.field_codes()).unwrap_or_default();
     render(
         templates,
         "standards/form.html",
-        lang,
-        path,
+        chrome,
         status,
         minijinja::context! {
             id => id, input => Serde(input), errors => Serde(errors), codes => Serde(codes), choices => Serde(choices),
@@ -211,39 +233,30 @@ async fn form_page(db: &Db, templates: &Templates, lang: Lang, path: &str, statu
 }
 
 #[get("/standards/new")]
-async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, lang: Lang, path: CurrentPath) -> Page {
-    if !actor.may_edit_register() {
-        return error_page(templates, lang, &path.0, &Error::Forbidden);
-    }
-    let input = StandardInput {
-        status: "in_service".into(),
-        level: "city_public".into(),
-        accuracy_kind: "uncertainty".into(),
-        ..Default::default()
+async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    let input = match svc::new_form(&actor, &db.0).await {
+        Ok(input) => input,
+        Err(e) => return error_page(templates, &chrome, &e),
     };
     let form = Form {
         id: None,
         input: &input,
         error: None,
     };
-    form_page(db, templates, lang, &path.0, Status::Ok, form).await
+    form_page(db, templates, &chrome, Status::Ok, form).await
 }
 
-#[post("/standards", data = "<data>")]
+#[post("/standards", data = "<form>")]
 async fn create_page(
-    data: Data<'_>,
+    form: CsrfForm,
     db: &State<Db>,
     templates: &State<Templates>,
     actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
-) -> Result<Redirect, Page> {
-    let body = read_body(data)
-        .await
-        .map_err(|e| error_page(templates, lang, &path.0, &e))?;
-    let input = input_from_form(&body);
+    chrome: Chrome,
+) -> Page {
+    let input = input_from_form(&form);
     let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
-    after_save(saved, None, &input, db, templates, lang, &path.0).await
+    after_save(saved, None, &input, db, templates, &chrome).await
 }
 
 /// After a form post: to the record on success; back to the form, with the input as
@@ -254,11 +267,10 @@ async fn after_save(
     input: &StandardInput,
     db: &Db,
     templates: &Templates,
-    lang: Lang,
-    path: &str,
-) -> Result<Redirect, Page> {
+    chrome: &Chrome,
+) -> Page {
     match saved {
-        Ok(id) => Ok(Redirect::to(format!("/standards/{id}"))),
+        Ok(id) => Page::redirect(format!("/standards/{id}")),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = super::error::status_of(&e);
             let form = Form {
@@ -266,55 +278,41 @@ async fn after_save(
                 input,
                 error: Some(&e),
             };
-            Err(form_page(db, templates, lang, path, status, form).await)
+            form_page(db, templates, chrome, status, form).await
         }
-        Err(e) => Err(error_page(templates, lang, path, &e)),
+        Err(e) => error_page(templates, chrome, &e),
     }
 }
 
 #[get("/standards/<id>/edit")]
-async fn edit_page(
-    id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
-) -> Page {
-    if !actor.may_edit_register() {
-        return error_page(templates, lang, &path.0, &Error::Forbidden);
-    }
-    match svc::input_of(&db.0, id).await {
+async fn edit_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::edit_form(&actor, &db.0, id).await {
         Ok(input) => {
             let form = Form {
                 id: Some(id),
                 input: &input,
                 error: None,
             };
-            form_page(db, templates, lang, &path.0, Status::Ok, form).await
+            form_page(db, templates, &chrome, Status::Ok, form).await
         }
-        Err(e) => error_page(templates, lang, &path.0, &e),
+        Err(e) => error_page(templates, &chrome, &e),
     }
 }
 
-#[post("/standards/<id>", data = "<data>")]
+#[post("/standards/<id>", data = "<form>")]
 async fn update_page(
     id: i32,
-    data: Data<'_>,
+    form: CsrfForm,
     db: &State<Db>,
     templates: &State<Templates>,
     actor: Actor,
-    lang: Lang,
-    path: CurrentPath,
-) -> Result<Redirect, Page> {
-    let body = read_body(data)
-        .await
-        .map_err(|e| error_page(templates, lang, &path.0, &e))?;
-    let input = input_from_form(&body);
+    chrome: Chrome,
+) -> Page {
+    let input = input_from_form(&form);
     let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
         .await
         .map(|()| id);
-    after_save(saved, Some(id), &input, db, templates, lang, &path.0).await
+    after_save(saved, Some(id), &input, db, templates, &chrome).await
 }
 
 // ---------------------------------------------------------------- API
@@ -367,10 +365,12 @@ pub async fn get_api(id: i32, db: &State<Db>, clock: &State<Clock>, actor: Actor
     request_body = super::openapi::StandardInputDoc,
     responses(
         (status = 201, description = "Created; Location names the new standard", body = StandardView),
-        (status = 403, body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or a token that is not valid", body = super::openapi::ErrorBody),
+        (status = 403, description = "Only the regulator, system admins and institute admins (for their own organisation) add standards", body = super::openapi::ErrorBody),
         (status = 409, description = "The certificate number is taken", body = super::openapi::ErrorBody),
         (status = 422, description = "Field errors", body = super::openapi::ErrorBody),
-    )
+    ),
+    security(("bearer" = []))
 )]
 #[post("/standards", data = "<data>")]
 pub async fn create_api(
@@ -392,11 +392,13 @@ pub async fn create_api(
     request_body = super::openapi::StandardInputDoc,
     responses(
         (status = 200, body = StandardView),
+        (status = 401, body = super::openapi::ErrorBody),
         (status = 403, body = super::openapi::ErrorBody),
         (status = 404, body = super::openapi::ErrorBody),
         (status = 409, body = super::openapi::ErrorBody),
         (status = 422, body = super::openapi::ErrorBody),
-    )
+    ),
+    security(("bearer" = []))
 )]
 #[put("/standards/<id>", data = "<data>")]
 pub async fn update_api(

@@ -113,9 +113,18 @@ impl Templates {
             .expect("both catalogues loaded")
     }
 
-    /// Renders `name` with `ctx` plus the language, its catalogue `t` and the request path.
-    pub fn render(&self, name: &str, lang: Lang, path: &str, ctx: Value) -> Result<String, minijinja::Error> {
-        let full = minijinja::context! { lang => lang.code(), t => self.catalogue(lang), path => path, ..ctx };
+    /// Renders `name` with `ctx` plus the page chrome: the language, its catalogue `t`,
+    /// the request path, the logged-in user `me` and the form token `csrf`.
+    pub fn render(&self, name: &str, chrome: &super::Chrome, ctx: Value) -> Result<String, minijinja::Error> {
+        let full = minijinja::context! {
+            lang => chrome.lang.code(),
+            t => self.catalogue(chrome.lang),
+            path => &chrome.path,
+            me => minijinja::value::Serde(&chrome.me),
+            csrf => &chrome.csrf,
+            session_expired => chrome.session_expired,
+            ..ctx
+        };
         #[cfg(debug_assertions)]
         {
             // Re-read from disk so that template edits show without a rebuild.

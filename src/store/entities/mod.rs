@@ -1,7 +1,13 @@
 //! SeaORM entities, one per table. The schema itself is defined by the migrations.
 
+pub mod api_token;
+pub mod audit_event;
+pub mod audit_head;
 pub mod category;
 pub mod device;
+pub mod login_attempt;
 pub mod organisation;
 pub mod region;
+pub mod session;
 pub mod standard;
+pub mod user;

@@ -1,0 +1,201 @@
+//! Organisations of the province's metrology network, and their staff.
+//!
+//! The regulator and system admins see every organisation; everyone else sees their
+//! own only. Another organisation is, to them, not there: 404, never 403, so that
+//! nothing leaks about which enterprises are registered.
+
+use super::accounts::{self, NewUser};
+use super::audit::{self, EventView};
+use super::{Actor, Error, Result};
+use crate::domain::accounts::Role;
+use crate::domain::register::OrgKind;
+use crate::store::accounts as users_q;
+use crate::store::entities::{organisation, user};
+use crate::store::register as q;
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationView {
+    pub id: i32,
+    pub code: String,
+    pub kind: String,
+    pub kind_name_zh: String,
+    pub kind_name_en: String,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+fn view(o: organisation::Model) -> OrganisationView {
+    let kind = OrgKind::parse(&o.kind);
+    OrganisationView {
+        id: o.id,
+        kind_name_zh: kind.map(|k| k.name_zh()).unwrap_or_default().into(),
+        kind_name_en: kind.map(|k| k.name_en()).unwrap_or_default().into(),
+        code: o.code,
+        kind: o.kind,
+        name_zh: o.name_zh,
+        name_en: o.name_en,
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn user_view(u: user::Model) -> UserView {
+    UserView {
+        id: u.id,
+        roles: u.roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        email: u.email,
+        name: u.name,
+        disabled_at: u.disabled_at,
+        created_at: u.created_at,
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationPage {
+    pub items: Vec<OrganisationView>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+}
+
+const PER_PAGE: u64 = 50;
+
+/// Organisations the actor may see, by name.
+pub async fn list(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    kind: &str,
+    name: &str,
+    page: u64,
+) -> Result<OrganisationPage> {
+    actor.require_login()?;
+    let page = page.max(1);
+    if !actor.oversees() {
+        let own = actor.principal().map(|p| p.organisation_id).unwrap_or_default();
+        let items: Vec<_> = q::organisation_by_id(db, own).await?.into_iter().map(view).collect();
+        return Ok(OrganisationPage {
+            total: items.len() as u64,
+            items,
+            page: 1,
+            pages: 1,
+        });
+    }
+    if !kind.is_empty() && OrgKind::parse(kind).is_none() {
+        return Err(Error::field(
+            "kind",
+            "organisation.kind_invalid",
+            format!("kind is one of: {}", OrgKind::choices()),
+        ));
+    }
+    let name = name.trim();
+    let (rows, total) = q::list_organisations(
+        db,
+        (!kind.is_empty()).then_some(kind),
+        (!name.is_empty()).then_some(name),
+        PER_PAGE,
+        (page - 1) * PER_PAGE,
+    )
+    .await?;
+    Ok(OrganisationPage {
+        items: rows.into_iter().map(view).collect(),
+        total,
+        page,
+        pages: total.div_ceil(PER_PAGE).max(1),
+    })
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrganisationDetail {
+    pub organisation: OrganisationView,
+    pub standards: u64,
+    pub users: Vec<UserView>,
+    pub history: Vec<EventView>,
+    /// Whether the actor may add and disable this organisation's users.
+    pub may_manage_users: bool,
+    /// The roles the actor may grant here.
+    pub grantable_roles: Vec<&'static str>,
+}
+
+fn grantable(actor: &Actor, org: &organisation::Model) -> Vec<Role> {
+    let kind = OrgKind::parse(&org.kind).unwrap_or(OrgKind::Enterprise);
+    let all = Role::ALL.iter().copied().filter(|r| r.fits(kind));
+    if actor.may(&[Role::SystemAdmin]) {
+        all.collect()
+    } else if actor.may(&[Role::InstituteAdmin]) && actor.principal().is_some_and(|p| p.organisation_id == org.id) {
+        all.filter(|r| !matches!(r, Role::SystemAdmin | Role::Regulator | Role::Enterprise))
+            .collect()
+    } else {
+        vec![]
+    }
+}
+
+/// One organisation with its staff and history, for those who may see it.
+pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<OrganisationDetail> {
+    actor.require_login()?;
+    let org = q::organisation_by_id(db, id)
+        .await?
+        .filter(|_| actor.sees_organisation(id))
+        .ok_or(Error::NotFound { what: "organisation" })?;
+    let roles = grantable(actor, &org);
+    Ok(OrganisationDetail {
+        standards: q::count_standards_of(db, id).await?,
+        users: users_q::users_of(db, id).await?.into_iter().map(user_view).collect(),
+        history: audit::history(db, "organisation", id).await?,
+        may_manage_users: !roles.is_empty(),
+        grantable_roles: roles.iter().map(|r| r.as_str()).collect(),
+        organisation: view(org),
+    })
+}
+
+/// Adds a user to organisation `id` with a one-time password, which is returned to be
+/// handed to the person (it is stored only hashed).
+pub async fn add_user(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    id: i32,
+    email: &str,
+    name: &str,
+    roles: &str,
+    now: DateTime<Utc>,
+) -> Result<(UserView, String)> {
+    actor.require_login()?;
+    let org = q::organisation_by_id(db, id)
+        .await?
+        .filter(|_| actor.sees_organisation(id))
+        .ok_or(Error::NotFound { what: "organisation" })?;
+    if grantable(actor, &org).is_empty() {
+        return Err(actor.forbidden());
+    }
+    let password = accounts::one_time_password();
+    let input = NewUser {
+        email: email.into(),
+        name: name.into(),
+        organisation: org.id.to_string(),
+        roles: roles.into(),
+        password: password.clone(),
+        one_time: true,
+    };
+    let u = accounts::add_user(actor, db, &input, now).await?;
+    Ok((user_view(u), password))
+}
+
+/// Disables a user of organisation `id`.
+pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, id: i32, user_id: i32, now: DateTime<Utc>) -> Result<()> {
+    actor.require_login()?;
+    let u = users_q::user_by_id(db, user_id)
+        .await?
+        .filter(|u| u.organisation_id == id && actor.sees_organisation(id))
+        .ok_or(Error::NotFound { what: "user" })?;
+    accounts::disable_user(actor, db, &u.email, now).await
+}

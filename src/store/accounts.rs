@@ -1,0 +1,233 @@
+//! Users, sessions, API tokens and login attempts.
+
+use super::entities::{api_token, login_attempt, organisation, session, user};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+pub async fn user_by_email<C: ConnectionTrait>(db: &C, email: &str) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await
+}
+
+pub async fn user_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn users_of<C: ConnectionTrait>(db: &C, organisation_id: i32) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::OrganisationId.eq(organisation_id))
+        .order_by_asc(user::Column::Email)
+        .all(db)
+        .await
+}
+
+pub async fn count_users<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    user::Entity::find().count(db).await
+}
+
+pub async fn insert_user<C: ConnectionTrait>(db: &C, row: user::ActiveModel) -> Result<user::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn update_user<C: ConnectionTrait>(db: &C, row: user::ActiveModel) -> Result<user::Model, DbErr> {
+    sea_orm::ActiveModelTrait::update(row, db).await
+}
+
+/// A session by the hash of its cookie secret, with its user and the user's organisation.
+pub async fn session_by_hash<C: ConnectionTrait>(
+    db: &C,
+    token_hash: &str,
+) -> Result<Option<(session::Model, user::Model, organisation::Model)>, DbErr> {
+    let Some(s) = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    owner_of(db, s.user_id).await.map(|o| o.map(|(u, org)| (s, u, org)))
+}
+
+async fn owner_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: i32,
+) -> Result<Option<(user::Model, organisation::Model)>, DbErr> {
+    let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let org = organisation::Entity::find_by_id(u.organisation_id).one(db).await?;
+    Ok(org.map(|o| (u, o)))
+}
+
+pub async fn insert_session<C: ConnectionTrait>(db: &C, row: session::ActiveModel) -> Result<session::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn delete_session<C: ConnectionTrait>(db: &C, id: i32) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_by_id(id).exec(db).await?.rows_affected)
+}
+
+pub async fn delete_sessions_of<C: ConnectionTrait>(db: &C, user_id: i32) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn delete_sessions_of_except<C: ConnectionTrait>(
+    db: &C,
+    user_id: i32,
+    keep: Option<i32>,
+) -> Result<u64, DbErr> {
+    let mut q = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
+    if let Some(k) = keep {
+        q = q.filter(session::Column::Id.ne(k));
+    }
+    Ok(q.exec(db).await?.rows_affected)
+}
+
+/// Sessions idle since before `cutoff` are gone for good.
+pub async fn delete_idle_sessions<C: ConnectionTrait>(db: &C, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::LastSeenAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn touch_session<C: ConnectionTrait>(db: &C, id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_session_reauth<C: ConnectionTrait>(db: &C, id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::ReauthAt, Expr::value(Some(now)))
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A live (not revoked) token by its hash, with its user and organisation.
+pub async fn token_by_hash<C: ConnectionTrait>(
+    db: &C,
+    token_hash: &str,
+) -> Result<Option<(api_token::Model, user::Model, organisation::Model)>, DbErr> {
+    let Some(t) = api_token::Entity::find()
+        .filter(api_token::Column::TokenHash.eq(token_hash))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    owner_of(db, t.user_id).await.map(|o| o.map(|(u, org)| (t, u, org)))
+}
+
+pub async fn tokens_of<C: ConnectionTrait>(db: &C, user_id: i32) -> Result<Vec<api_token::Model>, DbErr> {
+    api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(user_id))
+        .order_by_desc(api_token::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn token_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<api_token::Model>, DbErr> {
+    api_token::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn insert_token<C: ConnectionTrait>(db: &C, row: api_token::ActiveModel) -> Result<api_token::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn revoke_token<C: ConnectionTrait>(db: &C, id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_token::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn touch_token<C: ConnectionTrait>(db: &C, id: i32, now: DateTime<Utc>) -> Result<(), DbErr> {
+    api_token::Entity::update_many()
+        .col_expr(api_token::Column::LastUsedAt, Expr::value(Some(now)))
+        .filter(api_token::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_login_attempt<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    client_addr: &str,
+    at: DateTime<Utc>,
+    succeeded: bool,
+) -> Result<(), DbErr> {
+    let row = login_attempt::ActiveModel {
+        email: Set(email.to_owned()),
+        client_addr: Set(client_addr.to_owned()),
+        attempted_at: Set(at),
+        succeeded: Set(succeeded),
+        ..Default::default()
+    };
+    login_attempt::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Failed attempts for an account since `since`, and from a client address since `since`.
+pub async fn recent_failures<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    client_addr: &str,
+    since: DateTime<Utc>,
+) -> Result<(u64, u64), DbErr> {
+    let by_account = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::AttemptedAt.gte(since))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .count(db)
+        .await?;
+    let by_client = login_attempt::Entity::find()
+        .filter(login_attempt::Column::ClientAddr.eq(client_addr))
+        .filter(login_attempt::Column::AttemptedAt.gte(since))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .count(db)
+        .await?;
+    Ok((by_account, by_client))
+}
+
+/// The oldest failure inside the window, which decides when the account is free again.
+pub async fn oldest_failure_since<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    since: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::AttemptedAt.gte(since))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .order_by_asc(login_attempt::Column::AttemptedAt)
+        .one(db)
+        .await?
+        .map(|a| a.attempted_at))
+}
+
+/// Attempts older than the throttling window are no longer needed.
+pub async fn prune_login_attempts<C: ConnectionTrait>(db: &C, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(login_attempt::Entity::delete_many()
+        .filter(login_attempt::Column::AttemptedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,271 @@
+//! Login, logout and the user's own account: password and API tokens.
+
+use super::error::ApiResult;
+use super::guards::{cookie, rotate_csrf, ClientAddr, CsrfForm, Tls, SESSION_COOKIE};
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Db, Page};
+use crate::service::accounts::{self as svc, Me};
+use crate::service::{Actor, Error};
+use minijinja::value::Serde;
+use rocket::http::{Cookie, CookieJar, Status};
+use rocket::serde::json::Json;
+use rocket::{delete, get, post, routes, Route, State};
+
+pub fn page_routes() -> Vec<Route> {
+    routes![
+        login_page,
+        login_submit,
+        logout,
+        account_page,
+        password_submit,
+        token_create,
+        token_revoke
+    ]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![me_api, token_revoke_api]
+}
+
+/// Only a path on this site: never an open redirect.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login") {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_form(templates: &Templates, chrome: &Chrome, status: Status, email: &str, next: &str, error: Option<&Error>) -> Page {
+    render(
+        templates,
+        "accounts/login.html",
+        chrome,
+        status,
+        minijinja::context! {
+            email => email, next => next,
+            error => error.map(|e| e.to_string()),
+            code => error.map(|e| e.code()),
+        },
+    )
+}
+
+#[get("/login?<next>")]
+async fn login_page(templates: &State<Templates>, chrome: Chrome, next: Option<&str>) -> Page {
+    login_form(templates, &chrome, Status::Ok, "", safe_next(next.unwrap_or("/")), None)
+}
+
+#[post("/login", data = "<form>")]
+async fn login_submit(
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    chrome: Chrome,
+    client: ClientAddr,
+    tls: Tls,
+    jar: &CookieJar<'_>,
+) -> Page {
+    let (email, password) = (form.get("email"), form.get("password"));
+    let next = safe_next(form.get("next")).to_owned();
+    let previous = jar.get_private(SESSION_COOKIE).map(|c| c.value().to_owned());
+    let result = svc::login(
+        &db.0,
+        email,
+        password,
+        &client.0,
+        previous.as_deref(),
+        &chrome.request_id,
+        chrono::Utc::now(),
+    )
+    .await;
+    match result {
+        Ok(done) => {
+            // A new session secret and a new CSRF token: nothing from before the login
+            // carries over.
+            jar.add_private(cookie(tls.0, SESSION_COOKIE, done.session_secret));
+            rotate_csrf(jar, tls.0);
+            if done.principal.must_change_password {
+                Page::redirect("/account")
+            } else {
+                Page::redirect(next)
+            }
+        }
+        Err(e @ Error::Invalid { .. }) => login_form(templates, &chrome, Status::Unauthorized, email, &next, Some(&e)),
+        Err(e @ Error::Throttled { .. }) => {
+            login_form(templates, &chrome, Status::TooManyRequests, email, &next, Some(&e))
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/logout", data = "<_form>")]
+async fn logout(
+    _form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    tls: Tls,
+    jar: &CookieJar<'_>,
+) -> Page {
+    if let Err(e) = svc::logout(&actor, &db.0, chrono::Utc::now()).await {
+        return error_page(templates, &chrome, &e);
+    }
+    jar.remove_private(Cookie::from(SESSION_COOKIE));
+    rotate_csrf(jar, tls.0);
+    Page::redirect("/")
+}
+
+/// The account page, with what the last action produced.
+#[derive(Default)]
+struct AccountView<'a> {
+    new_token: Option<String>,
+    error: Option<&'a Error>,
+    notice: Option<&'static str>,
+}
+
+async fn account_view(
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+    status: Status,
+    view: AccountView<'_>,
+) -> Page {
+    let (me, tokens) = match (svc::me(actor), svc::tokens(actor, &db.0).await) {
+        (Ok(me), Ok(tokens)) => (me, tokens),
+        (Err(e), _) | (_, Err(e)) => return error_page(templates, chrome, &e),
+    };
+    let errors = view.error.map(|e| e.field_messages()).unwrap_or_default();
+    let codes = view.error.map(|e| e.field_codes()).unwrap_or_default();
+    render(
+        templates,
+        "accounts/account.html",
+        chrome,
+        status,
+        minijinja::context! {
+            account => Serde(me), tokens => Serde(tokens), new_token => view.new_token,
+            errors => Serde(errors), codes => Serde(codes), notice => view.notice,
+            message => view.error.map(|e| e.to_string()),
+        },
+    )
+}
+
+#[get("/account?<changed>")]
+async fn account_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    changed: Option<&str>,
+) -> Page {
+    let notice = match changed {
+        Some("password") => Some("password_changed"),
+        Some("token") => Some("token_revoked"),
+        _ => None,
+    };
+    account_view(db, templates, &actor, &chrome, Status::Ok, AccountView { notice, ..Default::default() }).await
+}
+
+#[post("/account/password", data = "<form>")]
+async fn password_submit(
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    client: ClientAddr,
+) -> Page {
+    let new = form.get("new_password");
+    let result = if new != form.get("confirm_password") {
+        Err(Error::field(
+            "confirm_password",
+            "password.mismatch",
+            "the two new passwords differ",
+        ))
+    } else {
+        svc::change_password(&actor, &db.0, form.get("current_password"), new, &client.0, chrono::Utc::now()).await
+    };
+    match result {
+        Ok(()) => Page::redirect("/account?changed=password"),
+        Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
+            let status = super::error::status_of(&e);
+            account_view(db, templates, &actor, &chrome, status, AccountView { error: Some(&e), ..Default::default() }).await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/account/tokens", data = "<form>")]
+async fn token_create(
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    client: ClientAddr,
+) -> Page {
+    let result = svc::create_token(
+        &actor,
+        &db.0,
+        None,
+        form.get("name"),
+        Some((form.get("password"), &client.0)),
+        chrono::Utc::now(),
+    )
+    .await;
+    match result {
+        // Shown once, on this response only (which is never cached).
+        Ok((secret, _)) => {
+            let view = AccountView {
+                new_token: Some(secret),
+                ..Default::default()
+            };
+            account_view(db, templates, &actor, &chrome, Status::Created, view).await
+        }
+        Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
+            let status = super::error::status_of(&e);
+            account_view(db, templates, &actor, &chrome, status, AccountView { error: Some(&e), ..Default::default() }).await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/account/tokens/<id>/revoke", data = "<_form>")]
+async fn token_revoke(
+    id: i32,
+    _form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::revoke_token(&actor, &db.0, id, chrono::Utc::now()).await {
+        Ok(()) => Page::redirect("/account?changed=token"),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// The account the bearer token belongs to.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, body = Me), (status = 401, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn me_api(actor: Actor) -> ApiResult<Json<Me>> {
+    Ok(Json(svc::me(&actor)?))
+}
+
+/// Revoke one of your API tokens (it stops working at once).
+#[utoipa::path(
+    delete, path = "/api/v1/tokens/{id}", tag = "accounts",
+    params(("id" = i32, Path, description = "The token's id, as the account page lists it")),
+    responses((status = 204), (status = 401, body = super::openapi::ErrorBody), (status = 404, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[delete("/tokens/<id>")]
+pub async fn token_revoke_api(id: i32, db: &State<Db>, actor: Actor) -> ApiResult<Status> {
+    svc::revoke_token(&actor, &db.0, id, chrono::Utc::now()).await?;
+    Ok(Status::NoContent)
+}

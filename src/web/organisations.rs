@@ -1,0 +1,143 @@
+//! Organisations and their staff: pages and /api/v1/organisations.
+
+use super::error::ApiResult;
+use super::guards::{CsrfForm, QueryPairs};
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Db, Page};
+use crate::domain::register::OrgKind;
+use crate::service::organisations::{self as svc, OrganisationDetail};
+use crate::service::{Actor, Error};
+use minijinja::value::Serde;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+
+pub fn page_routes() -> Vec<Route> {
+    routes![list_page, detail_page, add_user, disable_user]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![get_api]
+}
+
+#[get("/organisations")]
+async fn list_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    let get = |k: &str| query.iter().find(|(n, _)| *n == k).map(|(_, v)| v).unwrap_or("");
+    let page = get("page").parse().unwrap_or(1);
+    match svc::list(&actor, &db.0, get("kind"), get("q"), page).await {
+        Ok(list) => {
+            let kinds: Vec<_> = OrgKind::ALL
+                .iter()
+                .map(|k| minijinja::context! { value => k.as_str(), name_zh => k.name_zh(), name_en => k.name_en() })
+                .collect();
+            render(
+                templates,
+                "organisations/list.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! {
+                    list => Serde(list), kinds => kinds, kind => get("kind"), q => get("q"),
+                },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// The detail page, with what the last action produced.
+async fn detail(
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+    id: i32,
+    status: Status,
+    extra: minijinja::Value,
+) -> Page {
+    match svc::get(actor, &db.0, id).await {
+        Ok(d) => render(
+            templates,
+            "organisations/detail.html",
+            chrome,
+            status,
+            minijinja::context! { d => Serde(d), ..extra },
+        ),
+        Err(e) => error_page(templates, chrome, &e),
+    }
+}
+
+#[get("/organisations/<id>")]
+async fn detail_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    detail(db, templates, &actor, &chrome, id, Status::Ok, minijinja::context! {}).await
+}
+
+#[post("/organisations/<id>/users", data = "<form>")]
+async fn add_user(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    // Roles arrive as one checkbox each.
+    let roles: Vec<&str> = form.iter().filter(|(k, _)| *k == "roles").map(|(_, v)| v).collect();
+    let roles = roles.join(",");
+    let (email, name) = (form.get("email"), form.get("name"));
+    match svc::add_user(&actor, &db.0, id, email, name, &roles, chrono::Utc::now()).await {
+        Ok((user, password)) => {
+            let extra = minijinja::context! { created => Serde(user), one_time_password => password };
+            detail(db, templates, &actor, &chrome, id, Status::Created, extra).await
+        }
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let extra = minijinja::context! {
+                errors => Serde(e.field_messages()), codes => Serde(e.field_codes()),
+                input => minijinja::context! {
+                    email => email, name => name,
+                    roles => roles.split(',').map(str::to_owned).collect::<Vec<_>>(),
+                },
+            };
+            detail(db, templates, &actor, &chrome, id, super::error::status_of(&e), extra).await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/organisations/<id>/users/<user_id>/disable", data = "<_form>")]
+async fn disable_user(
+    id: i32,
+    user_id: i32,
+    _form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::disable_user(&actor, &db.0, id, user_id, chrono::Utc::now()).await {
+        Ok(()) => Page::redirect(format!("/organisations/{id}")),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// One organisation with its users and history. Your own organisation, or any for the
+/// regulator and system admins; any other is 404.
+#[utoipa::path(
+    get, path = "/api/v1/organisations/{id}", tag = "organisations",
+    params(("id" = i32, Path, description = "The organisation's id")),
+    responses(
+        (status = 200, body = OrganisationDetail),
+        (status = 401, body = super::openapi::ErrorBody),
+        (status = 404, body = super::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/organisations/<id>")]
+pub async fn get_api(id: i32, db: &State<Db>, actor: Actor) -> ApiResult<Json<OrganisationDetail>> {
+    Ok(Json(svc::get(&actor, &db.0, id).await?))
+}
