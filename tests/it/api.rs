@@ -230,12 +230,13 @@ fn new_standard(owner: &str) -> Value {
 }
 
 #[rocket::async_test]
-async fn operator_creates_and_updates_a_standard() {
+async fn an_administrator_creates_and_updates_a_standard() {
     let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
     let owner = owner_code(&DemoCsv::load());
     let body = new_standard(&owner).to_string();
-    let res = app
-        .local(app.client.post("/api/v1/standards"))
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
         .body(&body)
         .dispatch()
         .await;
@@ -253,8 +254,8 @@ async fn operator_creates_and_updates_a_standard() {
     let mut changed = new_standard(&owner);
     changed["status"] = json!("suspended");
     changed["range_max"] = json!("300 °C");
-    let res = app
-        .local(app.client.put(location.clone()))
+    let res = admin
+        .api(app.client.put(location.clone()))
         .body(changed.to_string())
         .dispatch()
         .await;
@@ -269,25 +270,32 @@ async fn the_public_cannot_write() {
     let app = TestApp::demo().await;
     let owner = owner_code(&DemoCsv::load());
     let res = app
-        .remote(app.client.post("/api/v1/standards"))
+        .client
+        .post("/api/v1/standards")
+        .header(rocket::http::ContentType::JSON)
         .body(new_standard(&owner).to_string())
         .dispatch()
         .await;
-    assert_eq!(res.status(), Status::Forbidden);
-    // A forged forwarding header does not make a remote client local.
+    assert_eq!(res.status(), Status::Unauthorized);
+    // A forged forwarding header or a made-up token changes nothing.
     let res = app
-        .remote(app.client.post("/api/v1/standards"))
+        .client
+        .post("/api/v1/standards")
         .header(rocket::http::Header::new("X-Real-IP", "127.0.0.1"))
+        .header(rocket::http::Header::new("Authorization", "Bearer mtc_0000000000000000"))
         .body(new_standard(&owner).to_string())
         .dispatch()
         .await;
-    assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(res.status(), Status::Unauthorized);
+    let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    assert_eq!(v["error"]["code"], "unauthenticated");
     assert_eq!(app.count("standards").await, 200);
 }
 
 #[rocket::async_test]
 async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
     let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
     let owner = owner_code(&DemoCsv::load());
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"range_max": "0.5 kg"}), "range_max", "quantity.wrong_kind"),
@@ -327,8 +335,8 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
         for (k, v) in patch.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let res = app
-            .local(app.client.post("/api/v1/standards"))
+        let res = admin
+            .api(app.client.post("/api/v1/standards"))
             .body(body.to_string())
             .dispatch()
             .await;
@@ -339,15 +347,15 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
             assert_eq!(v["error"]["code"], code, "{v}");
         }
     }
-    let res = app
-        .local(app.client.post("/api/v1/standards"))
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
         .body("{not json")
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     let huge = format!("{{\"name_zh\": \"{}\"}}", "x".repeat(100_000));
-    let res = app
-        .local(app.client.post("/api/v1/standards"))
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
         .body(huge)
         .dispatch()
         .await;
@@ -358,11 +366,12 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
 #[rocket::async_test]
 async fn a_taken_certificate_number_is_409() {
     let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
     let demo = DemoCsv::load();
     let mut body = new_standard(&owner_code(&demo));
     body["cert_no"] = json!(demo.std(&demo.standards[0], "cert_no"));
-    let res = app
-        .local(app.client.post("/api/v1/standards"))
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
         .body(body.to_string())
         .dispatch()
         .await;

@@ -1,7 +1,7 @@
 //! Server-rendered pages: the dashboard, the list, the detail page, the forms, and
 //! the language switch.
 
-use crate::support::{DemoCsv, TestApp};
+use crate::support::{visitor, DemoCsv, TestApp, CSRF};
 use rocket::http::{ContentType, Cookie, Status};
 
 async fn page(app: &TestApp, uri: &str) -> (Status, String) {
@@ -44,11 +44,10 @@ async fn english_switch_sets_a_cookie_and_refuses_open_redirects() {
     let res = app.client.get("/lang/en?next=/standards").dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(res.headers().get_one("Location"), Some("/standards"));
-    let (_, html) = page(&app, "/standards").await;
-    assert!(
-        html.contains("Measurement standards"),
-        "cookie is tracked by the client"
-    );
+    let lang = res.cookies().get("lang").expect("lang cookie set").clone();
+    let res = app.client.get("/standards").cookie(lang).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("Measurement standards"), "the cookie switches the language");
     let res = app.client.get("/lang/en?next=//evil.example/").dispatch().await;
     assert_eq!(res.headers().get_one("Location"), Some("/"));
     let res = app
@@ -81,6 +80,7 @@ fn form_body(owner: &str, range_max: &str, expires: &str) -> String {
         ("responsible_person", "黄伟强"),
     ];
     form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", CSRF)
         .extend_pairs(fields)
         .finish()
 }
@@ -93,9 +93,10 @@ fn an_institute(demo: &DemoCsv) -> String {
 #[rocket::async_test]
 async fn the_form_redisplays_input_with_field_errors() {
     let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
     let owner = an_institute(&DemoCsv::load());
-    let res = app
-        .local(app.client.post("/standards"))
+    let res = admin
+        .browser(app.client.post("/standards"))
         .header(ContentType::Form)
         .body(form_body(&owner, "0.5 kg", "2025-01-01"))
         .dispatch()
@@ -112,8 +113,8 @@ async fn the_form_redisplays_input_with_field_errors() {
     assert!(html.contains("value=\"量块标准装置\""));
     assert_eq!(app.count("standards").await, 200);
 
-    let res = app
-        .local(app.client.post("/standards"))
+    let res = admin
+        .browser(app.client.post("/standards"))
         .header(ContentType::Form)
         .body(form_body(&owner, "100 mm", "2030-01-09"))
         .dispatch()
@@ -127,18 +128,22 @@ async fn the_form_redisplays_input_with_field_errors() {
 }
 
 #[rocket::async_test]
-async fn remote_visitors_get_no_edit_forms() {
+async fn visitors_are_sent_to_log_in_and_other_roles_get_no_edit_forms() {
     let app = TestApp::demo().await;
-    let res = app.remote(app.client.get("/standards/new")).dispatch().await;
-    assert_eq!(res.status(), Status::Forbidden);
+    let res = app.client.get("/standards/new").dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(res.headers().get_one("Location"), Some("/login?next=%2Fstandards%2Fnew"));
     let owner = an_institute(&DemoCsv::load());
-    let res = app
-        .remote(app.client.post("/standards/1"))
+    let res = visitor(app.client.post("/standards/1"))
         .header(ContentType::Form)
         .body(form_body(&owner, "100 mm", "2030-01-09"))
         .dispatch()
         .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let technician = app.user("technician").await;
+    let res = technician.browser(app.client.get("/standards/new")).dispatch().await;
     assert_eq!(res.status(), Status::Forbidden);
+    assert_eq!(app.count("standards").await, 200);
 }
 
 #[rocket::async_test]

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDate;
 use metrocal::config::AppConfig;
+use rocket::http::{ContentType, Cookie, Header};
 use rocket::local::asynchronous::{Client, LocalRequest};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
-use std::net::SocketAddr;
 use tokio::sync::OnceCell;
 
 /// The date the demo data set describes; tests run "on" it so that expiry is stable.
@@ -77,19 +77,111 @@ impl TestApp {
             today: Some(today()),
         };
         let rocket = metrocal::rocket(config).unwrap();
-        let client = Client::tracked(rocket).await.expect("valid rocket");
+        // Untracked: each request carries exactly the cookies the test gives it, so
+        // requests of different users in one test never share a session.
+        let client = Client::untracked(rocket).await.expect("valid rocket");
         let db = metrocal::store::connect(&url).await.unwrap();
         TestApp { client, db, _dir: dir }
     }
 
-    /// A request from the machine's own operator (the loopback interface).
-    pub fn local<'c>(&self, req: LocalRequest<'c>) -> LocalRequest<'c> {
-        req.remote("127.0.0.1:50000".parse::<SocketAddr>().unwrap())
+    /// A user with one role, in an organisation that suits it (the demo data set's),
+    /// with a browser session and an API token.
+    pub async fn user(&self, role: &str) -> TestUser {
+        let org = match role {
+            "regulator" | "system_admin" => self.regulator_org().await,
+            "institute_admin" | "scheduler" => INSTITUTE.to_owned(),
+            "technician" | "reviewer" | "approver" => CENTRE.to_owned(),
+            "enterprise" => ENTERPRISE_A.to_owned(),
+            other => panic!("no such role {other}"),
+        };
+        self.user_in(role, &org).await
     }
 
-    /// A request from elsewhere on the network.
-    pub fn remote<'c>(&self, req: LocalRequest<'c>) -> LocalRequest<'c> {
-        req.remote("203.0.113.7:50000".parse::<SocketAddr>().unwrap())
+    /// The demo province's regulator (created with the demo accounts).
+    pub async fn regulator_org(&self) -> String {
+        let (orgs, _) = metrocal::store::register::list_organisations(&self.db, Some("regulator"), None, 1, 0)
+            .await
+            .unwrap();
+        orgs.first().expect("the demo data has a regulator").code.clone()
+    }
+
+    /// A user with `roles` (comma-separated) in the organisation with code `org`.
+    pub async fn user_in(&self, roles: &str, org: &str) -> TestUser {
+        use metrocal::service::{accounts, Actor};
+        let n = NEXT_USER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let email = format!("{}-{n}@test.metrocal.example", roles.replace(',', "-"));
+        let input = accounts::NewUser {
+            email: email.clone(),
+            name: format!("Test {roles} {n}"),
+            organisation: org.to_owned(),
+            roles: roles.to_owned(),
+            password: PASSWORD.to_owned(),
+            one_time: false,
+        };
+        let now = chrono::Utc::now();
+        let user = accounts::add_user(&Actor::system("test"), &self.db, &input, now)
+            .await
+            .expect("add user");
+        let (token, _) = accounts::create_token(&Actor::system("test"), &self.db, Some(&email), "test", None, now)
+            .await
+            .expect("create token");
+        let session = self.session_for(user.id).await;
+        TestUser {
+            id: user.id,
+            email,
+            organisation_id: user.organisation_id,
+            token,
+            session,
+        }
+    }
+
+    /// A new session for a user, written straight to the store (no password hashing:
+    /// tests that exercise the login itself go through /login).
+    pub async fn session_for(&self, user_id: i32) -> String {
+        use metrocal::store::entities::session;
+        use sea_orm::ActiveValue::Set;
+        let secret = metrocal::service::random_hex(32);
+        let now = chrono::Utc::now();
+        metrocal::store::accounts::insert_session(
+            &self.db,
+            session::ActiveModel {
+                user_id: Set(user_id),
+                token_hash: Set(metrocal::service::accounts::sha256_hex(&secret)),
+                client_addr: Set("192.0.2.1".into()),
+                created_at: Set(now),
+                last_seen_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        secret
+    }
+
+    pub async fn organisation_id(&self, code: &str) -> i32 {
+        metrocal::store::register::organisation_by_code(&self.db, code)
+            .await
+            .unwrap()
+            .expect("organisation in the demo data")
+            .id
+    }
+
+    /// The number of audit events with this action.
+    pub async fn events(&self, action: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                match self.db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => "SELECT COUNT(*) AS n FROM audit_events WHERE action = $1",
+                    _ => "SELECT COUNT(*) AS n FROM audit_events WHERE action = ?",
+                },
+                [action.into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
     }
 
     pub async fn get_json(&self, uri: &str) -> (u16, serde_json::Value) {
@@ -111,6 +203,57 @@ impl TestApp {
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
     }
+}
+
+/// The password every test user has.
+pub const PASSWORD: &str = "correct horse battery staple";
+/// The CSRF token test browsers hold (in the cookie, and echoed in forms).
+pub const CSRF: &str = "test-csrf-token-0123456789abcdef";
+/// Organisations of the demo data set.
+pub const INSTITUTE: &str = "124400001JA7N1F563";
+pub const CENTRE: &str = "1244010002E6HRCU7H";
+pub const ENTERPRISE_A: &str = "91440100KMJQMXMD0D";
+pub const ENTERPRISE_B: &str = "91440100AUX54FQR6X";
+
+static NEXT_USER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+/// A test user: their session (for pages) and API token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i32,
+    pub email: String,
+    pub organisation_id: i32,
+    pub token: String,
+    pub session: String,
+}
+
+impl TestUser {
+    /// A page request in this user's browser: their session and CSRF cookies.
+    pub fn browser<'c>(&self, req: LocalRequest<'c>) -> LocalRequest<'c> {
+        req.private_cookie(Cookie::new("session", self.session.clone()))
+            .private_cookie(Cookie::new("csrf", CSRF))
+    }
+
+    /// An API request with this user's bearer token.
+    pub fn api<'c>(&self, req: LocalRequest<'c>) -> LocalRequest<'c> {
+        req.header(Header::new("Authorization", format!("Bearer {}", self.token)))
+            .header(ContentType::JSON)
+    }
+}
+
+/// A browser that has not logged in, holding a CSRF cookie.
+pub fn visitor(req: LocalRequest<'_>) -> LocalRequest<'_> {
+    req.private_cookie(Cookie::new("csrf", CSRF))
+}
+
+/// A form body with the CSRF token and `fields`.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    s.append_pair("csrf", CSRF);
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
 }
 
 /// The demo data set's rows, read straight from calibration-data/demo: the oracle the

@@ -7,7 +7,7 @@ use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{export, import, Bundle, ImportError, Quiet};
 use metrocal::service::Actor;
 
-const OPERATOR: Actor = Actor::Operator { via: "test" };
+static OPERATOR: std::sync::LazyLock<Actor> = std::sync::LazyLock::new(|| Actor::system("test"));
 
 fn spec(n: usize) -> Spec {
     Spec {
@@ -136,21 +136,26 @@ async fn a_bad_row_aborts_the_whole_import_and_names_its_place() {
 }
 
 #[rocket::async_test]
-async fn the_public_cannot_import() {
-    let app = TestApp::empty().await;
+async fn only_system_admins_import() {
+    let app = TestApp::demo().await;
     let dir = tempfile::tempdir().unwrap();
     generate(&spec(5), dir.path(), &Quiet).unwrap();
-    let err = import(
-        &Actor::Public,
-        &app.db,
-        &Bundle::from_dir(dir.path()).unwrap(),
-        Utc::now(),
-        &Quiet,
-    )
-    .await
-    .unwrap_err();
+    let bundle = Bundle::from_dir(dir.path()).unwrap();
+    let err = import(&Actor::public("test"), &app.db, &bundle, Utc::now(), &Quiet)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ImportError::Service(metrocal::service::Error::Unauthenticated)));
+    // A regulator reads everything but does not bulk-load the register.
+    let regulator = app.user("regulator").await;
+    let actor = metrocal::service::accounts::token_user(&app.db, &regulator.token, Utc::now())
+        .await
+        .unwrap()
+        .map(|p| Actor::user(p, "test"))
+        .unwrap();
+    let err = import(&actor, &app.db, &bundle, Utc::now(), &Quiet).await.unwrap_err();
     assert!(matches!(err, ImportError::Service(metrocal::service::Error::Forbidden)));
-    assert_eq!(app.count("standards").await, 0);
+    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.events("register.import").await, 1, "only the demo data's own import");
 }
 
 async fn schema_objects(app: &TestApp) -> Vec<String> {
