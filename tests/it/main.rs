@@ -3,7 +3,10 @@
 //! when TEST_DATABASE_URL is set. The migrations always run.
 
 mod api;
+mod audit;
+mod authz;
 mod cli;
 mod pages;
+mod sessions;
 mod support;
 mod transfer;

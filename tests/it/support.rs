@@ -15,7 +15,7 @@ pub fn today() -> NaiveDate {
 pub struct TestApp {
     pub client: Client,
     pub db: DatabaseConnection,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 static PG_READY: OnceCell<()> = OnceCell::const_new();
@@ -81,7 +81,12 @@ impl TestApp {
         // requests of different users in one test never share a session.
         let client = Client::untracked(rocket).await.expect("valid rocket");
         let db = metrocal::store::connect(&url).await.unwrap();
-        TestApp { client, db, _dir: dir }
+        TestApp { client, db, dir }
+    }
+
+    /// The app's data directory (cookie key, demo account passwords).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
     }
 
     /// A user with one role, in an organisation that suits it (the demo data set's),
@@ -129,7 +134,6 @@ impl TestApp {
         TestUser {
             id: user.id,
             email,
-            organisation_id: user.organisation_id,
             token,
             session,
         }
@@ -222,7 +226,6 @@ static NEXT_USER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::n
 pub struct TestUser {
     pub id: i32,
     pub email: String,
-    pub organisation_id: i32,
     pub token: String,
     pub session: String,
 }

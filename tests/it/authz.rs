@@ -1,0 +1,289 @@
+//! The authorization matrix: every route of the app, tried by a visitor and by a user
+//! of every role. The table must name every mounted route, so a new route cannot be
+//! added without deciding who may use it.
+
+use crate::support::{form, visitor, TestApp, TestUser, CENTRE, ENTERPRISE_A, ENTERPRISE_B, INSTITUTE};
+use rocket::http::{ContentType, Method, Status};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+/// Who is asking.
+const ACTORS: &[&str] = &[
+    "anonymous",
+    "regulator",
+    "system_admin",
+    "institute_admin",
+    "scheduler",
+    "technician",
+    "reviewer",
+    "approver",
+    "enterprise",
+];
+
+/// What a request must answer: a status, and for redirects where it leads.
+#[derive(Clone, Copy)]
+enum Expect {
+    Status(u16),
+    /// 303 to a location starting with this.
+    To(&'static str),
+}
+use Expect::{Status as S, To};
+
+/// Each actor's expected answer, in the order of ACTORS.
+type Row = [Expect; 9];
+
+const ALL_200: Row = [S(200); 9];
+const LOGIN: Expect = To("/login");
+/// Pages for any logged-in user.
+const USERS_200: Row = [LOGIN, S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)];
+/// The register's editors: regulator, system admin, institute admin (own organisation).
+const EDITORS: fn(Expect, Expect) -> Row = |ok, other| [LOGIN, ok, ok, ok, other, other, other, other, other];
+
+struct Case {
+    /// The route as mounted (method and URI template).
+    route: (&'static str, &'static str),
+    method: Method,
+    uri: String,
+    body: Body,
+    expect: Row,
+}
+
+enum Body {
+    None,
+    Form(Vec<(&'static str, String)>),
+    Json(serde_json::Value),
+}
+
+fn standard_fields(owner: &str, cert_no: &str) -> Vec<(&'static str, String)> {
+    [
+        ("name_zh", "压力表标准装置"),
+        ("category_code", "01900100"),
+        ("owner", owner),
+        ("level", "city_public"),
+        ("cert_no", cert_no),
+        ("cert_authority", "广东省市场监督管理局"),
+        ("cert_issued_on", "2026-01-10"),
+        ("cert_expires_on", "2030-01-09"),
+        ("status", "in_service"),
+        ("quantity", "pressure"),
+        ("range_min", "0 MPa"),
+        ("range_max", "60 MPa"),
+        ("accuracy_kind", "accuracy_class"),
+        ("accuracy", "0.05"),
+        ("regulations", "JJG 49-2013"),
+        ("responsible_person", "李明"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
+fn json_of(fields: &[(&'static str, String)]) -> serde_json::Value {
+    serde_json::Value::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
+}
+
+#[rocket::async_test]
+async fn every_route_answers_every_role_as_the_matrix_says() {
+    let app = TestApp::demo().await;
+    let mut users: Vec<Option<TestUser>> = vec![None];
+    for role in &ACTORS[1..] {
+        users.push(Some(app.user(role).await));
+    }
+    let regulator = users[1].clone().unwrap();
+    let institute = app.organisation_id(INSTITUTE).await;
+    let enterprise_a = app.organisation_id(ENTERPRISE_A).await;
+    // A standard the institute owns, for the edit routes.
+    let (_, page) = app.get_json(&format!("/api/v1/standards?owner={institute}&per_page=1")).await;
+    let std_id = page["items"][0]["id"].as_i64().unwrap();
+    // Targets that each actor's attempt may change: a token of the regulator's, a
+    // user of the institute.
+    let spare = app.user_in("scheduler", INSTITUTE).await;
+    let (spare_token, _) = metrocal::service::accounts::create_token(
+        &metrocal::service::Actor::system("test"),
+        &app.db,
+        Some(&regulator.email),
+        "matrix target",
+        None,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let token_id = metrocal::store::accounts::tokens_of(&app.db, regulator.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| spare_token.starts_with(&t.prefix))
+        .unwrap()
+        .id;
+
+    let cases = |actor: usize| -> Vec<Case> {
+        let cert = |what: &str| format!("[2026]粤社量标证字第M{what}{actor:02}号");
+        vec![
+            Case { route: ("GET", "/"), method: Method::Get, uri: "/".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/static/style.css"), method: Method::Get, uri: "/static/style.css".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/lang/<code>?<next>"), method: Method::Get, uri: "/lang/en?next=/".into(), body: Body::None, expect: [To("/"); 9] },
+            Case { route: ("GET", "/standards"), method: Method::Get, uri: "/standards".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/standards/<id>"), method: Method::Get, uri: format!("/standards/{std_id}"), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/standards/new"), method: Method::Get, uri: "/standards/new".into(), body: Body::None, expect: EDITORS(S(200), S(403)) },
+            Case { route: ("POST", "/standards"), method: Method::Post, uri: "/standards".into(), body: Body::Form(standard_fields(INSTITUTE, &cert("P"))), expect: EDITORS(To("/standards/"), S(403)) },
+            Case { route: ("GET", "/standards/<id>/edit"), method: Method::Get, uri: format!("/standards/{std_id}/edit"), body: Body::None, expect: EDITORS(S(200), S(403)) },
+            Case { route: ("POST", "/standards/<id>"), method: Method::Post, uri: format!("/standards/{std_id}"), body: Body::Form(standard_fields(INSTITUTE, &cert("E"))), expect: EDITORS(To("/standards/"), S(403)) },
+            Case { route: ("GET", "/login?<next>"), method: Method::Get, uri: "/login".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("POST", "/login"), method: Method::Post, uri: "/login".into(), body: Body::Form(vec![("email", "nobody@test.metrocal.example".into()), ("password", "wrong password!".into())]), expect: [S(401); 9] },
+            Case { route: ("GET", "/account?<changed>"), method: Method::Get, uri: "/account".into(), body: Body::None, expect: USERS_200 },
+            Case { route: ("POST", "/account/password"), method: Method::Post, uri: "/account/password".into(), body: Body::Form(vec![("current_password", "not my password".into()), ("new_password", "a brand new passphrase".into()), ("confirm_password", "a brand new passphrase".into())]), expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)] },
+            Case { route: ("POST", "/account/tokens"), method: Method::Post, uri: "/account/tokens".into(), body: Body::Form(vec![("name", "script".into()), ("password", "not my password".into())]), expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)] },
+            Case { route: ("POST", "/account/tokens/<id>/revoke"), method: Method::Post, uri: format!("/account/tokens/{token_id}/revoke"), body: Body::Form(vec![]), expect: [LOGIN, To("/account"), To("/account"), S(404), S(404), S(404), S(404), S(404), S(404)] },
+            Case { route: ("GET", "/organisations"), method: Method::Get, uri: "/organisations".into(), body: Body::None, expect: USERS_200 },
+            Case { route: ("GET", "/organisations/<id>"), method: Method::Get, uri: format!("/organisations/{enterprise_a}"), body: Body::None, expect: [LOGIN, S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)] },
+            Case { route: ("POST", "/organisations/<id>/users"), method: Method::Post, uri: format!("/organisations/{institute}/users"), body: Body::Form(vec![("email", format!("new-{actor}@test.metrocal.example")), ("name", "New colleague".into()), ("roles", "scheduler".into())]), expect: [LOGIN, S(403), S(201), S(201), S(403), S(404), S(404), S(404), S(404)] },
+            Case { route: ("POST", "/organisations/<id>/users/<user_id>/disable"), method: Method::Post, uri: format!("/organisations/{institute}/users/{}/disable", spare.id), body: Body::Form(vec![]), expect: [LOGIN, S(403), To("/organisations/"), To("/organisations/"), S(403), S(404), S(404), S(404), S(404)] },
+            Case { route: ("GET", "/audit"), method: Method::Get, uri: "/audit".into(), body: Body::None, expect: [LOGIN, S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
+            Case { route: ("POST", "/logout"), method: Method::Post, uri: "/logout".into(), body: Body::Form(vec![]), expect: [To("/"); 9] },
+            // The API: bearer tokens only.
+            Case { route: ("GET", "/api/v1/standards"), method: Method::Get, uri: "/api/v1/standards".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/api/v1/standards/<id>"), method: Method::Get, uri: format!("/api/v1/standards/{std_id}"), body: Body::None, expect: ALL_200 },
+            Case { route: ("POST", "/api/v1/standards"), method: Method::Post, uri: "/api/v1/standards".into(), body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("A")))), expect: [S(401), S(201), S(201), S(201), S(403), S(403), S(403), S(403), S(403)] },
+            Case { route: ("PUT", "/api/v1/standards/<id>"), method: Method::Put, uri: format!("/api/v1/standards/{std_id}"), body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("U")))), expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
+            Case { route: ("GET", "/api/v1/dashboard"), method: Method::Get, uri: "/api/v1/dashboard".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/api/v1/openapi.json"), method: Method::Get, uri: "/api/v1/openapi.json".into(), body: Body::None, expect: ALL_200 },
+            Case { route: ("GET", "/api/v1/me"), method: Method::Get, uri: "/api/v1/me".into(), body: Body::None, expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)] },
+            Case { route: ("DELETE", "/api/v1/tokens/<id>"), method: Method::Delete, uri: format!("/api/v1/tokens/{token_id}"), body: Body::None, expect: [S(401), S(204), S(204), S(404), S(404), S(404), S(404), S(404), S(404)] },
+            Case { route: ("GET", "/api/v1/organisations/<id>"), method: Method::Get, uri: format!("/api/v1/organisations/{enterprise_a}"), body: Body::None, expect: [S(401), S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)] },
+            Case { route: ("GET", "/api/v1/audit"), method: Method::Get, uri: "/api/v1/audit".into(), body: Body::None, expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
+        ]
+    };
+
+    // Every mounted route is in the table, and nothing in the table is not mounted.
+    let mounted: BTreeSet<(String, String)> = app
+        .client
+        .rocket()
+        .routes()
+        .map(|r| (r.method.as_str().to_owned(), r.uri.to_string()))
+        .collect();
+    let tabled: BTreeSet<(String, String)> = cases(0)
+        .iter()
+        .map(|c| (c.route.0.to_owned(), c.route.1.to_owned()))
+        .collect();
+    assert_eq!(mounted, tabled, "the matrix must list exactly the mounted routes");
+
+    let mut failures = Vec::new();
+    for (i, actor) in ACTORS.iter().enumerate() {
+        for case in cases(i) {
+            let mut req = app.client.req(case.method, case.uri.clone());
+            let api = case.uri.starts_with("/api/");
+            req = match (&users[i], api) {
+                (Some(u), true) => u.api(req),
+                (Some(u), false) => u.browser(req),
+                (None, _) => visitor(req),
+            };
+            req = match &case.body {
+                Body::None => req,
+                Body::Form(fields) => {
+                    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    req.header(ContentType::Form).body(form(&fields))
+                }
+                Body::Json(v) => req.header(ContentType::JSON).body(v.to_string()),
+            };
+            let res = req.dispatch().await;
+            let status = res.status().code;
+            let location = res.headers().get_one("Location").unwrap_or("").to_owned();
+            let ok = match case.expect[i] {
+                S(code) => status == code,
+                To(prefix) => status == 303 && location.starts_with(prefix),
+            };
+            if !ok {
+                let want = match case.expect[i] {
+                    S(code) => code.to_string(),
+                    To(p) => format!("303 → {p}"),
+                };
+                failures.push(format!(
+                    "{actor:>15} {} {}: got {status} {location}, want {want}",
+                    case.route.0, case.uri
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
+}
+
+#[rocket::async_test]
+async fn another_enterprise_is_not_there_404_and_nothing_leaks() {
+    let app = TestApp::demo().await;
+    let clerk = app.user("enterprise").await;
+    let b = app.organisation_id(ENTERPRISE_B).await;
+    let own = app.organisation_id(ENTERPRISE_A).await;
+    let missing = 999_999;
+    // Their own organisation: yes. Another enterprise and a non-existent id answer the same.
+    let res = clerk.api(app.client.get(format!("/api/v1/organisations/{own}"))).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let mut bodies = Vec::new();
+    for id in [b, missing] {
+        let res = clerk.api(app.client.get(format!("/api/v1/organisations/{id}"))).dispatch().await;
+        assert_eq!(res.status(), Status::NotFound);
+        bodies.push(res.into_string().await.unwrap());
+        let res = clerk.browser(app.client.get(format!("/organisations/{id}"))).dispatch().await;
+        assert_eq!(res.status(), Status::NotFound);
+    }
+    assert_eq!(bodies[0], bodies[1], "another enterprise's record is indistinguishable from none");
+    // The organisation list shows only their own.
+    let res = clerk.browser(app.client.get("/organisations")).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains(&format!("/organisations/{own}\"")));
+    assert!(!html.contains(&format!("/organisations/{b}\"")));
+    // Nor can they add or disable users there.
+    let res = clerk
+        .browser(app.client.post(format!("/organisations/{b}/users")))
+        .header(ContentType::Form)
+        .body(form(&[("email", "x@test.metrocal.example"), ("name", "X"), ("roles", "enterprise")]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn a_role_or_organisation_in_the_body_is_ignored() {
+    let app = TestApp::demo().await;
+    let admin = app.user("institute_admin").await;
+    let own = app.organisation_id(INSTITUTE).await;
+    let centre = app.organisation_id(CENTRE).await;
+    let mut body = json_of(&standard_fields(CENTRE, "[2026]粤社量标证字第X0001号"));
+    body["role"] = json!("system_admin");
+    body["roles"] = json!(["regulator"]);
+    body["organisation_id"] = json!(centre);
+    body["owner_id"] = json!(centre);
+    let res = admin.api(app.client.post("/api/v1/standards")).body(body.to_string()).dispatch().await;
+    assert_eq!(res.status(), Status::Created);
+    let v: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    assert_eq!(v["owner"]["id"], json!(own), "the standard belongs to the admin's own institute");
+    // The token still has the rights it had: not a system admin's.
+    let res = admin.api(app.client.get("/api/v1/me")).dispatch().await;
+    let me: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
+    assert_eq!(me["roles"], json!(["institute_admin"]));
+    assert_eq!(me["organisation_id"], json!(own));
+    // An institute admin cannot edit another organisation's standard.
+    let (_, page) = app.get_json("/api/v1/standards?per_page=50").await;
+    let theirs = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["owner"]["id"] != json!(own))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let res = admin
+        .api(app.client.put(format!("/api/v1/standards/{theirs}")))
+        .body(json_of(&standard_fields(INSTITUTE, "[2026]粤社量标证字第X0002号")).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+    // Nor grant a role beyond their own organisation's staff roles.
+    let res = admin
+        .browser(app.client.post(format!("/organisations/{own}/users")))
+        .header(ContentType::Form)
+        .body(form(&[("email", "boss@test.metrocal.example"), ("name", "Boss"), ("roles", "system_admin")]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    assert_eq!(app.count("users WHERE email = 'boss@test.metrocal.example'").await, 0);
+}
