@@ -70,7 +70,10 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
 
 /// Writes the demo accounts' one-time passwords to `data/demo-accounts.txt` (0600,
 /// readable by the operator only) and tells the operator on the console where they are.
-fn announce_demo_accounts(data_dir: &std::path::Path, accounts: &[service::accounts::DemoAccount]) -> Result<(), String> {
+fn announce_demo_accounts(
+    data_dir: &std::path::Path,
+    accounts: &[service::accounts::DemoAccount],
+) -> Result<(), String> {
     use std::io::Write;
     std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     let path = data_dir.join("demo-accounts.txt");

@@ -4,9 +4,9 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use metrocal::config::AppConfig;
+use metrocal::domain::audit::Head;
 use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{self, Bundle, Progress};
-use metrocal::domain::audit::Head;
 use metrocal::service::{accounts, audit, Actor};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -293,7 +293,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             )
             .await
             .map_err(field_errors)?;
-            eprintln!("token {} ({}) for {email}; it is shown only this once:", token.id, token.name);
+            eprintln!(
+                "token {} ({}) for {email}; it is shown only this once:",
+                token.id, token.name
+            );
             println!("{secret}");
         }
         Command::Audit(AuditCommand::Head) => {

@@ -60,7 +60,11 @@ impl Roles {
             }
         }
         if roles.is_empty() {
-            return Err(Error::new(field, "user.role_required", "a user needs at least one role"));
+            return Err(Error::new(
+                field,
+                "user.role_required",
+                "a user needs at least one role",
+            ));
         }
         Ok(Roles::new(roles))
     }
@@ -212,7 +216,10 @@ mod tests {
         let lab = Roles::parse("role", "technician,reviewer").unwrap();
         assert!(lab.check_fit("role", OrgKind::MeasurementCentre).is_ok());
         assert!(lab.check_fit("role", OrgKind::Enterprise).is_err());
-        assert!(Roles::parse("role", "regulator").unwrap().check_fit("role", OrgKind::Institute).is_err());
+        assert!(Roles::parse("role", "regulator")
+            .unwrap()
+            .check_fit("role", OrgKind::Institute)
+            .is_err());
     }
 
     #[test]
@@ -239,8 +246,20 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(normalise_email("email", " Li.Wei@GDMI.example.cn ").unwrap(), "li.wei@gdmi.example.cn");
-        for bad in ["", "li", "li@", "@gdmi.cn", "li@gdmi", "li wei@gdmi.cn", "a@b@c.cn", "li@.cn"] {
+        assert_eq!(
+            normalise_email("email", " Li.Wei@GDMI.example.cn ").unwrap(),
+            "li.wei@gdmi.example.cn"
+        );
+        for bad in [
+            "",
+            "li",
+            "li@",
+            "@gdmi.cn",
+            "li@gdmi",
+            "li wei@gdmi.cn",
+            "a@b@c.cn",
+            "li@.cn",
+        ] {
             assert!(normalise_email("email", bad).is_err(), "{bad}");
         }
     }

@@ -260,7 +260,14 @@ mod tests {
         assert_eq!(head.hash, c[4].1);
         assert!(verify(&c, Some(&head)).is_ok());
         // A head recorded earlier still verifies once the chain has grown.
-        assert!(verify(&c, Some(&Head { seq: 3, hash: c[2].1.clone() })).is_ok());
+        assert!(verify(
+            &c,
+            Some(&Head {
+                seq: 3,
+                hash: c[2].1.clone()
+            })
+        )
+        .is_ok());
         assert_eq!(verify(&[], None).unwrap().0, 0);
     }
 
@@ -303,7 +310,10 @@ mod tests {
         let head = verify(&c, None).unwrap().1;
         assert_eq!(
             verify(&c[..3], Some(&head)).unwrap_err(),
-            Break::Truncated { last_seq: 3, head_seq: 5 }
+            Break::Truncated {
+                last_seq: 3,
+                head_seq: 5
+            }
         );
         // Without the outside head a truncated chain is self-consistent: that is why
         // the head is printed to be kept elsewhere.

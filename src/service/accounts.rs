@@ -116,10 +116,7 @@ fn user_fields(u: &user::Model, org_code: &str) -> BTreeMap<&'static str, String
         ("name", u.name.clone()),
         ("organisation", org_code.to_owned()),
         ("roles", u.roles.clone()),
-        (
-            "disabled_at",
-            u.disabled_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        ),
+        ("disabled_at", u.disabled_at.map(|t| t.to_rfc3339()).unwrap_or_default()),
     ])
 }
 
@@ -133,7 +130,12 @@ async fn organisation_named<C: ConnectionTrait>(db: &C, text: &str) -> Result<Op
 
 /// Adds a user. System admins add anyone anywhere; an institute admin adds staff to
 /// their own organisation only (whatever organisation the request names).
-pub async fn add_user(actor: &Actor, db: &DatabaseConnection, input: &NewUser, now: DateTime<Utc>) -> Result<user::Model> {
+pub async fn add_user(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    input: &NewUser,
+    now: DateTime<Utc>,
+) -> Result<user::Model> {
     let staff_roles = [
         Role::InstituteAdmin,
         Role::Scheduler,
@@ -152,7 +154,11 @@ pub async fn add_user(actor: &Actor, db: &DatabaseConnection, input: &NewUser, n
     let email = normalise_email("email", &input.email).map_err(|e| errors.push(e)).ok();
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        errors.push(domain::Error::new("name", "user.name_required", "a name of 1 to 200 characters is required"));
+        errors.push(domain::Error::new(
+            "name",
+            "user.name_required",
+            "a name of 1 to 200 characters is required",
+        ));
     }
     let roles = Roles::parse("roles", &input.roles).map_err(|e| errors.push(e)).ok();
     if let Err(e) = check_password("password", &input.password, &input.email) {
@@ -192,7 +198,11 @@ pub async fn add_user(actor: &Actor, db: &DatabaseConnection, input: &NewUser, n
         return Err(Error::Conflict {
             code: "user.email_taken",
             message: format!("{email} already has an account"),
-            fields: vec![domain::Error::new("email", "user.email_taken", "this e-mail address already has an account")],
+            fields: vec![domain::Error::new(
+                "email",
+                "user.email_taken",
+                "this e-mail address already has an account",
+            )],
         });
     }
     let u = q::insert_user(
@@ -231,9 +241,14 @@ pub async fn add_user(actor: &Actor, db: &DatabaseConnection, input: &NewUser, n
 pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, email: &str, now: DateTime<Utc>) -> Result<()> {
     let email = normalise_email("email", email).map_err(|e| Error::invalid(vec![e]))?;
     let txn = db.begin().await?;
-    let u = q::user_by_email(&txn, &email).await?.ok_or(Error::NotFound { what: "user" })?;
+    let u = q::user_by_email(&txn, &email)
+        .await?
+        .ok_or(Error::NotFound { what: "user" })?;
     let allowed = actor.may(&[Role::SystemAdmin])
-        || (actor.may(&[Role::InstituteAdmin]) && actor.principal().is_some_and(|p| p.organisation_id == u.organisation_id));
+        || (actor.may(&[Role::InstituteAdmin])
+            && actor
+                .principal()
+                .is_some_and(|p| p.organisation_id == u.organisation_id));
     if !allowed {
         return Err(if actor.sees_organisation(u.organisation_id) {
             actor.forbidden()
@@ -314,11 +329,19 @@ pub async fn login(
         let oldest = q::oldest_failure_since(db, &email, since).await?.unwrap_or(now);
         let txn = db.begin().await?;
         q::insert_login_attempt(&txn, &email, client_addr, now, false).await?;
-        let reason = if by_account >= MAX_FAILURES_PER_ACCOUNT { "account" } else { "client address" };
+        let reason = if by_account >= MAX_FAILURES_PER_ACCOUNT {
+            "account"
+        } else {
+            "client address"
+        };
         audit::record_for_user(&txn, who, request_id, now, attempt("login.throttled", reason)).await?;
         txn.commit().await?;
         return Err(Error::Throttled {
-            retry_at: if by_account >= MAX_FAILURES_PER_ACCOUNT { oldest + THROTTLE_WINDOW } else { now + THROTTLE_WINDOW },
+            retry_at: if by_account >= MAX_FAILURES_PER_ACCOUNT {
+                oldest + THROTTLE_WINDOW
+            } else {
+                now + THROTTLE_WINDOW
+            },
         });
     }
 
@@ -434,7 +457,11 @@ pub async fn confirm_password(
 ) -> Result<()> {
     let Some(p) = actor.principal() else {
         // The operator at the machine signs with the machine's keys, not a password.
-        return if actor.is_system() { Ok(()) } else { Err(Error::Unauthenticated) };
+        return if actor.is_system() {
+            Ok(())
+        } else {
+            Err(Error::Unauthenticated)
+        };
     };
     let (by_account, _) = q::recent_failures(db, &p.email, client_addr, now - THROTTLE_WINDOW).await?;
     if by_account >= MAX_FAILURES_PER_ACCOUNT {
@@ -562,7 +589,9 @@ pub async fn create_token(
     let user = match (&actor.who, email) {
         (Who::System(_), Some(e)) => {
             let e = normalise_email("email", e).map_err(|e| Error::invalid(vec![e]))?;
-            q::user_by_email(db, &e).await?.ok_or(Error::NotFound { what: "user" })?
+            q::user_by_email(db, &e)
+                .await?
+                .ok_or(Error::NotFound { what: "user" })?
         }
         (Who::User(p), None) if p.session_id.is_some() => {
             if p.must_change_password {
@@ -580,7 +609,11 @@ pub async fn create_token(
     }
     let name = name.trim();
     if name.chars().count() > 100 {
-        return Err(Error::field("name", "token.name_too_long", "a token's name has at most 100 characters"));
+        return Err(Error::field(
+            "name",
+            "token.name_too_long",
+            "a token's name has at most 100 characters",
+        ));
     }
     let name = if name.is_empty() { "API token" } else { name };
     let secret = format!("{TOKEN_PREFIX}{}", random_hex(32));
@@ -627,7 +660,9 @@ pub async fn tokens(actor: &Actor, db: &DatabaseConnection) -> Result<Vec<TokenV
 pub async fn revoke_token(actor: &Actor, db: &DatabaseConnection, id: i32, now: DateTime<Utc>) -> Result<()> {
     actor.require_login()?;
     let txn = db.begin().await?;
-    let t = q::token_by_id(&txn, id).await?.ok_or(Error::NotFound { what: "token" })?;
+    let t = q::token_by_id(&txn, id)
+        .await?
+        .ok_or(Error::NotFound { what: "token" })?;
     let own = actor.principal().is_some_and(|p| p.user_id == t.user_id);
     if !own && !actor.may(&[Role::SystemAdmin]) {
         return Err(Error::NotFound { what: "token" });
@@ -712,12 +747,24 @@ const DEMO_REGULATOR_FIRST17: &str = "11440000MB0000001";
 const DEMO_ACCOUNTS: &[(&str, Role, &str)] = &[
     ("regulator@demo.metrocal.example", Role::Regulator, ""),
     ("admin@demo.metrocal.example", Role::SystemAdmin, ""),
-    ("institute-admin@demo.metrocal.example", Role::InstituteAdmin, "124400001JA7N1F563"),
+    (
+        "institute-admin@demo.metrocal.example",
+        Role::InstituteAdmin,
+        "124400001JA7N1F563",
+    ),
     ("scheduler@demo.metrocal.example", Role::Scheduler, "124400001JA7N1F563"),
-    ("technician@demo.metrocal.example", Role::Technician, "1244010002E6HRCU7H"),
+    (
+        "technician@demo.metrocal.example",
+        Role::Technician,
+        "1244010002E6HRCU7H",
+    ),
     ("reviewer@demo.metrocal.example", Role::Reviewer, "1244010002E6HRCU7H"),
     ("approver@demo.metrocal.example", Role::Approver, "1244010002E6HRCU7H"),
-    ("enterprise@demo.metrocal.example", Role::Enterprise, "91440100KMJQMXMD0D"),
+    (
+        "enterprise@demo.metrocal.example",
+        Role::Enterprise,
+        "91440100KMJQMXMD0D",
+    ),
 ];
 
 /// A one-time password: 20 characters from an alphabet without look-alikes.
@@ -726,7 +773,11 @@ pub fn one_time_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
     (0..4)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect::<String>())
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("-")
 }

@@ -199,7 +199,10 @@ pub async fn verify(db: &DatabaseConnection, head: Option<&Head>) -> Result<Resu
 /// The head as recorded, to be printed and kept elsewhere.
 pub async fn head(db: &DatabaseConnection) -> Result<Head> {
     let h = q::head(db).await?;
-    Ok(Head { seq: h.seq, hash: h.hash })
+    Ok(Head {
+        seq: h.seq,
+        hash: h.hash,
+    })
 }
 
 /// One event as the audit page and the history panels show it.
@@ -298,7 +301,10 @@ impl AuditParams {
                     _ => errors.push(crate::domain::Error::new(
                         k,
                         "list.page_invalid",
-                        format!("{k} is a whole number from 1{}", if k == "per_page" { " to 200" } else { "" }),
+                        format!(
+                            "{k} is a whole number from 1{}",
+                            if k == "per_page" { " to 200" } else { "" }
+                        ),
                     )),
                 },
                 _ => errors.push(crate::domain::Error::new(

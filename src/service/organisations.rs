@@ -53,7 +53,12 @@ pub struct UserView {
 fn user_view(u: user::Model) -> UserView {
     UserView {
         id: u.id,
-        roles: u.roles.split(',').filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        roles: u
+            .roles
+            .split(',')
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
         email: u.email,
         name: u.name,
         disabled_at: u.disabled_at,
@@ -191,7 +196,13 @@ pub async fn add_user(
 }
 
 /// Disables a user of organisation `id`.
-pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, id: i32, user_id: i32, now: DateTime<Utc>) -> Result<()> {
+pub async fn disable_user(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    id: i32,
+    user_id: i32,
+    now: DateTime<Utc>,
+) -> Result<()> {
     actor.require_login()?;
     let u = users_q::user_by_id(db, user_id)
         .await?

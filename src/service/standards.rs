@@ -548,7 +548,10 @@ pub fn edit_scope(actor: &Actor) -> Result<Option<i32>> {
 pub async fn new_form(actor: &Actor, db: &DatabaseConnection) -> Result<StandardInput> {
     let scope = edit_scope(actor)?;
     let owner = match scope {
-        Some(org) => q::organisation_by_id(db, org).await?.map(|o| o.code).unwrap_or_default(),
+        Some(org) => q::organisation_by_id(db, org)
+            .await?
+            .map(|o| o.code)
+            .unwrap_or_default(),
         None => String::new(),
     };
     Ok(StandardInput {
@@ -570,7 +573,10 @@ pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Resul
         return Err(Error::Forbidden);
     }
     let owner = q::organisation_by_id(db, s.owner_id).await?;
-    Ok(input_from_model(&s, owner.map(|o| o.code).as_deref().unwrap_or_default()))
+    Ok(input_from_model(
+        &s,
+        owner.map(|o| o.code).as_deref().unwrap_or_default(),
+    ))
 }
 
 /// Whether the actor may edit a standard of this owner (to offer the edit link).
@@ -755,7 +761,10 @@ pub async fn update(
         return Err(cert_no_taken(&draft.cert_no));
     }
     let old_owner = q::organisation_by_id(&txn, existing.owner_id).await?;
-    let old = audit_fields(&input_from_model(&existing, old_owner.map(|o| o.code).as_deref().unwrap_or_default()));
+    let old = audit_fields(&input_from_model(
+        &existing,
+        old_owner.map(|o| o.code).as_deref().unwrap_or_default(),
+    ));
     let mut model = active_model(&draft, &owner, now);
     model.id = Set(id);
     model.created_at = Set(existing.created_at);

@@ -726,7 +726,11 @@ async fn snapshot_of_standards<C: sea_orm::ConnectionTrait>(
     if q::count_standards(db).await? == 0 {
         return Ok(HashMap::new());
     }
-    let codes: HashMap<i32, String> = q::all_organisations(db).await?.into_iter().map(|o| (o.id, o.code)).collect();
+    let codes: HashMap<i32, String> = q::all_organisations(db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.code))
+        .collect();
     Ok(q::all_standards(db)
         .await?
         .iter()

@@ -102,10 +102,7 @@ pub struct AuditQuery {
 }
 
 /// A page of events, newest first, and how many match.
-pub async fn list_events<C: ConnectionTrait>(
-    db: &C,
-    q: &AuditQuery,
-) -> Result<(Vec<audit_event::Model>, u64), DbErr> {
+pub async fn list_events<C: ConnectionTrait>(db: &C, q: &AuditQuery) -> Result<(Vec<audit_event::Model>, u64), DbErr> {
     let mut find = audit_event::Entity::find();
     if let Some(a) = &q.action {
         find = find.filter(audit_event::Column::Action.eq(a.as_str()));

@@ -36,7 +36,14 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn login_form(templates: &Templates, chrome: &Chrome, status: Status, email: &str, next: &str, error: Option<&Error>) -> Page {
+fn login_form(
+    templates: &Templates,
+    chrome: &Chrome,
+    status: Status,
+    email: &str,
+    next: &str,
+    error: Option<&Error>,
+) -> Page {
     render(
         templates,
         "accounts/login.html",
@@ -164,7 +171,18 @@ async fn account_page(
         Some("token") => Some("token_revoked"),
         _ => None,
     };
-    account_view(db, templates, &actor, &chrome, Status::Ok, AccountView { notice, ..Default::default() }).await
+    account_view(
+        db,
+        templates,
+        &actor,
+        &chrome,
+        Status::Ok,
+        AccountView {
+            notice,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 #[post("/account/password", data = "<form>")]
@@ -184,13 +202,32 @@ async fn password_submit(
             "the two new passwords differ",
         ))
     } else {
-        svc::change_password(&actor, &db.0, form.get("current_password"), new, &client.0, chrono::Utc::now()).await
+        svc::change_password(
+            &actor,
+            &db.0,
+            form.get("current_password"),
+            new,
+            &client.0,
+            chrono::Utc::now(),
+        )
+        .await
     };
     match result {
         Ok(()) => Page::redirect("/account?changed=password"),
         Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
             let status = super::error::status_of(&e);
-            account_view(db, templates, &actor, &chrome, status, AccountView { error: Some(&e), ..Default::default() }).await
+            account_view(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                status,
+                AccountView {
+                    error: Some(&e),
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Err(e) => error_page(templates, &chrome, &e),
     }
@@ -225,7 +262,18 @@ async fn token_create(
         }
         Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
             let status = super::error::status_of(&e);
-            account_view(db, templates, &actor, &chrome, status, AccountView { error: Some(&e), ..Default::default() }).await
+            account_view(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                status,
+                AccountView {
+                    error: Some(&e),
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Err(e) => error_page(templates, &chrome, &e),
     }

@@ -47,7 +47,17 @@ async fn audit_page(
         Err(e @ Error::Invalid { .. }) => {
             // Filters that could not be read are shown back with their errors, but
             // only to those who may read the trail at all.
-            if let Err(denied) = svc::list(&actor, &db.0, &AuditParams { page: 1, per_page: 1, ..Default::default() }).await {
+            if let Err(denied) = svc::list(
+                &actor,
+                &db.0,
+                &AuditParams {
+                    page: 1,
+                    per_page: 1,
+                    ..Default::default()
+                },
+            )
+            .await
+            {
                 return error_page(templates, &chrome, &denied);
             }
             render(

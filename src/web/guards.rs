@@ -233,7 +233,9 @@ impl<'r> FromRequest<'r> for ClientAddr {
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         Outcome::Success(ClientAddr(
-            req.client_ip().map(|ip| ip.to_string()).unwrap_or_else(|| "unknown".into()),
+            req.client_ip()
+                .map(|ip| ip.to_string())
+                .unwrap_or_else(|| "unknown".into()),
         ))
     }
 }

@@ -282,7 +282,10 @@ async fn the_public_cannot_write() {
         .client
         .post("/api/v1/standards")
         .header(rocket::http::Header::new("X-Real-IP", "127.0.0.1"))
-        .header(rocket::http::Header::new("Authorization", "Bearer mtc_0000000000000000"))
+        .header(rocket::http::Header::new(
+            "Authorization",
+            "Bearer mtc_0000000000000000",
+        ))
         .body(new_standard(&owner).to_string())
         .dispatch()
         .await;

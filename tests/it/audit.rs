@@ -20,7 +20,9 @@ async fn exec(app: &TestApp, sql: &str) -> Result<(), sea_orm::DbErr> {
 /// append-only triggers off.
 async fn disable_guards(app: &TestApp) {
     match app.db.get_database_backend() {
-        DbBackend::Postgres => exec(app, "ALTER TABLE audit_events DISABLE TRIGGER USER").await.unwrap(),
+        DbBackend::Postgres => exec(app, "ALTER TABLE audit_events DISABLE TRIGGER USER")
+            .await
+            .unwrap(),
         _ => {
             exec(app, "DROP TRIGGER audit_events_no_update").await.unwrap();
             exec(app, "DROP TRIGGER audit_events_no_delete").await.unwrap();
@@ -46,15 +48,14 @@ async fn an_edit_records_who_when_and_the_old_and_new_values_under_the_request_i
         body[*f] = json!("");
     }
     // The form's text of the current record, with two fields changed.
-    let res = admin.browser(app.client.get(format!("/standards/{id}/edit"))).dispatch().await;
+    let res = admin
+        .browser(app.client.get(format!("/standards/{id}/edit")))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Ok);
-    let input = metrocal::service::standards::edit_form(
-        &metrocal::service::Actor::system("test"),
-        &app.db,
-        id as i32,
-    )
-    .await
-    .unwrap();
+    let input = metrocal::service::standards::edit_form(&metrocal::service::Actor::system("test"), &app.db, id as i32)
+        .await
+        .unwrap();
     for (k, v) in input.entries() {
         body[k] = json!(v);
     }
@@ -70,7 +71,10 @@ async fn an_edit_records_who_when_and_the_old_and_new_values_under_the_request_i
 
     let regulator = app.user("regulator").await;
     let res = regulator
-        .api(app.client.get(format!("/api/v1/audit?entity_type=standard&entity_id={id}")))
+        .api(
+            app.client
+                .get(format!("/api/v1/audit?entity_type=standard&entity_id={id}")),
+        )
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
@@ -94,7 +98,10 @@ async fn an_edit_records_who_when_and_the_old_and_new_values_under_the_request_i
     assert!((chrono::Utc::now() - at.to_utc()).num_seconds().abs() < 60);
 
     // The history is on the detail page for the regulator and the owner's staff...
-    let res = regulator.browser(app.client.get(format!("/standards/{id}"))).dispatch().await;
+    let res = regulator
+        .browser(app.client.get(format!("/standards/{id}")))
+        .dispatch()
+        .await;
     let html = res.into_string().await.unwrap();
     assert!(html.contains("变更历史") && html.contains("周海燕") && html.contains(&admin.email));
     assert!(html.contains(&format!("<del>{}</del>", s["responsible_person"].as_str().unwrap())));
@@ -130,11 +137,19 @@ async fn a_refused_or_failed_change_leaves_no_event() {
         body[k] = json!(v);
     }
     body["cert_no"] = json!(taken);
-    let res = admin.api(app.client.put(format!("/api/v1/standards/{id}"))).body(body.to_string()).dispatch().await;
+    let res = admin
+        .api(app.client.put(format!("/api/v1/standards/{id}")))
+        .body(body.to_string())
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Conflict);
     body["cert_no"] = json!("[2026]新证书号");
     body["cert_expires_on"] = json!("not a date");
-    let res = admin.api(app.client.put(format!("/api/v1/standards/{id}"))).body(body.to_string()).dispatch().await;
+    let res = admin
+        .api(app.client.put(format!("/api/v1/standards/{id}")))
+        .body(body.to_string())
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     assert_eq!(app.count("audit_events").await, events);
 
@@ -149,7 +164,12 @@ async fn a_refused_or_failed_change_leaves_no_event() {
         &txn,
         &operator,
         chrono::Utc::now(),
-        Entry { action: "standard.update", entity_type: "standard", entity_id: id.to_string(), changes },
+        Entry {
+            action: "standard.update",
+            entity_type: "standard",
+            entity_id: id.to_string(),
+            changes,
+        },
     )
     .await
     .unwrap();
@@ -171,7 +191,9 @@ async fn a_refused_or_failed_change_leaves_no_event() {
 async fn the_database_refuses_to_change_or_delete_an_event() {
     let app = TestApp::demo().await;
     assert!(app.count("audit_events").await > 0);
-    assert!(exec(&app, "UPDATE audit_events SET actor = 'someone else'").await.is_err());
+    assert!(exec(&app, "UPDATE audit_events SET actor = 'someone else'")
+        .await
+        .is_err());
     assert!(exec(&app, "DELETE FROM audit_events").await.is_err());
     if app.db.get_database_backend() == DbBackend::Postgres {
         assert!(exec(&app, "TRUNCATE audit_events").await.is_err());
@@ -192,11 +214,18 @@ async fn tampering_with_the_chain_is_detected() {
     disable_guards(&app).await;
 
     // Edited: one value changed in event 5.
-    exec(&app, "UPDATE audit_events SET changes = '{\"status\":[null,\"withdrawn\"]}' WHERE seq = 5").await.unwrap();
+    exec(
+        &app,
+        "UPDATE audit_events SET changes = '{\"status\":[null,\"withdrawn\"]}' WHERE seq = 5",
+    )
+    .await
+    .unwrap();
     assert_eq!(verify(&app, Some(&head)).await, Err(Break::Edited { seq: 5 }));
     // Re-hashing the edited event moves the break to the next link, not away.
     let fake = "a".repeat(64);
-    exec(&app, &format!("UPDATE audit_events SET hash = '{fake}' WHERE seq = 5")).await.unwrap();
+    exec(&app, &format!("UPDATE audit_events SET hash = '{fake}' WHERE seq = 5"))
+        .await
+        .unwrap();
     assert!(matches!(verify(&app, Some(&head)).await, Err(Break::Edited { seq: 5 })));
 
     // Deleted: event 7 removed.
@@ -205,16 +234,25 @@ async fn tampering_with_the_chain_is_detected() {
     let head = audit::head(&app.db).await.unwrap();
     disable_guards(&app).await;
     exec(&app, "DELETE FROM audit_events WHERE seq = 7").await.unwrap();
-    assert_eq!(verify(&app, Some(&head)).await, Err(Break::Missing { seq: 7, found: 8 }));
+    assert_eq!(
+        verify(&app, Some(&head)).await,
+        Err(Break::Missing { seq: 7, found: 8 })
+    );
 
     // Reordered: events 3 and 4 swap places (their numbers swapped).
     let app = TestApp::demo().await;
     app.user("regulator").await;
     let head = audit::head(&app.db).await.unwrap();
     disable_guards(&app).await;
-    exec(&app, "UPDATE audit_events SET seq = -3 WHERE seq = 3").await.unwrap();
-    exec(&app, "UPDATE audit_events SET seq = 3 WHERE seq = 4").await.unwrap();
-    exec(&app, "UPDATE audit_events SET seq = 4 WHERE seq = -3").await.unwrap();
+    exec(&app, "UPDATE audit_events SET seq = -3 WHERE seq = 3")
+        .await
+        .unwrap();
+    exec(&app, "UPDATE audit_events SET seq = 3 WHERE seq = 4")
+        .await
+        .unwrap();
+    exec(&app, "UPDATE audit_events SET seq = 4 WHERE seq = -3")
+        .await
+        .unwrap();
     assert!(matches!(verify(&app, Some(&head)).await, Err(Break::Edited { seq: 3 })));
 
     // Truncated: the last two events removed and the head row moved back to match.
@@ -224,7 +262,9 @@ async fn tampering_with_the_chain_is_detected() {
     let head = audit::head(&app.db).await.unwrap();
     disable_guards(&app).await;
     let keep = head.seq - 2;
-    exec(&app, &format!("DELETE FROM audit_events WHERE seq > {keep}")).await.unwrap();
+    exec(&app, &format!("DELETE FROM audit_events WHERE seq > {keep}"))
+        .await
+        .unwrap();
     let last_hash: String = app
         .db
         .query_one_raw(Statement::from_string(
@@ -236,11 +276,22 @@ async fn tampering_with_the_chain_is_detected() {
         .unwrap()
         .try_get("", "hash")
         .unwrap();
-    exec(&app, &format!("UPDATE audit_head SET seq = {keep}, hash = '{last_hash}'")).await.unwrap();
-    assert!(verify(&app, None).await.is_ok(), "self-consistent without the outside head");
+    exec(
+        &app,
+        &format!("UPDATE audit_head SET seq = {keep}, hash = '{last_hash}'"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        verify(&app, None).await.is_ok(),
+        "self-consistent without the outside head"
+    );
     assert_eq!(
         verify(&app, Some(&head)).await,
-        Err(Break::Truncated { last_seq: keep, head_seq: head.seq })
+        Err(Break::Truncated {
+            last_seq: keep,
+            head_seq: head.seq
+        })
     );
 }
 
@@ -249,25 +300,49 @@ async fn the_audit_page_lists_and_filters_for_the_regulator_only() {
     let app = TestApp::demo().await;
     let regulator = app.user("regulator").await;
     let enterprise = app.user("enterprise").await;
-    let res = regulator.browser(app.client.get("/audit?action=user.create")).dispatch().await;
+    let res = regulator
+        .browser(app.client.get("/audit?action=user.create"))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let html = res.into_string().await.unwrap();
-    assert!(html.contains(&enterprise.email), "the enterprise user's creation is listed");
+    assert!(
+        html.contains(&enterprise.email),
+        "the enterprise user's creation is listed"
+    );
     assert!(!html.contains("register.import"));
-    let res = regulator.browser(app.client.get("/audit?from=yesterday")).dispatch().await;
+    let res = regulator
+        .browser(app.client.get("/audit?from=yesterday"))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
     assert!(res.into_string().await.unwrap().contains("value=\"yesterday\""));
-    let res = regulator.api(app.client.get("/api/v1/audit?action=register.import")).dispatch().await;
+    let res = regulator
+        .api(app.client.get("/api/v1/audit?action=register.import"))
+        .dispatch()
+        .await;
     let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
     assert_eq!(v["total"], 1);
     let files = &v["items"][0]["changes"];
     assert_eq!(files["standards"], json!([null, 200]));
     // The SHA-256 of the demo standards file, computed here independently of the app.
     use sha2::Digest;
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/demo/standards.csv")).unwrap();
-    assert_eq!(files["sha256:standards.csv"][1], json!(hex::encode(sha2::Sha256::digest(&bytes))));
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/calibration-data/demo/standards.csv"
+    ))
+    .unwrap();
+    assert_eq!(
+        files["sha256:standards.csv"][1],
+        json!(hex::encode(sha2::Sha256::digest(&bytes)))
+    );
     let res = enterprise.browser(app.client.get("/audit")).dispatch().await;
     assert_eq!(res.status(), Status::Forbidden);
-    let res = app.client.get("/api/v1/audit").header(ContentType::JSON).dispatch().await;
+    let res = app
+        .client
+        .get("/api/v1/audit")
+        .header(ContentType::JSON)
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Unauthorized);
 }

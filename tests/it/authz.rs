@@ -93,7 +93,9 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let institute = app.organisation_id(INSTITUTE).await;
     let enterprise_a = app.organisation_id(ENTERPRISE_A).await;
     // A standard the institute owns, for the edit routes.
-    let (_, page) = app.get_json(&format!("/api/v1/standards?owner={institute}&per_page=1")).await;
+    let (_, page) = app
+        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=1"))
+        .await;
     let std_id = page["items"][0]["id"].as_i64().unwrap();
     // Targets that each actor's attempt may change: a token of the regulator's, a
     // user of the institute.
@@ -119,38 +121,255 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let cases = |actor: usize| -> Vec<Case> {
         let cert = |what: &str| format!("[2026]粤社量标证字第M{what}{actor:02}号");
         vec![
-            Case { route: ("GET", "/"), method: Method::Get, uri: "/".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/static/style.css"), method: Method::Get, uri: "/static/style.css".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/lang/<code>?<next>"), method: Method::Get, uri: "/lang/en?next=/".into(), body: Body::None, expect: [To("/"); 9] },
-            Case { route: ("GET", "/standards"), method: Method::Get, uri: "/standards".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/standards/<id>"), method: Method::Get, uri: format!("/standards/{std_id}"), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/standards/new"), method: Method::Get, uri: "/standards/new".into(), body: Body::None, expect: EDITORS(S(200), S(403)) },
-            Case { route: ("POST", "/standards"), method: Method::Post, uri: "/standards".into(), body: Body::Form(standard_fields(INSTITUTE, &cert("P"))), expect: EDITORS(To("/standards/"), S(403)) },
-            Case { route: ("GET", "/standards/<id>/edit"), method: Method::Get, uri: format!("/standards/{std_id}/edit"), body: Body::None, expect: EDITORS(S(200), S(403)) },
-            Case { route: ("POST", "/standards/<id>"), method: Method::Post, uri: format!("/standards/{std_id}"), body: Body::Form(standard_fields(INSTITUTE, &cert("E"))), expect: EDITORS(To("/standards/"), S(403)) },
-            Case { route: ("GET", "/login?<next>"), method: Method::Get, uri: "/login".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("POST", "/login"), method: Method::Post, uri: "/login".into(), body: Body::Form(vec![("email", "nobody@test.metrocal.example".into()), ("password", "wrong password!".into())]), expect: [S(401); 9] },
-            Case { route: ("GET", "/account?<changed>"), method: Method::Get, uri: "/account".into(), body: Body::None, expect: USERS_200 },
-            Case { route: ("POST", "/account/password"), method: Method::Post, uri: "/account/password".into(), body: Body::Form(vec![("current_password", "not my password".into()), ("new_password", "a brand new passphrase".into()), ("confirm_password", "a brand new passphrase".into())]), expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)] },
-            Case { route: ("POST", "/account/tokens"), method: Method::Post, uri: "/account/tokens".into(), body: Body::Form(vec![("name", "script".into()), ("password", "not my password".into())]), expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)] },
-            Case { route: ("POST", "/account/tokens/<id>/revoke"), method: Method::Post, uri: format!("/account/tokens/{token_id}/revoke"), body: Body::Form(vec![]), expect: [LOGIN, To("/account"), To("/account"), S(404), S(404), S(404), S(404), S(404), S(404)] },
-            Case { route: ("GET", "/organisations"), method: Method::Get, uri: "/organisations".into(), body: Body::None, expect: USERS_200 },
-            Case { route: ("GET", "/organisations/<id>"), method: Method::Get, uri: format!("/organisations/{enterprise_a}"), body: Body::None, expect: [LOGIN, S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)] },
-            Case { route: ("POST", "/organisations/<id>/users"), method: Method::Post, uri: format!("/organisations/{institute}/users"), body: Body::Form(vec![("email", format!("new-{actor}@test.metrocal.example")), ("name", "New colleague".into()), ("roles", "scheduler".into())]), expect: [LOGIN, S(403), S(201), S(201), S(403), S(404), S(404), S(404), S(404)] },
-            Case { route: ("POST", "/organisations/<id>/users/<user_id>/disable"), method: Method::Post, uri: format!("/organisations/{institute}/users/{}/disable", spare.id), body: Body::Form(vec![]), expect: [LOGIN, S(403), To("/organisations/"), To("/organisations/"), S(403), S(404), S(404), S(404), S(404)] },
-            Case { route: ("GET", "/audit"), method: Method::Get, uri: "/audit".into(), body: Body::None, expect: [LOGIN, S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
-            Case { route: ("POST", "/logout"), method: Method::Post, uri: "/logout".into(), body: Body::Form(vec![]), expect: [To("/"); 9] },
+            Case {
+                route: ("GET", "/"),
+                method: Method::Get,
+                uri: "/".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/static/style.css"),
+                method: Method::Get,
+                uri: "/static/style.css".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/lang/<code>?<next>"),
+                method: Method::Get,
+                uri: "/lang/en?next=/".into(),
+                body: Body::None,
+                expect: [To("/"); 9],
+            },
+            Case {
+                route: ("GET", "/standards"),
+                method: Method::Get,
+                uri: "/standards".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/standards/<id>"),
+                method: Method::Get,
+                uri: format!("/standards/{std_id}"),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/standards/new"),
+                method: Method::Get,
+                uri: "/standards/new".into(),
+                body: Body::None,
+                expect: EDITORS(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/standards"),
+                method: Method::Post,
+                uri: "/standards".into(),
+                body: Body::Form(standard_fields(INSTITUTE, &cert("P"))),
+                expect: EDITORS(To("/standards/"), S(403)),
+            },
+            Case {
+                route: ("GET", "/standards/<id>/edit"),
+                method: Method::Get,
+                uri: format!("/standards/{std_id}/edit"),
+                body: Body::None,
+                expect: EDITORS(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/standards/<id>"),
+                method: Method::Post,
+                uri: format!("/standards/{std_id}"),
+                body: Body::Form(standard_fields(INSTITUTE, &cert("E"))),
+                expect: EDITORS(To("/standards/"), S(403)),
+            },
+            Case {
+                route: ("GET", "/login?<next>"),
+                method: Method::Get,
+                uri: "/login".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("POST", "/login"),
+                method: Method::Post,
+                uri: "/login".into(),
+                body: Body::Form(vec![
+                    ("email", "nobody@test.metrocal.example".into()),
+                    ("password", "wrong password!".into()),
+                ]),
+                expect: [S(401); 9],
+            },
+            Case {
+                route: ("GET", "/account?<changed>"),
+                method: Method::Get,
+                uri: "/account".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("POST", "/account/password"),
+                method: Method::Post,
+                uri: "/account/password".into(),
+                body: Body::Form(vec![
+                    ("current_password", "not my password".into()),
+                    ("new_password", "a brand new passphrase".into()),
+                    ("confirm_password", "a brand new passphrase".into()),
+                ]),
+                expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)],
+            },
+            Case {
+                route: ("POST", "/account/tokens"),
+                method: Method::Post,
+                uri: "/account/tokens".into(),
+                body: Body::Form(vec![("name", "script".into()), ("password", "not my password".into())]),
+                expect: [LOGIN, S(422), S(422), S(422), S(422), S(422), S(422), S(422), S(422)],
+            },
+            Case {
+                route: ("POST", "/account/tokens/<id>/revoke"),
+                method: Method::Post,
+                uri: format!("/account/tokens/{token_id}/revoke"),
+                body: Body::Form(vec![]),
+                expect: [
+                    LOGIN,
+                    To("/account"),
+                    To("/account"),
+                    S(404),
+                    S(404),
+                    S(404),
+                    S(404),
+                    S(404),
+                    S(404),
+                ],
+            },
+            Case {
+                route: ("GET", "/organisations"),
+                method: Method::Get,
+                uri: "/organisations".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/organisations/<id>"),
+                method: Method::Get,
+                uri: format!("/organisations/{enterprise_a}"),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)],
+            },
+            Case {
+                route: ("POST", "/organisations/<id>/users"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/users"),
+                body: Body::Form(vec![
+                    ("email", format!("new-{actor}@test.metrocal.example")),
+                    ("name", "New colleague".into()),
+                    ("roles", "scheduler".into()),
+                ]),
+                expect: [LOGIN, S(403), S(201), S(201), S(403), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/organisations/<id>/users/<user_id>/disable"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/users/{}/disable", spare.id),
+                body: Body::Form(vec![]),
+                expect: [
+                    LOGIN,
+                    S(403),
+                    To("/organisations/"),
+                    To("/organisations/"),
+                    S(403),
+                    S(404),
+                    S(404),
+                    S(404),
+                    S(404),
+                ],
+            },
+            Case {
+                route: ("GET", "/audit"),
+                method: Method::Get,
+                uri: "/audit".into(),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("POST", "/logout"),
+                method: Method::Post,
+                uri: "/logout".into(),
+                body: Body::Form(vec![]),
+                expect: [To("/"); 9],
+            },
             // The API: bearer tokens only.
-            Case { route: ("GET", "/api/v1/standards"), method: Method::Get, uri: "/api/v1/standards".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/api/v1/standards/<id>"), method: Method::Get, uri: format!("/api/v1/standards/{std_id}"), body: Body::None, expect: ALL_200 },
-            Case { route: ("POST", "/api/v1/standards"), method: Method::Post, uri: "/api/v1/standards".into(), body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("A")))), expect: [S(401), S(201), S(201), S(201), S(403), S(403), S(403), S(403), S(403)] },
-            Case { route: ("PUT", "/api/v1/standards/<id>"), method: Method::Put, uri: format!("/api/v1/standards/{std_id}"), body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("U")))), expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
-            Case { route: ("GET", "/api/v1/dashboard"), method: Method::Get, uri: "/api/v1/dashboard".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/api/v1/openapi.json"), method: Method::Get, uri: "/api/v1/openapi.json".into(), body: Body::None, expect: ALL_200 },
-            Case { route: ("GET", "/api/v1/me"), method: Method::Get, uri: "/api/v1/me".into(), body: Body::None, expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)] },
-            Case { route: ("DELETE", "/api/v1/tokens/<id>"), method: Method::Delete, uri: format!("/api/v1/tokens/{token_id}"), body: Body::None, expect: [S(401), S(204), S(204), S(404), S(404), S(404), S(404), S(404), S(404)] },
-            Case { route: ("GET", "/api/v1/organisations/<id>"), method: Method::Get, uri: format!("/api/v1/organisations/{enterprise_a}"), body: Body::None, expect: [S(401), S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)] },
-            Case { route: ("GET", "/api/v1/audit"), method: Method::Get, uri: "/api/v1/audit".into(), body: Body::None, expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)] },
+            Case {
+                route: ("GET", "/api/v1/standards"),
+                method: Method::Get,
+                uri: "/api/v1/standards".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/api/v1/standards/<id>"),
+                method: Method::Get,
+                uri: format!("/api/v1/standards/{std_id}"),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("POST", "/api/v1/standards"),
+                method: Method::Post,
+                uri: "/api/v1/standards".into(),
+                body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("A")))),
+                expect: [S(401), S(201), S(201), S(201), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("PUT", "/api/v1/standards/<id>"),
+                method: Method::Put,
+                uri: format!("/api/v1/standards/{std_id}"),
+                body: Body::Json(json_of(&standard_fields(INSTITUTE, &cert("U")))),
+                expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("GET", "/api/v1/dashboard"),
+                method: Method::Get,
+                uri: "/api/v1/dashboard".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/api/v1/openapi.json"),
+                method: Method::Get,
+                uri: "/api/v1/openapi.json".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/api/v1/me"),
+                method: Method::Get,
+                uri: "/api/v1/me".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("DELETE", "/api/v1/tokens/<id>"),
+                method: Method::Delete,
+                uri: format!("/api/v1/tokens/{token_id}"),
+                body: Body::None,
+                expect: [S(401), S(204), S(204), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/organisations/<id>"),
+                method: Method::Get,
+                uri: format!("/api/v1/organisations/{enterprise_a}"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/audit"),
+                method: Method::Get,
+                uri: "/api/v1/audit".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(403), S(403), S(403), S(403), S(403)],
+            },
         ]
     };
 
@@ -215,17 +434,29 @@ async fn another_enterprise_is_not_there_404_and_nothing_leaks() {
     let own = app.organisation_id(ENTERPRISE_A).await;
     let missing = 999_999;
     // Their own organisation: yes. Another enterprise and a non-existent id answer the same.
-    let res = clerk.api(app.client.get(format!("/api/v1/organisations/{own}"))).dispatch().await;
+    let res = clerk
+        .api(app.client.get(format!("/api/v1/organisations/{own}")))
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Ok);
     let mut bodies = Vec::new();
     for id in [b, missing] {
-        let res = clerk.api(app.client.get(format!("/api/v1/organisations/{id}"))).dispatch().await;
+        let res = clerk
+            .api(app.client.get(format!("/api/v1/organisations/{id}")))
+            .dispatch()
+            .await;
         assert_eq!(res.status(), Status::NotFound);
         bodies.push(res.into_string().await.unwrap());
-        let res = clerk.browser(app.client.get(format!("/organisations/{id}"))).dispatch().await;
+        let res = clerk
+            .browser(app.client.get(format!("/organisations/{id}")))
+            .dispatch()
+            .await;
         assert_eq!(res.status(), Status::NotFound);
     }
-    assert_eq!(bodies[0], bodies[1], "another enterprise's record is indistinguishable from none");
+    assert_eq!(
+        bodies[0], bodies[1],
+        "another enterprise's record is indistinguishable from none"
+    );
     // The organisation list shows only their own.
     let res = clerk.browser(app.client.get("/organisations")).dispatch().await;
     let html = res.into_string().await.unwrap();
@@ -235,7 +466,11 @@ async fn another_enterprise_is_not_there_404_and_nothing_leaks() {
     let res = clerk
         .browser(app.client.post(format!("/organisations/{b}/users")))
         .header(ContentType::Form)
-        .body(form(&[("email", "x@test.metrocal.example"), ("name", "X"), ("roles", "enterprise")]))
+        .body(form(&[
+            ("email", "x@test.metrocal.example"),
+            ("name", "X"),
+            ("roles", "enterprise"),
+        ]))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NotFound);
@@ -252,10 +487,18 @@ async fn a_role_or_organisation_in_the_body_is_ignored() {
     body["roles"] = json!(["regulator"]);
     body["organisation_id"] = json!(centre);
     body["owner_id"] = json!(centre);
-    let res = admin.api(app.client.post("/api/v1/standards")).body(body.to_string()).dispatch().await;
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
+        .body(body.to_string())
+        .dispatch()
+        .await;
     assert_eq!(res.status(), Status::Created);
     let v: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
-    assert_eq!(v["owner"]["id"], json!(own), "the standard belongs to the admin's own institute");
+    assert_eq!(
+        v["owner"]["id"],
+        json!(own),
+        "the standard belongs to the admin's own institute"
+    );
     // The token still has the rights it had: not a system admin's.
     let res = admin.api(app.client.get("/api/v1/me")).dispatch().await;
     let me: serde_json::Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
@@ -281,7 +524,11 @@ async fn a_role_or_organisation_in_the_body_is_ignored() {
     let res = admin
         .browser(app.client.post(format!("/organisations/{own}/users")))
         .header(ContentType::Form)
-        .body(form(&[("email", "boss@test.metrocal.example"), ("name", "Boss"), ("roles", "system_admin")]))
+        .body(form(&[
+            ("email", "boss@test.metrocal.example"),
+            ("name", "Boss"),
+            ("roles", "system_admin"),
+        ]))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);

@@ -86,3 +86,141 @@ fn a_failed_import_exits_non_zero_and_says_where() {
     assert!(!out.status.success());
     assert!(text(&out).contains("is not a directory"), "{}", text(&out));
 }
+
+/// Runs metrocal with `stdin` on its standard input.
+fn metrocal_with_input(args: &[&str], db: &str, stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metrocal"))
+        .args(args)
+        .env("DATABASE_URL", db)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run metrocal");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_tokens_and_the_audit_chain_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path());
+    let data = dir.path().join("data");
+    assert!(
+        metrocal(&["generate", "--standards", "10", "--out", data.to_str().unwrap()], &db)
+            .status
+            .success()
+    );
+    assert!(metrocal(&["import", data.to_str().unwrap()], &db).status.success());
+    let org = csv::Reader::from_path(data.join("organisations.csv"))
+        .unwrap()
+        .records()
+        .map(|r| r.unwrap())
+        .find(|r| &r[1] == "institute")
+        .unwrap()[0]
+        .to_owned();
+
+    // A password shorter than 12 characters is refused, naming the flag.
+    let out = metrocal_with_input(
+        &[
+            "user",
+            "add",
+            "--email",
+            "li@gdmi.example",
+            "--name",
+            "李工",
+            "--org",
+            &org,
+            "--role",
+            "scheduler",
+            "--password-stdin",
+        ],
+        &db,
+        "short\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("--password: a password has at least 12 characters"),
+        "{}",
+        text(&out)
+    );
+    let out = metrocal_with_input(
+        &[
+            "user",
+            "add",
+            "--email",
+            "li@gdmi.example",
+            "--name",
+            "李工",
+            "--org",
+            &org,
+            "--role",
+            "scheduler",
+            "--role",
+            "technician",
+            "--password-stdin",
+        ],
+        &db,
+        "a long enough passphrase\n",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("scheduler,technician"), "{}", text(&out));
+    // The same e-mail twice is a conflict, not a second account.
+    let out = metrocal_with_input(
+        &[
+            "user",
+            "add",
+            "--email",
+            "LI@gdmi.example",
+            "--name",
+            "李工",
+            "--org",
+            &org,
+            "--role",
+            "scheduler",
+            "--password-stdin",
+        ],
+        &db,
+        "a long enough passphrase\n",
+    );
+    assert!(!out.status.success());
+
+    // A token is printed once, on standard output alone.
+    let out = metrocal(
+        &["token", "create", "--email", "li@gdmi.example", "--name", "LIMS"],
+        &db,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(token.starts_with("mtc_") && token.len() == 68, "{token}");
+
+    let out = metrocal(&["audit", "head"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let head = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let (seq, hash) = head.split_once(':').unwrap();
+    assert_eq!(seq, "3", "import, user, token: {head}");
+    assert_eq!(hash.len(), 64);
+
+    let out = metrocal(&["user", "disable", "li@gdmi.example"], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = metrocal(&["audit", "verify", "--head", &head], &db);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("audit trail intact: 4 events"), "{}", text(&out));
+
+    // Someone with the database file edits an event: verify fails and names it.
+    rocket::execute(async {
+        use sea_orm::ConnectionTrait;
+        let conn = metrocal::store::connect(&db).await.unwrap();
+        conn.execute_unprepared("DROP TRIGGER audit_events_no_update")
+            .await
+            .unwrap();
+        conn.execute_unprepared("UPDATE audit_events SET actor = 'nobody' WHERE seq = 2")
+            .await
+            .unwrap();
+    });
+    let out = metrocal(&["audit", "verify"], &db);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("event 2 was altered"), "{}", text(&out));
+}

@@ -47,7 +47,10 @@ async fn english_switch_sets_a_cookie_and_refuses_open_redirects() {
     let lang = res.cookies().get("lang").expect("lang cookie set").clone();
     let res = app.client.get("/standards").cookie(lang).dispatch().await;
     let html = res.into_string().await.unwrap();
-    assert!(html.contains("Measurement standards"), "the cookie switches the language");
+    assert!(
+        html.contains("Measurement standards"),
+        "the cookie switches the language"
+    );
     let res = app.client.get("/lang/en?next=//evil.example/").dispatch().await;
     assert_eq!(res.headers().get_one("Location"), Some("/"));
     let res = app
@@ -132,7 +135,10 @@ async fn visitors_are_sent_to_log_in_and_other_roles_get_no_edit_forms() {
     let app = TestApp::demo().await;
     let res = app.client.get("/standards/new").dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
-    assert_eq!(res.headers().get_one("Location"), Some("/login?next=%2Fstandards%2Fnew"));
+    assert_eq!(
+        res.headers().get_one("Location"),
+        Some("/login?next=%2Fstandards%2Fnew")
+    );
     let owner = an_institute(&DemoCsv::load());
     let res = visitor(app.client.post("/standards/1"))
         .header(ContentType::Form)

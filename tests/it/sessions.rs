@@ -11,7 +11,9 @@ fn set_cookie_headers(res: &LocalResponse<'_>) -> Vec<String> {
 
 /// The session cookie a response set, as the browser would send it back.
 fn session_cookie(res: &LocalResponse<'_>) -> Option<Cookie<'static>> {
-    res.cookies().get("session").map(|c| Cookie::new("session", c.value().to_owned()))
+    res.cookies()
+        .get("session")
+        .map(|c| Cookie::new("session", c.value().to_owned()))
 }
 
 async fn login<'c>(
@@ -24,7 +26,11 @@ async fn login<'c>(
     let mut req = visitor(app.client.post("/login"))
         .remote(from.parse::<SocketAddr>().unwrap())
         .header(ContentType::Form)
-        .body(form(&[("email", email), ("password", password), ("next", "/standards")]));
+        .body(form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/standards"),
+        ]));
     if let Some(c) = old_session {
         // An encrypted cookie as the server set it: sent back verbatim.
         req = req.cookie(c);
@@ -40,11 +46,20 @@ async fn login_rotates_the_session_and_logout_ends_it_on_the_server() {
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(res.headers().get_one("Location"), Some("/standards"));
     let headers = set_cookie_headers(&res);
-    let session_header = headers.iter().find(|h| h.starts_with("session=")).expect("session cookie");
+    let session_header = headers
+        .iter()
+        .find(|h| h.starts_with("session="))
+        .expect("session cookie");
     assert!(session_header.contains("HttpOnly"), "{session_header}");
     assert!(session_header.contains("SameSite=Lax"), "{session_header}");
-    assert!(!session_header.contains("Secure"), "no TLS in tests, so not Secure: {session_header}");
-    assert!(headers.iter().any(|h| h.starts_with("csrf=")), "the CSRF token is rotated at login");
+    assert!(
+        !session_header.contains("Secure"),
+        "no TLS in tests, so not Secure: {session_header}"
+    );
+    assert!(
+        headers.iter().any(|h| h.starts_with("csrf=")),
+        "the CSRF token is rotated at login"
+    );
     let first = session_cookie(&res).unwrap();
 
     // The session works.
@@ -172,7 +187,14 @@ async fn logins_are_throttled_per_account_and_per_client_address() {
     let other = app.user_in("scheduler", INSTITUTE).await;
     // Ten wrong passwords for one account (from different addresses)...
     for i in 0..10 {
-        let res = login(&app, &user.email, "not the password", &format!("198.51.100.{}:4000", i + 1), None).await;
+        let res = login(
+            &app,
+            &user.email,
+            "not the password",
+            &format!("198.51.100.{}:4000", i + 1),
+            None,
+        )
+        .await;
         assert_eq!(res.status(), Status::Unauthorized, "attempt {i}");
     }
     // ...and the right one is refused too, for the rest of the 15 minutes.
@@ -187,7 +209,14 @@ async fn logins_are_throttled_per_account_and_per_client_address() {
 
     // Thirty failures from one address, spread over many accounts, close that address.
     for i in 0..30 {
-        let res = login(&app, &format!("guess{i}@test.metrocal.example"), "password123456", "203.0.113.50:4000", None).await;
+        let res = login(
+            &app,
+            &format!("guess{i}@test.metrocal.example"),
+            "password123456",
+            "203.0.113.50:4000",
+            None,
+        )
+        .await;
         assert_eq!(res.status(), Status::Unauthorized, "attempt {i}");
     }
     let res = login(&app, &other.email, PASSWORD, "203.0.113.50:4000", None).await;
@@ -218,13 +247,29 @@ async fn demo_accounts_have_one_time_passwords_in_a_private_file() {
     let roles: Vec<&str> = accounts.iter().map(|a| a.1.as_str()).collect();
     assert_eq!(
         roles,
-        ["regulator", "system_admin", "institute_admin", "scheduler", "technician", "reviewer", "approver", "enterprise"]
+        [
+            "regulator",
+            "system_admin",
+            "institute_admin",
+            "scheduler",
+            "technician",
+            "reviewer",
+            "approver",
+            "enterprise"
+        ]
     );
     // The file holds the only copy: the database has argon2id hashes.
     let (email, _, password) = &accounts[2];
     assert!(!text.contains("$argon2id$"));
-    let stored = metrocal::store::accounts::user_by_email(&app.db, email).await.unwrap().unwrap();
-    assert!(stored.password_hash.starts_with("$argon2id$v=19$"), "{}", stored.password_hash);
+    let stored = metrocal::store::accounts::user_by_email(&app.db, email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.password_hash.starts_with("$argon2id$v=19$"),
+        "{}",
+        stored.password_hash
+    );
     assert!(!stored.password_hash.contains(password.as_str()));
 
     // The first login leads to the password change, and nothing can be changed before it.
@@ -246,7 +291,11 @@ async fn demo_accounts_have_one_time_passwords_in_a_private_file() {
             .cookie(session.clone())
             .private_cookie(Cookie::new("csrf", CSRF))
             .header(ContentType::Form)
-            .body(form(&[("current_password", current), ("new_password", new), ("confirm_password", new)]))
+            .body(form(&[
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", new),
+            ]))
     };
     let res = change(password, "too short").dispatch().await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
@@ -280,7 +329,10 @@ async fn tokens_are_shown_once_stored_hashed_and_revocable() {
     assert_eq!(res.headers().get_one("Cache-Control"), Some("no-store"));
     let html = res.into_string().await.unwrap();
     let start = html.find("mtc_").unwrap();
-    let token: String = html[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    let token: String = html[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
     assert_eq!(token.len(), 4 + 64);
     // Stored as its SHA-256 only.
     let stored = metrocal::store::accounts::tokens_of(&app.db, user.id).await.unwrap();
@@ -316,7 +368,10 @@ async fn responses_carry_the_security_headers_and_bodies_are_limited() {
     let res = app.client.get("/standards").dispatch().await;
     let h = res.headers();
     let csp = h.get_one("Content-Security-Policy").unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"));
     assert_eq!(h.get_one("Referrer-Policy"), Some("same-origin"));

@@ -144,7 +144,10 @@ async fn only_system_admins_import() {
     let err = import(&Actor::public("test"), &app.db, &bundle, Utc::now(), &Quiet)
         .await
         .unwrap_err();
-    assert!(matches!(err, ImportError::Service(metrocal::service::Error::Unauthenticated)));
+    assert!(matches!(
+        err,
+        ImportError::Service(metrocal::service::Error::Unauthenticated)
+    ));
     // A regulator reads everything but does not bulk-load the register.
     let regulator = app.user("regulator").await;
     let actor = metrocal::service::accounts::token_user(&app.db, &regulator.token, Utc::now())
@@ -155,7 +158,11 @@ async fn only_system_admins_import() {
     let err = import(&actor, &app.db, &bundle, Utc::now(), &Quiet).await.unwrap_err();
     assert!(matches!(err, ImportError::Service(metrocal::service::Error::Forbidden)));
     assert_eq!(app.count("standards").await, 200);
-    assert_eq!(app.events("register.import").await, 1, "only the demo data's own import");
+    assert_eq!(
+        app.events("register.import").await,
+        1,
+        "only the demo data's own import"
+    );
 }
 
 async fn schema_objects(app: &TestApp) -> Vec<String> {
