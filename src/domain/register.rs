@@ -377,6 +377,117 @@ pub fn validate_standard(input: &StandardInput) -> Result<StandardDraft, Vec<Err
     })
 }
 
+/// An organisation as submitted (form or CSV row): every field is text, as typed.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct OrganisationInput {
+    pub code: String,
+    pub kind: String,
+    pub name_zh: String,
+    pub name_en: String,
+    /// The GB/T 2260 code of its city.
+    pub city: String,
+}
+
+impl OrganisationInput {
+    pub const FIELDS: &'static [&'static str] = &["code", "kind", "name_zh", "name_en", "city"];
+
+    pub fn entries(&self) -> [(&'static str, &str); 5] {
+        [
+            ("code", &self.code),
+            ("kind", &self.kind),
+            ("name_zh", &self.name_zh),
+            ("name_en", &self.name_en),
+            ("city", &self.city),
+        ]
+    }
+
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "code" => &mut self.code,
+            "kind" => &mut self.kind,
+            "name_zh" => &mut self.name_zh,
+            "name_en" => &mut self.name_en,
+            "city" => &mut self.city,
+            _ => return None,
+        })
+    }
+}
+
+/// A checked organisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganisationDraft {
+    pub code: String,
+    pub kind: OrgKind,
+    pub name_zh: String,
+    pub name_en: String,
+    pub region_code: Option<String>,
+}
+
+/// Checks an organisation: its kind, its code against the kind (GB 32100 for
+/// organisations registered in China), its names, and its city (required for
+/// organisations in China). Every field error at once.
+pub fn validate_organisation(
+    input: &OrganisationInput,
+    known_region: impl Fn(&str) -> bool,
+) -> Result<OrganisationDraft, Vec<Error>> {
+    let mut errors = Vec::new();
+    let kind = OrgKind::parse(&input.kind);
+    if kind.is_none() {
+        errors.push(Error::new(
+            "kind",
+            "organisation.kind_invalid",
+            format!("'{}' is not one of: {}", input.kind.trim(), OrgKind::choices()),
+        ));
+    }
+    let code = kind.and_then(|k| {
+        validate_org_code("code", k, &input.code)
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    let name_zh = input.name_zh.trim();
+    if name_zh.is_empty() || name_zh.chars().count() > 200 {
+        errors.push(Error::new(
+            "name_zh",
+            "field.missing",
+            "a name of 1 to 200 characters is required",
+        ));
+    }
+    let name_en = input.name_en.trim();
+    if name_en.chars().count() > 200 {
+        errors.push(Error::new("name_en", "field.too_long", "at most 200 characters"));
+    }
+    let city = input.city.trim();
+    let region_code = if city.is_empty() {
+        if kind.is_some_and(OrgKind::has_uscc) {
+            errors.push(Error::new(
+                "city",
+                "field.missing",
+                "the city (GB/T 2260 code) is required",
+            ));
+        }
+        None
+    } else if known_region(city) {
+        Some(city.to_owned())
+    } else {
+        errors.push(Error::new(
+            "city",
+            "region.code_invalid",
+            format!("'{city}' is not a GB/T 2260 code in the register"),
+        ));
+        None
+    };
+    match (kind, code) {
+        (Some(kind), Some(code)) if errors.is_empty() => Ok(OrganisationDraft {
+            code,
+            kind,
+            name_zh: name_zh.to_owned(),
+            name_en: name_en.to_owned(),
+            region_code,
+        }),
+        _ => Err(errors),
+    }
+}
+
 /// Checks an organisation's identifying code against its kind.
 pub fn validate_org_code(field: &str, kind: OrgKind, code: &str) -> Result<String, Error> {
     if kind.has_uscc() {
@@ -418,6 +529,45 @@ pub fn search_form(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod organisation_tests {
+    use super::*;
+
+    #[test]
+    fn an_organisation_is_checked_field_by_field() {
+        let ok = OrganisationInput {
+            // The worked example of GB 32100-2015 (check character Y).
+            code: "91350100M000100Y43".into(),
+            kind: "enterprise".into(),
+            name_zh: "福州某企业".into(),
+            name_en: String::new(),
+            city: "440100".into(),
+        };
+        let d = validate_organisation(&ok, |c| c == "440100").unwrap();
+        assert_eq!(
+            (d.kind, d.region_code.as_deref()),
+            (OrgKind::Enterprise, Some("440100"))
+        );
+        let bad = OrganisationInput {
+            code: "91350100M000100Y44".into(),
+            name_zh: " ".into(),
+            city: "999999".into(),
+            ..ok.clone()
+        };
+        let errors = validate_organisation(&bad, |c| c == "440100").unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["code", "name_zh", "city"]);
+        let unknown_kind = OrganisationInput {
+            kind: "ministry".into(),
+            ..ok
+        };
+        assert_eq!(
+            validate_organisation(&unknown_kind, |_| true).unwrap_err()[0].code,
+            "organisation.kind_invalid"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -334,7 +334,8 @@ pub async fn login(
         } else {
             "client address"
         };
-        audit::record_for_user(&txn, who, request_id, now, attempt("login.throttled", reason)).await?;
+        // The person trying is not known: the attempt is on the account, not by it.
+        audit::record_for_user(&txn, None, request_id, now, attempt("login.throttled", reason)).await?;
         txn.commit().await?;
         return Err(Error::Throttled {
             retry_at: if by_account >= MAX_FAILURES_PER_ACCOUNT {
@@ -355,7 +356,7 @@ pub async fn login(
             (Some(_), None) => "account disabled",
             _ => "wrong password",
         };
-        audit::record_for_user(&txn, who, request_id, now, attempt("login.failed", reason)).await?;
+        audit::record_for_user(&txn, None, request_id, now, attempt("login.failed", reason)).await?;
         txn.commit().await?;
         return Err(Error::field(
             "password",

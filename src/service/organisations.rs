@@ -5,16 +5,17 @@
 //! nothing leaks about which enterprises are registered.
 
 use super::accounts::{self, NewUser};
-use super::audit::{self, EventView};
+use super::audit::{self, Changes, Entry, EventView};
 use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
-use crate::domain::register::OrgKind;
+use crate::domain::register::{validate_organisation, OrgKind, OrganisationDraft, OrganisationInput};
 use crate::store::accounts as users_q;
 use crate::store::entities::{organisation, user};
 use crate::store::register as q;
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrganisationView {
@@ -130,6 +131,8 @@ pub struct OrganisationDetail {
     pub may_manage_users: bool,
     /// The roles the actor may grant here.
     pub grantable_roles: Vec<&'static str>,
+    /// Whether the actor may edit the organisation's record.
+    pub may_edit: bool,
 }
 
 fn grantable(actor: &Actor, org: &organisation::Model) -> Vec<Role> {
@@ -158,6 +161,7 @@ pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Orga
         users: users_q::users_of(db, id).await?.into_iter().map(user_view).collect(),
         history: audit::history(db, "organisation", id).await?,
         may_manage_users: !roles.is_empty(),
+        may_edit: check_manager(actor).is_ok(),
         grantable_roles: roles.iter().map(|r| r.as_str()).collect(),
         organisation: view(org),
     })
@@ -209,4 +213,188 @@ pub async fn disable_user(
         .filter(|u| u.organisation_id == id && actor.sees_organisation(id))
         .ok_or(Error::NotFound { what: "user" })?;
     accounts::disable_user(actor, db, &u.email, now).await
+}
+
+/// Only those who oversee the province manage its organisations.
+fn check_manager(actor: &Actor) -> Result<()> {
+    actor.require_login()?;
+    if actor.may(&[Role::Regulator, Role::SystemAdmin]) {
+        Ok(())
+    } else {
+        Err(actor.forbidden())
+    }
+}
+
+/// An organisation's fields for the audit trail and its form.
+fn input_of(o: &organisation::Model, city: Option<&str>) -> OrganisationInput {
+    OrganisationInput {
+        code: o.code.clone(),
+        kind: o.kind.clone(),
+        name_zh: o.name_zh.clone(),
+        name_en: o.name_en.clone(),
+        city: city.unwrap_or_default().to_owned(),
+    }
+}
+
+fn audit_fields(input: &OrganisationInput) -> BTreeMap<&'static str, String> {
+    input.entries().into_iter().map(|(k, v)| (k, v.to_owned())).collect()
+}
+
+async fn checked<C: ConnectionTrait>(db: &C, input: &OrganisationInput) -> Result<(OrganisationDraft, Option<i32>)> {
+    let regions = q::all_regions(db).await?;
+    let draft = validate_organisation(input, |c| regions.iter().any(|r| r.code == c)).map_err(Error::invalid)?;
+    let region_id = draft
+        .region_code
+        .as_deref()
+        .and_then(|c| regions.iter().find(|r| r.code == c))
+        .map(|r| r.id);
+    Ok((draft, region_id))
+}
+
+fn code_taken(code: &str) -> Error {
+    Error::Conflict {
+        code: "organisation.code_taken",
+        message: format!("an organisation with code {code} is already registered"),
+        fields: vec![crate::domain::Error::new(
+            "code",
+            "organisation.code_taken",
+            "an organisation with this code is already registered",
+        )],
+    }
+}
+
+/// The empty form, for those who may add an organisation.
+pub fn new_form(actor: &Actor) -> Result<OrganisationInput> {
+    check_manager(actor)?;
+    Ok(OrganisationInput {
+        kind: OrgKind::Enterprise.as_str().into(),
+        ..Default::default()
+    })
+}
+
+/// An organisation's form, for those who may edit it.
+pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<OrganisationInput> {
+    check_manager(actor)?;
+    let o = q::organisation_by_id(db, id)
+        .await?
+        .ok_or(Error::NotFound { what: "organisation" })?;
+    let city = city_code(db, o.region_id).await?;
+    Ok(input_of(&o, city.as_deref()))
+}
+
+async fn city_code<C: ConnectionTrait>(db: &C, region_id: Option<i32>) -> Result<Option<String>> {
+    let Some(id) = region_id else { return Ok(None) };
+    Ok(q::all_regions(db)
+        .await?
+        .into_iter()
+        .find(|r| r.id == id)
+        .map(|r| r.code))
+}
+
+/// Registers an organisation. Returns its id.
+pub async fn create(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    input: &OrganisationInput,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    check_manager(actor)?;
+    let txn = db.begin().await?;
+    let (d, region_id) = checked(&txn, input).await?;
+    if q::organisation_by_code(&txn, &d.code).await?.is_some() {
+        return Err(code_taken(&d.code));
+    }
+    let o = q::insert_organisation(
+        &txn,
+        organisation::ActiveModel {
+            code: Set(d.code.clone()),
+            kind: Set(d.kind.as_str().to_owned()),
+            name_zh: Set(d.name_zh.clone()),
+            name_en: Set(d.name_en.clone()),
+            region_id: Set(region_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "organisation.create",
+            entity_type: "organisation",
+            entity_id: o.id.to_string(),
+            changes: Changes::created(&audit_fields(&input_of(&o, d.region_code.as_deref()))),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(o.id)
+}
+
+/// Changes an organisation's record. Its kind may change only if its users' roles
+/// still suit the new kind.
+pub async fn update(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    id: i32,
+    input: &OrganisationInput,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    check_manager(actor)?;
+    let txn = db.begin().await?;
+    let existing = q::organisation_by_id(&txn, id)
+        .await?
+        .ok_or(Error::NotFound { what: "organisation" })?;
+    let (d, region_id) = checked(&txn, input).await?;
+    if d.code != existing.code && q::organisation_by_code(&txn, &d.code).await?.is_some() {
+        return Err(code_taken(&d.code));
+    }
+    for u in users_q::users_of(&txn, id).await? {
+        if let Ok(roles) = crate::domain::accounts::Roles::parse("kind", &u.roles) {
+            roles.check_fit("kind", d.kind).map_err(|e| {
+                Error::invalid(vec![crate::domain::Error::new(
+                    "kind",
+                    e.code,
+                    format!("{}: {} has roles {}", e.message, u.email, u.roles),
+                )])
+            })?;
+        }
+    }
+    let old = audit_fields(&input_of(
+        &existing,
+        city_code(&txn, existing.region_id).await?.as_deref(),
+    ));
+    let mut row: organisation::ActiveModel = existing.into();
+    row.code = Set(d.code.clone());
+    row.kind = Set(d.kind.as_str().to_owned());
+    row.name_zh = Set(d.name_zh.clone());
+    row.name_en = Set(d.name_en.clone());
+    row.region_id = Set(region_id);
+    row.updated_at = Set(now);
+    let o = q::update_organisation(&txn, row).await?;
+    if old.get("name_zh") != Some(&o.name_zh) {
+        // The owner's name is part of its standards' search text.
+        q::refresh_search_text_of_owner(&txn, o.id, &o.name_zh).await?;
+    }
+    let changes = Changes::diff(&old, &audit_fields(&input_of(&o, d.region_code.as_deref())));
+    if changes.is_empty() {
+        return Ok(());
+    }
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "organisation.update",
+            entity_type: "organisation",
+            entity_id: id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -11,7 +11,8 @@ use super::standards::{active_model, audit_fields, check_owner, device_range, in
 use super::{Actor, Error};
 use crate::domain::accounts::Role;
 use crate::domain::register::{
-    parse_date, validate_org_code, validate_standard, DeviceRole, OrgKind, StandardDraft, StandardInput,
+    parse_date, validate_organisation, validate_standard, DeviceRole, OrgKind, OrganisationInput, StandardDraft,
+    StandardInput,
 };
 use crate::domain::units::{parse_quantity, QuantityKind};
 use crate::store::entities::{device, organisation};
@@ -248,43 +249,30 @@ fn parse_orgs(t: &Table, regions: &HashSet<String>) -> Result<Vec<OrgRow>, Impor
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(t.rows.len());
     for (line, r) in &t.rows {
-        let kind_text = t.get(r, "kind");
-        let kind = OrgKind::parse(kind_text).ok_or_else(|| {
-            t.error(
-                *line,
-                "kind",
-                format!("'{kind_text}' is not one of: {}", OrgKind::choices()),
-            )
+        let input = OrganisationInput {
+            code: t.get(r, "code").to_owned(),
+            kind: t.get(r, "kind").to_owned(),
+            name_zh: t.get(r, "name_zh").to_owned(),
+            name_en: t.get(r, "name_en").to_owned(),
+            city: t.get(r, "city").to_owned(),
+        };
+        let d = validate_organisation(&input, |c| regions.contains(c)).map_err(|errors| {
+            let e = &errors[0];
+            t.error(*line, &e.field, e.message.clone())
         })?;
-        let code = validate_org_code("code", kind, t.get(r, "code")).map_err(|e| t.error(*line, "code", e.message))?;
-        if !seen.insert(code.clone()) {
-            return Err(t.error(*line, "code", format!("organisation {code} appears twice in this file")));
-        }
-        let name_zh = t.get(r, "name_zh");
-        if name_zh.is_empty() || name_zh.chars().count() > 200 {
-            return Err(t.error(*line, "name_zh", "a name of 1 to 200 characters is required"));
-        }
-        let city = t.get(r, "city");
-        let region_code = if city.is_empty() {
-            if kind.has_uscc() {
-                return Err(t.error(*line, "city", "the city (GB/T 2260 code) is required"));
-            }
-            None
-        } else if regions.contains(city) {
-            Some(city.to_owned())
-        } else {
+        if !seen.insert(d.code.clone()) {
             return Err(t.error(
                 *line,
-                "city",
-                format!("'{city}' is not a GB/T 2260 code in the register"),
+                "code",
+                format!("organisation {} appears twice in this file", d.code),
             ));
-        };
+        }
         out.push(OrgRow {
-            code,
-            kind,
-            name_zh: name_zh.to_owned(),
-            name_en: t.get(r, "name_en").to_owned(),
-            region_code,
+            code: d.code,
+            kind: d.kind,
+            name_zh: d.name_zh,
+            name_en: d.name_en,
+            region_code: d.region_code,
         });
     }
     Ok(out)

@@ -224,6 +224,43 @@ pub async fn list_organisations<C: ConnectionTrait>(
     Ok((rows, total))
 }
 
+pub async fn insert_organisation<C: ConnectionTrait>(
+    db: &C,
+    row: organisation::ActiveModel,
+) -> Result<organisation::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn update_organisation<C: ConnectionTrait>(
+    db: &C,
+    row: organisation::ActiveModel,
+) -> Result<organisation::Model, DbErr> {
+    sea_orm::ActiveModelTrait::update(row, db).await
+}
+
+/// Recomputes the search text of an owner's standards after the owner was renamed.
+pub async fn refresh_search_text_of_owner<C: ConnectionTrait>(
+    db: &C,
+    owner_id: i32,
+    owner_name: &str,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let rows = standard::Entity::find()
+        .filter(standard::Column::OwnerId.eq(owner_id))
+        .all(db)
+        .await?;
+    for s in rows {
+        let text =
+            crate::domain::register::search_text(&s.name_zh, &s.name_en, &s.category_code, &s.cert_no, owner_name);
+        standard::Entity::update_many()
+            .col_expr(standard::Column::SearchText, Expr::value(text))
+            .filter(standard::Column::Id.eq(s.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn count_standards_of<C: ConnectionTrait>(db: &C, owner_id: i32) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     standard::Entity::find()

@@ -8,11 +8,14 @@ use serde_json::json;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// The id of a request, in the log line and in every 500 answer.
+/// The id of a request: in the log line, the X-Request-Id header, every 500 answer and
+/// every audit event the request writes. A random prefix per process plus a counter,
+/// so ids stay unique across restarts and across app instances.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestId(pub u64);
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static PROCESS: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
 
 impl RequestId {
     pub fn of(req: &Request<'_>) -> RequestId {
@@ -22,7 +25,8 @@ impl RequestId {
 
 impl std::fmt::Display for RequestId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "req-{:08x}", self.0)
+        let process = PROCESS.get_or_init(rand::random::<u32>);
+        write!(f, "req-{process:08x}-{:06x}", self.0)
     }
 }
 

@@ -4,7 +4,7 @@ use super::error::ApiResult;
 use super::guards::{CsrfForm, QueryPairs};
 use super::templates::Templates;
 use super::{error_page, render, Chrome, Db, Page};
-use crate::domain::register::OrgKind;
+use crate::domain::register::{OrgKind, OrganisationInput};
 use crate::service::organisations::{self as svc, OrganisationDetail};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -13,7 +13,16 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 
 pub fn page_routes() -> Vec<Route> {
-    routes![list_page, detail_page, add_user, disable_user]
+    routes![
+        list_page,
+        detail_page,
+        new_page,
+        create_page,
+        edit_page,
+        update_page,
+        add_user,
+        disable_user
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
@@ -75,6 +84,112 @@ async fn detail(
 #[get("/organisations/<id>")]
 async fn detail_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
     detail(db, templates, &actor, &chrome, id, Status::Ok, minijinja::context! {}).await
+}
+
+/// The create/edit form with the input as typed and the error that sent it back.
+async fn form_page(
+    db: &Db,
+    templates: &Templates,
+    chrome: &Chrome,
+    status: Status,
+    id: Option<i32>,
+    input: &OrganisationInput,
+    error: Option<&Error>,
+) -> Page {
+    let cities = match crate::service::standards::choices(&db.0).await {
+        Ok(c) => c.cities,
+        Err(e) => return error_page(templates, chrome, &e),
+    };
+    let kinds: Vec<_> = OrgKind::ALL
+        .iter()
+        .map(|k| minijinja::context! { value => k.as_str(), name_zh => k.name_zh(), name_en => k.name_en() })
+        .collect();
+    render(
+        templates,
+        "organisations/form.html",
+        chrome,
+        status,
+        minijinja::context! {
+            id => id, input => Serde(input), kinds => kinds, cities => Serde(cities),
+            errors => Serde(error.map(|e| e.field_messages()).unwrap_or_default()),
+            codes => Serde(error.map(|e| e.field_codes()).unwrap_or_default()),
+            message => error.map(|e| e.to_string()),
+        },
+    )
+}
+
+fn input_from_form(form: &CsrfForm) -> OrganisationInput {
+    let mut input = OrganisationInput::default();
+    for (k, v) in form.iter() {
+        if let Some(f) = input.field_mut(k) {
+            *f = v.to_owned();
+        }
+    }
+    input
+}
+
+/// After a form post: to the record, back to the form with field errors, or an error page.
+async fn after_save(
+    saved: Result<i32, Error>,
+    id: Option<i32>,
+    input: &OrganisationInput,
+    db: &Db,
+    templates: &Templates,
+    chrome: &Chrome,
+) -> Page {
+    match saved {
+        Ok(id) => Page::redirect(format!("/organisations/{id}")),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let status = super::error::status_of(&e);
+            form_page(db, templates, chrome, status, id, input, Some(&e)).await
+        }
+        Err(e) => error_page(templates, chrome, &e),
+    }
+}
+
+#[get("/organisations/new")]
+async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::new_form(&actor) {
+        Ok(input) => form_page(db, templates, &chrome, Status::Ok, None, &input, None).await,
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/organisations", data = "<form>")]
+async fn create_page(
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let input = input_from_form(&form);
+    let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
+    after_save(saved, None, &input, db, templates, &chrome).await
+}
+
+#[get("/organisations/<id>/edit")]
+async fn edit_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::edit_form(&actor, &db.0, id).await {
+        Ok(input) => form_page(db, templates, &chrome, Status::Ok, Some(id), &input, None).await,
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/organisations/<id>", data = "<form>")]
+async fn update_page(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let input = input_from_form(&form);
+    let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
+        .await
+        .map(|()| id);
+    after_save(saved, Some(id), &input, db, templates, &chrome).await
 }
 
 #[post("/organisations/<id>/users", data = "<form>")]

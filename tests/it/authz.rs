@@ -39,6 +39,26 @@ const USERS_200: Row = [LOGIN, S(200), S(200), S(200), S(200), S(200), S(200), S
 /// The register's editors: regulator, system admin, institute admin (own organisation).
 const EDITORS: fn(Expect, Expect) -> Row = |ok, other| [LOGIN, ok, ok, ok, other, other, other, other, other];
 
+/// Organisation management: the regulator and system admins.
+const OVERSEERS: fn(Expect, Expect) -> Row = |ok, other| [LOGIN, ok, ok, other, other, other, other, other, other];
+
+/// A valid unified social credit code, different for each actor.
+fn uscc(actor: usize) -> String {
+    let first17 = format!("914401007{actor:02}ABCDEF");
+    let check = metrocal::domain::codes::uscc_check_char(&first17).unwrap();
+    format!("{first17}{check}")
+}
+
+fn org_fields(code: &str, name_en: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("code", code.to_owned()),
+        ("kind", "enterprise".into()),
+        ("name_zh", "广州示例仪器有限公司".into()),
+        ("name_en", name_en.to_owned()),
+        ("city", "440100".into()),
+    ]
+}
+
 struct Case {
     /// The route as mounted (method and URI template).
     route: (&'static str, &'static str),
@@ -249,6 +269,34 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/organisations".into(),
                 body: Body::None,
                 expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/organisations/new"),
+                method: Method::Get,
+                uri: "/organisations/new".into(),
+                body: Body::None,
+                expect: OVERSEERS(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/organisations"),
+                method: Method::Post,
+                uri: "/organisations".into(),
+                body: Body::Form(org_fields(&uscc(actor), "new")),
+                expect: OVERSEERS(To("/organisations/"), S(403)),
+            },
+            Case {
+                route: ("GET", "/organisations/<id>/edit"),
+                method: Method::Get,
+                uri: format!("/organisations/{enterprise_a}/edit"),
+                body: Body::None,
+                expect: OVERSEERS(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/organisations/<id>"),
+                method: Method::Post,
+                uri: format!("/organisations/{enterprise_a}"),
+                body: Body::Form(org_fields(ENTERPRISE_A, &format!("renamed by {actor}"))),
+                expect: OVERSEERS(To("/organisations/"), S(403)),
             },
             Case {
                 route: ("GET", "/organisations/<id>"),

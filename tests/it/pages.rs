@@ -161,3 +161,73 @@ async fn unknown_pages_are_404_pages() {
     let (status, _) = page(&app, "/nowhere").await;
     assert_eq!(status, Status::NotFound);
 }
+
+#[rocket::async_test]
+async fn the_regulator_registers_and_renames_an_organisation_with_its_history_kept() {
+    let app = TestApp::demo().await;
+    let regulator = app.user("regulator").await;
+    let post = |uri: String, fields: Vec<(&'static str, &'static str)>| {
+        regulator
+            .browser(app.client.post(uri))
+            .header(ContentType::Form)
+            .body(crate::support::form(&fields))
+    };
+    // A wrong check character and a missing name come back on the form, as typed.
+    let res = post(
+        "/organisations".into(),
+        vec![("code", "91350100M000100Y44"), ("kind", "enterprise"), ("name_zh", ""), ("city", "440100")],
+    )
+    .dispatch()
+    .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("value=\"91350100M000100Y44\""));
+    assert!(html.contains("id=\"code-error\"") && html.contains("id=\"name_zh-error\""));
+    // GB 32100-2015's worked example code is valid.
+    let res = post(
+        "/organisations".into(),
+        vec![("code", "91350100M000100Y43"), ("kind", "enterprise"), ("name_zh", "示例仪表厂"), ("city", "440100")],
+    )
+    .dispatch()
+    .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let location = res.headers().get_one("Location").unwrap().to_owned();
+    let res = post(
+        location.clone(),
+        vec![("code", "91350100M000100Y43"), ("kind", "enterprise"), ("name_zh", "示例精密仪表厂"), ("city", "440300")],
+    )
+    .dispatch()
+    .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let res = regulator.browser(app.client.get(location)).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("<del>示例仪表厂</del>") && html.contains("示例精密仪表厂"));
+    assert!(html.contains("<del>440100</del>") && html.contains("440300"));
+    assert_eq!(app.events("organisation.create").await, 2, "the demo regulator and this one");
+    assert_eq!(app.events("organisation.update").await, 1);
+}
+
+#[rocket::async_test]
+async fn renaming_an_owner_keeps_the_register_searchable_by_the_new_name() {
+    let app = TestApp::demo().await;
+    let regulator = app.user("regulator").await;
+    let institute = app.organisation_id(crate::support::INSTITUTE).await;
+    let (_, before) = app.get_json(&format!("/api/v1/standards?owner={institute}")).await;
+    let owned = before["total"].as_u64().unwrap();
+    assert!(owned > 0);
+    let res = regulator
+        .browser(app.client.post(format!("/organisations/{institute}")))
+        .header(ContentType::Form)
+        .body(crate::support::form(&[
+            ("code", crate::support::INSTITUTE),
+            ("kind", "institute"),
+            ("name_zh", "南粤计量科学研究院"),
+            ("city", "440100"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let q: String = form_urlencoded::byte_serialize("南粤计量".as_bytes()).collect();
+    let (_, found) = app.get_json(&format!("/api/v1/standards?q={q}")).await;
+    assert_eq!(found["total"].as_u64().unwrap(), owned);
+}
