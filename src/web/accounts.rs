@@ -57,8 +57,16 @@ fn login_form(
     )
 }
 
-#[get("/login?<next>")]
-async fn login_page(templates: &State<Templates>, chrome: Chrome, next: Option<&str>) -> Page {
+/// The login page; `expired` says the visitor was sent here because their session
+/// ended after 30 idle minutes.
+#[get("/login?<next>&<expired>")]
+async fn login_page(
+    templates: &State<Templates>,
+    mut chrome: Chrome,
+    next: Option<&str>,
+    expired: Option<&str>,
+) -> Page {
+    chrome.session_expired |= expired == Some("1");
     login_form(templates, &chrome, Status::Ok, "", safe_next(next.unwrap_or("/")), None)
 }
 

@@ -100,7 +100,8 @@ pub fn error_page(templates: &Templates, chrome: &Chrome, e: &crate::service::Er
     use crate::service::Error;
     if matches!(e, Error::Unauthenticated) {
         let next: String = form_urlencoded::byte_serialize(chrome.path.as_bytes()).collect();
-        return Page::redirect(format!("/login?next={next}"));
+        let expired = if chrome.session_expired { "&expired=1" } else { "" };
+        return Page::redirect(format!("/login?next={next}{expired}"));
     }
     if matches!(e, Error::PasswordChangeRequired) {
         return Page::redirect("/account");

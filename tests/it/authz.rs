@@ -205,7 +205,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: EDITORS(To("/standards/"), S(403)),
             },
             Case {
-                route: ("GET", "/login?<next>"),
+                route: ("GET", "/login?<next>&<expired>"),
                 method: Method::Get,
                 uri: "/login".into(),
                 body: Body::None,

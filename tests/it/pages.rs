@@ -175,7 +175,12 @@ async fn the_regulator_registers_and_renames_an_organisation_with_its_history_ke
     // A wrong check character and a missing name come back on the form, as typed.
     let res = post(
         "/organisations".into(),
-        vec![("code", "91350100M000100Y44"), ("kind", "enterprise"), ("name_zh", ""), ("city", "440100")],
+        vec![
+            ("code", "91350100M000100Y44"),
+            ("kind", "enterprise"),
+            ("name_zh", ""),
+            ("city", "440100"),
+        ],
     )
     .dispatch()
     .await;
@@ -186,7 +191,12 @@ async fn the_regulator_registers_and_renames_an_organisation_with_its_history_ke
     // GB 32100-2015's worked example code is valid.
     let res = post(
         "/organisations".into(),
-        vec![("code", "91350100M000100Y43"), ("kind", "enterprise"), ("name_zh", "示例仪表厂"), ("city", "440100")],
+        vec![
+            ("code", "91350100M000100Y43"),
+            ("kind", "enterprise"),
+            ("name_zh", "示例仪表厂"),
+            ("city", "440100"),
+        ],
     )
     .dispatch()
     .await;
@@ -194,7 +204,12 @@ async fn the_regulator_registers_and_renames_an_organisation_with_its_history_ke
     let location = res.headers().get_one("Location").unwrap().to_owned();
     let res = post(
         location.clone(),
-        vec![("code", "91350100M000100Y43"), ("kind", "enterprise"), ("name_zh", "示例精密仪表厂"), ("city", "440300")],
+        vec![
+            ("code", "91350100M000100Y43"),
+            ("kind", "enterprise"),
+            ("name_zh", "示例精密仪表厂"),
+            ("city", "440300"),
+        ],
     )
     .dispatch()
     .await;
@@ -203,7 +218,11 @@ async fn the_regulator_registers_and_renames_an_organisation_with_its_history_ke
     let html = res.into_string().await.unwrap();
     assert!(html.contains("<del>示例仪表厂</del>") && html.contains("示例精密仪表厂"));
     assert!(html.contains("<del>440100</del>") && html.contains("440300"));
-    assert_eq!(app.events("organisation.create").await, 2, "the demo regulator and this one");
+    assert_eq!(
+        app.events("organisation.create").await,
+        2,
+        "the demo regulator and this one"
+    );
     assert_eq!(app.events("organisation.update").await, 1);
 }
 

@@ -119,10 +119,14 @@ async fn a_session_idle_for_30_minutes_ends() {
     app.db.execute_raw(set_idle(31)).await.unwrap();
     let res = user.browser(app.client.get("/account")).dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
+    let to = res.headers().get_one("Location").unwrap().to_owned();
+    assert_eq!(to, "/login?next=%2Faccount&expired=1");
     assert_eq!(app.count("sessions").await, 0, "the idle session is deleted");
     // The login page says why.
-    let res = user.browser(app.client.get("/login")).dispatch().await;
+    let res = app.client.get(to).dispatch().await;
     assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("已超过 30 分钟未操作"), "{html}");
 }
 
 #[rocket::async_test]
