@@ -10,7 +10,7 @@ use super::{random_hex, Actor, Error, Principal, Result, Who};
 use crate::domain::accounts::{check_password, normalise_email, Role, Roles};
 use crate::domain::register::OrgKind;
 use crate::domain::{self};
-use crate::store::accounts as q;
+use crate::store::accounts::{self as q, Credential};
 use crate::store::entities::{api_token, organisation, user};
 use crate::store::register as reg;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -94,6 +94,20 @@ fn principal(u: user::Model, org: organisation::Model, session_id: Option<i32>) 
         organisation_kind: OrgKind::parse(&org.kind).unwrap_or(OrgKind::Enterprise),
         session_id,
         must_change_password: u.must_change_password,
+    }
+}
+
+fn principal_of(c: Credential, session_id: Option<i32>) -> Principal {
+    Principal {
+        user_id: c.user_id,
+        roles: Roles::parse("roles", &c.roles).unwrap_or_default(),
+        email: c.email,
+        name: c.name,
+        organisation_id: c.organisation_id,
+        organisation_name: c.organisation_name,
+        organisation_kind: OrgKind::parse(&c.organisation_kind).unwrap_or(OrgKind::Enterprise),
+        session_id,
+        must_change_password: c.must_change_password,
     }
 }
 
@@ -366,8 +380,8 @@ pub async fn login(
     }
     let (u, org) = (found.clone().expect("checked"), org.expect("checked"));
     if let Some(old) = previous_session {
-        if let Some((s, _, _)) = q::session_by_hash(&txn, &sha256_hex(old)).await? {
-            q::delete_session(&txn, s.id).await?;
+        if let Some(c) = q::session_credential(&txn, &sha256_hex(old)).await? {
+            q::delete_session(&txn, c.credential_id).await?;
         }
     }
     q::delete_idle_sessions(&txn, now - IDLE_TIMEOUT).await?;
@@ -407,21 +421,23 @@ pub async fn session_user(
     secret: &str,
     now: DateTime<Utc>,
 ) -> Result<std::result::Result<Principal, SessionState>> {
-    let Some((s, u, org)) = q::session_by_hash(db, &sha256_hex(secret)).await? else {
+    let Some(c) = q::session_credential(db, &sha256_hex(secret)).await? else {
         return Ok(Err(SessionState::Unknown));
     };
-    if u.disabled_at.is_some() {
-        q::delete_session(db, s.id).await?;
+    let session_id = c.credential_id;
+    let last_seen = c.seen_at.unwrap_or(now);
+    if c.disabled_at.is_some() {
+        q::delete_session(db, session_id).await?;
         return Ok(Err(SessionState::Unknown));
     }
-    if now - s.last_seen_at > IDLE_TIMEOUT {
-        q::delete_session(db, s.id).await?;
+    if now - last_seen > IDLE_TIMEOUT {
+        q::delete_session(db, session_id).await?;
         return Ok(Err(SessionState::Expired));
     }
-    if now - s.last_seen_at > TOUCH_EVERY {
-        q::touch_session(db, s.id, now).await?;
+    if now - last_seen > TOUCH_EVERY {
+        q::touch_session(db, session_id, now).await?;
     }
-    Ok(Ok(principal(u, org, Some(s.id))))
+    Ok(Ok(principal_of(c, Some(session_id))))
 }
 
 /// Ends the actor's session on the server, so the cookie is worthless even if kept.
@@ -695,16 +711,16 @@ pub async fn token_user(db: &DatabaseConnection, token: &str, now: DateTime<Utc>
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 100 {
         return Ok(None);
     }
-    let Some((t, u, org)) = q::token_by_hash(db, &sha256_hex(token)).await? else {
+    let Some(c) = q::token_credential(db, &sha256_hex(token)).await? else {
         return Ok(None);
     };
-    if u.disabled_at.is_some() {
+    if c.disabled_at.is_some() {
         return Ok(None);
     }
-    if t.last_used_at.is_none_or(|at| now - at > TOUCH_EVERY) {
-        q::touch_token(db, t.id, now).await?;
+    if c.seen_at.is_none_or(|at| now - at > TOUCH_EVERY) {
+        q::touch_token(db, c.credential_id, now).await?;
     }
-    Ok(Some(principal(u, org, None)))
+    Ok(Some(principal_of(c, None)))
 }
 
 /// The actor's own account, for the account page and `GET /api/v1/me`.

@@ -35,30 +35,75 @@ pub async fn update_user<C: ConnectionTrait>(db: &C, row: user::ActiveModel) -> 
     sea_orm::ActiveModelTrait::update(row, db).await
 }
 
-/// A session by the hash of its cookie secret, with its user and the user's organisation.
-pub async fn session_by_hash<C: ConnectionTrait>(
-    db: &C,
-    token_hash: &str,
-) -> Result<Option<(session::Model, user::Model, organisation::Model)>, DbErr> {
-    let Some(s) = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash))
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    owner_of(db, s.user_id).await.map(|o| o.map(|(u, org)| (s, u, org)))
+/// Who a session or token belongs to, read in one query (every authenticated request
+/// makes it).
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct Credential {
+    /// The session's or token's id.
+    pub credential_id: i32,
+    /// When the session was last seen, or the token last used.
+    pub seen_at: Option<DateTime<Utc>>,
+    pub user_id: i32,
+    pub email: String,
+    pub name: String,
+    pub roles: String,
+    pub must_change_password: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub organisation_id: i32,
+    pub organisation_name: String,
+    pub organisation_kind: String,
 }
 
-async fn owner_of<C: ConnectionTrait>(
-    db: &C,
-    user_id: i32,
-) -> Result<Option<(user::Model, organisation::Model)>, DbErr> {
-    let Some(u) = user::Entity::find_by_id(user_id).one(db).await? else {
-        return Ok(None);
-    };
-    let org = organisation::Entity::find_by_id(u.organisation_id).one(db).await?;
-    Ok(org.map(|o| (u, o)))
+fn credential_query<E: EntityTrait>(
+    id: E::Column,
+    seen_at: E::Column,
+    user_id: E::Column,
+) -> sea_orm::Select<E> {
+    use sea_orm::{JoinType, QuerySelect};
+    E::find()
+        .select_only()
+        .column_as(id, "credential_id")
+        .column_as(seen_at, "seen_at")
+        .column_as(user::Column::Id, "user_id")
+        .column_as(user::Column::Email, "email")
+        .column_as(user::Column::Name, "name")
+        .column_as(user::Column::Roles, "roles")
+        .column_as(user::Column::MustChangePassword, "must_change_password")
+        .column_as(user::Column::DisabledAt, "disabled_at")
+        .column_as(organisation::Column::Id, "organisation_id")
+        .column_as(organisation::Column::NameZh, "organisation_name")
+        .column_as(organisation::Column::Kind, "organisation_kind")
+        .join(JoinType::InnerJoin, E::belongs_to(user::Entity).from(user_id).to(user::Column::Id).into())
+        .join(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(organisation::Entity)
+                .from(user::Column::OrganisationId)
+                .to(organisation::Column::Id)
+                .into(),
+        )
+}
+
+/// The holder of a session, by the hash of its cookie secret.
+pub async fn session_credential<C: ConnectionTrait>(db: &C, token_hash: &str) -> Result<Option<Credential>, DbErr> {
+    credential_query::<session::Entity>(session::Column::Id, session::Column::LastSeenAt, session::Column::UserId)
+        .filter(session::Column::TokenHash.eq(token_hash))
+        .into_model::<Credential>()
+        .one(db)
+        .await
+}
+
+/// The holder of a live (not revoked) API token, by the token's hash.
+pub async fn token_credential<C: ConnectionTrait>(db: &C, token_hash: &str) -> Result<Option<Credential>, DbErr> {
+    credential_query::<api_token::Entity>(
+        api_token::Column::Id,
+        api_token::Column::LastUsedAt,
+        api_token::Column::UserId,
+    )
+    .filter(api_token::Column::TokenHash.eq(token_hash))
+    .filter(api_token::Column::RevokedAt.is_null())
+    .into_model::<Credential>()
+    .one(db)
+    .await
 }
 
 pub async fn insert_session<C: ConnectionTrait>(db: &C, row: session::ActiveModel) -> Result<session::Model, DbErr> {
@@ -115,22 +160,6 @@ pub async fn set_session_reauth<C: ConnectionTrait>(db: &C, id: i32, now: DateTi
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// A live (not revoked) token by its hash, with its user and organisation.
-pub async fn token_by_hash<C: ConnectionTrait>(
-    db: &C,
-    token_hash: &str,
-) -> Result<Option<(api_token::Model, user::Model, organisation::Model)>, DbErr> {
-    let Some(t) = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(token_hash))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    owner_of(db, t.user_id).await.map(|o| o.map(|(u, org)| (t, u, org)))
 }
 
 pub async fn tokens_of<C: ConnectionTrait>(db: &C, user_id: i32) -> Result<Vec<api_token::Model>, DbErr> {

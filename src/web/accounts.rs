@@ -166,6 +166,21 @@ async fn account_view(
     )
 }
 
+/// A refused account form: back to the account page with the field errors (or the
+/// throttling notice); any other error as an error page.
+async fn account_error(db: &Db, templates: &Templates, actor: &Actor, chrome: &Chrome, e: &Error) -> Page {
+    match e {
+        Error::Invalid { .. } | Error::Throttled { .. } => {
+            let view = AccountView {
+                error: Some(e),
+                ..Default::default()
+            };
+            account_view(db, templates, actor, chrome, super::error::status_of(e), view).await
+        }
+        _ => error_page(templates, chrome, e),
+    }
+}
+
 #[get("/account?<changed>")]
 async fn account_page(
     db: &State<Db>,
@@ -222,22 +237,7 @@ async fn password_submit(
     };
     match result {
         Ok(()) => Page::redirect("/account?changed=password"),
-        Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
-            let status = super::error::status_of(&e);
-            account_view(
-                db,
-                templates,
-                &actor,
-                &chrome,
-                status,
-                AccountView {
-                    error: Some(&e),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => account_error(db, templates, &actor, &chrome, &e).await,
     }
 }
 
@@ -268,22 +268,7 @@ async fn token_create(
             };
             account_view(db, templates, &actor, &chrome, Status::Created, view).await
         }
-        Err(e @ (Error::Invalid { .. } | Error::Throttled { .. })) => {
-            let status = super::error::status_of(&e);
-            account_view(
-                db,
-                templates,
-                &actor,
-                &chrome,
-                status,
-                AccountView {
-                    error: Some(&e),
-                    ..Default::default()
-                },
-            )
-            .await
-        }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => account_error(db, templates, &actor, &chrome, &e).await,
     }
 }
 
