@@ -54,11 +54,7 @@ pub struct Credential {
     pub organisation_kind: String,
 }
 
-fn credential_query<E: EntityTrait>(
-    id: E::Column,
-    seen_at: E::Column,
-    user_id: E::Column,
-) -> sea_orm::Select<E> {
+fn credential_query<E: EntityTrait>(id: E::Column, seen_at: E::Column, user_id: E::Column) -> sea_orm::Select<E> {
     use sea_orm::{JoinType, QuerySelect};
     E::find()
         .select_only()
@@ -73,7 +69,10 @@ fn credential_query<E: EntityTrait>(
         .column_as(organisation::Column::Id, "organisation_id")
         .column_as(organisation::Column::NameZh, "organisation_name")
         .column_as(organisation::Column::Kind, "organisation_kind")
-        .join(JoinType::InnerJoin, E::belongs_to(user::Entity).from(user_id).to(user::Column::Id).into())
+        .join(
+            JoinType::InnerJoin,
+            E::belongs_to(user::Entity).from(user_id).to(user::Column::Id).into(),
+        )
         .join(
             JoinType::InnerJoin,
             user::Entity::belongs_to(organisation::Entity)
@@ -85,11 +84,15 @@ fn credential_query<E: EntityTrait>(
 
 /// The holder of a session, by the hash of its cookie secret.
 pub async fn session_credential<C: ConnectionTrait>(db: &C, token_hash: &str) -> Result<Option<Credential>, DbErr> {
-    credential_query::<session::Entity>(session::Column::Id, session::Column::LastSeenAt, session::Column::UserId)
-        .filter(session::Column::TokenHash.eq(token_hash))
-        .into_model::<Credential>()
-        .one(db)
-        .await
+    credential_query::<session::Entity>(
+        session::Column::Id,
+        session::Column::LastSeenAt,
+        session::Column::UserId,
+    )
+    .filter(session::Column::TokenHash.eq(token_hash))
+    .into_model::<Credential>()
+    .one(db)
+    .await
 }
 
 /// The holder of a live (not revoked) API token, by the token's hash.
