@@ -39,6 +39,7 @@ pub mod accounts;
 pub mod audit;
 pub mod codes;
 pub mod register;
+pub mod uncertainty;
 pub mod units;
 
 use std::fmt;
