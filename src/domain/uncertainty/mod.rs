@@ -5,5 +5,461 @@
 //! `metrocal uncertainty evaluate` and `POST /api/v1/uncertainty/evaluate`) and gives
 //! the results or the first error with the field it concerns.
 
+pub mod gum;
 pub mod model;
+pub mod monte_carlo;
+pub mod problem;
 pub mod units;
+
+use crate::domain::Error;
+use gum::Rounding;
+use model::Model;
+pub use problem::Problem;
+use problem::{check_input, Distribution, Input};
+use serde::Serialize;
+use units::parse_unit;
+
+/// One input's part in a measurand's uncertainty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Contribution {
+    pub name: String,
+    /// c_i, in the measurand's unit per the input's unit.
+    pub sensitivity: f64,
+    /// |c_i|·u(x_i), in the measurand's unit.
+    pub contribution: f64,
+    pub dof: Option<f64>,
+    /// The share of Σ (c_i u_i)², in percent (independent inputs assumed).
+    pub percent: f64,
+}
+
+/// Monte Carlo results for a measurand, in its unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonteCarloResult {
+    pub mean: f64,
+    pub standard_uncertainty: f64,
+    pub interval: [f64; 2],
+    pub shortest_interval: [f64; 2],
+    pub trials: u64,
+    pub gum_validated: bool,
+    pub delta: f64,
+}
+
+/// The result for one measurand. Numbers are unrounded, in the measurand's unit; only
+/// `report` is rounded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasurandResult {
+    pub name: String,
+    pub unit: String,
+    pub estimate: f64,
+    pub standard_uncertainty: f64,
+    pub effective_dof: Option<f64>,
+    pub coverage_factor: f64,
+    pub expanded_uncertainty: f64,
+    pub coverage_probability: f64,
+    pub report: String,
+    pub contributions: Vec<Contribution>,
+    pub monte_carlo: Option<MonteCarloResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub results: Vec<MeasurandResult>,
+    /// The correlation matrix of the measurands, in the order they were listed.
+    pub correlation: Vec<Vec<f64>>,
+}
+
+/// Fewest Monte Carlo trials accepted: JCGM 101 §7.2.1 asks for M ≥ 10⁴ at p = 0.95
+/// (M much larger than 1/(1 − p)).
+pub const MIN_TRIALS: u64 = 10_000;
+/// Most trials in one evaluation (memory: 8 bytes per trial per measurand).
+pub const MAX_TRIALS: u64 = 50_000_000;
+
+/// Evaluates a problem: the GUM framework for every measurand, and Monte Carlo when
+/// asked. The first error names the field it concerns.
+pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
+    let field = |f: &str, code: &'static str, m: String| Error::new(f, code, m);
+    if p.measurands.is_empty() {
+        return Err(field(
+            "measurands",
+            "uncertainty.no_measurand",
+            "name at least one measurand".into(),
+        ));
+    }
+    let mut inputs: Vec<Input> = Vec::with_capacity(p.inputs.len());
+    for (i, spec) in p.inputs.iter().enumerate() {
+        let input = check_input(i, spec)?;
+        if inputs.iter().any(|x| x.name == input.name) {
+            return Err(field(
+                &format!("inputs[{i}].name"),
+                "uncertainty.name_taken",
+                format!("two inputs are named '{}'", input.name),
+            ));
+        }
+        inputs.push(input);
+    }
+    let names: Vec<&str> = inputs.iter().map(|x| x.name.as_str()).collect();
+    let model =
+        Model::parse(&p.model, &names).map_err(|e| field("model", "uncertainty.model_invalid", e.to_string()))?;
+    // The model's inputs, in the model's order, as indices into `inputs`.
+    let used: Vec<usize> = model
+        .inputs
+        .iter()
+        .map(|n| {
+            names
+                .iter()
+                .position(|x| x == n)
+                .expect("the parser knows only these names")
+        })
+        .collect();
+    let dims: Vec<units::Dim> = used.iter().map(|&i| inputs[i].unit.dim).collect();
+    let op_dims = model
+        .dimensions(&dims)
+        .map_err(|e| field("model", "uncertainty.dimension", e.to_string()))?;
+
+    let mut outputs = Vec::new();
+    let mut out_units = Vec::new();
+    for (j, m) in p.measurands.iter().enumerate() {
+        let op = model.output(m.name.trim()).ok_or_else(|| {
+            field(
+                &format!("measurands[{j}].name"),
+                "uncertainty.measurand_undefined",
+                format!("the model has no line defining '{}'", m.name.trim()),
+            )
+        })?;
+        let unit = parse_unit(&m.unit).map_err(|e| {
+            field(
+                &format!("measurands[{j}].unit"),
+                "uncertainty.unit_invalid",
+                e.to_string(),
+            )
+        })?;
+        if !unit.dim.same(op_dims[op]) {
+            return Err(field(
+                &format!("measurands[{j}].unit"),
+                "uncertainty.dimension",
+                format!(
+                    "'{}' is a unit of {}, but the model gives {} in {}",
+                    m.unit, unit.dim, m.name, op_dims[op]
+                ),
+            ));
+        }
+        outputs.push(op);
+        out_units.push(unit);
+    }
+
+    // Correlations between inputs, as a matrix over all inputs.
+    let n = inputs.len();
+    let mut r = vec![0.0; n * n];
+    for i in 0..n {
+        r[i * n + i] = 1.0;
+    }
+    for (c, spec) in p.correlations.iter().enumerate() {
+        let at = |f: &str| format!("correlations[{c}].{f}");
+        let find = |name: &str, f: &str| {
+            names.iter().position(|x| *x == name.trim()).ok_or_else(|| {
+                field(
+                    &at(f),
+                    "uncertainty.correlation_unknown",
+                    format!("no input is named '{name}'"),
+                )
+            })
+        };
+        let (a, b) = (find(&spec.a, "a")?, find(&spec.b, "b")?);
+        if a == b {
+            return Err(field(
+                &at("b"),
+                "uncertainty.correlation_self",
+                "an input is not correlated with itself".into(),
+            ));
+        }
+        if spec.r.is_nan() || spec.r.abs() > 1.0 {
+            return Err(field(
+                &at("r"),
+                "uncertainty.correlation_range",
+                "r is a number from −1 to 1".into(),
+            ));
+        }
+        r[a * n + b] = spec.r;
+        r[b * n + a] = spec.r;
+    }
+    let correlated_inputs: Vec<usize> = (0..n)
+        .filter(|&i| (0..n).any(|j| j != i && r[i * n + j] != 0.0))
+        .collect();
+    cholesky_psd(&r, n, &correlated_inputs).ok_or_else(|| {
+        field(
+            "correlations",
+            "uncertainty.correlation_not_psd",
+            "the correlation coefficients are inconsistent: their matrix is not positive semi-definite".into(),
+        )
+    })?;
+
+    // The estimate and the sensitivities, in SI units.
+    let x: Vec<f64> = used.iter().map(|&i| inputs[i].x).collect();
+    let values = model
+        .values(&x)
+        .map_err(|e| field("model", "uncertainty.model_undefined", e.to_string()))?;
+    let coverage = p.coverage.clone().unwrap_or(problem::CoverageSpec {
+        probability: Some(0.9545),
+        k: None,
+    });
+    let (fixed_k, probability) = match (coverage.k, coverage.probability) {
+        (Some(k), None) if k.is_finite() && k > 0.0 => (Some(k), gum::normal_probability(k)),
+        (None, Some(pr)) if pr > 0.0 && pr < 1.0 => (None, pr),
+        (None, None) => (None, 0.9545),
+        _ => {
+            return Err(field(
+                "coverage",
+                "uncertainty.coverage_invalid",
+                "coverage is {\"probability\": p} with 0 < p < 1, or {\"k\": k} with k > 0".into(),
+            ))
+        }
+    };
+    let rounding = match p.rounding.as_deref() {
+        None | Some("nearest") => Rounding::Nearest,
+        Some("up") => Rounding::Up,
+        Some(other) => {
+            return Err(field(
+                "rounding",
+                "uncertainty.rounding_invalid",
+                format!("'{other}': rounding is \"nearest\" or \"up\""),
+            ))
+        }
+    };
+    if p.second_order {
+        return Err(field(
+            "second_order",
+            "uncertainty.not_supported",
+            "second-order terms are not available yet".into(),
+        ));
+    }
+
+    // Gradients of every measurand with respect to every input (zero for unused ones).
+    let grads: Vec<Vec<f64>> = outputs
+        .iter()
+        .map(|&op| {
+            let g = model.gradient(&values, op);
+            let mut full = vec![0.0; n];
+            for (k, &i) in used.iter().enumerate() {
+                full[i] = g[k];
+            }
+            full
+        })
+        .collect();
+    let u: Vec<f64> = inputs.iter().map(|x| x.u).collect();
+    let cov = |a: &[f64], b: &[f64]| -> f64 {
+        let mut s = 0.0;
+        for i in 0..n {
+            if a[i] == 0.0 || u[i] == 0.0 {
+                continue;
+            }
+            for j in 0..n {
+                let rij = r[i * n + j];
+                if rij != 0.0 {
+                    s += a[i] * b[j] * rij * u[i] * u[j];
+                }
+            }
+        }
+        s
+    };
+    let any_correlation = !correlated_inputs.is_empty();
+    let m = outputs.len();
+    let mut covariance = vec![0.0; m * m];
+    for a in 0..m {
+        for b in a..m {
+            let c = cov(&grads[a], &grads[b]);
+            covariance[a * m + b] = c;
+            covariance[b * m + a] = c;
+        }
+    }
+    let uc: Vec<f64> = (0..m).map(|j| covariance[j * m + j].max(0.0).sqrt()).collect();
+    let correlation: Vec<Vec<f64>> = (0..m)
+        .map(|a| {
+            (0..m)
+                .map(|b| {
+                    if a == b {
+                        1.0
+                    } else if uc[a] > 0.0 && uc[b] > 0.0 {
+                        covariance[a * m + b] / (uc[a] * uc[b])
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    // Monte Carlo, when asked.
+    let mc = match &p.monte_carlo {
+        None => None,
+        Some(spec) => {
+            let trials = if spec.adaptive {
+                return Err(field(
+                    "monte_carlo.adaptive",
+                    "uncertainty.not_supported",
+                    "the adaptive procedure is not available yet; give trials".into(),
+                ));
+            } else {
+                spec.trials.unwrap_or(1_000_000)
+            };
+            if trials < MIN_TRIALS {
+                return Err(field(
+                    "monte_carlo.trials",
+                    "uncertainty.too_few_trials",
+                    format!("at least {MIN_TRIALS} trials (JCGM 101 §7.2.1)"),
+                ));
+            }
+            if trials > MAX_TRIALS {
+                return Err(field(
+                    "monte_carlo.trials",
+                    "uncertainty.too_many_trials",
+                    format!("at most {MAX_TRIALS} trials"),
+                ));
+            }
+            let digits = spec.significant_digits.unwrap_or(2);
+            if !(1..=6).contains(&digits) {
+                return Err(field(
+                    "monte_carlo.significant_digits",
+                    "uncertainty.digits_invalid",
+                    "significant_digits is from 1 to 6".into(),
+                ));
+            }
+            let dists: Vec<Distribution> = used.iter().map(|&i| inputs[i].distribution).collect();
+            // The jointly drawn normals, as model-input indices.
+            let members: Vec<usize> = correlated_inputs
+                .iter()
+                .filter_map(|i| used.iter().position(|u| u == i))
+                .collect();
+            for &k in &members {
+                if !matches!(dists[k], Distribution::Normal { .. }) {
+                    return Err(field(
+                        "correlations",
+                        "uncertainty.correlation_distribution",
+                        format!(
+                            "Monte Carlo draws correlated inputs from a joint normal distribution; '{}' is not normal",
+                            model.inputs[k]
+                        ),
+                    ));
+                }
+            }
+            let sub = correlated_inputs
+                .iter()
+                .filter(|i| used.contains(i))
+                .copied()
+                .collect::<Vec<_>>();
+            let lower_used = cholesky_psd(&r, n, &sub).expect("checked above");
+            let correlated = monte_carlo::Correlated {
+                members,
+                lower: lower_used,
+            };
+            let runs = monte_carlo::simulate(
+                &model,
+                &outputs,
+                &dists,
+                &correlated,
+                trials as usize,
+                spec.seed.unwrap_or(1),
+            );
+            Some((runs, trials, digits))
+        }
+    };
+
+    let mut results = Vec::with_capacity(m);
+    for (j, spec) in p.measurands.iter().enumerate() {
+        let unit = out_units[j];
+        let g = &grads[j];
+        let contributions_si: Vec<f64> = (0..n).map(|i| g[i].abs() * u[i]).collect();
+        let sum_sq: f64 = contributions_si.iter().map(|c| c * c).sum();
+        let dof = if any_correlation {
+            None
+        } else {
+            let terms: Vec<(f64, Option<f64>)> = (0..n).map(|i| (contributions_si[i], inputs[i].dof)).collect();
+            gum::welch_satterthwaite(uc[j], &terms)
+        };
+        let dof_for_k = if p.truncate_dof { dof.map(f64::floor) } else { dof };
+        let k = fixed_k.unwrap_or_else(|| gum::coverage_factor(probability, dof_for_k));
+        let y = unit.from_si(values[outputs[j]]);
+        let u_y = unit.diff_from_si(uc[j]);
+        let big_u = k * u_y;
+        let (y_text, u_text) = gum::round_result(y, big_u, rounding);
+        let unit_text = spec.unit.trim();
+        let sep = if unit_text.is_empty() { "" } else { " " };
+        let report = format!(
+            "{} = {y_text}{sep}{unit_text}, U = {u_text}{sep}{unit_text} (k = {}, p = {})",
+            spec.name.trim(),
+            gum::format_k(k),
+            gum::format_percent(probability)
+        );
+        let contributions = (0..n)
+            .filter(|&i| used.contains(&i))
+            .map(|i| Contribution {
+                name: inputs[i].name.clone(),
+                sensitivity: g[i] * inputs[i].unit.factor / unit.factor,
+                contribution: unit.diff_from_si(contributions_si[i]),
+                dof: inputs[i].dof,
+                percent: if sum_sq > 0.0 {
+                    100.0 * contributions_si[i].powi(2) / sum_sq
+                } else {
+                    0.0
+                },
+            })
+            .collect();
+        let monte_carlo = mc.as_ref().map(|(runs, trials, digits)| {
+            let mut values = runs[j].clone();
+            let s = monte_carlo::summarise(&mut values, probability);
+            let delta = monte_carlo::tolerance(u_y, *digits);
+            let to = |v: f64| unit.from_si(v);
+            let interval = (to(s.interval.0), to(s.interval.1));
+            MonteCarloResult {
+                mean: to(s.mean),
+                standard_uncertainty: unit.diff_from_si(s.standard_uncertainty),
+                interval: [interval.0, interval.1],
+                shortest_interval: [to(s.shortest_interval.0), to(s.shortest_interval.1)],
+                trials: *trials,
+                gum_validated: monte_carlo::gum_validated(y, big_u, interval, delta),
+                delta,
+            }
+        });
+        results.push(MeasurandResult {
+            name: spec.name.trim().to_owned(),
+            unit: unit_text.to_owned(),
+            estimate: y,
+            standard_uncertainty: u_y,
+            effective_dof: dof,
+            coverage_factor: k,
+            expanded_uncertainty: big_u,
+            coverage_probability: probability,
+            report,
+            contributions,
+            monte_carlo,
+        });
+    }
+    Ok(Evaluation { results, correlation })
+}
+
+/// The Cholesky factor of the correlation matrix restricted to `members`, allowing
+/// a positive semi-definite matrix (zero pivots); None when it is not PSD.
+fn cholesky_psd(r: &[f64], n: usize, members: &[usize]) -> Option<Vec<f64>> {
+    let m = members.len();
+    let a = |i: usize, j: usize| r[members[i] * n + members[j]];
+    let mut l = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s: f64 = (0..j).map(|k| l[i * m + k] * l[j * m + k]).sum();
+            if i == j {
+                let d = a(i, i) - s;
+                if d < -1e-10 {
+                    return None;
+                }
+                l[i * m + i] = d.max(0.0).sqrt();
+            } else if l[j * m + j] > 1e-12 {
+                l[i * m + j] = (a(i, j) - s) / l[j * m + j];
+            } else if (a(i, j) - s).abs() > 1e-9 {
+                return None;
+            }
+        }
+    }
+    Some(l)
+}
+
+#[cfg(test)]
+mod examples;

@@ -1,0 +1,181 @@
+//! The GUM framework (JCGM 100 §5; JJF 1059.1): sensitivity coefficients, combined
+//! standard uncertainty with correlations, Welch–Satterthwaite, coverage factor,
+//! expanded uncertainty; and the coverage-factor and rounding rules of the report.
+
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+/// The coverage factor for probability p with ν effective degrees of freedom
+/// (None = infinite): the (1 + p)/2 quantile of Student's t, or of the normal
+/// distribution (JCGM 100 §G.3, §G.4).
+pub fn coverage_factor(p: f64, dof: Option<f64>) -> f64 {
+    let q = (1.0 + p) / 2.0;
+    match dof {
+        Some(nu) if nu.is_finite() => StudentsT::new(0.0, 1.0, nu).expect("ν > 0").inverse_cdf(q),
+        _ => Normal::standard().inverse_cdf(q),
+    }
+}
+
+/// The coverage probability of ±k for a normal distribution: 2Φ(k) − 1.
+pub fn normal_probability(k: f64) -> f64 {
+    2.0 * Normal::standard().cdf(k) - 1.0
+}
+
+/// Welch–Satterthwaite (JCGM 100 eq. G.2b): u_c⁴ / Σ u_i(y)⁴/ν_i, with the
+/// contributions u_i(y) = |c_i| u(x_i). None when infinite.
+pub fn welch_satterthwaite(uc: f64, terms: &[(f64, Option<f64>)]) -> Option<f64> {
+    let denom: f64 = terms.iter().filter_map(|(ui, nu)| nu.map(|nu| ui.powi(4) / nu)).sum();
+    if denom > 0.0 && uc > 0.0 {
+        Some(uc.powi(4) / denom)
+    } else {
+        None
+    }
+}
+
+/// How the report rounds the expanded uncertainty to two significant digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Nearest,
+    /// Never understate: round up (ILAC-P14 allows either; some labs require this).
+    Up,
+}
+
+/// U to at most two significant digits and y to the same decimal place, as text
+/// (JJF 1059.1 §7.3; ILAC-P14 §5.3; GUM §7.2.6). Returns (y, U).
+pub fn round_result(y: f64, big_u: f64, rounding: Rounding) -> (String, String) {
+    if !(big_u.is_finite() && big_u > 0.0) {
+        return (format!("{y}"), "0".into());
+    }
+    let mut exp = big_u.log10().floor() as i32 - 1; // the place of the 2nd significant digit
+    let mut digits = round_at(big_u, exp, rounding);
+    if digits >= 100.0 {
+        // 9.96 → 10: one digit fewer after the point.
+        exp += 1;
+        digits = round_at(big_u, exp, rounding);
+    }
+    let u_text = format_scaled(digits, exp);
+    let y_digits = (y / 10f64.powi(exp)).round();
+    (format_scaled(y_digits, exp), u_text)
+}
+
+/// `value` in units of 10^exp, rounded to a whole number.
+fn round_at(value: f64, exp: i32, rounding: Rounding) -> f64 {
+    let scaled = value / 10f64.powi(exp);
+    match rounding {
+        Rounding::Nearest => scaled.round(),
+        // A tolerance keeps 6.8 (stored as 6.8000000000000007) from becoming 6.9.
+        Rounding::Up => (scaled - 1e-9 * scaled.abs().max(1.0)).ceil(),
+    }
+}
+
+/// `digits` × 10^exp as a plain decimal, or in e-notation when very large or small.
+fn format_scaled(digits: f64, exp: i32) -> String {
+    let digits = if digits == 0.0 { 0.0 } else { digits }; // no "-0"
+    if (-12..=6).contains(&exp) {
+        if exp >= 0 {
+            format!("{:.0}", digits * 10f64.powi(exp))
+        } else {
+            let decimals = (-exp) as usize;
+            let text = format!("{:.*}", decimals, digits / 10f64.powi(-exp));
+            if text.starts_with('-') && text.trim_start_matches('-').chars().all(|c| c == '0' || c == '.') {
+                text[1..].to_owned()
+            } else {
+                text
+            }
+        }
+    } else {
+        let mantissa_digits = if digits == 0.0 {
+            1
+        } else {
+            (digits.abs().log10().floor() as i32) + 1
+        };
+        let e = exp + mantissa_digits - 1;
+        let mantissa = digits / 10f64.powi(mantissa_digits - 1);
+        format!("{:.*}e{}", (mantissa_digits - 1).max(0) as usize, mantissa, e)
+    }
+}
+
+/// k as reported: two decimals (e.g. 2.16).
+pub fn format_k(k: f64) -> String {
+    format!("{k:.2}")
+}
+
+/// p as reported, in percent: 95.45 %, 99 %.
+pub fn format_percent(p: f64) -> String {
+    let text = format!("{:.2}", p * 100.0);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} %")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coverage_factors_from_students_t() {
+        // JCGM 100 Table G.2: t_95.45(ν): ν=1 → 13.97, ν=10 → 2.28, ν=16 → 2.17, ∞ → 2.000.
+        let k = |nu| coverage_factor(0.9545, nu);
+        assert_eq!(format!("{:.2}", k(Some(1.0))), "13.97");
+        assert_eq!(format!("{:.2}", k(Some(10.0))), "2.28");
+        assert_eq!(format!("{:.2}", k(Some(16.0))), "2.17");
+        assert_eq!(format!("{:.3}", k(None)), "2.000");
+        // t_95(ν): ν=8 → 2.31, ∞ → 1.960.
+        assert_eq!(format!("{:.2}", coverage_factor(0.95, Some(8.0))), "2.31");
+        assert_eq!(format!("{:.3}", coverage_factor(0.95, None)), "1.960");
+        assert_eq!(format!("{:.4}", normal_probability(2.0)), "0.9545");
+        assert_eq!(format!("{:.4}", normal_probability(3.0)), "0.9973");
+    }
+
+    #[test]
+    fn welch_satterthwaite_algebra() {
+        // Two equal contributions with ν = 4 each: ν_eff = (2u²)² / (2u⁴/4) = 8.
+        let nu = welch_satterthwaite(2f64.sqrt(), &[(1.0, Some(4.0)), (1.0, Some(4.0))]).unwrap();
+        assert!((nu - 8.0).abs() < 1e-12);
+        assert_eq!(welch_satterthwaite(1.0, &[(1.0, None)]), None);
+        assert_eq!(welch_satterthwaite(0.0, &[(0.0, Some(3.0))]), None);
+    }
+
+    #[test]
+    fn reports_round_u_to_two_significant_digits() {
+        // ILAC-P14 §5.3 / JJF 1059.1: U to two significant digits, y to the same place.
+        assert_eq!(
+            round_result(50.000838, 0.0000684, Rounding::Nearest),
+            ("50.000838".into(), "0.000068".into())
+        );
+        assert_eq!(
+            round_result(50.000838, 0.0000684, Rounding::Up),
+            ("50.000838".into(), "0.000069".into())
+        );
+        assert_eq!(
+            round_result(10.0249, 0.0586, Rounding::Nearest),
+            ("10.025".into(), "0.059".into())
+        );
+        // Exactly two significant digits already: "up" does not add one.
+        assert_eq!(round_result(1.0, 0.068, Rounding::Up).1, "0.068");
+        // 9.96 rounds to 10 with one digit fewer after the point.
+        assert_eq!(
+            round_result(123.456, 0.996, Rounding::Nearest),
+            ("123.5".into(), "1.0".into())
+        );
+        assert_eq!(
+            round_result(123456.0, 1234.0, Rounding::Nearest),
+            ("123500".into(), "1200".into())
+        );
+        assert_eq!(
+            round_result(1.23456e-9, 2.345e-12, Rounding::Nearest),
+            ("1.2346e-9".into(), "2.3e-12".into())
+        );
+        assert_eq!(
+            round_result(-0.0004, 0.012, Rounding::Nearest),
+            ("0.000".into(), "0.012".into())
+        );
+        assert_eq!(round_result(5.0, 0.0, Rounding::Nearest).1, "0");
+    }
+
+    #[test]
+    fn k_and_p_as_reported() {
+        assert_eq!(format_k(2.1557), "2.16");
+        assert_eq!(format_percent(0.9545), "95.45 %");
+        assert_eq!(format_percent(0.99), "99 %");
+        assert_eq!(format_percent(0.95), "95 %");
+    }
+}
