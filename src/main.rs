@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use metrocal::config::AppConfig;
 use metrocal::domain::audit::Head;
+use metrocal::domain::uncertainty;
 use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{self, Bundle, Progress};
 use metrocal::service::{accounts, audit, Actor};
@@ -74,6 +75,18 @@ enum Command {
     /// Check the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Measurement uncertainty (GUM and Monte Carlo).
+    #[command(subcommand)]
+    Uncertainty(UncertaintyCommand),
+}
+
+#[derive(Subcommand)]
+enum UncertaintyCommand {
+    /// Evaluate a problem (docs/uncertainty.md) and print the result as JSON.
+    Evaluate {
+        /// The problem as JSON, or - for standard input.
+        file: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -298,6 +311,20 @@ async fn run(cli: Cli) -> Result<(), String> {
                 token.id, token.name
             );
             println!("{secret}");
+        }
+        Command::Uncertainty(UncertaintyCommand::Evaluate { file }) => {
+            let text = if file == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| format!("cannot read standard input: {e}"))?;
+                s
+            } else {
+                std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
+            };
+            let field = |e: metrocal::domain::Error| format!("{}: {}", e.field, e.message);
+            let problem = uncertainty::problem::parse_problem(&text).map_err(field)?;
+            let result = uncertainty::evaluate(&problem).map_err(field)?;
+            println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
         }
         Command::Audit(AuditCommand::Head) => {
             let db = open(&cli).await?;

@@ -10,6 +10,7 @@ pub mod organisations;
 pub mod reference;
 pub mod standards;
 pub mod transfer;
+pub mod uncertainty;
 
 use crate::domain;
 use crate::domain::accounts::{Role, Roles};

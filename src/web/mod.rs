@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod standards;
 pub mod templates;
+pub mod uncertainty;
 
 use crate::config::AppConfig;
 pub use guards::Chrome;
@@ -283,6 +284,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
         .mount("/api/v1", audit::api_routes())
+        .mount("/api/v1", uncertainty::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

@@ -132,6 +132,7 @@ impl utoipa::Modify for BearerAuth {
         super::accounts::token_revoke_api,
         super::organisations::get_api,
         super::audit::audit_api,
+        super::uncertainty::evaluate_api,
     ),
     components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
     modifiers(&BearerAuth)

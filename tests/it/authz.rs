@@ -412,6 +412,17 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: [S(401), S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)],
             },
             Case {
+                route: ("POST", "/api/v1/uncertainty/evaluate"),
+                method: Method::Post,
+                uri: "/api/v1/uncertainty/evaluate".into(),
+                body: Body::Json(json!({
+                    "measurands": [{"name": "y", "unit": "V"}],
+                    "model": "y = x",
+                    "inputs": [{"name": "x", "value": 1, "unit": "V", "uncertainty": {"kind": "normal", "u": 0.1}}]
+                })),
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
                 route: ("GET", "/api/v1/audit"),
                 method: Method::Get,
                 uri: "/api/v1/audit".into(),

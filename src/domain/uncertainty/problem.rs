@@ -635,3 +635,33 @@ mod tests {
         assert_eq!(e.field, "inputs[0].uncertainty.k");
     }
 }
+
+/// Reads a problem from JSON. A value of the wrong type, a missing or unknown field is
+/// an error naming its path (`inputs[1].uncertainty.u`).
+pub fn parse_problem(json: &str) -> Result<Problem, Error> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        Error::new(field, "request.json_invalid", e.inner().to_string())
+    })
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_name_the_path() {
+        let e = parse_problem(r#"{"measurands": [], "model": "y = x", "inputs": [{"name": "x", "value": "one", "uncertainty": {"kind": "constant"}}]}"#).unwrap_err();
+        assert_eq!(e.field, "inputs[0].value");
+        let e = parse_problem(r#"{"measurands": [], "model": "y = x", "inputs": [], "colour": 1}"#).unwrap_err();
+        assert!(e.message.contains("colour"), "{}", e.message);
+        let e = parse_problem("{not json").unwrap_err();
+        assert_eq!(e.field, "body");
+    }
+}

@@ -1,0 +1,48 @@
+//! /api/v1/uncertainty: the evaluation engine over HTTP.
+
+use super::error::ApiResult;
+use crate::domain::uncertainty::{problem::parse_problem, Evaluation};
+use crate::service::uncertainty as svc;
+use crate::service::{Actor, Error};
+use rocket::data::{Data, ToByteUnit};
+use rocket::serde::json::Json;
+use rocket::{post, routes, Route};
+
+pub fn api_routes() -> Vec<Route> {
+    routes![evaluate_api]
+}
+
+/// Largest problem accepted (readings included).
+const BODY_LIMIT_KIB: u64 = 256;
+
+/// Evaluate a measurement model: the GUM framework for each measurand, and Monte Carlo
+/// when `monte_carlo` is given. The format is in docs/uncertainty.md.
+#[utoipa::path(
+    post, path = "/api/v1/uncertainty/evaluate", tag = "uncertainty",
+    request_body(content = Object, description = "The problem: measurands, model, inputs, correlations, coverage, monte_carlo"),
+    responses(
+        (status = 200, description = "One result per measurand and their correlation matrix", body = Object),
+        (status = 401, body = super::openapi::ErrorBody),
+        (status = 422, description = "The field at fault is named", body = super::openapi::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/uncertainty/evaluate", data = "<data>")]
+pub async fn evaluate_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<Evaluation>> {
+    let body = data
+        .open(BODY_LIMIT_KIB.kibibytes())
+        .into_string()
+        .await
+        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
+    if !body.is_complete() {
+        return Err(Error::field(
+            "body",
+            "request.too_large",
+            format!("the body is larger than {BODY_LIMIT_KIB} KiB"),
+        )
+        .into());
+    }
+    actor.require_login()?;
+    let problem = parse_problem(&body).map_err(|e| Error::invalid(vec![e]))?;
+    Ok(Json(svc::evaluate(&actor, problem).await?))
+}
