@@ -51,11 +51,14 @@ async fn the_api_evaluates_the_documented_format() {
     assert_eq!(res.status(), Status::Unauthorized);
 }
 
+/// A change to the simple problem that makes it wrong.
+type Edit = Box<dyn Fn(&mut Value)>;
+
 #[rocket::async_test]
 async fn bad_input_is_422_naming_the_field() {
     let app = TestApp::demo().await;
     let user = app.user("technician").await;
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str, &str)> = vec![
+    let cases: Vec<(Edit, &str, &str)> = vec![
         (
             Box::new(|p| p["inputs"][2]["uncertainty"]["kind"] = json!("lognormal")),
             "inputs[2].uncertainty.kind",
