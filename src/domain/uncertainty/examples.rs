@@ -162,3 +162,15 @@ fn monte_carlo_is_reproducible_from_its_seed() {
     let c = evaluate(&p).unwrap();
     assert_ne!(a.results[0].monte_carlo, c.results[0].monte_carlo);
 }
+
+#[test]
+fn jcgm101_9_3_gum_with_second_order_terms() {
+    // JCGM 101:2008 §9.3.2 Table 9, "GUF higher order": u(δm) = 0.0750 mg.
+    let json = include_str!("../../../calibration-data/uncertainty/jcgm101-9-3-mass.json");
+    let mut p: Problem = serde_json::from_str(json).unwrap();
+    p.monte_carlo = None;
+    p.second_order = true;
+    let r = &evaluate(&p).unwrap().results[0];
+    assert_eq!(round(r.standard_uncertainty, 4), 0.075, "{}", r.standard_uncertainty);
+    assert_eq!(round(r.estimate, 4), 1.234);
+}

@@ -6,6 +6,7 @@
 //! the results or the first error with the field it concerns.
 
 pub mod gum;
+pub mod jet;
 pub mod model;
 pub mod monte_carlo;
 pub mod problem;
@@ -225,11 +226,12 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
             ))
         }
     };
-    if p.second_order {
+    if p.second_order && !correlated_inputs.is_empty() {
         return Err(field(
             "second_order",
-            "uncertainty.not_supported",
-            "second-order terms are not available yet".into(),
+            "uncertainty.second_order_correlated",
+            "the second-order terms of GUM §5.1.2 assume independent inputs; remove the correlations or the option"
+                .into(),
         ));
     }
 
@@ -269,6 +271,14 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
             let c = cov(&grads[a], &grads[b]);
             covariance[a * m + b] = c;
             covariance[b * m + a] = c;
+        }
+    }
+    if p.second_order {
+        // JCGM 100 §5.1.2 note: the second-order terms, added to each variance.
+        let u_used: Vec<f64> = used.iter().map(|&i| u[i]).collect();
+        for (j, &op) in outputs.iter().enumerate() {
+            let g_used: Vec<f64> = used.iter().map(|&i| grads[j][i]).collect();
+            covariance[j * m + j] += jet::second_order_terms(&model, &x, &u_used, &g_used, op);
         }
     }
     let uc: Vec<f64> = (0..m).map(|j| covariance[j * m + j].max(0.0).sqrt()).collect();

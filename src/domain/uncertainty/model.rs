@@ -49,7 +49,7 @@ pub enum Func {
 }
 
 impl Func {
-    fn parse(name: &str) -> Option<Func> {
+    pub fn parse(name: &str) -> Option<Func> {
         Some(match name {
             "sqrt" => Func::Sqrt,
             "exp" => Func::Exp,

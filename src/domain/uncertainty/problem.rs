@@ -642,7 +642,7 @@ pub fn parse_problem(json: &str) -> Result<Problem, Error> {
     let mut de = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() {
+        let field = if matches!(path.as_str(), "." | "?" | "") {
             "body".to_owned()
         } else {
             path
