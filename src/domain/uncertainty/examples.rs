@@ -174,3 +174,29 @@ fn jcgm101_9_3_gum_with_second_order_terms() {
     assert_eq!(round(r.standard_uncertainty, 4), 0.075, "{}", r.standard_uncertainty);
     assert_eq!(round(r.estimate, 4), 1.234);
 }
+
+#[test]
+fn jcgm101_7_9_adaptive_procedure_stops_when_stable() {
+    // JCGM 101:2008 §7.9.4 on the additive model of §9.2.2 (p = 0.95, n_dig = 2):
+    // blocks of max(100/(1 − p), 10⁴) = 10⁴ trials until every block statistic is
+    // stable within δ = 0.05 (u = 2.0).
+    let json = include_str!("../../../calibration-data/uncertainty/jcgm101-9-2-additive-normal.json");
+    let mut p: Problem = serde_json::from_str(json).unwrap();
+    p.monte_carlo = Some(super::problem::MonteCarloSpec {
+        trials: None,
+        adaptive: true,
+        seed: Some(7),
+        significant_digits: Some(2),
+        min_blocks: None,
+    });
+    let a = evaluate(&p).unwrap();
+    let mc = a.results[0].monte_carlo.as_ref().unwrap();
+    assert_eq!(mc.trials % 10_000, 0);
+    assert!(mc.trials >= 20_000, "{}", mc.trials);
+    assert!((mc.standard_uncertainty - 2.0).abs() <= mc.delta, "{mc:?}");
+    assert!((mc.interval[1] - 3.92).abs() <= 2.0 * mc.delta, "{mc:?}");
+    assert_eq!(evaluate(&p).unwrap(), a, "reproducible");
+    // Both trials and adaptive is a contradiction.
+    p.monte_carlo.as_mut().unwrap().trials = Some(10_000);
+    assert_eq!(evaluate(&p).unwrap_err().field, "monte_carlo.trials");
+}

@@ -302,12 +302,17 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
     let mc = match &p.monte_carlo {
         None => None,
         Some(spec) => {
-            let trials = if spec.adaptive {
+            if spec.adaptive && spec.trials.is_some() {
                 return Err(field(
-                    "monte_carlo.adaptive",
-                    "uncertainty.not_supported",
-                    "the adaptive procedure is not available yet; give trials".into(),
+                    "monte_carlo.trials",
+                    "uncertainty.trials_with_adaptive",
+                    "give either trials or adaptive, not both".into(),
                 ));
+            }
+            // Adaptive: blocks of M = max(100/(1 − p), 10⁴) trials (JCGM 101 §7.9.4 b).
+            let block = ((100.0 / (1.0 - probability)).ceil() as u64).max(MIN_TRIALS);
+            let trials = if spec.adaptive {
+                block
             } else {
                 spec.trials.unwrap_or(1_000_000)
             };
@@ -361,15 +366,21 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
                 members,
                 lower: lower_used,
             };
-            let runs = monte_carlo::simulate(
-                &model,
-                &outputs,
-                &dists,
-                &correlated,
-                trials as usize,
-                spec.seed.unwrap_or(1),
-            );
-            Some((runs, trials, digits))
+            let seed = spec.seed.unwrap_or(1);
+            let run = |h: u64| {
+                // Each block of the adaptive procedure has its own seed, derived from the given one.
+                let seed_h = seed ^ h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                monte_carlo::simulate(&model, &outputs, &dists, &correlated, trials as usize, seed_h)
+            };
+            if !spec.adaptive {
+                Some((run(0), trials, digits))
+            } else {
+                let min_blocks = spec.min_blocks.unwrap_or(2).max(2);
+                let to_units: Vec<(f64, f64)> = out_units.iter().map(|u| (u.factor, u.offset)).collect();
+                let (runs, h) =
+                    monte_carlo::adaptive(run, m, probability, digits, min_blocks, MAX_TRIALS / trials, &to_units);
+                Some((runs, trials * h, digits))
+            }
         }
     };
 

@@ -114,6 +114,64 @@ pub fn simulate(
         .collect()
 }
 
+/// The adaptive procedure of JCGM 101 §7.9.4: blocks of trials until twice the
+/// standard deviation of each block statistic (mean, standard uncertainty, both ends
+/// of the symmetric interval) is within the numerical tolerance δ of the standard
+/// uncertainty from all trials so far, for every measurand. `run(h)` simulates block h;
+/// `units` gives each measurand's (factor, offset) so δ is taken in its own unit.
+/// Returns every trial's values and the number of blocks.
+pub fn adaptive(
+    run: impl Fn(u64) -> Vec<Vec<f64>>,
+    measurands: usize,
+    p: f64,
+    digits: u32,
+    min_blocks: u64,
+    max_blocks: u64,
+    units: &[(f64, f64)],
+) -> (Vec<Vec<f64>>, u64) {
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); measurands];
+    // Per measurand, per block: mean, u, low, high (in the measurand's unit).
+    let mut stats: Vec<Vec<[f64; 4]>> = vec![Vec::new(); measurands];
+    let mut h = 0;
+    loop {
+        let block = run(h);
+        h += 1;
+        for (j, values) in block.into_iter().enumerate() {
+            let (factor, offset) = units[j];
+            let mut sorted = values.clone();
+            let s = summarise(&mut sorted, p);
+            let to = |v: f64| v / factor - offset;
+            stats[j].push([
+                to(s.mean),
+                s.standard_uncertainty / factor,
+                to(s.interval.0),
+                to(s.interval.1),
+            ]);
+            all[j].extend(values);
+        }
+        if h < min_blocks {
+            continue;
+        }
+        let stable = (0..measurands).all(|j| {
+            let n = all[j].len() as f64;
+            let mean = all[j].iter().sum::<f64>() / n;
+            let u = (all[j].iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / units[j].0;
+            let delta = tolerance(u, digits);
+            (0..4).all(|k| {
+                let xs: Vec<f64> = stats[j].iter().map(|s| s[k]).collect();
+                let hh = xs.len() as f64;
+                let avg = xs.iter().sum::<f64>() / hh;
+                // The standard deviation of the average of h block values (§7.9.4 f).
+                let s = (xs.iter().map(|x| (x - avg).powi(2)).sum::<f64>() / (hh * (hh - 1.0))).sqrt();
+                2.0 * s <= delta
+            })
+        });
+        if stable || h >= max_blocks {
+            return (all, h);
+        }
+    }
+}
+
 /// Summary of one output (JCGM 101 §7.6, §7.7).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Summary {

@@ -104,6 +104,9 @@ pub struct MonteCarloSpec {
     pub seed: Option<u64>,
     #[serde(default)]
     pub significant_digits: Option<u32>,
+    /// The adaptive procedure runs at least this many blocks (default 2, JCGM 101 §7.9.4).
+    #[serde(default)]
+    pub min_blocks: Option<u64>,
 }
 
 /// An input's probability distribution, in coherent SI units.
