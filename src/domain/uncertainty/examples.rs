@@ -200,3 +200,80 @@ fn jcgm101_7_9_adaptive_procedure_stops_when_stable() {
     p.monte_carlo.as_mut().unwrap().trials = Some(10_000);
     assert_eq!(evaluate(&p).unwrap_err().field, "monte_carlo.trials");
 }
+
+#[test]
+fn a_zero_budget_still_succeeds() {
+    // JCGM 101 §9.4 takes the comparison loss Y = X1² + X2² at X1 = X2 = 0: the
+    // first-order GUM uncertainty is 0. The answer must still come: ν_eff null, U = 0,
+    // and Monte Carlo as computed. For independent normal inputs with u(x) = u, the
+    // exact mean and standard deviation of Y are 2u² (chi-square with 2 degrees of
+    // freedom, scaled by u²), which the second-order terms also give exactly.
+    let json = r#"{"measurands": [{"name": "Y", "unit": ""}], "model": "Y = X1^2 + X2^2",
+        "inputs": [{"name": "X1", "value": 0, "uncertainty": {"kind": "normal", "u": 0.005}},
+                   {"name": "X2", "value": 0, "uncertainty": {"kind": "normal", "u": 0.005}}],
+        "monte_carlo": {"trials": 1000000, "seed": 3}}"#;
+    let mut p: Problem = serde_json::from_str(json).unwrap();
+    let r = evaluate(&p).unwrap().results.remove(0);
+    assert_eq!(r.standard_uncertainty, 0.0);
+    assert_eq!(r.expanded_uncertainty, 0.0);
+    assert_eq!(r.effective_dof, None);
+    assert!(r.report.ends_with("U = 0 (k = 2.00, p = 95.45 %)"), "{}", r.report);
+    let mc = r.monte_carlo.unwrap();
+    assert!((mc.mean - 5e-5).abs() < 2e-7, "{}", mc.mean);
+    assert!(
+        (mc.standard_uncertainty - 5e-5).abs() < 5e-7,
+        "{}",
+        mc.standard_uncertainty
+    );
+    assert!(!mc.gum_validated);
+    p.monte_carlo = None;
+    p.second_order = true;
+    let r = evaluate(&p).unwrap().results.remove(0);
+    assert!((r.standard_uncertainty - 5e-5).abs() < 1e-18);
+}
+
+#[test]
+fn a_linear_model_gives_monte_carlo_equal_to_gum() {
+    // For a linear model with normal inputs the GUM framework is exact (JCGM 101 §5.7):
+    // Monte Carlo must agree within its sampling spread, for any coefficients.
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for _ in 0..5 {
+        let (a, b, ua, ub) = (next() * 10.0 - 5.0, next() * 10.0 - 5.0, 0.1 + next(), 0.1 + next());
+        let json = format!(
+            r#"{{"measurands": [{{"name": "y", "unit": "V"}}], "model": "y = {a}*x1 + {b}*x2",
+            "inputs": [{{"name": "x1", "value": 1, "unit": "V", "uncertainty": {{"kind": "normal", "u": {ua}}}}},
+                       {{"name": "x2", "value": 2, "unit": "V", "uncertainty": {{"kind": "normal", "u": {ub}}}}}],
+            "monte_carlo": {{"trials": 200000, "seed": 5}}}}"#
+        );
+        let p: Problem = serde_json::from_str(&json).unwrap();
+        let r = evaluate(&p).unwrap().results.remove(0);
+        let exact = ((a * ua).powi(2) + (b * ub).powi(2)).sqrt();
+        assert!((r.standard_uncertainty - exact).abs() < 1e-12 * exact);
+        let mc = r.monte_carlo.unwrap();
+        // The standard error of a sample standard deviation is about σ/√(2M).
+        assert!((mc.standard_uncertainty - exact).abs() < 5.0 * exact / (2.0 * 200000f64).sqrt());
+    }
+}
+
+#[test]
+fn changing_the_units_scales_the_results() {
+    // The same end gauge in µm and in m: every result scales by the unit factor.
+    let json = include_str!("../../../calibration-data/uncertainty/gum-h1-end-gauge.json");
+    let mm = run(json);
+    for (unit, scale) in [("µm", 1e3), ("m", 1e-3), ("nm", 1e6)] {
+        let mut p: Problem = serde_json::from_str(json).unwrap();
+        p.measurands[0].unit = unit.into();
+        let other = evaluate(&p).unwrap();
+        let (a, b) = (&mm.results[0], &other.results[0]);
+        assert!((b.estimate - a.estimate * scale).abs() <= 1e-12 * b.estimate.abs());
+        assert!((b.standard_uncertainty - a.standard_uncertainty * scale).abs() <= 1e-12 * b.standard_uncertainty);
+        assert_eq!(a.effective_dof, b.effective_dof);
+        assert_eq!(a.coverage_factor, b.coverage_factor);
+    }
+}

@@ -109,13 +109,28 @@ fn derivatives(f: Func, x: f64) -> [f64; 4] {
     }
 }
 
+/// xᵉ and its derivatives e·xᵉ⁻¹, e(e−1)xᵉ⁻², e(e−1)(e−2)xᵉ⁻³; a derivative whose
+/// coefficient is zero is zero, also at x = 0 (x² has third derivative 0, not 0·∞).
 fn powc(x: f64, e: f64) -> [f64; 4] {
-    [
-        x.powf(e),
-        e * x.powf(e - 1.0),
-        e * (e - 1.0) * x.powf(e - 2.0),
-        e * (e - 1.0) * (e - 2.0) * x.powf(e - 3.0),
-    ]
+    let mut out = [0.0; 4];
+    let mut coefficient = 1.0;
+    for (k, slot) in out.iter_mut().enumerate() {
+        if k > 0 {
+            coefficient *= e - (k - 1) as f64;
+        }
+        *slot = if coefficient == 0.0 {
+            0.0
+        } else {
+            let p = e - k as f64;
+            coefficient
+                * if p == p.trunc() && p.abs() <= 64.0 {
+                    x.powi(p as i32)
+                } else {
+                    x.powf(p)
+                }
+        };
+    }
+    out
 }
 
 /// The model's operations evaluated on jets, with inputs i and j perturbed.

@@ -260,6 +260,12 @@ impl Model {
                 }
                 _ => step(op, &v),
             };
+            if !value.is_finite() {
+                return err(
+                    self.spans[i].0,
+                    format!("'{}' is not a finite number at the estimate", self.source(i)),
+                );
+            }
             v.push(value);
         }
         Ok(v)
@@ -736,5 +742,8 @@ mod tests {
         let m = Model::parse("y = a / (b - 1)", &["a", "b"]).unwrap();
         let e = m.values(&[1.0, 1.0]).unwrap_err();
         assert!(e.message.contains("'b - 1'"), "{}", e.message);
+        let m = Model::parse("y = a^-1 + b^0.5", &["a", "b"]).unwrap();
+        assert!(m.values(&[0.0, 1.0]).unwrap_err().message.contains("'a^-1'"));
+        assert!(m.values(&[1.0, -1.0]).unwrap_err().message.contains("'b^0.5'"));
     }
 }
