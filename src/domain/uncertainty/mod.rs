@@ -87,9 +87,10 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         ));
     }
     let mut inputs: Vec<Input> = Vec::with_capacity(p.inputs.len());
+    let mut seen = std::collections::HashSet::with_capacity(p.inputs.len());
     for (i, spec) in p.inputs.iter().enumerate() {
         let input = check_input(i, spec)?;
-        if inputs.iter().any(|x| x.name == input.name) {
+        if !seen.insert(input.name.clone()) {
             return Err(field(
                 &format!("inputs[{i}].name"),
                 "uncertainty.name_taken",
@@ -99,19 +100,15 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         inputs.push(input);
     }
     let names: Vec<&str> = inputs.iter().map(|x| x.name.as_str()).collect();
+    let positions: std::collections::HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let model =
         Model::parse(&p.model, &names).map_err(|e| field("model", "uncertainty.model_invalid", e.to_string()))?;
     // The model's inputs, in the model's order, as indices into `inputs`.
-    let used: Vec<usize> = model
-        .inputs
-        .iter()
-        .map(|n| {
-            names
-                .iter()
-                .position(|x| x == n)
-                .expect("the parser knows only these names")
-        })
-        .collect();
+    let used: Vec<usize> = model.inputs.iter().map(|n| positions[n.as_str()]).collect();
+    let mut is_used = vec![false; inputs.len()];
+    for &i in &used {
+        is_used[i] = true;
+    }
     let dims: Vec<units::Dim> = used.iter().map(|&i| inputs[i].unit.dim).collect();
     let op_dims = model
         .dimensions(&dims)
@@ -148,16 +145,13 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         out_units.push(unit);
     }
 
-    // Correlations between inputs, as a matrix over all inputs.
+    // Correlations between inputs: the pairs with r ≠ 0 (most inputs have none).
     let n = inputs.len();
-    let mut r = vec![0.0; n * n];
-    for i in 0..n {
-        r[i * n + i] = 1.0;
-    }
+    let mut pairs: std::collections::BTreeMap<(usize, usize), f64> = std::collections::BTreeMap::new();
     for (c, spec) in p.correlations.iter().enumerate() {
         let at = |f: &str| format!("correlations[{c}].{f}");
         let find = |name: &str, f: &str| {
-            names.iter().position(|x| *x == name.trim()).ok_or_else(|| {
+            positions.get(name.trim()).copied().ok_or_else(|| {
                 field(
                     &at(f),
                     "uncertainty.correlation_unknown",
@@ -180,13 +174,23 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
                 "r is a number from −1 to 1".into(),
             ));
         }
-        r[a * n + b] = spec.r;
-        r[b * n + a] = spec.r;
+        if spec.r == 0.0 {
+            pairs.remove(&(a.min(b), a.max(b)));
+        } else {
+            pairs.insert((a.min(b), a.max(b)), spec.r);
+        }
     }
-    let correlated_inputs: Vec<usize> = (0..n)
-        .filter(|&i| (0..n).any(|j| j != i && r[i * n + j] != 0.0))
-        .collect();
-    cholesky_psd(&r, n, &correlated_inputs).ok_or_else(|| {
+    let correlation_of = |i: usize, j: usize| -> f64 {
+        if i == j {
+            1.0
+        } else {
+            pairs.get(&(i.min(j), i.max(j))).copied().unwrap_or(0.0)
+        }
+    };
+    let mut correlated_inputs: Vec<usize> = pairs.keys().flat_map(|&(a, b)| [a, b]).collect();
+    correlated_inputs.sort_unstable();
+    correlated_inputs.dedup();
+    cholesky_psd(&correlation_of, &correlated_inputs).ok_or_else(|| {
         field(
             "correlations",
             "uncertainty.correlation_not_psd",
@@ -248,20 +252,14 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         })
         .collect();
     let u: Vec<f64> = inputs.iter().map(|x| x.u).collect();
+    // cov(y_a, y_b) = Σᵢ aᵢbᵢu²(xᵢ) + Σ_{i<j} r_ij u(xᵢ)u(xⱼ)(aᵢbⱼ + aⱼbᵢ) (JCGM 100 eq. 13, F.2).
     let cov = |a: &[f64], b: &[f64]| -> f64 {
-        let mut s = 0.0;
-        for i in 0..n {
-            if a[i] == 0.0 || u[i] == 0.0 {
-                continue;
-            }
-            for j in 0..n {
-                let rij = r[i * n + j];
-                if rij != 0.0 {
-                    s += a[i] * b[j] * rij * u[i] * u[j];
-                }
-            }
-        }
-        s
+        let diagonal: f64 = (0..n).map(|i| a[i] * b[i] * u[i] * u[i]).sum();
+        let off: f64 = pairs
+            .iter()
+            .map(|(&(i, j), &rij)| rij * u[i] * u[j] * (a[i] * b[j] + a[j] * b[i]))
+            .sum();
+        diagonal + off
     };
     let any_correlation = !correlated_inputs.is_empty();
     let m = outputs.len();
@@ -358,10 +356,10 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
             }
             let sub = correlated_inputs
                 .iter()
-                .filter(|i| used.contains(i))
+                .filter(|&&i| is_used[i])
                 .copied()
                 .collect::<Vec<_>>();
-            let lower_used = cholesky_psd(&r, n, &sub).expect("checked above");
+            let lower_used = cholesky_psd(&correlation_of, &sub).expect("checked above");
             let correlated = monte_carlo::Correlated {
                 members,
                 lower: lower_used,
@@ -411,7 +409,7 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
             gum::format_percent(probability)
         );
         let contributions = (0..n)
-            .filter(|&i| used.contains(&i))
+            .filter(|&i| is_used[i])
             .map(|i| Contribution {
                 name: inputs[i].name.clone(),
                 sensitivity: g[i] * inputs[i].unit.factor / unit.factor,
@@ -459,9 +457,9 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
 
 /// The Cholesky factor of the correlation matrix restricted to `members`, allowing
 /// a positive semi-definite matrix (zero pivots); None when it is not PSD.
-fn cholesky_psd(r: &[f64], n: usize, members: &[usize]) -> Option<Vec<f64>> {
+fn cholesky_psd(r: &dyn Fn(usize, usize) -> f64, members: &[usize]) -> Option<Vec<f64>> {
     let m = members.len();
-    let a = |i: usize, j: usize| r[members[i] * n + members[j]];
+    let a = |i: usize, j: usize| r(members[i], members[j]);
     let mut l = vec![0.0; m * m];
     for i in 0..m {
         for j in 0..=i {

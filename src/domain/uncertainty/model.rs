@@ -150,7 +150,7 @@ impl Model {
                 defined: Vec::new(),
                 inputs: Vec::new(),
             },
-            known: known_inputs,
+            known: known_inputs.iter().copied().collect(),
             names: HashMap::new(),
             consts: HashMap::new(),
         };
@@ -456,7 +456,7 @@ struct Parser<'a> {
     tokens: &'a [(Tok, usize, usize)],
     pos: usize,
     model: Model,
-    known: &'a [&'a str],
+    known: std::collections::HashSet<&'a str>,
     /// Names defined so far (by lines), and inputs seen.
     names: HashMap<String, usize>,
     /// Operations whose value is a constant (for exponents).
@@ -518,7 +518,7 @@ impl Parser<'_> {
             if Func::parse(&name).is_some() || name == "pi" {
                 return err(start, format!("'{name}' is a built-in name and cannot be defined"));
             }
-            if self.known.contains(&name.as_str()) {
+            if self.known.contains(name.as_str()) {
                 return err(start, format!("'{name}' is an input; a line cannot redefine it"));
             }
             self.pos += 1;
@@ -633,7 +633,7 @@ impl Parser<'_> {
                 if let Some(&op) = self.names.get(&name) {
                     return Ok(op);
                 }
-                if self.known.contains(&name.as_str()) {
+                if self.known.contains(name.as_str()) {
                     let k = self.model.inputs.len();
                     self.model.inputs.push(name.clone());
                     let op = self.push(Op::Input(k), (start, end));
