@@ -297,7 +297,7 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         .collect();
 
     // Monte Carlo, when asked.
-    let mc = match &p.monte_carlo {
+    let mut mc = match &p.monte_carlo {
         None => None,
         Some(spec) => {
             if spec.adaptive && spec.trials.is_some() {
@@ -422,8 +422,8 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
                 },
             })
             .collect();
-        let monte_carlo = mc.as_ref().map(|(runs, trials, digits)| {
-            let mut values = runs[j].clone();
+        let monte_carlo = mc.as_mut().map(|(runs, trials, digits)| {
+            let mut values = std::mem::take(&mut runs[j]);
             let s = monte_carlo::summarise(&mut values, probability);
             let delta = monte_carlo::tolerance(u_y, *digits);
             let to = |v: f64| unit.from_si(v);

@@ -284,6 +284,29 @@ impl Model {
         }
     }
 
+    /// Every operation over `n` trials at once (Monte Carlo). `tape` holds one column of
+    /// `stride` values per operation; the columns of the input operations are filled by
+    /// the caller. Non-finite results stay non-finite.
+    pub fn eval_columns(&self, stride: usize, n: usize, tape: &mut [f64]) {
+        for (i, op) in self.ops.iter().enumerate() {
+            let (done, rest) = tape.split_at_mut(i * stride);
+            let out = &mut rest[..n];
+            let col = |k: usize| &done[k * stride..k * stride + n];
+            match *op {
+                Op::Input(_) => {}
+                Op::Const(c) => out.fill(c),
+                Op::Add(a, b) => zip2(out, col(a), col(b), |x, y| x + y),
+                Op::Sub(a, b) => zip2(out, col(a), col(b), |x, y| x - y),
+                Op::Mul(a, b) => zip2(out, col(a), col(b), |x, y| x * y),
+                Op::Div(a, b) => zip2(out, col(a), col(b), |x, y| x / y),
+                Op::Powc(a, e) => out.iter_mut().zip(col(a)).for_each(|(o, &x)| *o = powc(x, e)),
+                Op::Pow(a, b) => zip2(out, col(a), col(b), f64::powf),
+                Op::Neg(a) => out.iter_mut().zip(col(a)).for_each(|(o, &x)| *o = -x),
+                Op::Call(f, a) => out.iter_mut().zip(col(a)).for_each(|(o, &x)| *o = f.eval(x).0),
+            }
+        }
+    }
+
     /// ∂(operation `out`)/∂(input k) for every input, by one reverse sweep over the tape.
     pub fn gradient(&self, values: &[f64], out: usize) -> Vec<f64> {
         let mut adj = vec![0.0; out + 1];
@@ -341,6 +364,12 @@ fn step(op: &Op, v: &[f64]) -> f64 {
         Op::Pow(a, b) => v[a].powf(v[b]),
         Op::Neg(a) => -v[a],
         Op::Call(f, a) => f.eval(v[a]).0,
+    }
+}
+
+fn zip2(out: &mut [f64], a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
     }
 }
 

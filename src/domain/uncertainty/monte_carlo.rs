@@ -12,28 +12,41 @@ use rand_distr::{Distribution as _, StandardNormal, StudentT};
 /// (seed, block number), so the result does not depend on the number of threads.
 const BLOCK: usize = 8192;
 
-/// Draws one value of an input.
-fn draw(d: &Distribution, rng: &mut ChaCha8Rng, normal: f64) -> f64 {
+/// Fills `col` with draws of one input (JCGM 101 §6.4). Normal inputs that take part
+/// in a correlation get their (already correlated) standard normals in `normals`.
+fn fill(d: &Distribution, rng: &mut ChaCha8Rng, col: &mut [f64], normals: Option<&[f64]>) {
     let uniform = |rng: &mut ChaCha8Rng| rng.random::<f64>() * 2.0 - 1.0; // on [−1, 1)
     match *d {
-        Distribution::Normal { mu, sigma } => mu + sigma * normal,
-        Distribution::Rectangular { mu, a } => mu + a * uniform(rng),
+        Distribution::Normal { mu, sigma } => match normals {
+            Some(z) => col.iter_mut().zip(z).for_each(|(c, z)| *c = mu + sigma * z),
+            None => col
+                .iter_mut()
+                .for_each(|c| *c = mu + sigma * rng.sample::<f64, _>(StandardNormal)),
+        },
+        Distribution::Rectangular { mu, a } => col.iter_mut().for_each(|c| *c = mu + a * uniform(rng)),
         // The sum of two rectangles of half-width a/2 (JCGM 101 §6.4.5).
-        Distribution::Triangular { mu, a } => mu + a * 0.5 * (uniform(rng) + uniform(rng)),
+        Distribution::Triangular { mu, a } => col
+            .iter_mut()
+            .for_each(|c| *c = mu + a * 0.5 * (uniform(rng) + uniform(rng))),
         // JCGM 101 §6.4.6: x + a·sin(2πr).
-        Distribution::Arcsine { mu, a } => mu + a * (2.0 * std::f64::consts::PI * rng.random::<f64>()).sin(),
+        Distribution::Arcsine { mu, a } => col
+            .iter_mut()
+            .for_each(|c| *c = mu + a * (std::f64::consts::TAU * rng.random::<f64>()).sin()),
         // JCGM 101 §6.4.4: the sum of two rectangles of half-widths a(1+β)/2 and a(1−β)/2.
-        Distribution::Trapezoidal { mu, a, beta } => {
-            mu + a * 0.5 * ((1.0 + beta) * uniform(rng) + (1.0 - beta) * uniform(rng))
-        }
+        Distribution::Trapezoidal { mu, a, beta } => col
+            .iter_mut()
+            .for_each(|c| *c = mu + a * 0.5 * ((1.0 + beta) * uniform(rng) + (1.0 - beta) * uniform(rng))),
         // JCGM 101 §6.4.3: the half-width is drawn from [a − d, a + d] first.
-        Distribution::CurvilinearTrapezoid { mu, a, d } => {
+        Distribution::CurvilinearTrapezoid { mu, a, d } => col.iter_mut().for_each(|c| {
             let half = a + d * uniform(rng);
-            mu + half * uniform(rng)
-        }
+            *c = mu + half * uniform(rng)
+        }),
         // JCGM 101 §6.4.9: x + s·t_ν.
-        Distribution::StudentT { mu, scale, dof } => mu + scale * StudentT::new(dof).expect("ν > 0").sample(rng),
-        Distribution::Constant(v) => v,
+        Distribution::StudentT { mu, scale, dof } => {
+            let t = StudentT::new(dof).expect("ν > 0");
+            col.iter_mut().for_each(|c| *c = mu + scale * t.sample(rng))
+        }
+        Distribution::Constant(v) => col.fill(v),
     }
 }
 
@@ -47,7 +60,9 @@ pub struct Correlated {
     pub lower: Vec<f64>,
 }
 
-/// The output values of every trial, one vector per measurand.
+/// The output values of every trial, one vector per measurand. Each block of trials
+/// is drawn input by input and the model evaluated over whole columns, which keeps the
+/// inner loops simple enough for the compiler to vectorise.
 pub fn simulate(
     model: &Model,
     outputs: &[usize],
@@ -62,64 +77,74 @@ pub fn simulate(
         .unwrap_or(1)
         .min(blocks.max(1));
     let per_thread = blocks.div_ceil(threads);
-    let mut results: Vec<Vec<Vec<f64>>> = Vec::new();
+    // Every thread writes its blocks straight into its own part of the results.
+    let mut all: Vec<Vec<f64>> = vec![vec![0.0; trials]; outputs.len()];
+    let mut parts: Vec<Vec<&mut [f64]>> = (0..threads).map(|_| Vec::new()).collect();
+    for column in all.iter_mut() {
+        let mut rest: &mut [f64] = column;
+        for (t, part) in parts.iter_mut().enumerate() {
+            let start = (t * per_thread * BLOCK).min(trials);
+            let end = ((t + 1) * per_thread * BLOCK).min(trials);
+            let (mine, tail) = rest.split_at_mut(end - start);
+            part.push(mine);
+            rest = tail;
+        }
+    }
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                s.spawn(move || {
-                    let first = t * per_thread;
-                    let last = ((t + 1) * per_thread).min(blocks);
-                    let mut out: Vec<Vec<f64>> = vec![Vec::new(); outputs.len()];
-                    let mut x = vec![0.0; inputs.len()];
-                    let mut scratch = Vec::with_capacity(model.ops.len());
-                    let mut normals = vec![0.0; inputs.len()];
-                    // Standard normals are drawn only for the inputs that use them.
-                    let needs_normal: Vec<bool> = inputs
-                        .iter()
-                        .enumerate()
-                        .map(|(k, d)| matches!(d, Distribution::Normal { .. }) || correlated.members.contains(&k))
-                        .collect();
-                    let mut joint = vec![0.0; correlated.members.len()];
-                    for b in first..last {
-                        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                        rng.set_stream(b as u64);
-                        let n = BLOCK.min(trials - b * BLOCK);
-                        for _ in 0..n {
-                            for (z, &needed) in normals.iter_mut().zip(&needs_normal) {
-                                if needed {
-                                    *z = rng.sample(StandardNormal);
-                                }
-                            }
-                            // Correlate the jointly drawn normals.
-                            let m = correlated.members.len();
-                            for (i, slot) in joint.iter_mut().enumerate() {
-                                *slot = (0..=i)
-                                    .map(|j| correlated.lower[i * m + j] * normals[correlated.members[j]])
-                                    .sum();
-                            }
-                            for i in 0..m {
-                                normals[correlated.members[i]] = joint[i];
-                            }
-                            for (k, d) in inputs.iter().enumerate() {
-                                x[k] = draw(d, &mut rng, normals[k]);
-                            }
-                            model.eval_fast(&x, &mut scratch);
-                            for (o, &op) in outputs.iter().enumerate() {
-                                out[o].push(scratch[op]);
-                            }
+        for (t, mut out) in parts.into_iter().enumerate() {
+            s.spawn(move || {
+                let first = t * per_thread;
+                let last = ((t + 1) * per_thread).min(blocks);
+                let m = correlated.members.len();
+                // The tape column of each input's operation, where its draws go.
+                let input_op: Vec<usize> = (0..inputs.len())
+                    .map(|k| {
+                        model
+                            .ops
+                            .iter()
+                            .position(|op| matches!(op, super::model::Op::Input(x) if *x == k))
+                            .expect("every model input has its operation")
+                    })
+                    .collect();
+                let mut tape = vec![0.0; model.ops.len() * BLOCK];
+                let mut z = vec![0.0; m * BLOCK];
+                let mut joint = vec![0.0; m * BLOCK];
+                for b in first..last {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(b as u64);
+                    let n = BLOCK.min(trials - b * BLOCK);
+                    // Jointly drawn normals: independent first, then z = L·n.
+                    for v in z[..m * BLOCK].iter_mut() {
+                        *v = rng.sample(StandardNormal);
+                    }
+                    for i in 0..m {
+                        let row = &mut joint[i * BLOCK..(i + 1) * BLOCK];
+                        row.fill(0.0);
+                        for j in 0..=i {
+                            let l = correlated.lower[i * m + j];
+                            let src = &z[j * BLOCK..(j + 1) * BLOCK];
+                            row.iter_mut().zip(src).for_each(|(r, v)| *r += l * v);
                         }
                     }
-                    out
-                })
-            })
-            .collect();
-        for h in handles {
-            results.push(h.join().expect("a Monte Carlo thread"));
+                    for (k, d) in inputs.iter().enumerate() {
+                        let normals = correlated
+                            .members
+                            .iter()
+                            .position(|&x| x == k)
+                            .map(|i| &joint[i * BLOCK..i * BLOCK + n]);
+                        let at = input_op[k] * BLOCK;
+                        fill(d, &mut rng, &mut tape[at..at + n], normals);
+                    }
+                    model.eval_columns(BLOCK, n, &mut tape);
+                    let at = (b - first) * BLOCK;
+                    for (o, &op) in outputs.iter().enumerate() {
+                        out[o][at..at + n].copy_from_slice(&tape[op * BLOCK..op * BLOCK + n]);
+                    }
+                }
+            });
         }
     });
-    (0..outputs.len())
-        .map(|o| results.iter().flat_map(|r| r[o].iter().copied()).collect())
-        .collect()
+    all
 }
 
 /// The adaptive procedure of JCGM 101 §7.9.4: blocks of trials until twice the
