@@ -44,6 +44,11 @@ pub mod units;
 
 use std::fmt;
 
+/// A record as submitted from a form: every field is text, found by its name.
+pub trait TextFields: Default {
+    fn text_field_mut(&mut self, name: &str) -> Option<&mut String>;
+}
+
 /// A rule violation, tied to the input field that caused it.
 ///
 /// `code` is stable (`standard.code_invalid`) so that API clients can match on it;

@@ -413,6 +413,18 @@ impl OrganisationInput {
     }
 }
 
+impl super::TextFields for OrganisationInput {
+    fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
+        self.field_mut(name)
+    }
+}
+
+impl super::TextFields for StandardInput {
+    fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
+        self.field_mut(name)
+    }
+}
+
 /// A checked organisation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrganisationDraft {

@@ -83,21 +83,7 @@ async fn verify_password(stored: Option<&str>, password: &str) -> bool {
     .unwrap_or(false)
 }
 
-fn principal(u: user::Model, org: organisation::Model, session_id: Option<i32>) -> Principal {
-    Principal {
-        user_id: u.id,
-        roles: Roles::parse("roles", &u.roles).unwrap_or_default(),
-        email: u.email,
-        name: u.name,
-        organisation_id: org.id,
-        organisation_name: org.name_zh,
-        organisation_kind: OrgKind::parse(&org.kind).unwrap_or(OrgKind::Enterprise),
-        session_id,
-        must_change_password: u.must_change_password,
-    }
-}
-
-fn principal_of(c: Credential, session_id: Option<i32>) -> Principal {
+fn principal(c: Credential, session_id: Option<i32>) -> Principal {
     Principal {
         user_id: c.user_id,
         roles: Roles::parse("roles", &c.roles).unwrap_or_default(),
@@ -105,7 +91,6 @@ fn principal_of(c: Credential, session_id: Option<i32>) -> Principal {
         name: c.name,
         organisation_id: c.organisation_id,
         organisation_name: c.organisation_name,
-        organisation_kind: OrgKind::parse(&c.organisation_kind).unwrap_or(OrgKind::Enterprise),
         session_id,
         must_change_password: c.must_change_password,
     }
@@ -296,10 +281,11 @@ pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, email: &str, n
     Ok(())
 }
 
-/// A successful login: the new session's secret (for the cookie) and who logged in.
+/// A successful login: the new session's secret (for the cookie), and whether the
+/// user must first replace a one-time password.
 pub struct LoggedIn {
     pub session_secret: String,
-    pub principal: Principal,
+    pub must_change_password: bool,
 }
 
 /// Logs in. Throttled per account and per client address; every attempt is audited
@@ -319,10 +305,6 @@ pub async fn login(
     let since = now - THROTTLE_WINDOW;
     let (by_account, by_client) = q::recent_failures(db, &email, client_addr, since).await?;
     let found = q::user_by_email(db, &email).await?;
-    let org = match &found {
-        Some(u) => reg::organisation_by_id(db, u.organisation_id).await?,
-        None => None,
-    };
     let who = found.as_ref().map(|u| (u.id, u.email.as_str(), u.organisation_id));
     let attempt = |action: &'static str, reason: &str| {
         let mut changes = Changes::new();
@@ -361,7 +343,7 @@ pub async fn login(
     }
 
     let active = found.as_ref().filter(|u| u.disabled_at.is_none());
-    let ok = verify_password(active.map(|u| u.password_hash.as_str()), password).await && org.is_some();
+    let ok = verify_password(active.map(|u| u.password_hash.as_str()), password).await;
     let txn = db.begin().await?;
     q::insert_login_attempt(&txn, &email, client_addr, now, ok).await?;
     if !ok {
@@ -378,7 +360,7 @@ pub async fn login(
             "the e-mail address or the password is wrong",
         ));
     }
-    let (u, org) = (found.clone().expect("checked"), org.expect("checked"));
+    let u = found.clone().expect("checked");
     if let Some(old) = previous_session {
         if let Some(c) = q::session_credential(&txn, &sha256_hex(old)).await? {
             q::delete_session(&txn, c.credential_id).await?;
@@ -387,7 +369,7 @@ pub async fn login(
     q::delete_idle_sessions(&txn, now - IDLE_TIMEOUT).await?;
     q::prune_login_attempts(&txn, now - Duration::days(1)).await?;
     let secret = random_hex(32);
-    let s = q::insert_session(
+    q::insert_session(
         &txn,
         crate::store::entities::session::ActiveModel {
             user_id: Set(u.id),
@@ -403,7 +385,7 @@ pub async fn login(
     txn.commit().await?;
     Ok(LoggedIn {
         session_secret: secret,
-        principal: principal(u, org, Some(s.id)),
+        must_change_password: u.must_change_password,
     })
 }
 
@@ -437,7 +419,7 @@ pub async fn session_user(
     if now - last_seen > TOUCH_EVERY {
         q::touch_session(db, session_id, now).await?;
     }
-    Ok(Ok(principal_of(c, Some(session_id))))
+    Ok(Ok(principal(c, Some(session_id))))
 }
 
 /// Ends the actor's session on the server, so the cookie is worthless even if kept.
@@ -720,7 +702,7 @@ pub async fn token_user(db: &DatabaseConnection, token: &str, now: DateTime<Utc>
     if c.seen_at.is_none_or(|at| now - at > TOUCH_EVERY) {
         q::touch_token(db, c.credential_id, now).await?;
     }
-    Ok(Some(principal_of(c, None)))
+    Ok(Some(principal(c, None)))
 }
 
 /// The actor's own account, for the account page and `GET /api/v1/me`.

@@ -14,7 +14,6 @@ pub mod uncertainty;
 
 use crate::domain;
 use crate::domain::accounts::{Role, Roles};
-use crate::domain::register::OrgKind;
 use sea_orm::DbErr;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -45,7 +44,6 @@ pub struct Principal {
     pub name: String,
     pub organisation_id: i32,
     pub organisation_name: String,
-    pub organisation_kind: OrgKind,
     pub roles: Roles,
     /// The browser session, when the request came with one (not with an API token).
     pub session_id: Option<i32>,

@@ -51,7 +51,6 @@ pub struct Credential {
     pub disabled_at: Option<DateTime<Utc>>,
     pub organisation_id: i32,
     pub organisation_name: String,
-    pub organisation_kind: String,
 }
 
 fn credential_query<E: EntityTrait>(id: E::Column, seen_at: E::Column, user_id: E::Column) -> sea_orm::Select<E> {
@@ -68,7 +67,6 @@ fn credential_query<E: EntityTrait>(id: E::Column, seen_at: E::Column, user_id: 
         .column_as(user::Column::DisabledAt, "disabled_at")
         .column_as(organisation::Column::Id, "organisation_id")
         .column_as(organisation::Column::NameZh, "organisation_name")
-        .column_as(organisation::Column::Kind, "organisation_kind")
         .join(
             JoinType::InnerJoin,
             E::belongs_to(user::Entity).from(user_id).to(user::Column::Id).into(),

@@ -99,7 +99,7 @@ async fn login_submit(
             // carries over.
             jar.add_private(cookie(tls.0, SESSION_COOKIE, done.session_secret));
             rotate_csrf(jar, tls.0);
-            if done.principal.must_change_password {
+            if done.must_change_password {
                 Page::redirect("/account")
             } else {
                 Page::redirect(next)

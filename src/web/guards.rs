@@ -284,6 +284,18 @@ impl CsrfForm {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+
+    /// The form as a record's input. Fields the record does not have (the CSRF token,
+    /// anything a browser adds) are ignored.
+    pub fn to_input<T: crate::domain::TextFields>(&self) -> T {
+        let mut input = T::default();
+        for (k, v) in self.iter() {
+            if let Some(f) = input.text_field_mut(k) {
+                *f = v.to_owned();
+            }
+        }
+        input
+    }
 }
 
 #[rocket::async_trait]

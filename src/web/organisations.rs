@@ -118,16 +118,6 @@ async fn form_page(
     )
 }
 
-fn input_from_form(form: &CsrfForm) -> OrganisationInput {
-    let mut input = OrganisationInput::default();
-    for (k, v) in form.iter() {
-        if let Some(f) = input.field_mut(k) {
-            *f = v.to_owned();
-        }
-    }
-    input
-}
-
 /// After a form post: to the record, back to the form with field errors, or an error page.
 async fn after_save(
     saved: Result<i32, Error>,
@@ -163,7 +153,7 @@ async fn create_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    let input = input_from_form(&form);
+    let input = form.to_input::<OrganisationInput>();
     let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
     after_save(saved, None, &input, db, templates, &chrome).await
 }
@@ -185,7 +175,7 @@ async fn update_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    let input = input_from_form(&form);
+    let input = form.to_input::<OrganisationInput>();
     let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
         .await
         .map(|()| id);

@@ -44,18 +44,6 @@ async fn read_body(data: Data<'_>) -> Result<String, Error> {
     Ok(body.into_inner())
 }
 
-/// A form post as a standard's input. Fields the form does not know (the CSRF token,
-/// anything a browser adds) are ignored.
-fn input_from_form(form: &CsrfForm) -> StandardInput {
-    let mut input = StandardInput::default();
-    for (k, v) in form.iter() {
-        if let Some(f) = input.field_mut(k) {
-            *f = v.to_owned();
-        }
-    }
-    input
-}
-
 /// Names a client may send but that never decide anything: who is acting, and for
 /// which organisation, comes from the login, never from the request body.
 const IGNORED_FIELDS: &[&str] = &[
@@ -254,7 +242,7 @@ async fn create_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    let input = input_from_form(&form);
+    let input = form.to_input::<StandardInput>();
     let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
     after_save(saved, None, &input, db, templates, &chrome).await
 }
@@ -308,7 +296,7 @@ async fn update_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    let input = input_from_form(&form);
+    let input = form.to_input::<StandardInput>();
     let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
         .await
         .map(|()| id);

@@ -271,19 +271,6 @@ impl Model {
         Ok(v)
     }
 
-    /// The value of one operation for many input vectors at once (Monte Carlo),
-    /// without the checks of [`values`]: non-finite results stay non-finite.
-    pub fn eval_fast(&self, x: &[f64], scratch: &mut Vec<f64>) {
-        scratch.clear();
-        for op in &self.ops {
-            let value = match *op {
-                Op::Input(k) => x[k],
-                _ => step(op, scratch),
-            };
-            scratch.push(value);
-        }
-    }
-
     /// Every operation over `n` trials at once (Monte Carlo). `tape` holds one column of
     /// `stride` values per operation; the columns of the input operations are filled by
     /// the caller. Non-finite results stay non-finite.
@@ -696,9 +683,15 @@ mod tests {
             .map(|n| inputs.iter().find(|(k, _)| k == n).unwrap().1)
             .collect();
         let v = m.values(&x).unwrap();
-        let mut fast = Vec::new();
-        m.eval_fast(&x, &mut fast);
-        assert_eq!(v, fast, "the checked and the fast evaluation agree");
+        // The column-wise evaluation of Monte Carlo agrees, for one trial.
+        let mut tape = vec![0.0; m.ops.len()];
+        for (i, op) in m.ops.iter().enumerate() {
+            if let Op::Input(k) = op {
+                tape[i] = x[*k];
+            }
+        }
+        m.eval_columns(1, 1, &mut tape);
+        assert_eq!(v, tape, "the checked and the column-wise evaluation agree");
         let o = m.output(out).unwrap();
         (v[o], m.gradient(&v, o))
     }
