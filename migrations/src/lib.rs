@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_register;
 mod m20261128_000002_accounts;
+mod m20261128_000003_budgets;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_register::Migration),
             Box::new(m20261128_000002_accounts::Migration),
+            Box::new(m20261128_000003_budgets::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod budgets;
 pub mod dashboard;
 pub mod generate;
 pub mod organisations;

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod budgets;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
@@ -281,10 +282,12 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", accounts::page_routes())
         .mount("/", organisations::page_routes())
         .mount("/", audit::page_routes())
+        .mount("/", budgets::page_routes())
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
         .mount("/api/v1", audit::api_routes())
         .mount("/api/v1", uncertainty::api_routes())
+        .mount("/api/v1", budgets::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

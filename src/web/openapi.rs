@@ -133,6 +133,7 @@ impl utoipa::Modify for BearerAuth {
         super::organisations::get_api,
         super::audit::audit_api,
         super::uncertainty::evaluate_api,
+        super::budgets::get_api,
     ),
     components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
     modifiers(&BearerAuth)

@@ -7,6 +7,7 @@ use super::Chrome;
 use super::{error_page, render, Clock, Db, Page};
 use crate::domain::register::StandardInput;
 use crate::domain::{self};
+use crate::service::budgets;
 use crate::service::standards::{self as svc, DeviceView, ListParams, StandardPage, StandardView};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -175,9 +176,15 @@ async fn detail_page(
         Ok(_) => svc::history(&actor, &db.0, id).await,
         Err(_) => Ok(None),
     };
-    match (found, history) {
-        (Ok((standard, devices)), Ok(history)) => {
-            let may_edit = svc::may_edit(&actor, standard.owner.as_ref().map(|o| o.id));
+    let budgets = match &found {
+        Ok(_) => budgets::of_standard(&actor, &db.0, id).await,
+        Err(_) => Ok(None),
+    };
+    match (found, history, budgets) {
+        (Ok((standard, devices)), Ok(history), Ok(budgets)) => {
+            let owner = standard.owner.as_ref().map(|o| o.id);
+            let may_edit = svc::may_edit(&actor, owner);
+            let may_add_budget = owner.is_some_and(|o| budgets::may_write(&actor, o));
             render(
                 templates,
                 "standards/detail.html",
@@ -185,10 +192,11 @@ async fn detail_page(
                 Status::Ok,
                 minijinja::context! {
                     s => Serde(standard), devices => Serde(devices), may_edit => may_edit, history => Serde(history),
+                    budgets => Serde(budgets), may_add_budget => may_add_budget,
                 },
             )
         }
-        (Err(e), _) | (_, Err(e)) => error_page(templates, &chrome, &e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(templates, &chrome, &e),
     }
 }
 

@@ -70,6 +70,23 @@ fn shanghai(utc: String) -> String {
     }
 }
 
+/// A measured number to `digits` significant digits (default 4), for tables that are
+/// read, not reported: plain decimals from 10⁻⁶ to 10⁹, e-notation beyond. The rounded
+/// statement a certificate carries is the engine's `report`, not this.
+fn sig(v: f64, digits: Option<i32>) -> String {
+    let digits = digits.unwrap_or(4).clamp(1, 17);
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let e = v.abs().log10().floor() as i32;
+    if (-6..9).contains(&e) {
+        let decimals = (digits - 1 - e).max(0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.prec$e}", prec = (digits - 1) as usize)
+    }
+}
+
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| {
@@ -82,6 +99,7 @@ fn environment() -> Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     env.add_filter("thousands", thousands);
     env.add_filter("shanghai", shanghai);
+    env.add_filter("sig", sig);
     #[cfg(debug_assertions)]
     env.set_loader(minijinja::path_loader(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -141,6 +159,21 @@ impl Templates {
 impl Default for Templates {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod sig_tests {
+    use super::sig;
+
+    #[test]
+    fn significant_digits() {
+        assert_eq!(sig(31.6623, None), "31.66");
+        assert_eq!(sig(0.000067912, Some(2)), "0.000068");
+        assert_eq!(sig(50.000838, Some(8)), "50.000838");
+        assert_eq!(sig(-0.5, Some(2)), "-0.50");
+        assert_eq!(sig(1.5e-7, Some(2)), "1.5e-7");
+        assert_eq!(sig(0.0, None), "0");
     }
 }
 

@@ -98,6 +98,24 @@ fn standard_fields(owner: &str, cert_no: &str) -> Vec<(&'static str, String)> {
     .collect()
 }
 
+/// A one-input budget without Monte Carlo (the matrix runs it 18 times).
+fn budget_fields() -> Vec<(&'static str, String)> {
+    [
+        ("title", "Pressure gauge CMC"),
+        ("measurands", "p MPa"),
+        ("model", "p = p_s"),
+        ("in.0.name", "p_s"),
+        ("in.0.value", "10"),
+        ("in.0.unit", "MPa"),
+        ("in.0.kind", "normal"),
+        ("in.0.u", "0.002"),
+        ("mc", "none"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_owned()))
+    .collect()
+}
+
 fn json_of(fields: &[(&'static str, String)]) -> serde_json::Value {
     serde_json::Value::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), json!(v))).collect())
 }
@@ -137,6 +155,23 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
         .find(|t| spare_token.starts_with(&t.prefix))
         .unwrap()
         .id;
+
+    // A budget of the institute's standard, for the budget routes.
+    let budget_form = budget_fields();
+    let budget_id = metrocal::service::budgets::create(
+        &metrocal::service::Actor::system("test"),
+        &app.db,
+        std_id as i32,
+        &metrocal::domain::uncertainty::form::BudgetForm::from_pairs(budget_form.iter().map(|(k, v)| (*k, v.as_str()))),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    // Budgets: the owner's staff who calibrate (not its scheduler) and system admins
+    // write; the regulator reads; other organisations are told there is none.
+    let budget_row = |ok: Expect, read_only: Expect| -> Row {
+        [LOGIN, read_only, ok, ok, read_only, S(404), S(404), S(404), S(404)]
+    };
 
     let cases = |actor: usize| -> Vec<Case> {
         let cert = |what: &str| format!("[2026]粤社量标证字第M{what}{actor:02}号");
@@ -334,6 +369,48 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 ],
             },
             Case {
+                route: ("GET", "/standards/<standard_id>/budgets/new"),
+                method: Method::Get,
+                uri: format!("/standards/{std_id}/budgets/new"),
+                body: Body::None,
+                expect: budget_row(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/standards/<standard_id>/budgets"),
+                method: Method::Post,
+                uri: format!("/standards/{std_id}/budgets"),
+                body: Body::Form(budget_fields()),
+                expect: budget_row(To("/budgets/"), S(403)),
+            },
+            Case {
+                route: ("GET", "/budgets/<id>"),
+                method: Method::Get,
+                uri: format!("/budgets/{budget_id}"),
+                body: Body::None,
+                expect: budget_row(S(200), S(200)),
+            },
+            Case {
+                route: ("GET", "/budgets/<id>/edit"),
+                method: Method::Get,
+                uri: format!("/budgets/{budget_id}/edit"),
+                body: Body::None,
+                expect: budget_row(S(200), S(403)),
+            },
+            Case {
+                route: ("POST", "/budgets/<id>"),
+                method: Method::Post,
+                uri: format!("/budgets/{budget_id}"),
+                body: Body::Form(budget_fields()),
+                expect: budget_row(To("/budgets/"), S(403)),
+            },
+            Case {
+                route: ("POST", "/budgets/<id>/recompute"),
+                method: Method::Post,
+                uri: format!("/budgets/{budget_id}/recompute"),
+                body: Body::Form(vec![]),
+                expect: budget_row(S(200), S(200)),
+            },
+            Case {
                 route: ("GET", "/audit"),
                 method: Method::Get,
                 uri: "/audit".into(),
@@ -421,6 +498,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                     "inputs": [{"name": "x", "value": 1, "unit": "V", "uncertainty": {"kind": "normal", "u": 0.1}}]
                 })),
                 expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/budgets/<id>"),
+                method: Method::Get,
+                uri: format!("/api/v1/budgets/{budget_id}"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
             },
             Case {
                 route: ("GET", "/api/v1/audit"),

@@ -5,6 +5,7 @@
 mod api;
 mod audit;
 mod authz;
+mod budgets;
 mod cli;
 mod pages;
 mod sessions;

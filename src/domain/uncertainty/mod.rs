@@ -5,6 +5,7 @@
 //! `metrocal uncertainty evaluate` and `POST /api/v1/uncertainty/evaluate`) and gives
 //! the results or the first error with the field it concerns.
 
+pub mod form;
 pub mod gum;
 pub mod jet;
 pub mod model;
@@ -17,11 +18,11 @@ use gum::Rounding;
 use model::Model;
 pub use problem::Problem;
 use problem::{check_input, Distribution, Input};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use units::parse_unit;
 
 /// One input's part in a measurand's uncertainty.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
     pub name: String,
     /// c_i, in the measurand's unit per the input's unit.
@@ -34,7 +35,7 @@ pub struct Contribution {
 }
 
 /// Monte Carlo results for a measurand, in its unit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MonteCarloResult {
     pub mean: f64,
     pub standard_uncertainty: f64,
@@ -43,11 +44,25 @@ pub struct MonteCarloResult {
     pub trials: u64,
     pub gum_validated: bool,
     pub delta: f64,
+    /// The distribution of the trials, for drawing; only when asked for (not in the API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+}
+
+/// Trials counted into equal bins from `low` to `high`, in the measurand's unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub low: f64,
+    pub high: f64,
+    pub counts: Vec<u64>,
+    /// Trials below `low` and above `high` (the far tails, not drawn).
+    pub below: u64,
+    pub above: u64,
 }
 
 /// The result for one measurand. Numbers are unrounded, in the measurand's unit; only
 /// `report` is rounded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasurandResult {
     pub name: String,
     pub unit: String,
@@ -62,7 +77,7 @@ pub struct MeasurandResult {
     pub monte_carlo: Option<MonteCarloResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
     pub results: Vec<MeasurandResult>,
     /// The correlation matrix of the measurands, in the order they were listed.
@@ -78,6 +93,12 @@ pub const MAX_TRIALS: u64 = 50_000_000;
 /// Evaluates a problem: the GUM framework for every measurand, and Monte Carlo when
 /// asked. The first error names the field it concerns.
 pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
+    evaluate_with(p, 0)
+}
+
+/// [`evaluate`], and with `histogram_bins` > 0 each Monte Carlo result also counts its
+/// trials into that many bins (the budget page draws them).
+pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, Error> {
     let field = |f: &str, code: &'static str, m: String| Error::new(f, code, m);
     if p.measurands.is_empty() {
         return Err(field(
@@ -425,6 +446,17 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
         let monte_carlo = mc.as_mut().map(|(runs, trials, digits)| {
             let mut values = std::mem::take(&mut runs[j]);
             let s = monte_carlo::summarise(&mut values, probability);
+            let histogram = (histogram_bins > 0)
+                .then(|| monte_carlo::histogram(&values, &s, histogram_bins))
+                .flatten()
+                .map(|(low, high, counts, below, above)| Histogram {
+                    // A difference-preserving map: bins stay equal in the measurand's unit.
+                    low: unit.from_si(low),
+                    high: unit.from_si(high),
+                    counts,
+                    below,
+                    above,
+                });
             let delta = monte_carlo::tolerance(u_y, *digits);
             let to = |v: f64| unit.from_si(v);
             let interval = (to(s.interval.0), to(s.interval.1));
@@ -436,6 +468,7 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
                 trials: *trials,
                 gum_validated: monte_carlo::gum_validated(y, big_u, interval, delta),
                 delta,
+                histogram,
             }
         });
         results.push(MeasurandResult {

@@ -258,6 +258,37 @@ pub fn summarise(values: &mut [f64], p: f64) -> Summary {
     }
 }
 
+/// The trials counted into `bins` equal bins over the symmetric coverage interval
+/// widened by 30 % of its width each side (about ±3.2 u for a normal output), within the
+/// smallest and largest trial. Returns (low, high, counts, below, above); None when
+/// every trial has the same value. `values` is as [`summarise`] left it (any order).
+#[allow(clippy::type_complexity)]
+pub fn histogram(values: &[f64], s: &Summary, bins: usize) -> Option<(f64, f64, Vec<u64>, u64, u64)> {
+    let (lo, hi) = s.interval;
+    let (min, max) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let spread = 0.3 * (hi - lo);
+    let low = (lo - spread).max(min);
+    let high = (hi + spread).min(max);
+    if high.partial_cmp(&low) != Some(std::cmp::Ordering::Greater) || bins == 0 {
+        return None;
+    }
+    let mut counts = vec![0u64; bins];
+    let (mut below, mut above) = (0, 0);
+    let scale = bins as f64 / (high - low);
+    for &v in values {
+        if v < low {
+            below += 1;
+        } else if v > high {
+            above += 1;
+        } else {
+            counts[(((v - low) * scale) as usize).min(bins - 1)] += 1;
+        }
+    }
+    Some((low, high, counts, below, above))
+}
+
 /// The numerical tolerance δ of a standard uncertainty at `digits` significant digits
 /// (JCGM 101 §7.9.2): u = c × 10^l with c a `digits`-digit integer; δ = 10^l / 2.
 pub fn tolerance(u: f64, digits: u32) -> f64 {

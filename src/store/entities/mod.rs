@@ -10,4 +10,5 @@ pub mod organisation;
 pub mod region;
 pub mod session;
 pub mod standard;
+pub mod uncertainty_budget;
 pub mod user;
