@@ -515,3 +515,5 @@ fn cholesky_psd(r: &dyn Fn(usize, usize) -> f64, members: &[usize]) -> Option<Ve
 
 #[cfg(test)]
 mod examples;
+#[cfg(test)]
+mod properties;
