@@ -4,6 +4,10 @@
 //! including parsing the problem and checking its inputs.
 
 use metrocal::domain::uncertainty::{evaluate, Problem};
+
+// The allocator of the metrocal binary (src/main.rs), so the figures are the app's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::Instant;
 
 fn time(runs: usize, f: impl Fn()) -> (f64, f64, f64) {
@@ -34,8 +38,11 @@ fn model_problem(n: usize, op: &str) -> Problem {
 }
 
 fn main() {
+    // `gum` or `mc` runs only that part (for profiling); nothing runs both.
+    let only = std::env::args().nth(1);
+    let wants = |part: &str| only.as_deref().is_none_or(|o| o == part);
     println!("case\tmedian_ms\tmin_ms\tmax_ms");
-    for n in [10, 100, 1000] {
+    for n in [10, 100, 1000].into_iter().filter(|_| wants("gum")) {
         for (name, op) in [("sum", " + "), ("product", " * ")] {
             let p = model_problem(n, op);
             let runs = if n == 1000 { 51 } else { 201 };
@@ -44,6 +51,9 @@ fn main() {
             });
             println!("gum {name} {n}\t{med:.4}\t{lo:.4}\t{hi:.4}");
         }
+    }
+    if !wants("mc") {
+        return;
     }
     let h1: Problem =
         serde_json::from_str(include_str!("../calibration-data/uncertainty/gum-h1-end-gauge.json")).unwrap();

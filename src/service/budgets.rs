@@ -182,7 +182,7 @@ pub fn input_views(p: &Problem) -> Vec<InputView> {
         .enumerate()
         .filter_map(|(i, spec)| check_input(i, spec).ok().map(|x| (spec, x)))
         .map(|(spec, x)| InputView {
-            name: x.name.clone(),
+            name: x.name.to_owned(),
             value: x.unit.from_si(x.x),
             unit: spec.unit.clone(),
             kind: spec.uncertainty.kind.clone(),

@@ -165,3 +165,22 @@ fn the_cli_evaluates_a_file_or_standard_input() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("inputs[0].uncertainty.kind"), "{err}");
 }
+
+/// docs/uncertainty.md shows the output of its first example; it must be what the
+/// engine prints, to the last digit.
+#[test]
+fn the_documented_output_is_the_engines() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/uncertainty.md")).unwrap();
+    let after = doc
+        .split("calibration-data/uncertainty/end-gauge-simple.json` prints:")
+        .nth(1)
+        .expect("the worked output is in the document");
+    let block = after.split("```json").nth(1).unwrap().split("```").next().unwrap();
+    let documented: Value = serde_json::from_str(block).unwrap();
+    let problem = metrocal::domain::uncertainty::problem::parse_problem(include_str!(
+        "../../calibration-data/uncertainty/end-gauge-simple.json"
+    ))
+    .unwrap();
+    let printed = serde_json::to_value(metrocal::domain::uncertainty::evaluate(&problem).unwrap()).unwrap();
+    assert_eq!(documented, printed);
+}

@@ -108,20 +108,21 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
         ));
     }
     let mut inputs: Vec<Input> = Vec::with_capacity(p.inputs.len());
-    let mut seen = std::collections::HashSet::with_capacity(p.inputs.len());
     for (i, spec) in p.inputs.iter().enumerate() {
-        let input = check_input(i, spec)?;
-        if !seen.insert(input.name.clone()) {
+        inputs.push(check_input(i, spec)?);
+    }
+    let names: Vec<&str> = inputs.iter().map(|x| x.name).collect();
+    let mut positions: rustc_hash::FxHashMap<&str, usize> =
+        rustc_hash::FxHashMap::with_capacity_and_hasher(names.len(), Default::default());
+    for (i, name) in names.iter().enumerate() {
+        if positions.insert(name, i).is_some() {
             return Err(field(
                 &format!("inputs[{i}].name"),
                 "uncertainty.name_taken",
-                format!("two inputs are named '{}'", input.name),
+                format!("two inputs are named '{name}'"),
             ));
         }
-        inputs.push(input);
     }
-    let names: Vec<&str> = inputs.iter().map(|x| x.name.as_str()).collect();
-    let positions: std::collections::HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let model =
         Model::parse(&p.model, &names).map_err(|e| field("model", "uncertainty.model_invalid", e.to_string()))?;
     // The model's inputs, in the model's order, as indices into `inputs`.
@@ -432,7 +433,7 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
         let contributions = (0..n)
             .filter(|&i| is_used[i])
             .map(|i| Contribution {
-                name: inputs[i].name.clone(),
+                name: inputs[i].name.to_owned(),
                 sensitivity: g[i] * inputs[i].unit.factor / unit.factor,
                 contribution: unit.diff_from_si(contributions_si[i]),
                 dof: inputs[i].dof,

@@ -9,7 +9,7 @@
 //! (`-x^2` is `-(x^2)`) and is right-associative.
 
 use super::units::Dim;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 
 /// A model that could not be read or is inconsistent, with the position (in
@@ -151,8 +151,8 @@ impl Model {
                 inputs: Vec::new(),
             },
             known: known_inputs.iter().copied().collect(),
-            names: HashMap::new(),
-            consts: HashMap::new(),
+            names: HashMap::with_capacity_and_hasher(known_inputs.len(), Default::default()),
+            consts: HashMap::default(),
         };
         p.lines()?;
         Ok(p.model)
@@ -472,7 +472,7 @@ struct Parser<'a> {
     tokens: &'a [(Tok, usize, usize)],
     pos: usize,
     model: Model,
-    known: std::collections::HashSet<&'a str>,
+    known: HashSet<&'a str>,
     /// Names defined so far (by lines), and inputs seen.
     names: HashMap<String, usize>,
     /// Operations whose value is a constant (for exponents).
@@ -610,9 +610,12 @@ impl Parser<'_> {
     }
 
     fn primary(&mut self) -> Result<usize, ModelError> {
-        let (tok, start, end) = self.tokens[self.pos].clone();
+        // The tokens outlive the parser's borrow: no copy of the name.
+        let tokens = self.tokens;
+        let (tok, start, end) = &tokens[self.pos];
+        let (start, end) = (*start, *end);
         match tok {
-            Tok::Num(v) => {
+            &Tok::Num(v) => {
                 self.pos += 1;
                 Ok(self.push(Op::Const(v), (start, end)))
             }
@@ -627,7 +630,7 @@ impl Parser<'_> {
             }
             Tok::Name(name) => {
                 self.pos += 1;
-                if let Some(f) = Func::parse(&name) {
+                if let Some(f) = Func::parse(name) {
                     if *self.peek() != Tok::LParen {
                         return err(self.at(), format!("'(' expected after the function {name}"));
                     }
@@ -646,14 +649,14 @@ impl Parser<'_> {
                 if name == "pi" {
                     return Ok(self.push(Op::Const(std::f64::consts::PI), (start, end)));
                 }
-                if let Some(&op) = self.names.get(&name) {
+                if let Some(&op) = self.names.get(name.as_str()) {
                     return Ok(op);
                 }
                 if self.known.contains(name.as_str()) {
                     let k = self.model.inputs.len();
                     self.model.inputs.push(name.clone());
                     let op = self.push(Op::Input(k), (start, end));
-                    self.names.insert(name, op);
+                    self.names.insert(name.clone(), op);
                     return Ok(op);
                 }
                 err(

@@ -5,8 +5,8 @@
 use super::model::Model;
 use super::problem::Distribution;
 use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution as _, StandardNormal, StudentT};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Trials are drawn in blocks of this many; each block has its own random stream
 /// (seed, block number), so the result does not depend on the number of threads.
@@ -14,8 +14,18 @@ const BLOCK: usize = 8192;
 
 /// Fills `col` with draws of one input (JCGM 101 §6.4). Normal inputs that take part
 /// in a correlation get their (already correlated) standard normals in `normals`.
-fn fill(d: &Distribution, rng: &mut ChaCha8Rng, col: &mut [f64], normals: Option<&[f64]>) {
-    let uniform = |rng: &mut ChaCha8Rng| rng.random::<f64>() * 2.0 - 1.0; // on [−1, 1)
+fn fill(d: &Distribution, stream: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
+    // The generator's state in locals for the loop (the compiler then keeps it in
+    // registers), handed back at the end.
+    let mut local = stream.clone();
+    let rng = &mut local;
+    fill_with(d, rng, col, normals);
+    *stream = local;
+}
+
+#[inline(always)]
+fn fill_with(d: &Distribution, rng: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
+    let uniform = |rng: &mut Xoshiro256PlusPlus| rng.random::<f64>() * 2.0 - 1.0; // on [−1, 1)
     match *d {
         Distribution::Normal { mu, sigma } => match normals {
             Some(z) => col.iter_mut().zip(z).for_each(|(c, z)| *c = mu + sigma * z),
@@ -109,9 +119,15 @@ pub fn simulate(
                 let mut tape = vec![0.0; model.ops.len() * BLOCK];
                 let mut z = vec![0.0; m * BLOCK];
                 let mut joint = vec![0.0; m * BLOCK];
+                // Block b draws from the generator seeded with `seed` and advanced by b
+                // jumps of 2¹²⁸ steps: non-overlapping streams, whoever draws them.
+                let mut stream = Xoshiro256PlusPlus::seed_from_u64(seed);
+                for _ in 0..first {
+                    stream.jump();
+                }
                 for b in first..last {
-                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-                    rng.set_stream(b as u64);
+                    let mut rng = stream.clone();
+                    stream.jump();
                     let n = BLOCK.min(trials - b * BLOCK);
                     // Jointly drawn normals: independent first, then z = L·n.
                     for v in z[..m * BLOCK].iter_mut() {
@@ -215,41 +231,38 @@ pub struct Summary {
 }
 
 /// Mean, standard deviation and coverage intervals of the values for probability p.
-/// Reorders `values`.
+/// Reorders `values`. Every figure is independent of the number of cores.
 pub fn summarise(values: &mut [f64], p: f64) -> Summary {
     let m = values.len();
-    let mean = values.iter().sum::<f64>() / m as f64;
-    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m as f64 - 1.0).max(1.0);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    // Sums over fixed runs of values, added in order: the same bits on any machine.
+    let mean = ordered_sum(values, threads, |v| v) / m as f64;
+    let var = ordered_sum(values, threads, |v| (v - mean) * (v - mean)) / (m as f64 - 1.0).max(1.0);
     // JCGM 101 §7.7.2: q = pM rounded to the nearest integer (pM + 1/2 truncated).
     let q = ((p * m as f64) + 0.5).floor() as usize;
     let q = q.clamp(1, m);
     let t = m - q; // the candidate starts r = 1, …, M − q
-                   // Only the order statistics y(1…t+1) and y(q…M) are needed: partition around them
-                   // and sort just those two ends (a full sort of 10⁶ values costs more than the rest).
-    if q >= t + 2 {
-        values.select_nth_unstable_by(t, |a, b| a.total_cmp(b));
-        values[..=t].sort_unstable_by(|a, b| a.total_cmp(b));
-        let hi = m - t - 1;
-        values[t + 1..].select_nth_unstable_by(hi - (t + 1), |a, b| a.total_cmp(b));
-        values[hi..].sort_unstable_by(|a, b| a.total_cmp(b));
-    } else {
-        values.sort_unstable_by(|a, b| a.total_cmp(b));
-    }
+    let hi = m - t - 1; // 0-based rank of y(q)
+                        // Only the order statistics y(1…t+1) and y(q…M) are needed (a full sort of 10⁶
+                        // values costs more than the rest of the evaluation).
+    let (lower, upper) = order_statistics(values, t + 1, threads);
+    // The i-th smallest value (0-based), for i ≤ t or i ≥ hi.
+    let at = |i: usize| if i >= hi { upper[i - hi] } else { lower[i] };
     // Probabilistically symmetric (§7.7.2): r = (M − q)/2 when that is whole, else the
     // integer part of (M − q + 1)/2; the ends are y(r) and y(r+q) (1-based).
     let r = (((m - q) as f64) / 2.0 + 0.5).floor() as usize;
     let r = r.clamp(1, m - q + 1);
-    let symmetric = (values[r - 1], values[(r + q - 1).min(m - 1)]);
+    let symmetric = (at(r - 1), at((r + q - 1).min(m - 1)));
     // Shortest (JCGM 101 §7.7.2): [y(r*), y(r*+q)] with r* minimising y(r+q) − y(r),
     // r = 1, …, M − q.
     let mut best = (f64::INFINITY, 0);
     for start in 0..t {
-        let w = values[start + q] - values[start];
+        let w = at(start + q) - at(start);
         if w < best.0 {
             best = (w, start);
         }
     }
-    let shortest = (values[best.1], values[(best.1 + q).min(m - 1)]);
+    let shortest = (at(best.1), at((best.1 + q).min(m - 1)));
     Summary {
         mean,
         standard_uncertainty: var.sqrt(),
@@ -257,6 +270,84 @@ pub fn summarise(values: &mut [f64], p: f64) -> Summary {
         shortest_interval: shortest,
     }
 }
+
+/// Σ f(v), summed in runs of `SUM_RUN` values (in parallel) whose sums are then added in
+/// order, so the result does not depend on how many cores did the work.
+fn ordered_sum(values: &[f64], threads: usize, f: impl Fn(f64) -> f64 + Sync) -> f64 {
+    const SUM_RUN: usize = 1 << 14;
+    let runs: Vec<&[f64]> = values.chunks(SUM_RUN).collect();
+    if threads < 2 || runs.len() < 4 {
+        return runs.iter().map(|r| r.iter().map(|&v| f(v)).sum::<f64>()).sum();
+    }
+    let per = runs.len().div_ceil(threads);
+    let f = &f;
+    let sums: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .chunks(per)
+            .map(|mine| {
+                s.spawn(move || {
+                    mine.iter()
+                        .map(|r| r.iter().map(|&v| f(v)).sum::<f64>())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a summing thread does not panic"))
+            .collect()
+    });
+    sums.iter().sum()
+}
+
+/// The `k` smallest and the `k` largest values, each sorted ascending. With several
+/// cores and many values, each core selects the candidates of its own part (the k
+/// smallest and k largest there), and the answer is selected from the candidates: the
+/// values are unique order statistics, so this is exact.
+fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, Vec<f64>) {
+    let cmp = |a: &f64, b: &f64| a.total_cmp(b);
+    let m = values.len();
+    let part = m.div_ceil(threads.max(1));
+    let ends = |v: &mut [f64]| -> (Vec<f64>, Vec<f64>) {
+        let n = v.len();
+        let k = k.min(n);
+        if 2 * k >= n {
+            v.sort_unstable_by(cmp);
+            return (v[..k].to_vec(), v[n - k..].to_vec());
+        }
+        v.select_nth_unstable_by(k - 1, cmp);
+        let rest = &mut v[k..];
+        let r = rest.len();
+        rest.select_nth_unstable_by(r - k, cmp);
+        (v[..k].to_vec(), v[n - k..].to_vec())
+    };
+    let (mut low, mut high) = if threads < 2 || m < PARALLEL_SELECT || 2 * k >= part {
+        ends(values)
+    } else {
+        let found: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|s| {
+            let handles: Vec<_> = values.chunks_mut(part).map(|c| s.spawn(move || ends(c))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a selecting thread does not panic"))
+                .collect()
+        });
+        let mut low: Vec<f64> = found.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+        let mut high: Vec<f64> = found.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+        low.select_nth_unstable_by(k - 1, cmp);
+        low.truncate(k);
+        let n = high.len();
+        high.select_nth_unstable_by(n - k, cmp);
+        let high = high.split_off(n - k);
+        (low, high)
+    };
+    low.sort_unstable_by(cmp);
+    high.sort_unstable_by(cmp);
+    (low, high)
+}
+
+/// From this many trials on, the ends of the coverage intervals are selected on every
+/// core.
+const PARALLEL_SELECT: usize = 100_000;
 
 /// The trials counted into `bins` equal bins over the symmetric coverage interval
 /// widened by 30 % of its width each side (about ±3.2 u for a normal output), within the
@@ -330,5 +421,29 @@ mod tests {
         let s = summarise(&mut v, 0.9);
         assert_eq!(s.shortest_interval.0, 0.0);
         assert!(s.shortest_interval.1 < s.interval.1);
+    }
+
+    #[test]
+    fn the_ends_found_in_parts_are_those_of_a_full_sort() {
+        // Values with many ties, in a scrambled order.
+        let base: Vec<f64> = (0..300_001u64)
+            .map(|i| ((i * 7919) % 100_003) as f64 / 7.0)
+            .map(f64::floor)
+            .collect();
+        let mut sorted = base.clone();
+        sorted.sort_unstable_by(f64::total_cmp);
+        for threads in [1, 2, 3, 8] {
+            for k in [1, 13_651, 40_000] {
+                let mut v = base.clone();
+                let (low, high) = order_statistics(&mut v, k, threads);
+                assert_eq!(low, sorted[..k], "threads {threads}, k {k}");
+                assert_eq!(high, sorted[sorted.len() - k..], "threads {threads}, k {k}");
+            }
+            // The sums, and so the mean, are the same bits whatever the number of cores.
+            assert_eq!(
+                ordered_sum(&base, threads, |v| v * 1.1).to_bits(),
+                ordered_sum(&base, 1, |v| v * 1.1).to_bits()
+            );
+        }
     }
 }

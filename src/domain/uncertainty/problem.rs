@@ -167,10 +167,10 @@ impl Distribution {
 
 /// A checked input, in coherent SI units.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Input {
-    pub name: String,
+pub struct Input<'a> {
+    /// The name as given, trimmed.
+    pub name: &'a str,
     pub unit: Unit,
-    pub unit_text: String,
     /// The estimate x_i.
     pub x: f64,
     /// The standard uncertainty u(x_i) in the GUM framework.
@@ -185,20 +185,20 @@ fn bad(field: String, code: &'static str, message: impl Into<String>) -> Error {
 }
 
 /// A finite, non-negative parameter (an uncertainty, a half-width).
-fn width(field: &str, v: Option<f64>, name: &str) -> Result<f64, Error> {
+fn width(field: impl Fn() -> String, v: Option<f64>, name: &str) -> Result<f64, Error> {
     match v {
         None => Err(bad(
-            field.to_owned(),
+            field(),
             "uncertainty.parameter_missing",
             format!("this kind of uncertainty needs {name}"),
         )),
         Some(x) if !x.is_finite() => Err(bad(
-            field.to_owned(),
+            field(),
             "uncertainty.not_finite",
             format!("{name} must be a finite number"),
         )),
         Some(x) if x < 0.0 => Err(bad(
-            field.to_owned(),
+            field(),
             "uncertainty.negative",
             format!("{name} must not be negative"),
         )),
@@ -206,12 +206,12 @@ fn width(field: &str, v: Option<f64>, name: &str) -> Result<f64, Error> {
     }
 }
 
-fn dof(field: &str, v: Option<f64>) -> Result<Option<f64>, Error> {
+fn dof(field: impl Fn() -> String, v: Option<f64>) -> Result<Option<f64>, Error> {
     match v {
         None => Ok(None),
         Some(x) if x.is_finite() && x > 0.0 => Ok(Some(x)),
         Some(_) => Err(bad(
-            field.to_owned(),
+            field(),
             "uncertainty.dof_invalid",
             "degrees of freedom are a positive number",
         )),
@@ -225,7 +225,7 @@ const KINDS: &str = "normal, rectangular, triangular, arcsine, trapezoidal, curv
 type MakeDistribution = fn(f64, f64, f64, f64) -> Distribution;
 
 /// Checks one input and turns it into SI units.
-pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
+pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input<'_>, Error> {
     let at = |f: &str| format!("inputs[{i}].{f}");
     let name = spec.name.trim();
     if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '_') {
@@ -277,13 +277,13 @@ pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
     let (x_raw, u_raw, dof_v, dist): (f64, f64, Option<f64>, MakeDistribution) = match u_spec.kind.as_str() {
         "normal" => {
             let u = match (u_spec.u, u_spec.expanded, u_spec.k) {
-                (Some(_), None, None) => width(&uf("u"), u_spec.u, "u")?,
+                (Some(_), None, None) => width(|| uf("u"), u_spec.u, "u")?,
                 (None, Some(_), Some(_)) => {
                     let k = u_spec
                         .k
                         .filter(|k| k.is_finite() && *k > 0.0)
                         .ok_or_else(|| bad(uf("k"), "uncertainty.k_invalid", "k must be a positive number"))?;
-                    width(&uf("expanded"), u_spec.expanded, "expanded")? / k
+                    width(|| uf("expanded"), u_spec.expanded, "expanded")? / k
                 }
                 (None, Some(_), None) => {
                     return Err(bad(
@@ -300,30 +300,30 @@ pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
                     ))
                 }
             };
-            (value(None)?, u, dof(&uf("dof"), u_spec.dof)?, |mu, s, _, _| {
+            (value(None)?, u, dof(|| uf("dof"), u_spec.dof)?, |mu, s, _, _| {
                 Distribution::Normal { mu, sigma: s }
             })
         }
         "rectangular" => {
-            let a = width(&uf("half_width"), u_spec.half_width, "half_width")?;
-            (value(None)?, a, dof(&uf("dof"), u_spec.dof)?, |mu, a, _, _| {
+            let a = width(|| uf("half_width"), u_spec.half_width, "half_width")?;
+            (value(None)?, a, dof(|| uf("dof"), u_spec.dof)?, |mu, a, _, _| {
                 Distribution::Rectangular { mu, a }
             })
         }
         "triangular" => {
-            let a = width(&uf("half_width"), u_spec.half_width, "half_width")?;
-            (value(None)?, a, dof(&uf("dof"), u_spec.dof)?, |mu, a, _, _| {
+            let a = width(|| uf("half_width"), u_spec.half_width, "half_width")?;
+            (value(None)?, a, dof(|| uf("dof"), u_spec.dof)?, |mu, a, _, _| {
                 Distribution::Triangular { mu, a }
             })
         }
         "arcsine" => {
-            let a = width(&uf("half_width"), u_spec.half_width, "half_width")?;
-            (value(None)?, a, dof(&uf("dof"), u_spec.dof)?, |mu, a, _, _| {
+            let a = width(|| uf("half_width"), u_spec.half_width, "half_width")?;
+            (value(None)?, a, dof(|| uf("dof"), u_spec.dof)?, |mu, a, _, _| {
                 Distribution::Arcsine { mu, a }
             })
         }
         "trapezoidal" => {
-            let a = width(&uf("half_width"), u_spec.half_width, "half_width")?;
+            let a = width(|| uf("half_width"), u_spec.half_width, "half_width")?;
             match u_spec.beta {
                 Some(b) if (0.0..=1.0).contains(&b) => {}
                 _ => {
@@ -334,23 +334,23 @@ pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
                     ))
                 }
             }
-            (value(None)?, a, dof(&uf("dof"), u_spec.dof)?, |mu, a, beta, _| {
+            (value(None)?, a, dof(|| uf("dof"), u_spec.dof)?, |mu, a, beta, _| {
                 Distribution::Trapezoidal { mu, a, beta }
             })
         }
         "curvilinear_trapezoid" => {
-            let a = width(&uf("half_width"), u_spec.half_width, "half_width")?;
-            let d = width(&uf("d"), u_spec.d, "d")?;
+            let a = width(|| uf("half_width"), u_spec.half_width, "half_width")?;
+            let d = width(|| uf("d"), u_spec.d, "d")?;
             if d > a {
                 return Err(bad(uf("d"), "uncertainty.d_invalid", "d must not exceed half_width"));
             }
-            (value(None)?, a, dof(&uf("dof"), u_spec.dof)?, |mu, a, _, d| {
+            (value(None)?, a, dof(|| uf("dof"), u_spec.dof)?, |mu, a, _, d| {
                 Distribution::CurvilinearTrapezoid { mu, a, d }
             })
         }
         "student_t" => {
-            let u = width(&uf("u"), u_spec.u, "u")?;
-            let nu = dof(&uf("dof"), u_spec.dof)?.ok_or_else(|| {
+            let u = width(|| uf("u"), u_spec.u, "u")?;
+            let nu = dof(|| uf("dof"), u_spec.dof)?.ok_or_else(|| {
                 bad(
                     uf("dof"),
                     "uncertainty.parameter_missing",
@@ -390,8 +390,8 @@ pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
             }
             let n = r.len() as f64;
             let mean = r.iter().sum::<f64>() / n;
-            let s_p = width(&uf("s_p"), u_spec.s_p, "s_p")?;
-            let nu = dof(&uf("dof"), u_spec.dof)?;
+            let s_p = width(|| uf("s_p"), u_spec.s_p, "s_p")?;
+            let nu = dof(|| uf("dof"), u_spec.dof)?;
             (value(Some(mean))?, s_p / n.sqrt(), nu, |mu, s, nu, _| {
                 if nu.is_finite() {
                     Distribution::StudentT { mu, scale: s, dof: nu }
@@ -420,9 +420,8 @@ pub fn check_input(i: usize, spec: &InputSpec) -> Result<Input, Error> {
     };
     let u = standard_uncertainty(&distribution);
     Ok(Input {
-        name: name.to_owned(),
+        name,
         unit,
-        unit_text: spec.unit.clone(),
         x,
         u,
         dof: dof_v,
@@ -450,16 +449,15 @@ pub fn standard_uncertainty(d: &Distribution) -> f64 {
 mod tests {
     use super::*;
 
-    fn input(unit: &str, value: Option<f64>, u: UncertaintySpec) -> Result<Input, Error> {
-        check_input(
-            0,
-            &InputSpec {
-                name: "x".into(),
-                value,
-                unit: unit.into(),
-                uncertainty: u,
-            },
-        )
+    fn input(unit: &str, value: Option<f64>, u: UncertaintySpec) -> Result<Input<'static>, Error> {
+        // The checked input borrows its name from the spec; a test may keep the spec.
+        let spec: &'static InputSpec = Box::leak(Box::new(InputSpec {
+            name: "x".into(),
+            value,
+            unit: unit.into(),
+            uncertainty: u,
+        }));
+        check_input(0, spec)
     }
 
     fn kind(k: &str) -> UncertaintySpec {
