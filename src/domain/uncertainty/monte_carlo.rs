@@ -4,7 +4,8 @@
 
 use super::model::Model;
 use super::problem::Distribution;
-use rand::{Rng, SeedableRng};
+use rand::distr::StandardUniform;
+use rand::SeedableRng;
 use rand_distr::{Distribution as _, StandardNormal, StudentT};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
@@ -25,36 +26,40 @@ fn fill(d: &Distribution, stream: &mut Xoshiro256PlusPlus, col: &mut [f64], norm
 
 #[inline(always)]
 fn fill_with(d: &Distribution, rng: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
-    let uniform = |rng: &mut Xoshiro256PlusPlus| rng.random::<f64>() * 2.0 - 1.0; // on [−1, 1)
+    // Every draw goes through an iterator, which the compiler inlines into the loop (a
+    // call per draw costs as much again as the draw).
+    let mut r = StandardUniform.sample_iter(&mut *rng).map(|r: f64| r * 2.0 - 1.0); // on [−1, 1)
+    let mut uniform = move || r.next().expect("an endless stream");
     match *d {
         Distribution::Normal { mu, sigma } => match normals {
             Some(z) => col.iter_mut().zip(z).for_each(|(c, z)| *c = mu + sigma * z),
             None => col
                 .iter_mut()
-                .for_each(|c| *c = mu + sigma * rng.sample::<f64, _>(StandardNormal)),
+                .zip(StandardNormal.sample_iter(rng))
+                .for_each(|(c, z): (&mut f64, f64)| *c = mu + sigma * z),
         },
-        Distribution::Rectangular { mu, a } => col.iter_mut().for_each(|c| *c = mu + a * uniform(rng)),
+        Distribution::Rectangular { mu, a } => col.iter_mut().for_each(|c| *c = mu + a * uniform()),
         // The sum of two rectangles of half-width a/2 (JCGM 101 §6.4.5).
-        Distribution::Triangular { mu, a } => col
-            .iter_mut()
-            .for_each(|c| *c = mu + a * 0.5 * (uniform(rng) + uniform(rng))),
-        // JCGM 101 §6.4.6: x + a·sin(2πr).
+        Distribution::Triangular { mu, a } => col.iter_mut().for_each(|c| *c = mu + a * 0.5 * (uniform() + uniform())),
+        // JCGM 101 §6.4.6: x + a·sin(2πr), r on [0, 1).
         Distribution::Arcsine { mu, a } => col
             .iter_mut()
-            .for_each(|c| *c = mu + a * (std::f64::consts::TAU * rng.random::<f64>()).sin()),
+            .for_each(|c| *c = mu + a * (std::f64::consts::PI * (uniform() + 1.0)).sin()),
         // JCGM 101 §6.4.4: the sum of two rectangles of half-widths a(1+β)/2 and a(1−β)/2.
         Distribution::Trapezoidal { mu, a, beta } => col
             .iter_mut()
-            .for_each(|c| *c = mu + a * 0.5 * ((1.0 + beta) * uniform(rng) + (1.0 - beta) * uniform(rng))),
+            .for_each(|c| *c = mu + a * 0.5 * ((1.0 + beta) * uniform() + (1.0 - beta) * uniform())),
         // JCGM 101 §6.4.3: the half-width is drawn from [a − d, a + d] first.
         Distribution::CurvilinearTrapezoid { mu, a, d } => col.iter_mut().for_each(|c| {
-            let half = a + d * uniform(rng);
-            *c = mu + half * uniform(rng)
+            let half = a + d * uniform();
+            *c = mu + half * uniform()
         }),
         // JCGM 101 §6.4.9: x + s·t_ν.
         Distribution::StudentT { mu, scale, dof } => {
             let t = StudentT::new(dof).expect("ν > 0");
-            col.iter_mut().for_each(|c| *c = mu + scale * t.sample(rng))
+            col.iter_mut()
+                .zip(t.sample_iter(rng))
+                .for_each(|(c, v)| *c = mu + scale * v)
         }
         Distribution::Constant(v) => col.fill(v),
     }
@@ -130,9 +135,10 @@ pub fn simulate(
                     stream.jump();
                     let n = BLOCK.min(trials - b * BLOCK);
                     // Jointly drawn normals: independent first, then z = L·n.
-                    for v in z[..m * BLOCK].iter_mut() {
-                        *v = rng.sample(StandardNormal);
-                    }
+                    z[..m * BLOCK]
+                        .iter_mut()
+                        .zip(StandardNormal.sample_iter(&mut rng))
+                        .for_each(|(v, n): (&mut f64, f64)| *v = n);
                     for i in 0..m {
                         let row = &mut joint[i * BLOCK..(i + 1) * BLOCK];
                         row.fill(0.0);
