@@ -327,27 +327,33 @@ fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, 
         rest.select_nth_unstable_by(r - k, cmp);
         (v[..k].to_vec(), v[n - k..].to_vec())
     };
-    let (mut low, mut high) = if threads < 2 || m < PARALLEL_SELECT || 2 * k >= part {
-        ends(values)
-    } else {
-        let found: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|s| {
-            let handles: Vec<_> = values.chunks_mut(part).map(|c| s.spawn(move || ends(c))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a selecting thread does not panic"))
-                .collect()
+    if threads < 2 || m < PARALLEL_SELECT || 2 * k >= part {
+        let (mut low, mut high) = ends(values);
+        low.sort_unstable_by(cmp);
+        high.sort_unstable_by(cmp);
+        return (low, high);
+    }
+    let found: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = values.chunks_mut(part).map(|c| s.spawn(move || ends(c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a selecting thread does not panic"))
+            .collect()
+    });
+    let mut low: Vec<f64> = found.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    let mut high: Vec<f64> = found.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+    // The k smallest of the candidates, and the k largest, each sorted: one core each.
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            low.select_nth_unstable_by(k - 1, cmp);
+            low.truncate(k);
+            low.sort_unstable_by(cmp);
         });
-        let mut low: Vec<f64> = found.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-        let mut high: Vec<f64> = found.iter().flat_map(|(_, h)| h.iter().copied()).collect();
-        low.select_nth_unstable_by(k - 1, cmp);
-        low.truncate(k);
         let n = high.len();
         high.select_nth_unstable_by(n - k, cmp);
-        let high = high.split_off(n - k);
-        (low, high)
-    };
-    low.sort_unstable_by(cmp);
-    high.sort_unstable_by(cmp);
+        high.drain(..n - k);
+        high.sort_unstable_by(cmp);
+    });
     (low, high)
 }
 
