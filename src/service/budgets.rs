@@ -289,7 +289,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<String> {
 fn audit_fields(title: &str, p: &Problem, e: &Evaluation) -> Result<BTreeMap<String, String>> {
     let mut f = BTreeMap::new();
     f.insert("title".to_owned(), title.to_owned());
-    f.insert("model".to_owned(), p.model.clone());
+    f.insert("measurement_model".to_owned(), p.model.clone());
     f.insert("measurands".to_owned(), to_json(&p.measurands)?);
     for spec in &p.inputs {
         f.insert(format!("input {}", spec.name), to_json(spec)?);
