@@ -311,6 +311,9 @@ fn ordered_sum(values: &[f64], threads: usize, f: impl Fn(f64) -> f64 + Sync) ->
 /// smallest and k largest there), and the answer is selected from the candidates: the
 /// values are unique order statistics, so this is exact.
 fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, Vec<f64>) {
+    if let Some(found) = order_statistics_by_threshold(values, k, threads) {
+        return found;
+    }
     let cmp = |a: &f64, b: &f64| a.total_cmp(b);
     let m = values.len();
     let part = m.div_ceil(threads.max(1));
@@ -355,6 +358,70 @@ fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, 
         high.sort_unstable_by(cmp);
     });
     (low, high)
+}
+
+/// The k smallest and k largest values, found by one pass that keeps only the values
+/// beyond two thresholds read from an evenly spaced sample (with a wide margin), then
+/// selecting among those few. Exact whenever each side kept at least k values (then
+/// the k most extreme are all among them); None otherwise, or when the tails are too
+/// large for this to pay, and the caller selects over everything.
+fn order_statistics_by_threshold(values: &[f64], k: usize, threads: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let m = values.len();
+    if m < PARALLEL_SELECT || k.saturating_mul(8) > m {
+        return None;
+    }
+    let cmp = |a: &f64, b: &f64| a.total_cmp(b);
+    let mut sample: Vec<f64> = values.iter().step_by((m / 4096).max(1)).copied().collect();
+    sample.sort_unstable_by(cmp);
+    let n = sample.len();
+    // Expected k/m·n sample values below the k-th smallest; keep 30 % more, and some.
+    let at = ((k as f64 / m as f64 * 1.3 + 0.002) * n as f64).ceil() as usize;
+    if at >= n / 2 {
+        return None;
+    }
+    let (low_limit, high_limit) = (sample[at], sample[n - 1 - at]);
+    let keep = |part: &[f64]| -> (Vec<f64>, Vec<f64>) {
+        let (mut low, mut high) = (Vec::new(), Vec::new());
+        for &v in part {
+            if v.total_cmp(&low_limit).is_le() {
+                low.push(v);
+            } else if v.total_cmp(&high_limit).is_ge() {
+                high.push(v);
+            }
+        }
+        (low, high)
+    };
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = if threads < 2 {
+        vec![keep(values)]
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = values
+                .chunks(m.div_ceil(threads))
+                .map(|c| s.spawn(move || keep(c)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a filtering thread does not panic"))
+                .collect()
+        })
+    };
+    let mut low: Vec<f64> = parts.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    let mut high: Vec<f64> = parts.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+    if low.len() < k || high.len() < k {
+        return None;
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            low.select_nth_unstable_by(k - 1, cmp);
+            low.truncate(k);
+            low.sort_unstable_by(cmp);
+        });
+        let n = high.len();
+        high.select_nth_unstable_by(n - k, cmp);
+        high.drain(..n - k);
+        high.sort_unstable_by(cmp);
+    });
+    Some((low, high))
 }
 
 /// From this many trials on, the ends of the coverage intervals are selected on every
@@ -448,6 +515,15 @@ mod tests {
             for k in [1, 13_651, 40_000] {
                 let mut v = base.clone();
                 let (low, high) = order_statistics(&mut v, k, threads);
+                let fast = order_statistics_by_threshold(&base, k, threads);
+                assert_eq!(
+                    fast.is_some(),
+                    k != 40_000,
+                    "the one-pass path is taken for thin tails only"
+                );
+                if let Some((l, h)) = fast {
+                    assert_eq!((l, h), (low.clone(), high.clone()), "the one-pass path agrees");
+                }
                 assert_eq!(low, sorted[..k], "threads {threads}, k {k}");
                 assert_eq!(high, sorted[sorted.len() - k..], "threads {threads}, k {k}");
             }
