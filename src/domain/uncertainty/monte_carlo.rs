@@ -343,9 +343,18 @@ fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, 
             .map(|h| h.join().expect("a selecting thread does not panic"))
             .collect()
     });
-    let mut low: Vec<f64> = found.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    let mut high: Vec<f64> = found.iter().flat_map(|(_, h)| h.iter().copied()).collect();
-    // The k smallest of the candidates, and the k largest, each sorted: one core each.
+    merge_tails(&found, k).expect("every part kept its k most extreme values")
+}
+
+/// The k smallest of the low candidates and the k largest of the high ones, found in
+/// parts, each sorted (one core each); None when a side has fewer than k.
+fn merge_tails(parts: &[(Vec<f64>, Vec<f64>)], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+    let cmp = |a: &f64, b: &f64| a.total_cmp(b);
+    let mut low: Vec<f64> = parts.iter().flat_map(|(l, _)| l.iter().copied()).collect();
+    let mut high: Vec<f64> = parts.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+    if low.len() < k || high.len() < k {
+        return None;
+    }
     std::thread::scope(|s| {
         s.spawn(|| {
             low.select_nth_unstable_by(k - 1, cmp);
@@ -357,7 +366,7 @@ fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, 
         high.drain(..n - k);
         high.sort_unstable_by(cmp);
     });
-    (low, high)
+    Some((low, high))
 }
 
 /// The k smallest and k largest values, found by one pass that keeps only the values
@@ -405,23 +414,7 @@ fn order_statistics_by_threshold(values: &[f64], k: usize, threads: usize) -> Op
                 .collect()
         })
     };
-    let mut low: Vec<f64> = parts.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    let mut high: Vec<f64> = parts.iter().flat_map(|(_, h)| h.iter().copied()).collect();
-    if low.len() < k || high.len() < k {
-        return None;
-    }
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            low.select_nth_unstable_by(k - 1, cmp);
-            low.truncate(k);
-            low.sort_unstable_by(cmp);
-        });
-        let n = high.len();
-        high.select_nth_unstable_by(n - k, cmp);
-        high.drain(..n - k);
-        high.sort_unstable_by(cmp);
-    });
-    Some((low, high))
+    merge_tails(&parts, k)
 }
 
 /// From this many trials on, the ends of the coverage intervals are selected on every
