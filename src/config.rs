@@ -62,11 +62,11 @@ pub fn rocket_figment(config: &AppConfig) -> std::io::Result<Figment> {
     if std::env::var_os("ROCKET_IP_HEADER").is_none() {
         figment = figment.merge(("ip_header", false));
     }
-    // Request size limits: forms and JSON bodies of the register are small.
+    // Request size limits: forms and JSON bodies are small (an uncertainty budget the largest).
     if std::env::var_os("ROCKET_LIMITS").is_none() {
         use rocket::data::{Limits, ToByteUnit};
         let limits = Limits::default()
-            .limit("form", 64.kibibytes())
+            .limit("form", 256.kibibytes())
             .limit("data-form", 1.mebibytes())
             .limit("json", 256.kibibytes())
             .limit("string", 64.kibibytes())

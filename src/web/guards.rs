@@ -264,8 +264,9 @@ impl QueryPairs {
     }
 }
 
-/// Largest form body the pages accept.
-pub const FORM_LIMIT_KIB: u64 = 64;
+/// Largest form body the pages accept: an uncertainty budget of 200 inputs with their
+/// readings fits, as its JSON fits the evaluation API.
+pub const FORM_LIMIT_KIB: u64 = 256;
 
 /// An url-encoded form body whose `csrf` field matches this browser's CSRF cookie.
 /// Every state-changing page route takes one; a mismatch is refused with 403 before

@@ -338,3 +338,51 @@ async fn another_organisation_neither_sees_nor_changes_a_budget() {
     assert!(!res.into_string().await.unwrap().contains("Internal CMC budget 7731"));
     assert_eq!(stored(&app, id).await.revision, 1);
 }
+
+#[rocket::async_test]
+async fn the_largest_budget_fits_the_form_and_one_more_input_is_refused() {
+    let app = TestApp::demo().await;
+    let admin = app.user("institute_admin").await;
+    let std_id = institute_standard(&app).await;
+    let uri = format!("/standards/{std_id}/budgets");
+    let readings = "10.0012 10.0015 10.0009 10.0011 10.0014 10.0010 10.0013 10.0012 10.0011 10.0016";
+    let budget = |n: usize| -> Vec<(String, String)> {
+        let names: Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+        let mut f = vec![
+            ("title".to_owned(), "Mean of many channels".to_owned()),
+            ("measurands".to_owned(), "y V".to_owned()),
+            ("model".to_owned(), format!("y = ({}) / {n}", names.join(" + "))),
+            ("mc".to_owned(), "none".to_owned()),
+        ];
+        for (i, name) in names.iter().enumerate() {
+            for (k, v) in [
+                ("name", name.as_str()),
+                ("unit", "V"),
+                ("kind", "type_a"),
+                ("readings", readings),
+            ] {
+                f.push((format!("in.{i}.{k}"), v.to_owned()));
+            }
+        }
+        f
+    };
+    let largest = budget(metrocal::domain::uncertainty::form::MAX_ROWS);
+    let fields: Vec<(&str, &str)> = largest.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, location, _) = post(&app, &admin, &uri, &fields).await;
+    assert_eq!(
+        status,
+        Status::SeeOther,
+        "200 inputs with ten readings each are accepted"
+    );
+    assert!(location.starts_with("/budgets/"));
+    let too_many = budget(metrocal::domain::uncertainty::form::MAX_ROWS + 1);
+    let fields: Vec<(&str, &str)> = too_many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, _, html) = post(&app, &admin, &uri, &fields).await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(html.contains("id=\"inputs-error\""));
+    assert!(
+        html.contains("name=\"in.200.name\" value=\"x200\""),
+        "every row is shown again"
+    );
+    assert_eq!(app.count("uncertainty_budgets").await, 1);
+}

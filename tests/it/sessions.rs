@@ -383,7 +383,7 @@ async fn responses_carry_the_security_headers_and_bodies_are_limited() {
     // An oversized form is refused before it is read.
     let res = visitor(app.client.post("/login"))
         .header(ContentType::Form)
-        .body(form(&[("email", &"x".repeat(100 * 1024))]))
+        .body(form(&[("email", &"x".repeat(300 * 1024))]))
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::PayloadTooLarge);

@@ -38,7 +38,7 @@ pub const KINDS: [&str; 10] = [
 
 /// Empty input rows offered below the filled ones.
 pub const SPARE_ROWS: usize = 2;
-/// Most input rows one form takes.
+/// Most input quantities one budget takes (more are refused, not dropped).
 pub const MAX_ROWS: usize = 200;
 
 /// One input, every field as typed.
@@ -197,9 +197,6 @@ impl BudgetForm {
                         continue;
                     };
                     let Ok(row) = row.parse::<usize>() else { continue };
-                    if row >= MAX_ROWS {
-                        continue;
-                    }
                     if let Some(slot) = rows.entry(row).or_default().field_mut(field) {
                         *slot = v;
                     }
@@ -313,6 +310,13 @@ impl BudgetForm {
     /// needed is named; the engine checks the rest.
     pub fn to_problem(&self) -> Result<Problem, Vec<Error>> {
         let mut errors = Vec::new();
+        if self.inputs.len() > MAX_ROWS {
+            errors.push(Error::new(
+                "inputs",
+                "budget.too_many_inputs",
+                format!("at most {MAX_ROWS} input quantities in one budget"),
+            ));
+        }
         let measurands = self
             .measurands
             .lines()
@@ -601,6 +605,20 @@ mod tests {
         // The blank row 0 is dropped, so row 3 is now the first.
         let fields: Vec<String> = f.to_problem().unwrap_err().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["in.0.readings", "in.0.value", "correlations", "mc_trials"]);
+    }
+
+    #[test]
+    fn too_many_rows_are_refused_not_dropped() {
+        let names: Vec<String> = (0..=MAX_ROWS).map(|i| format!("x{i}")).collect();
+        let pairs: Vec<(String, &str)> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("in.{i}.name"), n.as_str()))
+            .collect();
+        let f = BudgetForm::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), *v)));
+        assert_eq!(f.inputs.len(), MAX_ROWS + 1, "every row is kept to show again");
+        let errors = f.to_problem().unwrap_err();
+        assert_eq!(errors[0].field, "inputs");
     }
 
     #[test]
