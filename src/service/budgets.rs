@@ -12,7 +12,7 @@ use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
 use crate::domain::uncertainty::form::{form_field, BudgetForm};
 use crate::domain::uncertainty::problem::{check_input, parse_problem};
-use crate::domain::uncertainty::{self, Evaluation, Problem};
+use crate::domain::uncertainty::{Evaluation, Problem};
 use crate::domain::{self};
 use crate::store::entities::uncertainty_budget as budget;
 use crate::store::{accounts as users, budgets as q, register as reg};
@@ -267,9 +267,8 @@ async fn evaluate_form(form: &BudgetForm) -> Result<(String, Problem, Evaluation
 }
 
 async fn evaluate(problem: Problem) -> Result<Evaluation> {
-    tokio::task::spawn_blocking(move || uncertainty::evaluate_with(&problem, HISTOGRAM_BINS))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
+    super::uncertainty::off_thread(problem, HISTOGRAM_BINS)
+        .await?
         .map_err(|e| form_error(vec![e]))
 }
 

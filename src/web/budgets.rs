@@ -315,17 +315,7 @@ async fn create_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    // The standard first: who may write here, and what the form page names.
-    let standard = match svc::new_form(&actor, &db.0, standard_id).await {
-        Ok((s, _)) => s,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
-    let submitted = Submitted::from(&form);
-    if submitted.action != Action::Save {
-        return submitted.respond(&actor, &standard, None, templates, &chrome).await;
-    }
-    let saved = svc::create(&actor, &db.0, standard_id, &submitted.form, chrono::Utc::now()).await;
-    submitted.after_save(saved, &standard, None, templates, &chrome)
+    submit(Target::New(standard_id), &form, db, templates, &actor, &chrome).await
 }
 
 #[post("/budgets/<id>", data = "<form>")]
@@ -337,18 +327,16 @@ async fn update_page(
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    let standard = match svc::edit_form(&actor, &db.0, id).await {
-        Ok((s, _)) => s,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
-    let submitted = Submitted::from(&form);
-    if submitted.action != Action::Save {
-        return submitted.respond(&actor, &standard, Some(id), templates, &chrome).await;
-    }
-    let saved = svc::update(&actor, &db.0, id, &submitted.form, chrono::Utc::now())
-        .await
-        .map(|()| id);
-    submitted.after_save(saved, &standard, Some(id), templates, &chrome)
+    submit(Target::Existing(id), &form, db, templates, &actor, &chrome).await
+}
+
+/// What a posted budget form is for.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// A new budget of this standard.
+    New(i32),
+    /// This saved budget.
+    Existing(i32),
 }
 
 /// Which button sent the form.
@@ -361,93 +349,70 @@ enum Action {
     AddRows,
 }
 
-struct Submitted {
-    action: Action,
-    form: BudgetForm,
-}
-
-impl Submitted {
-    fn from(form: &CsrfForm) -> Submitted {
-        let action = match form.get("action") {
-            "preview" => Action::Preview,
-            "add_rows" => Action::AddRows,
-            _ => Action::Save,
-        };
-        Submitted {
-            action,
-            form: BudgetForm::from_pairs(form.iter()),
+/// A posted budget form: saved and on to the budget, or back to the form as typed, with
+/// the preview's evaluation, more rows, or the field errors that refused it.
+async fn submit(
+    target: Target,
+    posted: &CsrfForm,
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+) -> Page {
+    // The standard first: who may write here, and what the form page names.
+    let (standard, id) = match target {
+        Target::New(standard_id) => (svc::new_form(actor, &db.0, standard_id).await, None),
+        Target::Existing(id) => (svc::edit_form(actor, &db.0, id).await, Some(id)),
+    };
+    let standard = match standard {
+        Ok((s, _)) => s,
+        Err(e) => return error_page(templates, chrome, &e),
+    };
+    let action = match posted.get("action") {
+        "preview" => Action::Preview,
+        "add_rows" => Action::AddRows,
+        _ => Action::Save,
+    };
+    let form = BudgetForm::from_pairs(posted.iter());
+    let outcome = match action {
+        Action::AddRows => Ok(None),
+        Action::Preview => svc::preview(actor, &form).await.map(Some),
+        Action::Save => {
+            let now = chrono::Utc::now();
+            let saved = match target {
+                Target::New(standard_id) => svc::create(actor, &db.0, standard_id, &form, now).await,
+                Target::Existing(id) => svc::update(actor, &db.0, id, &form, now).await.map(|()| id),
+            };
+            match saved {
+                Ok(id) => return Page::redirect(format!("/budgets/{id}")),
+                Err(e) => Err(e),
+            }
         }
-    }
-
-    /// A preview or more rows: the form again, with the evaluation or the refusal.
-    async fn respond(
-        self,
-        actor: &Actor,
-        standard: &StandardRef,
-        id: Option<i32>,
-        templates: &Templates,
-        chrome: &Chrome,
-    ) -> Page {
-        let spare = if self.action == Action::AddRows { 5 } else { SPARE_ROWS };
-        if self.action == Action::AddRows {
+    };
+    let spare = if action == Action::AddRows { 5 } else { SPARE_ROWS };
+    let form = form.with_spare_rows(spare);
+    match outcome {
+        Ok(preview) => {
             let page = FormPage {
-                standard,
+                standard: &standard,
                 id,
-                form: self.form.with_spare_rows(spare),
+                form,
                 error: None,
+                preview: preview.map(|(problem, result)| (svc::input_views(&problem), result)),
+            };
+            form_page(templates, chrome, Status::Ok, page)
+        }
+        Err(e @ Error::Invalid { .. }) => {
+            let page = FormPage {
+                standard: &standard,
+                id,
+                form,
+                error: Some(&e),
                 preview: None,
             };
-            return form_page(templates, chrome, Status::Ok, page);
+            form_page(templates, chrome, super::error::status_of(&e), page)
         }
-        match svc::preview(actor, &self.form).await {
-            Ok((problem, result)) => {
-                let page = FormPage {
-                    standard,
-                    id,
-                    form: self.form.with_spare_rows(spare),
-                    error: None,
-                    preview: Some((svc::input_views(&problem), result)),
-                };
-                form_page(templates, chrome, Status::Ok, page)
-            }
-            Err(e @ Error::Invalid { .. }) => {
-                let page = FormPage {
-                    standard,
-                    id,
-                    form: self.form.with_spare_rows(spare),
-                    error: Some(&e),
-                    preview: None,
-                };
-                form_page(templates, chrome, super::error::status_of(&e), page)
-            }
-            Err(e) => error_page(templates, chrome, &e),
-        }
-    }
-
-    /// To the budget on success; back to the form, as typed and with the field errors,
-    /// when it was refused.
-    fn after_save(
-        self,
-        saved: Result<i32, Error>,
-        standard: &StandardRef,
-        id: Option<i32>,
-        templates: &Templates,
-        chrome: &Chrome,
-    ) -> Page {
-        match saved {
-            Ok(id) => Page::redirect(format!("/budgets/{id}")),
-            Err(e @ Error::Invalid { .. }) => {
-                let page = FormPage {
-                    standard,
-                    id,
-                    form: self.form.with_spare_rows(SPARE_ROWS),
-                    error: Some(&e),
-                    preview: None,
-                };
-                form_page(templates, chrome, super::error::status_of(&e), page)
-            }
-            Err(e) => error_page(templates, chrome, &e),
-        }
+        Err(e) => error_page(templates, chrome, &e),
     }
 }
 

@@ -15,17 +15,7 @@ const BLOCK: usize = 8192;
 
 /// Fills `col` with draws of one input (JCGM 101 §6.4). Normal inputs that take part
 /// in a correlation get their (already correlated) standard normals in `normals`.
-fn fill(d: &Distribution, stream: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
-    // The generator's state in locals for the loop (the compiler then keeps it in
-    // registers), handed back at the end.
-    let mut local = stream.clone();
-    let rng = &mut local;
-    fill_with(d, rng, col, normals);
-    *stream = local;
-}
-
-#[inline(always)]
-fn fill_with(d: &Distribution, rng: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
+fn fill(d: &Distribution, rng: &mut Xoshiro256PlusPlus, col: &mut [f64], normals: Option<&[f64]>) {
     // Every draw goes through an iterator, which the compiler inlines into the loop (a
     // call per draw costs as much again as the draw).
     let mut r = StandardUniform.sample_iter(&mut *rng).map(|r: f64| r * 2.0 - 1.0); // on [−1, 1)
