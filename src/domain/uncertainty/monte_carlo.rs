@@ -81,25 +81,30 @@ pub fn simulate(
         .map(|n| n.get())
         .unwrap_or(1)
         .min(blocks.max(1));
-    let per_thread = blocks.div_ceil(threads);
-    // Every thread writes its blocks straight into its own part of the results.
+    // Block b draws from the generator seeded with `seed` and advanced by b jumps of 2¹²⁸
+    // steps: non-overlapping streams, whichever core draws them.
+    let mut stream = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let streams: Vec<Xoshiro256PlusPlus> = (0..blocks)
+        .map(|_| {
+            let this = stream.clone();
+            stream.jump();
+            this
+        })
+        .collect();
     let mut all: Vec<Vec<f64>> = vec![vec![0.0; trials]; outputs.len()];
-    let mut parts: Vec<Vec<&mut [f64]>> = (0..threads).map(|_| Vec::new()).collect();
+    // The blocks are handed out one at a time to whichever core is free (a core that
+    // another program holds up takes fewer), each with its generator and its part of the
+    // results.
+    let mut parts: Vec<Vec<&mut [f64]>> = (0..blocks).map(|_| Vec::with_capacity(outputs.len())).collect();
     for column in all.iter_mut() {
-        let mut rest: &mut [f64] = column;
-        for (t, part) in parts.iter_mut().enumerate() {
-            let start = (t * per_thread * BLOCK).min(trials);
-            let end = ((t + 1) * per_thread * BLOCK).min(trials);
-            let (mine, tail) = rest.split_at_mut(end - start);
-            part.push(mine);
-            rest = tail;
+        for (part, chunk) in parts.iter_mut().zip(column.chunks_mut(BLOCK)) {
+            part.push(chunk);
         }
     }
+    let work = std::sync::Mutex::new(streams.into_iter().zip(parts));
     std::thread::scope(|s| {
-        for (t, mut out) in parts.into_iter().enumerate() {
-            s.spawn(move || {
-                let first = t * per_thread;
-                let last = ((t + 1) * per_thread).min(blocks);
+        for _ in 0..threads {
+            s.spawn(|| {
                 let m = correlated.members.len();
                 // The tape column of each input's operation, where its draws go.
                 let input_op: Vec<usize> = (0..inputs.len())
@@ -114,16 +119,10 @@ pub fn simulate(
                 let mut tape = vec![0.0; model.ops.len() * BLOCK];
                 let mut z = vec![0.0; m * BLOCK];
                 let mut joint = vec![0.0; m * BLOCK];
-                // Block b draws from the generator seeded with `seed` and advanced by b
-                // jumps of 2¹²⁸ steps: non-overlapping streams, whoever draws them.
-                let mut stream = Xoshiro256PlusPlus::seed_from_u64(seed);
-                for _ in 0..first {
-                    stream.jump();
-                }
-                for b in first..last {
-                    let mut rng = stream.clone();
-                    stream.jump();
-                    let n = BLOCK.min(trials - b * BLOCK);
+                loop {
+                    let next = work.lock().expect("no drawing thread panics holding the work").next();
+                    let Some((mut rng, mut out)) = next else { break };
+                    let n = out.first().map_or(0, |c| c.len());
                     // Jointly drawn normals: independent first, then z = L·n.
                     z[..m * BLOCK]
                         .iter_mut()
@@ -148,9 +147,8 @@ pub fn simulate(
                         fill(d, &mut rng, &mut tape[at..at + n], normals);
                     }
                     model.eval_columns(BLOCK, n, &mut tape);
-                    let at = (b - first) * BLOCK;
                     for (o, &op) in outputs.iter().enumerate() {
-                        out[o][at..at + n].copy_from_slice(&tape[op * BLOCK..op * BLOCK + n]);
+                        out[o].copy_from_slice(&tape[op * BLOCK..op * BLOCK + n]);
                     }
                 }
             });
@@ -231,9 +229,7 @@ pub struct Summary {
 pub fn summarise(values: &mut [f64], p: f64) -> Summary {
     let m = values.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    // Sums over fixed runs of values, added in order: the same bits on any machine.
-    let mean = ordered_sum(values, threads, |v| v) / m as f64;
-    let var = ordered_sum(values, threads, |v| (v - mean) * (v - mean)) / (m as f64 - 1.0).max(1.0);
+    let mean = map_runs(values, threads, |r| r.iter().sum::<f64>()).iter().sum::<f64>() / m as f64;
     // JCGM 101 §7.7.2: q = pM rounded to the nearest integer (pM + 1/2 truncated).
     let q = ((p * m as f64) + 0.5).floor() as usize;
     let q = q.clamp(1, m);
@@ -241,7 +237,9 @@ pub fn summarise(values: &mut [f64], p: f64) -> Summary {
     let hi = m - t - 1; // 0-based rank of y(q)
                         // Only the order statistics y(1…t+1) and y(q…M) are needed (a full sort of 10⁶
                         // values costs more than the rest of the evaluation).
-    let (lower, upper) = order_statistics(values, t + 1, threads);
+    let (squares, tails) = spread_and_tails(values, mean, t + 1, threads);
+    let var = squares / (m as f64 - 1.0).max(1.0);
+    let (lower, upper) = tails.unwrap_or_else(|| order_statistics(values, t + 1, threads));
     // The i-th smallest value (0-based), for i ≤ t or i ≥ hi.
     let at = |i: usize| if i >= hi { upper[i - hi] } else { lower[i] };
     // Probabilistically symmetric (§7.7.2): r = (M − q)/2 when that is whole, else the
@@ -267,33 +265,94 @@ pub fn summarise(values: &mut [f64], p: f64) -> Summary {
     }
 }
 
-/// Σ f(v), summed in runs of `SUM_RUN` values (in parallel) whose sums are then added in
-/// order, so the result does not depend on how many cores did the work.
-fn ordered_sum(values: &[f64], threads: usize, f: impl Fn(f64) -> f64 + Sync) -> f64 {
-    const SUM_RUN: usize = 1 << 14;
-    let runs: Vec<&[f64]> = values.chunks(SUM_RUN).collect();
+/// Values are summed, and their tails picked out, in runs of this many: each run by one
+/// core, the runs' results combined in order, so every figure is the same bits on any
+/// number of cores.
+const RUN: usize = 1 << 14;
+
+/// `f` of each run of [`RUN`] values, in parallel, the results in order.
+fn map_runs<R: Send>(values: &mut [f64], threads: usize, f: impl Fn(&mut [f64]) -> R + Sync) -> Vec<R> {
+    let mut runs: Vec<&mut [f64]> = values.chunks_mut(RUN).collect();
     if threads < 2 || runs.len() < 4 {
-        return runs.iter().map(|r| r.iter().map(|&v| f(v)).sum::<f64>()).sum();
+        return runs.into_iter().map(f).collect();
     }
     let per = runs.len().div_ceil(threads);
     let f = &f;
-    let sums: Vec<f64> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let handles: Vec<_> = runs
-            .chunks(per)
-            .map(|mine| {
-                s.spawn(move || {
-                    mine.iter()
-                        .map(|r| r.iter().map(|&v| f(v)).sum::<f64>())
-                        .collect::<Vec<_>>()
-                })
-            })
+            .chunks_mut(per)
+            .map(|mine| s.spawn(move || mine.iter_mut().map(|r| f(r)).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("a summing thread does not panic"))
+            .flat_map(|h| h.join().expect("a summarising thread does not panic"))
             .collect()
+    })
+}
+
+/// The k smallest and the k largest values, each sorted ascending.
+type Tails = (Vec<f64>, Vec<f64>);
+
+/// Σ (v − mean)², and (in the same pass over the values) the `k` smallest and `k` largest
+/// values, each sorted ascending, when thresholds read from an evenly spaced sample (with
+/// a wide margin) leave few enough candidates beyond them. The tails are exact whenever
+/// each side kept at least k values (the k most extreme are then all among them), and
+/// None otherwise, or when the tails are too large for this to pay: the caller then
+/// selects over everything.
+fn spread_and_tails(values: &mut [f64], mean: f64, k: usize, threads: usize) -> (f64, Option<Tails>) {
+    let limits = tail_limits(values, k);
+    let runs = map_runs(values, threads, |run| {
+        let squares = run.iter().map(|&v| (v - mean) * (v - mean)).sum::<f64>();
+        // Each run moves its candidates to its ends: [low … | middle | … high].
+        let (low, high) = limits.map_or((0, run.len()), |(a, b)| partition_tails(run, a, b));
+        (squares, low, high)
     });
-    sums.iter().sum()
+    let squares = runs.iter().map(|r| r.0).sum();
+    let tails = limits.and_then(|_| {
+        let parts: Vec<(&[f64], &[f64])> = values
+            .chunks(RUN)
+            .zip(&runs)
+            .map(|(run, &(_, low, high))| (&run[..low], &run[high..]))
+            .collect();
+        merge_tails(&parts, k)
+    });
+    (squares, tails)
+}
+
+/// Thresholds below and above which the k smallest and k largest values are expected
+/// to lie, with a margin, from an evenly spaced sample of 4096; None when the values are
+/// too few, or the tails too thick, for a filtering pass to pay.
+fn tail_limits(values: &[f64], k: usize) -> Option<(f64, f64)> {
+    let m = values.len();
+    if m < PARALLEL_SELECT || k.saturating_mul(8) > m {
+        return None;
+    }
+    let mut sample: Vec<f64> = values.iter().step_by((m / 4096).max(1)).copied().collect();
+    sample.sort_unstable_by(f64::total_cmp);
+    let n = sample.len();
+    // Expected k/m·n sample values below the k-th smallest; keep 30 % more, and some.
+    let at = ((k as f64 / m as f64 * 1.3 + 0.002) * n as f64).ceil() as usize;
+    (at < n / 2).then(|| (sample[at], sample[n - 1 - at]))
+}
+
+/// Moves the values ≤ `low` to the front of `run` and those ≥ `high` (and > `low`) to its
+/// back; returns where the middle begins and ends.
+fn partition_tails(run: &mut [f64], low: f64, high: f64) -> (usize, usize) {
+    let (mut front, mut i, mut back) = (0, 0, run.len());
+    while i < back {
+        let v = run[i];
+        if v.total_cmp(&low).is_le() {
+            run.swap(front, i);
+            front += 1;
+            i += 1;
+        } else if v.total_cmp(&high).is_ge() {
+            back -= 1;
+            run.swap(i, back);
+        } else {
+            i += 1;
+        }
+    }
+    (front, back)
 }
 
 /// The `k` smallest and the `k` largest values, each sorted ascending. With several
@@ -301,47 +360,52 @@ fn ordered_sum(values: &[f64], threads: usize, f: impl Fn(f64) -> f64 + Sync) ->
 /// smallest and k largest there), and the answer is selected from the candidates: the
 /// values are unique order statistics, so this is exact.
 fn order_statistics(values: &mut [f64], k: usize, threads: usize) -> (Vec<f64>, Vec<f64>) {
-    if let Some(found) = order_statistics_by_threshold(values, k, threads) {
-        return found;
-    }
     let cmp = |a: &f64, b: &f64| a.total_cmp(b);
     let m = values.len();
     let part = m.div_ceil(threads.max(1));
-    let ends = |v: &mut [f64]| -> (Vec<f64>, Vec<f64>) {
+    // Moves the k smallest to the front and the k largest to the back.
+    let ends = |v: &mut [f64]| {
         let n = v.len();
         let k = k.min(n);
         if 2 * k >= n {
             v.sort_unstable_by(cmp);
-            return (v[..k].to_vec(), v[n - k..].to_vec());
+            return;
         }
         v.select_nth_unstable_by(k - 1, cmp);
         let rest = &mut v[k..];
         let r = rest.len();
         rest.select_nth_unstable_by(r - k, cmp);
-        (v[..k].to_vec(), v[n - k..].to_vec())
     };
-    if threads < 2 || m < PARALLEL_SELECT || 2 * k >= part {
-        let (mut low, mut high) = ends(values);
-        low.sort_unstable_by(cmp);
-        high.sort_unstable_by(cmp);
-        return (low, high);
+    if threads >= 2 && m >= PARALLEL_SELECT && 2 * k < part {
+        std::thread::scope(|s| {
+            for c in values.chunks_mut(part) {
+                s.spawn(move || ends(c));
+            }
+        });
+        let parts: Vec<(&[f64], &[f64])> = values
+            .chunks(part)
+            .map(|c| (&c[..k.min(c.len())], &c[c.len() - k.min(c.len())..]))
+            .collect();
+        return merge_tails(&parts, k).expect("every part kept its k most extreme values");
     }
-    let found: Vec<(Vec<f64>, Vec<f64>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = values.chunks_mut(part).map(|c| s.spawn(move || ends(c))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a selecting thread does not panic"))
-            .collect()
-    });
-    merge_tails(&found, k).expect("every part kept its k most extreme values")
+    ends(values);
+    let k = k.min(m);
+    let (mut low, mut high) = (values[..k].to_vec(), values[m - k..].to_vec());
+    radsort::sort(&mut low);
+    radsort::sort(&mut high);
+    (low, high)
 }
 
 /// The k smallest of the low candidates and the k largest of the high ones, found in
 /// parts, each sorted (one core each); None when a side has fewer than k.
-fn merge_tails(parts: &[(Vec<f64>, Vec<f64>)], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
+fn merge_tails(parts: &[(&[f64], &[f64])], k: usize) -> Option<(Vec<f64>, Vec<f64>)> {
     let cmp = |a: &f64, b: &f64| a.total_cmp(b);
-    let mut low: Vec<f64> = parts.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-    let mut high: Vec<f64> = parts.iter().flat_map(|(_, h)| h.iter().copied()).collect();
+    let mut low: Vec<f64> = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+    let mut high: Vec<f64> = Vec::with_capacity(parts.iter().map(|p| p.1.len()).sum());
+    for (l, h) in parts {
+        low.extend_from_slice(l);
+        high.extend_from_slice(h);
+    }
     if low.len() < k || high.len() < k {
         return None;
     }
@@ -349,62 +413,14 @@ fn merge_tails(parts: &[(Vec<f64>, Vec<f64>)], k: usize) -> Option<(Vec<f64>, Ve
         s.spawn(|| {
             low.select_nth_unstable_by(k - 1, cmp);
             low.truncate(k);
-            low.sort_unstable_by(cmp);
+            radsort::sort(&mut low);
         });
         let n = high.len();
         high.select_nth_unstable_by(n - k, cmp);
         high.drain(..n - k);
-        high.sort_unstable_by(cmp);
+        radsort::sort(&mut high);
     });
     Some((low, high))
-}
-
-/// The k smallest and k largest values, found by one pass that keeps only the values
-/// beyond two thresholds read from an evenly spaced sample (with a wide margin), then
-/// selecting among those few. Exact whenever each side kept at least k values (then
-/// the k most extreme are all among them); None otherwise, or when the tails are too
-/// large for this to pay, and the caller selects over everything.
-fn order_statistics_by_threshold(values: &[f64], k: usize, threads: usize) -> Option<(Vec<f64>, Vec<f64>)> {
-    let m = values.len();
-    if m < PARALLEL_SELECT || k.saturating_mul(8) > m {
-        return None;
-    }
-    let cmp = |a: &f64, b: &f64| a.total_cmp(b);
-    let mut sample: Vec<f64> = values.iter().step_by((m / 4096).max(1)).copied().collect();
-    sample.sort_unstable_by(cmp);
-    let n = sample.len();
-    // Expected k/m·n sample values below the k-th smallest; keep 30 % more, and some.
-    let at = ((k as f64 / m as f64 * 1.3 + 0.002) * n as f64).ceil() as usize;
-    if at >= n / 2 {
-        return None;
-    }
-    let (low_limit, high_limit) = (sample[at], sample[n - 1 - at]);
-    let keep = |part: &[f64]| -> (Vec<f64>, Vec<f64>) {
-        let (mut low, mut high) = (Vec::new(), Vec::new());
-        for &v in part {
-            if v.total_cmp(&low_limit).is_le() {
-                low.push(v);
-            } else if v.total_cmp(&high_limit).is_ge() {
-                high.push(v);
-            }
-        }
-        (low, high)
-    };
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = if threads < 2 {
-        vec![keep(values)]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = values
-                .chunks(m.div_ceil(threads))
-                .map(|c| s.spawn(move || keep(c)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a filtering thread does not panic"))
-                .collect()
-        })
-    };
-    merge_tails(&parts, k)
 }
 
 /// From this many trials on, the ends of the coverage intervals are selected on every
@@ -498,7 +514,13 @@ mod tests {
             for k in [1, 13_651, 40_000] {
                 let mut v = base.clone();
                 let (low, high) = order_statistics(&mut v, k, threads);
-                let fast = order_statistics_by_threshold(&base, k, threads);
+                let (squares, fast) = spread_and_tails(&mut base.clone(), 1.5, k, threads);
+                let (one_core, _) = spread_and_tails(&mut base.clone(), 1.5, k, 1);
+                assert_eq!(
+                    squares.to_bits(),
+                    one_core.to_bits(),
+                    "the same sum on any number of cores"
+                );
                 assert_eq!(
                     fast.is_some(),
                     k != 40_000,
@@ -511,10 +533,12 @@ mod tests {
                 assert_eq!(high, sorted[sorted.len() - k..], "threads {threads}, k {k}");
             }
             // The sums, and so the mean, are the same bits whatever the number of cores.
-            assert_eq!(
-                ordered_sum(&base, threads, |v| v * 1.1).to_bits(),
-                ordered_sum(&base, 1, |v| v * 1.1).to_bits()
-            );
+            let sum = |threads| {
+                map_runs(&mut base.clone(), threads, |r| r.iter().sum::<f64>())
+                    .iter()
+                    .sum::<f64>()
+            };
+            assert_eq!(sum(threads).to_bits(), sum(1).to_bits());
         }
     }
 }
