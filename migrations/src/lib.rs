@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_register;
 mod m20261128_000002_accounts;
 mod m20261128_000003_budgets;
+mod m20261128_000004_traceability;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_register::Migration),
             Box::new(m20261128_000002_accounts::Migration),
             Box::new(m20261128_000003_budgets::Migration),
+            Box::new(m20261128_000004_traceability::Migration),
         ]
     }
 }

@@ -38,7 +38,9 @@ macro_rules! vocabulary {
 pub mod accounts;
 pub mod audit;
 pub mod codes;
+pub mod conformity;
 pub mod register;
+pub mod traceability;
 pub mod uncertainty;
 pub mod units;
 

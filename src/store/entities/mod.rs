@@ -3,8 +3,10 @@
 pub mod api_token;
 pub mod audit_event;
 pub mod audit_head;
+pub mod calibration;
 pub mod category;
 pub mod device;
+pub mod instrument;
 pub mod login_attempt;
 pub mod organisation;
 pub mod region;
