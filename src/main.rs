@@ -8,7 +8,7 @@ use metrocal::domain::audit::Head;
 use metrocal::domain::uncertainty;
 use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{self, Bundle, Progress};
-use metrocal::service::{accounts, audit, Actor};
+use metrocal::service::{accounts, audit, traceability, Actor};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +78,47 @@ enum Command {
     /// Measurement uncertainty (GUM and Monte Carlo).
     #[command(subcommand)]
     Uncertainty(UncertaintyCommand),
+    /// Traceability chains to the SI.
+    #[command(subcommand)]
+    Traceability(TraceabilityCommand),
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum TraceabilityCommand {
+    /// List every broken chain in the province, grouped by cause, city and owner.
+    Audit {
+        /// The date to judge the chains on (YYYY-MM-DD); default today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// A test-uncertainty ratio below this gives a warning.
+        #[arg(long, default_value_t = traceability::DEFAULT_TUR_LIMIT)]
+        tur_limit: f64,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Everything calibrated since a date with a suspect standard or device, or with
+    /// anything downstream of it.
+    Impact {
+        /// standard or device.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        id: i32,
+        /// Suspect from this date (YYYY-MM-DD).
+        #[arg(long)]
+        since: String,
+        /// The suspect's as-found error with its sign and unit ("-0.3 µm").
+        #[arg(long)]
+        error: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -326,6 +367,37 @@ async fn run(cli: Cli) -> Result<(), String> {
             let result = uncertainty::evaluate(&problem).map_err(field)?;
             println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
         }
+        Command::Traceability(TraceabilityCommand::Audit {
+            as_of,
+            tur_limit,
+            format,
+        }) => {
+            let db = open(&cli).await?;
+            let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let report = traceability::audit(&operator, &db, as_of, *tur_limit)
+                .await
+                .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+                Format::Text => print!("{}", audit_text(&report)),
+            }
+        }
+        Command::Traceability(TraceabilityCommand::Impact {
+            kind,
+            id,
+            since,
+            error,
+            format,
+        }) => {
+            let db = open(&cli).await?;
+            let report = traceability::impact(&operator, &db, kind, *id, since, error.as_deref())
+                .await
+                .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
+                Format::Text => print!("{}", traceability::impact_csv(&report).map_err(|e| e.to_string())?),
+            }
+        }
         Command::Audit(AuditCommand::Head) => {
             let db = open(&cli).await?;
             let head = audit::head(&db).await.map_err(|e| e.to_string())?;
@@ -352,6 +424,46 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The province audit for a terminal: the counts, then one line per broken chain.
+fn audit_text(r: &traceability::AuditReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "traceability audit as of {}: {} chains checked, {} broken, {} with a test-uncertainty ratio below {}",
+        r.as_of, r.checked, r.broken, r.low_tur, r.tur_limit
+    );
+    for (title, counts) in [
+        ("by cause at the item's own link", &r.by_cause),
+        ("by root cause (where to mend)", &r.by_root_cause),
+        ("by city", &r.by_city),
+        ("by owner", &r.by_owner),
+    ] {
+        let _ = writeln!(out, "\n{title}:");
+        for c in counts {
+            let _ = writeln!(out, "  {:>7}  {}", c.count, c.key);
+        }
+    }
+    let _ = writeln!(out, "\nbroken chains:");
+    for c in &r.chains {
+        let _ = writeln!(
+            out,
+            "  {}:{}\t{}\t{}\t{}\t{}\troot: {} {}",
+            c.item.kind,
+            c.item.id,
+            c.item.label,
+            c.item.owner,
+            c.item.city,
+            c.causes.join(","),
+            c.root_item
+                .as_ref()
+                .map_or(String::new(), |i| format!("{}:{}", i.kind, i.id)),
+            c.root_cause.unwrap_or("")
+        );
+    }
+    out
 }
 
 /// Opens and migrates the database, without the demo data.

@@ -330,9 +330,7 @@ pub fn impact(links: &[Link], suspect: Item, since: NaiveDate) -> Vec<Affected> 
             let earlier = from.get(&l.item).is_none_or(|&t| l.calibrated_on < t);
             if earlier {
                 from.insert(l.item, l.calibrated_on);
-                if !depth_of.contains_key(&l.item) {
-                    depth_of.insert(l.item, d + 1);
-                }
+                depth_of.entry(l.item).or_insert(d + 1);
                 queue.push_back(l.item);
             }
         }

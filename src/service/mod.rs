@@ -10,6 +10,7 @@ pub mod generate;
 pub mod organisations;
 pub mod reference;
 pub mod standards;
+pub mod traceability;
 pub mod transfer;
 pub mod uncertainty;
 

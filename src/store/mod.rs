@@ -6,6 +6,7 @@ pub mod audit;
 pub mod budgets;
 pub mod entities;
 pub mod register;
+pub mod traceability;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod organisations;
 pub mod standards;
 pub mod templates;
+pub mod traceability;
 pub mod uncertainty;
 
 use crate::config::AppConfig;
@@ -283,11 +284,13 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", organisations::page_routes())
         .mount("/", audit::page_routes())
         .mount("/", budgets::page_routes())
+        .mount("/", traceability::page_routes())
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
         .mount("/api/v1", audit::api_routes())
         .mount("/api/v1", uncertainty::api_routes())
         .mount("/api/v1", budgets::api_routes())
+        .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

@@ -134,6 +134,10 @@ impl utoipa::Modify for BearerAuth {
         super::audit::audit_api,
         super::uncertainty::evaluate_api,
         super::budgets::get_api,
+        super::traceability::chain_api,
+        super::traceability::audit_api,
+        super::traceability::impact_api,
+        super::traceability::record_link_api,
     ),
     components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
     modifiers(&BearerAuth)

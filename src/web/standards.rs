@@ -29,7 +29,7 @@ pub fn api_routes() -> Vec<Route> {
 /// Largest request body the register accepts for one standard.
 const BODY_LIMIT_KIB: u64 = 64;
 
-async fn read_body(data: Data<'_>) -> Result<String, Error> {
+pub(super) async fn read_body(data: Data<'_>) -> Result<String, Error> {
     let body = data
         .open(BODY_LIMIT_KIB.kibibytes())
         .into_string()

@@ -132,9 +132,11 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let enterprise_a = app.organisation_id(ENTERPRISE_A).await;
     // A standard the institute owns, for the edit routes.
     let (_, page) = app
-        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=1"))
+        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=2"))
         .await;
     let std_id = page["items"][0]["id"].as_i64().unwrap();
+    // Another of its standards, as the reference of a link.
+    let std2 = page["items"][1]["id"].as_i64().unwrap();
     // Targets that each actor's attempt may change: a token of the regulator's, a
     // user of the institute.
     let spare = app.user_in("scheduler", INSTITUTE).await;
@@ -411,6 +413,35 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: budget_row(S(200), S(200)),
             },
             Case {
+                route: ("GET", "/traceability/<kind>/<id>"),
+                method: Method::Get,
+                uri: format!("/traceability/standard/{std_id}"),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/traceability/audit"),
+                method: Method::Get,
+                uri: "/traceability/audit".into(),
+                body: Body::None,
+                expect: OVERSEERS(S(200), S(403)),
+            },
+            Case {
+                route: ("GET", "/traceability/impact"),
+                method: Method::Get,
+                uri: "/traceability/impact".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            // An impact analysis: the reference owner's staff and the overseers.
+            Case {
+                route: ("GET", "/traceability/impact.csv"),
+                method: Method::Get,
+                uri: format!("/traceability/impact.csv?kind=standard&id={std_id}&since=2020-01-01"),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(403), S(403), S(403), S(403)],
+            },
+            Case {
                 route: ("GET", "/audit"),
                 method: Method::Get,
                 uri: "/audit".into(),
@@ -505,6 +536,39 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: format!("/api/v1/budgets/{budget_id}"),
                 body: Body::None,
                 expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/traceability/<kind>/<id>"),
+                method: Method::Get,
+                uri: format!("/api/v1/traceability/standard/{std_id}"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/traceability/audit"),
+                method: Method::Get,
+                uri: "/api/v1/traceability/audit".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(403), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("GET", "/api/v1/traceability/impact"),
+                method: Method::Get,
+                uri: format!("/api/v1/traceability/impact?kind=standard&id={std_id}&since=2020-01-01"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(403), S(403), S(403), S(403)],
+            },
+            // Links are entered by the item owner's calibration staff and system admins.
+            Case {
+                route: ("POST", "/api/v1/calibrations"),
+                method: Method::Post,
+                uri: "/api/v1/calibrations".into(),
+                body: Body::Json(json!({
+                    "item_kind": "standard", "item_id": std_id, "reference_kind": "standard",
+                    "reference_id": std2, "certificate_no": format!("AUTHZ-{actor}"),
+                    "calibrated_on": "2026-01-05", "valid_until": "2027-01-04",
+                })),
+                expect: [S(401), S(403), S(201), S(201), S(403), S(403), S(403), S(403), S(403)],
             },
             Case {
                 route: ("GET", "/api/v1/audit"),

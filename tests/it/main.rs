@@ -10,5 +10,6 @@ mod cli;
 mod pages;
 mod sessions;
 mod support;
+mod traceability;
 mod transfer;
 mod uncertainty;

@@ -1,0 +1,256 @@
+//! Calibrations (the traceability links) and enterprises' instruments.
+//!
+//! The walks up and down the graph are recursive queries (WITH RECURSIVE, the same text
+//! on SQLite and PostgreSQL), so a chain or an impact analysis reads only the links it
+//! needs; the province-wide audit reads every link of the register in one narrow query.
+
+use super::entities::{calibration, device, instrument, standard};
+use chrono::NaiveDate;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
+};
+
+/// `sql` written with PostgreSQL's $1, $2… placeholders (each used once, in order), for
+/// the connection's engine.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                    while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+pub async fn insert_calibration<C: ConnectionTrait>(
+    db: &C,
+    row: calibration::ActiveModel,
+) -> Result<calibration::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn calibration_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<calibration::Model>, DbErr> {
+    calibration::Entity::find_by_id(id).one(db).await
+}
+
+/// An item's calibrations, the latest first.
+pub async fn calibrations_of<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    id: i32,
+) -> Result<Vec<calibration::Model>, DbErr> {
+    calibration::Entity::find()
+        .filter(calibration::Column::ItemKind.eq(kind))
+        .filter(calibration::Column::ItemId.eq(id))
+        .order_by_desc(calibration::Column::CalibratedOn)
+        .order_by_desc(calibration::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Every link of the item and of everything above it, at any date: what its chain on
+/// any date can use.
+pub async fn links_above<C: ConnectionTrait>(db: &C, kind: &str, id: i32) -> Result<Vec<calibration::Model>, DbErr> {
+    let sql = "WITH RECURSIVE up(kind, id) AS ( \
+                 SELECT CAST($1 AS VARCHAR(16)), CAST($2 AS INTEGER) \
+                 UNION \
+                 SELECT c.reference_kind, c.reference_id FROM calibrations c \
+                   JOIN up ON c.item_kind = up.kind AND c.item_id = up.id \
+                   WHERE c.reference_kind IS NOT NULL) \
+               SELECT c.* FROM calibrations c JOIN up ON c.item_kind = up.kind AND c.item_id = up.id";
+    let stmt = statement(db.get_database_backend(), sql, vec![kind.into(), id.into()]);
+    calibration::Entity::find().from_raw_sql(stmt).all(db).await
+}
+
+/// Whether `target` is `from` or lies above it: a link from `target` to `from` would
+/// close a cycle.
+pub async fn is_above_or_same<C: ConnectionTrait>(
+    db: &C,
+    from: (&str, i32),
+    target: (&str, i32),
+) -> Result<bool, DbErr> {
+    let sql = "WITH RECURSIVE up(kind, id) AS ( \
+                 SELECT CAST($1 AS VARCHAR(16)), CAST($2 AS INTEGER) \
+                 UNION \
+                 SELECT c.reference_kind, c.reference_id FROM calibrations c \
+                   JOIN up ON c.item_kind = up.kind AND c.item_id = up.id \
+                   WHERE c.reference_kind IS NOT NULL) \
+               SELECT COUNT(*) AS n FROM up WHERE kind = $3 AND id = $4";
+    let stmt = statement(
+        db.get_database_backend(),
+        sql,
+        vec![from.0.into(), from.1.into(), target.0.into(), target.1.into()],
+    );
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let found = Count::find_by_statement(stmt).one(db).await?;
+    Ok(found.is_some_and(|c| c.n > 0))
+}
+
+/// The calibrations made with `suspect` since `since`, or with anything calibrated
+/// under suspicion before it was used: the candidates of an impact analysis (the exact
+/// walk and the depths are the domain's).
+pub async fn links_below<C: ConnectionTrait>(
+    db: &C,
+    suspect: (&str, i32),
+    since: NaiveDate,
+) -> Result<Vec<calibration::Model>, DbErr> {
+    let sql = "WITH RECURSIVE down(kind, id, since) AS ( \
+                 SELECT CAST($1 AS VARCHAR(16)), CAST($2 AS INTEGER), CAST($3 AS DATE) \
+                 UNION \
+                 SELECT c.item_kind, c.item_id, c.calibrated_on FROM calibrations c \
+                   JOIN down d ON c.reference_kind = d.kind AND c.reference_id = d.id \
+                   AND c.calibrated_on >= d.since) \
+               SELECT c.* FROM calibrations c \
+                 JOIN (SELECT kind, id, MIN(since) AS since FROM down GROUP BY kind, id) d \
+                 ON c.reference_kind = d.kind AND c.reference_id = d.id AND c.calibrated_on >= d.since";
+    let stmt = statement(
+        db.get_database_backend(),
+        sql,
+        vec![suspect.0.into(), suspect.1.into(), since.into()],
+    );
+    calibration::Entity::find().from_raw_sql(stmt).all(db).await
+}
+
+/// What the province audit reads of a link.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct LinkRow {
+    pub id: i32,
+    pub item_kind: String,
+    pub item_id: i32,
+    pub reference_kind: Option<String>,
+    pub reference_id: Option<i32>,
+    pub provider_id: Option<i32>,
+    pub provider_evidence: String,
+    pub certificate_no: String,
+    pub calibrated_on: NaiveDate,
+    pub valid_until: NaiveDate,
+    pub quantity: Option<String>,
+    pub uncertainty_si: Option<f64>,
+    pub mpe_si: Option<f64>,
+}
+
+/// Every link whose item is of one of `kinds`.
+pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &[&str]) -> Result<Vec<LinkRow>, DbErr> {
+    use calibration::Column as C;
+    calibration::Entity::find()
+        .select_only()
+        .columns([
+            C::Id,
+            C::ItemKind,
+            C::ItemId,
+            C::ReferenceKind,
+            C::ReferenceId,
+            C::ProviderId,
+            C::ProviderEvidence,
+            C::CertificateNo,
+            C::CalibratedOn,
+            C::ValidUntil,
+            C::Quantity,
+            C::UncertaintySi,
+            C::MpeSi,
+        ])
+        .filter(C::ItemKind.is_in(kinds.iter().copied()))
+        .into_model::<LinkRow>()
+        .all(db)
+        .await
+}
+
+/// What the rules need of a standard.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct StandardNode {
+    pub id: i32,
+    pub owner_id: i32,
+    pub region_id: Option<i32>,
+    pub level: String,
+    pub quantity: String,
+    pub accuracy_kind: String,
+    pub accuracy_si: Option<f64>,
+    pub cert_no: String,
+    pub name_zh: String,
+}
+
+pub async fn standard_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<StandardNode>, DbErr> {
+    use standard::Column as S;
+    let mut q = standard::Entity::find().select_only().columns([
+        S::Id,
+        S::OwnerId,
+        S::RegionId,
+        S::Level,
+        S::Quantity,
+        S::AccuracyKind,
+        S::AccuracySi,
+        S::CertNo,
+        S::NameZh,
+    ]);
+    if let Some(ids) = ids {
+        q = q.filter(S::Id.is_in(ids.iter().copied()));
+    }
+    q.into_model::<StandardNode>().all(db).await
+}
+
+/// What the rules need of a device: the standard it belongs to.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct DeviceNode {
+    pub id: i32,
+    pub standard_id: i32,
+    pub name: String,
+    pub serial: String,
+}
+
+pub async fn device_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<DeviceNode>, DbErr> {
+    use device::Column as D;
+    let mut q = device::Entity::find()
+        .select_only()
+        .columns([D::Id, D::StandardId, D::Name, D::Serial]);
+    if let Some(ids) = ids {
+        q = q.filter(D::Id.is_in(ids.iter().copied()));
+    }
+    q.into_model::<DeviceNode>().all(db).await
+}
+
+pub async fn instruments_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<instrument::Model>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    // SQLite takes at most 32,766 bound values per statement.
+    for chunk in ids.chunks(10_000) {
+        out.extend(
+            instrument::Entity::find()
+                .filter(instrument::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+pub async fn instrument_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<instrument::Model>, DbErr> {
+    instrument::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn calibrations_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<calibration::Model>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        out.extend(
+            calibration::Entity::find()
+                .filter(calibration::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}

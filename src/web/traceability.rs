@@ -1,0 +1,452 @@
+//! Traceability pages (an item's chain drawn as SVG, the province audit, impact
+//! analysis with its CSV) and /api/v1/traceability, /api/v1/calibrations.
+
+use super::error::ApiResult;
+use super::guards::QueryPairs;
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Db, Page};
+use crate::domain::register::parse_date;
+use crate::service::traceability::{self as svc, AuditReport, ChainView, ImpactReport, LinkInput, DEFAULT_TUR_LIMIT};
+use crate::service::{Actor, Error};
+use chrono::NaiveDate;
+use minijinja::value::Serde;
+use rocket::data::Data;
+use rocket::http::{ContentType, Header, Status};
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Responder, Route, State};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub fn page_routes() -> Vec<Route> {
+    routes![chain_page, audit_page, impact_page, impact_csv]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![chain_api, audit_api, impact_api, record_link_api]
+}
+
+/// The query's `as_of` (default: today in Asia/Shanghai) and `tur_limit`.
+fn as_of_and_limit(query: &BTreeMap<&str, &str>) -> Result<(NaiveDate, f64), Error> {
+    let as_of = match query.get("as_of").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(s) => parse_date("as_of", s).map_err(|e| Error::invalid(vec![e]))?,
+        None => (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive(),
+    };
+    let limit = match query.get("tur_limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        Some(s) => s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .ok_or_else(|| Error::field("tur_limit", "traceability.tur_limit_invalid", "a positive number"))?,
+        None => DEFAULT_TUR_LIMIT,
+    };
+    Ok((as_of, limit))
+}
+
+// ---------------------------------------------------------------- the chain drawing
+
+/// An item's chain laid out top-down for an SVG: the top of the chain first.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drawing {
+    pub width: u32,
+    pub height: u32,
+    pub boxes: Vec<DrawnBox>,
+    pub arrows: Vec<Arrow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DrawnBox {
+    pub y: u32,
+    /// ok, broken, warning or top: the class that colours it.
+    pub status: &'static str,
+    pub title: String,
+    pub subtitle: String,
+    pub href: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arrow {
+    pub y1: u32,
+    pub y2: u32,
+    pub status: &'static str,
+    /// The certificate, its dates and the uncertainty stated on it.
+    pub label: String,
+    pub causes: Vec<&'static str>,
+}
+
+const BOX_H: u32 = 56;
+const GAP: u32 = 64;
+const WIDTH: u32 = 720;
+
+/// Lays out the chain: one box per level, the external provider (if any) as a last box,
+/// and one arrow per link from the reference down to what it calibrated.
+pub fn drawing(c: &ChainView) -> Drawing {
+    let mut levels: Vec<(DrawnBox, Option<Arrow>)> = Vec::new();
+    for s in &c.steps {
+        let status = if s.top {
+            "top"
+        } else if !s.causes.is_empty() {
+            "broken"
+        } else if s.low_tur {
+            "warning"
+        } else {
+            "ok"
+        };
+        let b = DrawnBox {
+            y: 0,
+            status,
+            title: s.item.label.clone(),
+            subtitle: format!("{} · {} · {}", s.item.level, s.item.owner, s.item.city),
+            href: Some(format!("/traceability/{}/{}?as_of={}", s.item.kind, s.item.id, c.as_of)),
+        };
+        let arrow = s.link.as_ref().map(|l| Arrow {
+            y1: 0,
+            y2: 0,
+            status,
+            label: format!(
+                "{} · {} – {}{}{}",
+                l.certificate_no,
+                l.calibrated_on,
+                l.valid_until,
+                l.uncertainty.as_ref().map_or(String::new(), |u| format!(" · U = {u}")),
+                s.tur.map_or(String::new(), |t| format!(" · TUR {t:.1}"))
+            ),
+            causes: s.causes.iter().copied().filter(|c| *c != "parent_broken").collect(),
+        });
+        levels.push((b, arrow));
+    }
+    // The external provider at the top, when the chain ends at one.
+    if let Some(p) = c
+        .steps
+        .last()
+        .and_then(|s| s.link.as_ref())
+        .and_then(|l| l.provider.as_ref())
+    {
+        levels.push((
+            DrawnBox {
+                y: 0,
+                status: if p.evidence.trim().is_empty() { "broken" } else { "top" },
+                title: p.name.clone(),
+                subtitle: format!("{} · {}", p.kind, p.evidence),
+                href: None,
+            },
+            None,
+        ));
+    }
+    levels.reverse();
+    let mut boxes = Vec::new();
+    let mut arrows = Vec::new();
+    let mut y = 16;
+    let n = levels.len();
+    for (i, (mut b, arrow)) in levels.into_iter().enumerate() {
+        b.y = y;
+        // The arrow of this level's link runs from the box above down to this one.
+        if let Some(mut a) = arrow {
+            if i > 0 {
+                a.y1 = y - GAP;
+                a.y2 = y;
+                arrows.push(a);
+            }
+        }
+        boxes.push(b);
+        if i + 1 < n {
+            y += BOX_H + GAP;
+        }
+    }
+    Drawing {
+        width: WIDTH,
+        height: y + BOX_H + 16,
+        boxes,
+        arrows,
+    }
+}
+
+// ---------------------------------------------------------------- pages
+
+#[get("/traceability/<kind>/<id>")]
+async fn chain_page(
+    kind: &str,
+    id: i32,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let result = match as_of_and_limit(&q) {
+        Ok((as_of, limit)) => svc::chain(&actor, &db.0, kind, id, as_of, limit).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(c) => {
+            let d = drawing(&c);
+            render(
+                templates,
+                "traceability/chain.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! { c => Serde(&c), drawing => Serde(d), kind => kind, id => id },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// At most this many broken chains are listed on the page (the API and the CLI give
+/// them all); filters narrow the list.
+const PAGE_CHAINS: usize = 500;
+
+#[get("/traceability/audit")]
+async fn audit_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let result = match as_of_and_limit(&q) {
+        Ok((as_of, limit)) => svc::audit(&actor, &db.0, as_of, limit).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(mut r) => {
+            let cause = q.get("cause").copied().unwrap_or("");
+            let city = q.get("city").copied().unwrap_or("");
+            r.chains.retain(|c| {
+                (cause.is_empty() || c.causes.contains(&cause)) && (city.is_empty() || c.item.city == city)
+            });
+            let shown = r.chains.len();
+            r.chains.truncate(PAGE_CHAINS);
+            render(
+                templates,
+                "traceability/audit.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! { r => Serde(&r), cause => cause, city => city, shown => shown },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+async fn run_impact(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>) -> Result<ImpactReport, Error> {
+    let id = q
+        .get("id")
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .ok_or_else(|| Error::field("id", "traceability.item_missing", "name the suspect item by its id"))?;
+    svc::impact(
+        actor,
+        &db.0,
+        q.get("kind").copied().unwrap_or(""),
+        id,
+        q.get("since").copied().unwrap_or(""),
+        q.get("error").copied(),
+    )
+    .await
+}
+
+#[get("/traceability/impact")]
+async fn impact_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    if let Err(e) = actor.require_login() {
+        return error_page(templates, &chrome, &e);
+    }
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    if !q.contains_key("id") {
+        // The empty form.
+        return render(
+            templates,
+            "traceability/impact.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { typed => Serde(&q) },
+        );
+    }
+    match run_impact(&actor, db, &q).await {
+        Ok(r) => {
+            let csv_query: String = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(q.iter().filter(|(k, _)| ["kind", "id", "since", "error"].contains(k)))
+                .finish();
+            render(
+                templates,
+                "traceability/impact.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! { r => Serde(&r), typed => Serde(&q), csv_query => csv_query },
+            )
+        }
+        Err(e @ Error::Invalid { .. }) => render(
+            templates,
+            "traceability/impact.html",
+            &chrome,
+            Status::UnprocessableEntity,
+            minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// A CSV download.
+#[derive(Responder)]
+pub enum CsvFile {
+    File(String, ContentType, Header<'static>),
+    Page(Page),
+}
+
+#[get("/traceability/impact.csv")]
+async fn impact_csv(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> CsvFile {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let report = match run_impact(&actor, db, &q).await {
+        Ok(r) => r,
+        Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
+    };
+    match svc::impact_csv(&report) {
+        Ok(text) => CsvFile::File(
+            text,
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            Header::new(
+                "Content-Disposition",
+                format!(
+                    "attachment; filename=\"impact-{}-{}-{}.csv\"",
+                    report.suspect.kind, report.suspect.id, report.since
+                ),
+            ),
+        ),
+        Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
+    }
+}
+
+// ---------------------------------------------------------------- API
+
+/// An item's chain as of `as_of` (default today), with each level's status.
+#[utoipa::path(
+    get, path = "/api/v1/traceability/{kind}/{id}", tag = "traceability",
+    params(
+        ("kind" = String, Path, description = "standard, device or instrument"),
+        ("id" = i32, Path),
+        ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
+        ("tur_limit" = Option<f64>, Query, description = "Warn below this MPE/U ratio (default 4)"),
+    ),
+    responses((status = 200, description = "The chain"), (status = 404, body = super::openapi::ErrorBody),
+              (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/traceability/<kind>/<id>", rank = 2)]
+pub async fn chain_api(
+    kind: &str,
+    id: i32,
+    db: &State<Db>,
+    actor: Actor,
+    query: QueryPairs,
+) -> ApiResult<Json<ChainView>> {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let (as_of, limit) = as_of_and_limit(&q)?;
+    Ok(Json(svc::chain(&actor, &db.0, kind, id, as_of, limit).await?))
+}
+
+/// The province audit: every broken chain, grouped by cause, city and owner.
+#[utoipa::path(
+    get, path = "/api/v1/traceability/audit", tag = "traceability",
+    params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD"), ("tur_limit" = Option<f64>, Query)),
+    responses((status = 200, description = "The audit"), (status = 403, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/traceability/audit")]
+pub async fn audit_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<AuditReport>> {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let (as_of, limit) = as_of_and_limit(&q)?;
+    Ok(Json(svc::audit(&actor, &db.0, as_of, limit).await?))
+}
+
+/// Reverse traceability: what a suspect standard or device touched since a date.
+#[utoipa::path(
+    get, path = "/api/v1/traceability/impact", tag = "traceability",
+    params(
+        ("kind" = String, Query, description = "standard or device"),
+        ("id" = i32, Query),
+        ("since" = String, Query, description = "Suspect from this date, YYYY-MM-DD"),
+        ("error" = Option<String>, Query, description = "The suspect's as-found error with sign and unit"),
+    ),
+    responses((status = 200, description = "The impact"), (status = 404, body = super::openapi::ErrorBody),
+              (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/traceability/impact")]
+pub async fn impact_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<ImpactReport>> {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    Ok(Json(run_impact(&actor, db, &q).await?))
+}
+
+#[derive(Serialize)]
+pub struct Created {
+    pub id: i32,
+}
+
+/// Records a calibration link by hand (an external calibration, or one made before the
+/// system); 422 names each field to correct, a cycle included.
+#[utoipa::path(
+    post, path = "/api/v1/calibrations", tag = "traceability",
+    responses((status = 201, description = "Recorded"), (status = 422, body = super::openapi::ErrorBody),
+              (status = 409, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/calibrations", data = "<data>")]
+pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Created>)> {
+    let body = super::standards::read_body(data).await?;
+    let input = link_from_json(&body)?;
+    let id = svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await?;
+    Ok((Status::Created, Json(Created { id })))
+}
+
+/// The link's fields from a JSON object; numbers are taken as their text.
+fn link_from_json(body: &str) -> Result<LinkInput, Error> {
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+        Error::field(
+            "body",
+            "request.json_invalid",
+            format!("the body is not valid JSON: {e}"),
+        )
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(Error::field(
+            "body",
+            "request.json_object",
+            "the body must be a JSON object",
+        ));
+    };
+    let mut input = LinkInput::default();
+    let mut errors = Vec::new();
+    for (k, v) in map {
+        let Some(slot) = input.field_mut(&k) else {
+            errors.push(crate::domain::Error::new(
+                &k,
+                "request.unknown_field",
+                format!("unknown field; the fields are: {}", LinkInput::FIELDS.join(", ")),
+            ));
+            continue;
+        };
+        match v {
+            serde_json::Value::String(s) => *slot = s,
+            serde_json::Value::Number(n) => *slot = n.to_string(),
+            serde_json::Value::Null => {}
+            _ => errors.push(crate::domain::Error::new(&k, "request.type", "a string or a number")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(input)
+    } else {
+        Err(Error::invalid(errors))
+    }
+}

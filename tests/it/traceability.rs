@@ -1,0 +1,352 @@
+//! Traceability through the app: links entered by hand, an item's chain to an external
+//! NMI, a cycle refused, the province audit, and an impact analysis whose recomputed
+//! decisions flip, with its CSV.
+
+use crate::support::{TestApp, CENTRE, ENTERPRISE_A, ENTERPRISE_B, INSTITUTE};
+use rocket::http::{ContentType, Status};
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+/// Three of the institute's standards.
+async fn institute_standards(app: &TestApp) -> Vec<i64> {
+    let institute = app.organisation_id(INSTITUTE).await;
+    let (_, page) = app
+        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=4"))
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn get(app: &TestApp, user: &crate::support::TestUser, uri: &str) -> (u16, Value) {
+    let res = user.api(app.client.get(uri.to_owned())).dispatch().await;
+    let status = res.status().code;
+    (status, res.into_json().await.unwrap_or(Value::Null))
+}
+
+async fn sql(app: &TestApp, text: &str) {
+    app.db.execute_unprepared(text).await.unwrap();
+}
+
+/// An external NMI (the provider at the top of the chains).
+async fn add_nmi(app: &TestApp) {
+    sql(
+        app,
+        "INSERT INTO organisations (code, kind, name_zh, name_en, region_id, created_at, updated_at) \
+         VALUES ('NIM-CN', 'external_nmi', '中国计量科学研究院', 'National Institute of Metrology, China', NULL, \
+         '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')",
+    )
+    .await;
+}
+
+async fn post_link(app: &TestApp, user: &crate::support::TestUser, body: Value) -> (Status, Value) {
+    let res = user
+        .api(app.client.post("/api/v1/calibrations"))
+        .header(ContentType::JSON)
+        .body(body.to_string())
+        .dispatch()
+        .await;
+    let status = res.status();
+    (status, res.into_json().await.unwrap_or(Value::Null))
+}
+
+#[rocket::async_test]
+async fn chains_links_cycles_and_the_province_audit() {
+    let app = TestApp::demo().await;
+    add_nmi(&app).await;
+    let admin = app.user("institute_admin").await;
+    let s = institute_standards(&app).await;
+    let (a, b, c, d) = (s[0], s[1], s[2], s[3]);
+    // a ← NIM (with its KCDB reference), b ← a, c ← b; d ← b on a certificate of b's
+    // that had lapsed.
+    let links = [
+        json!({"item_kind": "standard", "item_id": a, "provider": "NIM-CN", "provider_evidence": "KCDB CMC 2024-0815",
+               "certificate_no": "NIM-2026-001", "calibrated_on": "2026-01-05", "valid_until": "2027-01-04"}),
+        json!({"item_kind": "standard", "item_id": b, "reference_kind": "standard", "reference_id": a,
+               "certificate_no": "GD-2026-010", "calibrated_on": "2026-02-01", "valid_until": "2027-01-31"}),
+        json!({"item_kind": "standard", "item_id": c, "reference_kind": "standard", "reference_id": b,
+               "certificate_no": "GD-2026-020", "calibrated_on": "2026-03-01", "valid_until": "2027-02-28"}),
+        json!({"item_kind": "standard", "item_id": d, "reference_kind": "standard", "reference_id": b,
+               "certificate_no": "GD-2025-030", "calibrated_on": "2025-09-01", "valid_until": "2026-08-31"}),
+    ];
+    for l in links {
+        let (status, body) = post_link(&app, &admin, l).await;
+        assert_eq!(status, Status::Created, "{body}");
+    }
+    assert_eq!(app.events("calibration.create").await, 4);
+
+    // c's chain on 2026-11-28: c ← b ← a ← NIM, unbroken.
+    let (status, chain) = get(
+        &app,
+        &admin,
+        &format!("/api/v1/traceability/standard/{c}?as_of=2026-11-28"),
+    )
+    .await;
+    assert_eq!(status, 200, "{chain}");
+    let ids: Vec<i64> = chain["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["item"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [c, b, a]);
+    assert_eq!(chain["broken"], false);
+    assert_eq!(chain["steps"][2]["link"]["provider"]["evidence"], "KCDB CMC 2024-0815");
+    // On 2027-03-01 c's own certificate (valid through 2027-02-28) has lapsed.
+    let (_, later) = get(
+        &app,
+        &admin,
+        &format!("/api/v1/traceability/standard/{c}?as_of=2027-03-01"),
+    )
+    .await;
+    assert_eq!(later["steps"][0]["causes"], json!(["expired"]));
+    // d was calibrated on 2025-09-01, before b had any link: b's chain was broken then.
+    let (_, dchain) = get(
+        &app,
+        &admin,
+        &format!("/api/v1/traceability/standard/{d}?as_of=2026-08-31"),
+    )
+    .await;
+    assert_eq!(dchain["steps"][0]["causes"], json!(["parent_broken"]));
+    assert_eq!(dchain["steps"][1]["causes"], json!(["no_calibration"]));
+
+    // a ← c would close the cycle a ← c ← b ← a: refused, naming the field.
+    let (status, body) = post_link(
+        &app,
+        &admin,
+        json!({"item_kind": "standard", "item_id": a, "reference_kind": "standard", "reference_id": c,
+               "certificate_no": "LOOP-1", "calibrated_on": "2026-04-01", "valid_until": "2027-03-31"}),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert_eq!(
+        body["error"]["fields"]["reference_id"]
+            .as_str()
+            .map(|m| m.contains("cycle")),
+        Some(true),
+        "{body}"
+    );
+    // Bad input is named field by field, and nothing is written.
+    let (status, body) = post_link(
+        &app,
+        &admin,
+        json!({"item_kind": "standard", "item_id": a, "reference_kind": "standard", "reference_id": b,
+               "certificate_no": "", "calibrated_on": "2026-13-01", "valid_until": "2026-01-01", "uncertainty": "3 kg"}),
+    )
+    .await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    for f in ["certificate_no", "calibrated_on"] {
+        assert!(body["error"]["fields"][f].is_string(), "{f}: {body}");
+    }
+    assert_eq!(app.events("calibration.create").await, 4);
+    // Another organisation's staff may not link the institute's standards.
+    let technician = app.user_in("technician", CENTRE).await;
+    let (status, _) = post_link(
+        &app,
+        &technician,
+        json!({"item_kind": "standard", "item_id": d, "reference_kind": "standard", "reference_id": a,
+               "certificate_no": "X-1", "calibrated_on": "2026-04-01", "valid_until": "2027-03-31"}),
+    )
+    .await;
+    assert_eq!(status, Status::Forbidden);
+
+    // The province audit as of 2026-11-28: d is broken (its link had expired), a–c are
+    // not; every other demo standard has no calibration on record yet.
+    let regulator = app.user("regulator").await;
+    let res = regulator
+        .api(app.client.get("/api/v1/traceability/audit?as_of=2026-11-28"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let audit: Value = res.into_json().await.unwrap();
+    let broken: Vec<i64> = audit["chains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["item"]["id"].as_i64().unwrap())
+        .collect();
+    assert!(broken.contains(&d) && !broken.contains(&a) && !broken.contains(&b) && !broken.contains(&c));
+    let standards = app.count("standards").await as u64;
+    assert_eq!(audit["checked"].as_u64(), Some(standards));
+    assert_eq!(audit["broken"].as_u64(), Some(standards - 3));
+    let count = |group: &str, key: &str| {
+        audit[group]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map(|c| c["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("by_cause", "expired"), Some(1));
+    assert_eq!(count("by_cause", "no_calibration"), Some(standards - 4));
+    let by_city: u64 = audit["by_city"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_city, standards - 3, "every broken chain is counted under one city");
+    // Not for the enterprise's eyes; the page is the regulator's too.
+    let enterprise = app.user("enterprise").await;
+    let res = enterprise
+        .api(app.client.get("/api/v1/traceability/audit"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let res = regulator
+        .browser(app.client.get("/traceability/audit?as_of=2026-11-28&cause=expired"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains(&format!("/traceability/standard/{d}?as_of=2026-11-28")));
+    // The chain page draws the chain as SVG, with no external resource.
+    let res = admin
+        .browser(app.client.get(format!("/traceability/standard/{c}?as_of=2026-11-28")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("GD-2026-020") && html.contains("NIM-2026-001"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+}
+
+#[rocket::async_test]
+async fn impact_analysis_finds_the_downstream_and_the_flipped_decisions() {
+    let app = TestApp::demo().await;
+    let s = institute_standards(&app).await;
+    let (p, a) = (s[0], s[1]);
+    let (ea, eb) = (
+        app.organisation_id(ENTERPRISE_A).await,
+        app.organisation_id(ENTERPRISE_B).await,
+    );
+    let ts = "'2026-01-01 00:00:00+00:00'";
+    // P is a length standard, so its error reads in µm.
+    sql(
+        &app,
+        &format!("UPDATE standards SET quantity = 'length' WHERE id = {p}"),
+    )
+    .await;
+    for (id, owner, serial) in [(1, ea, "A-1"), (2, ea, "A-2"), (3, eb, "B-1"), (4, eb, "B-2")] {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO instruments (id, owner_id, name, manufacturer, model, serial, category_code, quantity, \
+                 mpe_si, mpe_unit, created_at, updated_at) VALUES ({id}, {owner}, '游标卡尺', 'Mitutoyo', '530-122', \
+                 '{serial}', '0101', 'length', 0.00002, 'µm', {ts}, {ts})"
+            ),
+        )
+        .await;
+    }
+    // P (suspect from 2026-03-01; it read 3 µm high: as-found error +3 µm) calibrated:
+    //   A on 2026-02-01 (before: clean) and 2026-04-01 (suspect);
+    //   instrument 1 on 2026-03-01 (error +18 µm, MPE ±20 µm, U 1 µm, non-binary: pass;
+    //     corrected +21 µm: conditional fail → flips);
+    //   instrument 2 on 2026-05-01 (error −5 µm: pass; corrected −2 µm: still pass);
+    // A then calibrated instrument 3 on 2026-03-15 (A not yet suspect: clean) and
+    //   instrument 4 on 2026-06-01 (suspect, depth 2).
+    let row = |id: i32, kind: &str, item: i64, reference: i64, on: &str, error: f64, decision: &str| {
+        format!(
+            "INSERT INTO calibrations (id, item_kind, item_id, reference_kind, reference_id, provider_evidence, \
+             certificate_no, calibrated_on, valid_until, quantity, uncertainty_si, uncertainty_unit, mpe_si, \
+             as_found_error_si, decision_rule, decision, source, created_at) VALUES ({id}, '{kind}', {item}, \
+             'standard', {reference}, '', 'CAL-{id}', '{on}', '2030-01-01', 'length', 0.000001, 'µm', 0.00002, \
+             {error}, 'non_binary', '{decision}', 'import', {ts})"
+        )
+    };
+    for stmt in [
+        row(1, "standard", a, p, "2026-02-01", 0.0, "pass"),
+        row(2, "standard", a, p, "2026-04-01", 0.0, "pass"),
+        row(3, "instrument", 1, p, "2026-03-01", 0.000018, "pass"),
+        row(4, "instrument", 2, p, "2026-05-01", -0.000005, "pass"),
+        row(5, "instrument", 3, a, "2026-03-15", 0.0, "pass"),
+        row(6, "instrument", 4, a, "2026-06-01", 0.0, "pass"),
+    ] {
+        sql(&app, &stmt).await;
+    }
+    let admin = app.user("institute_admin").await;
+    let uri = format!("/api/v1/traceability/impact?kind=standard&id={p}&since=2026-03-01&error=%2B3%20%C2%B5m");
+    let res = admin.api(app.client.get(uri)).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let r: Value = res.into_json().await.unwrap();
+    let got: Vec<(i64, i64)> = r["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["calibration_id"].as_i64().unwrap(), x["depth"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, [(3, 1), (2, 1), (4, 1), (6, 2)]);
+    assert_eq!(r["flips"], 1);
+    assert_eq!(r["affected"][0]["recomputed_decision"], "conditional_fail");
+    assert_eq!(r["affected"][0]["flips"], true);
+    assert_eq!(r["affected"][2]["recomputed_decision"], "pass");
+    // Only first-level results are recomputed.
+    assert!(r["affected"][3]["recomputed_decision"].is_null());
+    let holders: Vec<&str> = r["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        holders.len(),
+        3,
+        "the institute (standard A) and both enterprises: {holders:?}"
+    );
+
+    // The same as CSV, for the lab's notification list.
+    let res = admin
+        .browser(app.client.get(format!(
+            "/traceability/impact.csv?kind=standard&id={p}&since=2026-03-01&error=%2B3%20%C2%B5m"
+        )))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res
+        .headers()
+        .get_one("Content-Disposition")
+        .unwrap()
+        .starts_with("attachment; filename=\"impact-standard-"));
+    let csv = res.into_string().await.unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with("CAL-3,2026-03-01,pass,conditional_fail,true"),
+        "{csv}"
+    );
+
+    // An error in the wrong kind of unit is named.
+    let res = admin
+        .api(app.client.get(format!(
+            "/api/v1/traceability/impact?kind=standard&id={p}&since=2026-03-01&error=3%20kg"
+        )))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let body: Value = res.into_json().await.unwrap();
+    assert!(body["error"]["fields"]["reference_error"].is_string(), "{body}");
+    // An enterprise cannot run it, nor see instrument 3's chain (enterprise B's).
+    let enterprise = app.user("enterprise").await;
+    let res = enterprise
+        .api(app.client.get(format!(
+            "/api/v1/traceability/impact?kind=standard&id={p}&since=2026-03-01"
+        )))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+    let res = enterprise
+        .api(app.client.get("/api/v1/traceability/instrument/3"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    let res = enterprise
+        .api(app.client.get("/api/v1/traceability/instrument/1"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+}
