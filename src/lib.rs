@@ -31,6 +31,14 @@ pub fn demo_bundle() -> Bundle {
             transfer::DEVICES,
             include_bytes!("../calibration-data/demo/devices.csv"),
         ),
+        (
+            transfer::INSTRUMENTS,
+            include_bytes!("../calibration-data/demo/instruments.csv"),
+        ),
+        (
+            transfer::CALIBRATIONS,
+            include_bytes!("../calibration-data/demo/calibrations.csv"),
+        ),
     ])
 }
 

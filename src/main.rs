@@ -55,7 +55,7 @@ enum Command {
         #[arg(long, default_value = "2026-11-28")]
         as_of: NaiveDate,
     },
-    /// Import a directory of organisations.csv, standards.csv and devices.csv (all or nothing).
+    /// Import a directory of organisations.csv, standards.csv, devices.csv, instruments.csv and calibrations.csv (all or nothing).
     Import {
         /// The directory to read.
         dir: PathBuf,
@@ -273,10 +273,12 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
-                "imported {} organisations, {} standards and {} devices in {:.2} s",
+                "imported {} organisations, {} standards, {} devices, {} instruments and {} calibrations in {:.2} s",
                 summary.organisations,
                 summary.standards,
                 summary.devices,
+                summary.instruments,
+                summary.calibrations,
                 started.elapsed().as_secs_f64()
             );
         }

@@ -294,6 +294,43 @@ pub fn chain(g: &Graph, item: Item, as_of: NaiveDate, tur_limit: f64) -> Chain {
     Chain { steps }
 }
 
+/// The items on or above a cycle of `edges` (item → what it was calibrated against), or
+/// None when there is none: every item whose references can be followed without end.
+pub fn on_a_cycle(edges: &HashMap<Item, Vec<Item>>) -> Option<HashSet<Item>> {
+    // Kahn's algorithm on the reversed edges: peel off items nothing still depends on
+    // (no remaining child); what cannot be peeled lies on a cycle or leads into one.
+    let mut children_left: HashMap<Item, usize> = HashMap::new();
+    for (item, refs) in edges {
+        children_left.entry(*item).or_insert(0);
+        for r in refs {
+            *children_left.entry(*r).or_insert(0) += 1;
+        }
+    }
+    let mut ready: Vec<Item> = children_left
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(i, _)| *i)
+        .collect();
+    let mut peeled = 0;
+    while let Some(item) = ready.pop() {
+        peeled += 1;
+        for r in edges.get(&item).into_iter().flatten() {
+            let n = children_left.get_mut(r).expect("counted above");
+            *n -= 1;
+            if *n == 0 {
+                ready.push(*r);
+            }
+        }
+    }
+    (peeled < children_left.len()).then(|| {
+        children_left
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(i, _)| i)
+            .collect()
+    })
+}
+
 /// A calibration reached by the impact analysis.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Affected {
@@ -614,6 +651,17 @@ mod tests {
         let c = chain(&g, std_item(3), day("2026-11-28"), 4.0);
         assert!(c.broken());
         assert_eq!(c.steps.last().unwrap().causes, [Cause::Cycle]);
+    }
+
+    #[test]
+    fn cycles_are_found_with_what_they_hold() {
+        let (a, b, c, d) = (std_item(1), std_item(2), std_item(3), std_item(4));
+        // d ← c ← b ← a: no cycle.
+        let mut edges = HashMap::from([(d, vec![c]), (c, vec![b]), (b, vec![a])]);
+        assert_eq!(on_a_cycle(&edges), None);
+        // a ← c closes a ← c ← b ← a; d, below it, is not on it.
+        edges.insert(a, vec![c]);
+        assert_eq!(on_a_cycle(&edges), Some(HashSet::from([a, b, c])));
     }
 
     #[test]

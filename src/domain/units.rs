@@ -526,7 +526,8 @@ pub fn format_value(value: f64, unit: &str) -> String {
     }
 }
 
-fn round_sig(x: f64, digits: i32) -> f64 {
+/// `x` rounded to `digits` significant digits.
+pub fn round_sig(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }

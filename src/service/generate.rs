@@ -196,9 +196,10 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
     let orgs = organisations(&mut rng, &cities, spec.standards);
     let io = |e: csv::Error| std::io::Error::other(e.to_string());
 
+    let providers = providers();
     let mut w = csv::Writer::from_path(dir.join(ORGANISATIONS)).map_err(io)?;
     w.write_record(ORGANISATION_COLUMNS).map_err(io)?;
-    for o in &orgs {
+    for o in orgs.iter().chain(&providers) {
         w.write_record([&o.code, o.kind, &o.name_zh, &o.name_en, &o.city])
             .map_err(io)?;
     }
@@ -213,6 +214,7 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
     let mut wd = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
     wd.write_record(DEVICE_COLUMNS).map_err(io)?;
     let mut n_devices = 0;
+    let mut generated: Vec<GenStandard> = Vec::with_capacity(spec.standards);
     progress.stage("generating", spec.standards as u64);
     let epoch = spec.as_of - Duration::days(4 * 365 + 120);
     for i in 0..spec.standards {
@@ -294,6 +296,7 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
         for aux in t.auxiliary.split('|').filter(|a| !a.is_empty()) {
             devices.push(("auxiliary", aux));
         }
+        let mut standard_serials = Vec::new();
         for (j, (role, name)) in devices.iter().enumerate() {
             let (maker, model) = MAKERS[rng.random_range(0..MAKERS.len())];
             let cal_date = spec.as_of - Duration::days(rng.random_range(0..400));
@@ -308,18 +311,24 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
             } else {
                 ("", "", "", "")
             };
+            // Drawn in the order of earlier versions, which wrote the same files.
+            let model_no = format!("{model}-{}", rng.random_range(100..999));
+            let serial = format!(
+                "{}{:07}-{}",
+                &model[..1].to_ascii_uppercase(),
+                rng.random_range(0..10_000_000),
+                j + 1
+            );
+            if *role == "standard_device" {
+                standard_serials.push(serial.clone());
+            }
             wd.write_record([
                 cert_no.as_str(),
                 role,
                 name,
                 maker,
-                &format!("{model}-{}", rng.random_range(100..999)),
-                &format!(
-                    "{}{:07}-{}",
-                    &model[..1].to_ascii_uppercase(),
-                    rng.random_range(0..10_000_000),
-                    j + 1
-                ),
+                &model_no,
+                &serial,
                 q,
                 lo,
                 hi,
@@ -331,12 +340,397 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
             .map_err(io)?;
             n_devices += 1;
         }
+        generated.push(GenStandard {
+            cert_no,
+            template: templates
+                .iter()
+                .position(|x| x.code == t.code)
+                .expect("picked from the list"),
+            level,
+            devices: standard_serials,
+        });
         progress.advance(1);
     }
     ws.flush()?;
     wd.flush()?;
+    // The chains come from their own random stream, so the register's files are the
+    // same with or without them.
+    let mut chain_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7472_6163_6561_626c);
+    let (n_instruments, n_calibrations) =
+        traceability(spec, &mut chain_rng, &orgs, &providers, &templates, &generated, dir)?;
     progress.finish();
-    Ok((orgs.len(), spec.standards, n_devices))
+    tracing::debug!(n_instruments, n_calibrations, "traceability generated");
+    Ok((orgs.len() + providers.len(), spec.standards, n_devices))
+}
+
+/// A generated standard, as its chains need it.
+struct GenStandard {
+    cert_no: String,
+    template: usize,
+    level: &'static str,
+    /// Serial numbers of its standard devices (标准器).
+    devices: Vec<String>,
+}
+
+/// The providers outside the province at the top of its chains: the national metrology
+/// institute (which keeps the national primary standards, 国家计量基准) and accredited
+/// calibration laboratories.
+fn providers() -> Vec<Org> {
+    let mut v = vec![Org {
+        code: "NIM-CN".into(),
+        kind: "external_nmi",
+        name_zh: "中国计量科学研究院".into(),
+        name_en: "National Institute of Metrology, China".into(),
+        city: String::new(),
+    }];
+    for (i, (zh, en)) in [
+        (
+            "国家计量器具检测中心（示例实验室一）",
+            "Accredited calibration laboratory 1 (sample)",
+        ),
+        (
+            "国家计量器具检测中心（示例实验室二）",
+            "Accredited calibration laboratory 2 (sample)",
+        ),
+        (
+            "国家计量器具检测中心（示例实验室三）",
+            "Accredited calibration laboratory 3 (sample)",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        v.push(Org {
+            code: format!("CNAS-L{:04}", 101 + i * 37),
+            kind: "accredited_lab",
+            name_zh: zh.into(),
+            name_en: en.into(),
+            city: String::new(),
+        });
+    }
+    v
+}
+
+/// The expanded uncertainty stated on a certificate at each place in the hierarchy, as
+/// a multiple of the provincial level's (a standard can only be as good as its parent).
+fn u_factor(level: &str) -> f64 {
+    match level {
+        "provincial_public" => 1.0,
+        "city_public" | "department_highest" => 2.5,
+        "county_public" => 4.0,
+        "enterprise_highest" => 6.0,
+        _ => 10.0, // enterprises' working instruments
+    }
+}
+
+/// The value and unit of a range limit written as "100 mm".
+fn split_value(text: &str) -> Option<(f64, &str)> {
+    let (v, unit) = text.trim().split_once(' ')?;
+    Some((v.parse().ok()?, unit.trim()))
+}
+
+/// An instrument's name from its standard's ("通用卡尺检定装置" → "通用卡尺").
+fn instrument_name(standard: &str) -> String {
+    let mut n = standard.to_owned();
+    for suffix in ["检定装置", "校准装置", "标准装置", "装置"] {
+        if let Some(stem) = n.strip_suffix(suffix) {
+            n = stem.to_owned();
+            break;
+        }
+    }
+    n
+}
+
+pub const INSTRUMENTS: &str = "instruments.csv";
+pub const CALIBRATIONS: &str = "calibrations.csv";
+pub const INSTRUMENT_COLUMNS: &[&str] = &[
+    "owner",
+    "name",
+    "manufacturer",
+    "model",
+    "serial",
+    "category_code",
+    "quantity",
+    "mpe",
+];
+pub const CALIBRATION_COLUMNS: &[&str] = &[
+    "item_kind",
+    "item",
+    "reference_kind",
+    "reference",
+    "provider",
+    "provider_evidence",
+    "certificate_no",
+    "calibrated_on",
+    "valid_until",
+    "quantity",
+    "uncertainty",
+    "mpe",
+    "as_found_error",
+    "decision_rule",
+    "decision",
+];
+
+/// What an item was calibrated against, in the file's terms.
+#[derive(Clone)]
+enum Against {
+    /// A standard (by certificate number) or a device ("certificate#serial").
+    Item(&'static str, String),
+    /// An external provider's code and evidence.
+    Provider(String, String),
+}
+
+/// Writes instruments.csv and calibrations.csv: three years of yearly calibrations of
+/// every standard and its standard devices, each against a standard one level up (or,
+/// at the provincial level, the NIM or an accredited laboratory), and two years of the
+/// enterprises' instruments, calibrated by the institutes' and centres' standards.
+/// Some chains are broken on purpose, in each of the ways the audit finds: a lapsed
+/// certificate (about 4 %), a parent whose uncertainty is not smaller (1 %), inverted
+/// levels (1 % of city and county standards), an external link without evidence (8 %).
+fn traceability(
+    spec: &Spec,
+    rng: &mut ChaCha8Rng,
+    orgs: &[Org],
+    providers: &[Org],
+    templates: &[TemplateRow],
+    stds: &[GenStandard],
+    dir: &Path,
+) -> std::io::Result<(usize, usize)> {
+    use crate::domain::conformity::{decide, DecisionRule};
+    use crate::domain::units::{format_value, round_sig};
+    // Certificates state U and MPE to two significant digits (ILAC-P14 §5.4), errors to three.
+    let two = |v: f64, unit: &str| format_value(round_sig(v, 2), unit);
+    let io = |e: csv::Error| std::io::Error::other(e.to_string());
+    // Standards by template and level: where each finds its parent.
+    let mut by: std::collections::HashMap<(usize, &str), Vec<usize>> = std::collections::HashMap::new();
+    for (i, s) in stds.iter().enumerate() {
+        by.entry((s.template, s.level)).or_default().push(i);
+    }
+    let base = |t: usize| -> (f64, String) {
+        let (v, unit) = split_value(&templates[t].range_max).unwrap_or((1.0, ""));
+        (v.abs().max(1e-9) * 2e-5, unit.to_owned())
+    };
+    let mut w = csv::Writer::from_path(dir.join(CALIBRATIONS)).map_err(io)?;
+    w.write_record(CALIBRATION_COLUMNS).map_err(io)?;
+    let mut seq = 0u64;
+    let mut rows = 0usize;
+    // The yearly calibrations of one item, the latest `last` days before the data set's date.
+    let mut write = |w: &mut csv::Writer<std::fs::File>,
+                     rng: &mut ChaCha8Rng,
+                     item_kind: &str,
+                     item: &str,
+                     against: &Against,
+                     quantity: &str,
+                     (u, unit): (f64, &str),
+                     years: i64,
+                     last: i64,
+                     instrument: Option<f64>|
+     -> Result<(), csv::Error> {
+        let latest = spec.as_of - Duration::days(last);
+        for k in (0..years).rev() {
+            seq += 1;
+            let on = latest - Duration::days(360 * k + rng.random_range(0..5));
+            let until = on + Duration::days(364);
+            let (reference_kind, reference, provider, evidence) = match against {
+                Against::Item(kind, key) => (*kind, key.as_str(), "", ""),
+                Against::Provider(code, evidence) => ("", "", code.as_str(), evidence.as_str()),
+            };
+            let (mpe, error, rule, decision) = match instrument {
+                Some(mpe) => {
+                    // Errors mostly well inside the MPE, a few near or beyond it; decided on
+                    // the figures as the certificate states them.
+                    let mpe = round_sig(mpe, 2);
+                    let e = round_sig(mpe * (rng.random::<f64>() + rng.random::<f64>() - 1.0) * 1.1, 3);
+                    let rule = match rng.random_range(0..10) {
+                        0..=4 => DecisionRule::Simple,
+                        5..=6 => DecisionRule::Guarded,
+                        _ => DecisionRule::NonBinary,
+                    };
+                    let d = decide(rule, e, mpe, round_sig(u, 2));
+                    (two(mpe, unit), format_value(e, unit), rule.as_str(), d.as_str())
+                }
+                None => (String::new(), String::new(), "", ""),
+            };
+            w.write_record([
+                item_kind,
+                item,
+                reference_kind,
+                reference,
+                provider,
+                evidence,
+                &format!("JZ{}-{seq:08}", on.format("%Y")),
+                &on.to_string(),
+                &until.to_string(),
+                quantity,
+                &two(u, unit),
+                &mpe,
+                &error,
+                rule,
+                decision,
+            ])?;
+            rows += 1;
+        }
+        Ok(())
+    };
+    let mut u_of: Vec<f64> = vec![0.0; stds.len()];
+    // Parents before children: provincial, then city/department/county, then enterprise.
+    let order = [
+        "provincial_public",
+        "department_highest",
+        "city_public",
+        "county_public",
+        "enterprise_highest",
+    ];
+    for level in order {
+        for (i, s) in stds.iter().enumerate().filter(|(_, s)| s.level == level) {
+            let t = &templates[s.template];
+            let (b, unit) = base(s.template);
+            let mut u = b * u_factor(level) * (0.9 + 0.2 * rng.random::<f64>());
+            let pick_parent = |rng: &mut ChaCha8Rng, levels: &[&str]| -> Option<usize> {
+                let pool: Vec<usize> = levels
+                    .iter()
+                    .flat_map(|l| by.get(&(s.template, *l)).into_iter().flatten().copied())
+                    .filter(|&p| p != i)
+                    .collect();
+                (!pool.is_empty()).then(|| pool[rng.random_range(0..pool.len())])
+            };
+            let roll = rng.random_range(0..1000);
+            let parent = match level {
+                "provincial_public" => None,
+                "enterprise_highest" => pick_parent(rng, &["city_public", "county_public", "department_highest"])
+                    .or_else(|| pick_parent(rng, &["provincial_public"])),
+                // 1 % of city and county standards on an enterprise's: inverted levels.
+                "city_public" | "county_public" if roll < 10 => {
+                    pick_parent(rng, &["enterprise_highest"]).or_else(|| pick_parent(rng, &["provincial_public"]))
+                }
+                "county_public" => pick_parent(rng, &["city_public", "provincial_public"]),
+                _ => pick_parent(rng, &["provincial_public"]),
+            };
+            let against = match parent {
+                Some(p) => {
+                    // 1 %: stated as good as (or better than) its parent.
+                    if rng.random_range(0..100) == 0 && u_of[p] > 0.0 {
+                        u = u_of[p] * 0.8;
+                    } else if u_of[p] > 0.0 && u <= u_of[p] {
+                        u = u_of[p] * 1.5;
+                    }
+                    Against::Item("standard", stds[p].cert_no.clone())
+                }
+                None => {
+                    let which = rng.random_range(0..100);
+                    let provider = if which < 80 {
+                        &providers[0]
+                    } else {
+                        &providers[1 + which % 3]
+                    };
+                    // 8 % of external links come without their MRA evidence.
+                    let evidence = if rng.random_range(0..100) < 8 {
+                        String::new()
+                    } else if provider.kind == "external_nmi" {
+                        format!("KCDB {}-{}", t.quantity.to_uppercase(), rng.random_range(1000..9999))
+                    } else {
+                        provider.code.replace('-', " ")
+                    };
+                    u = b * 0.5 * (0.9 + 0.2 * rng.random::<f64>());
+                    Against::Provider(provider.code.clone(), evidence)
+                }
+            };
+            u_of[i] = u;
+            // About 4 % have not been recalibrated for over a year: expired.
+            let last = if rng.random_range(0..100) < 4 {
+                rng.random_range(380..700)
+            } else {
+                rng.random_range(0..355)
+            };
+            write(
+                &mut w,
+                rng,
+                "standard",
+                &s.cert_no,
+                &against,
+                &t.quantity,
+                (u, &unit),
+                3,
+                last,
+                None,
+            )
+            .map_err(io)?;
+            for serial in &s.devices {
+                let last = rng.random_range(0..355);
+                let key = format!("{}#{serial}", s.cert_no);
+                write(
+                    &mut w,
+                    rng,
+                    "device",
+                    &key,
+                    &against,
+                    &t.quantity,
+                    (u, &unit),
+                    2,
+                    last,
+                    None,
+                )
+                .map_err(io)?;
+            }
+        }
+    }
+    // Enterprises' instruments, two per standard, calibrated by the institutes' and
+    // centres' standards (or one of their devices).
+    let labs: Vec<usize> = stds
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.level != "enterprise_highest")
+        .map(|(i, _)| i)
+        .collect();
+    let enterprises: Vec<&Org> = orgs.iter().filter(|o| o.kind == "enterprise").collect();
+    let mut wi = csv::Writer::from_path(dir.join(INSTRUMENTS)).map_err(io)?;
+    wi.write_record(INSTRUMENT_COLUMNS).map_err(io)?;
+    let n_instruments = if labs.is_empty() { 0 } else { stds.len() * 2 };
+    for n in 0..n_instruments {
+        let p = labs[rng.random_range(0..labs.len())];
+        let s = &stds[p];
+        let t = &templates[s.template];
+        let owner = enterprises[rng.random_range(0..enterprises.len())];
+        let (maker, model) = MAKERS[rng.random_range(0..MAKERS.len())];
+        let serial = format!("SN{:08}", n + 1);
+        let u = u_of[p] * u_factor("instrument") / u_factor(s.level).max(1.0) * (0.9 + 0.2 * rng.random::<f64>());
+        let (_, unit) = base(s.template);
+        // Test-uncertainty ratios from 2:1 to 12:1; those below 4:1 are warned of.
+        let mpe = u * rng.random_range(2.0..12.0);
+        wi.write_record([
+            owner.code.as_str(),
+            &instrument_name(&t.name_zh),
+            maker,
+            &format!("{model}-{}", rng.random_range(100..999)),
+            &serial,
+            &t.code,
+            &t.quantity,
+            &two(mpe, &unit),
+        ])
+        .map_err(io)?;
+        let against = match s.devices.first() {
+            Some(d) if rng.random_range(0..2) == 0 => Against::Item("device", format!("{}#{d}", s.cert_no)),
+            _ => Against::Item("standard", s.cert_no.clone()),
+        };
+        let key = format!("{}#{serial}", owner.code);
+        let last = rng.random_range(0..340);
+        write(
+            &mut w,
+            rng,
+            "instrument",
+            &key,
+            &against,
+            &t.quantity,
+            (u, &unit),
+            2,
+            last,
+            Some(mpe),
+        )
+        .map_err(io)?;
+    }
+    w.flush()?;
+    wi.flush()?;
+    Ok((n_instruments, rows))
 }
 
 #[cfg(test)]
@@ -374,7 +768,7 @@ mod tests {
         };
         generate(&spec, a.path(), &super::super::transfer::Quiet).unwrap();
         generate(&spec, b.path(), &super::super::transfer::Quiet).unwrap();
-        for f in [ORGANISATIONS, STANDARDS, DEVICES] {
+        for f in [ORGANISATIONS, STANDARDS, DEVICES, INSTRUMENTS, CALIBRATIONS] {
             assert_eq!(
                 std::fs::read(a.path().join(f)).unwrap(),
                 std::fs::read(b.path().join(f)).unwrap(),

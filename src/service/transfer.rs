@@ -10,10 +10,12 @@ use super::audit::{self, Changes, Entry};
 use super::standards::{active_model, audit_fields, check_owner, device_range, input_from_model};
 use super::{Actor, Error};
 use crate::domain::accounts::Role;
+use crate::domain::conformity::{Decision, DecisionRule};
 use crate::domain::register::{
     parse_date, validate_organisation, validate_standard, DeviceRole, OrgKind, OrganisationInput, StandardDraft,
     StandardInput,
 };
+use crate::domain::traceability::ItemKind;
 use crate::domain::units::{parse_quantity, QuantityKind};
 use crate::store::entities::{device, organisation};
 use crate::store::register as q;
@@ -26,6 +28,7 @@ use std::path::Path;
 pub const ORGANISATIONS: &str = "organisations.csv";
 pub const STANDARDS: &str = "standards.csv";
 pub const DEVICES: &str = "devices.csv";
+pub use super::generate::{CALIBRATIONS, CALIBRATION_COLUMNS, INSTRUMENTS, INSTRUMENT_COLUMNS};
 
 pub const ORGANISATION_COLUMNS: &[&str] = &["code", "kind", "name_zh", "name_en", "city"];
 pub const DEVICE_COLUMNS: &[&str] = &[
@@ -122,7 +125,7 @@ impl Bundle {
             return Err(ImportError::Io(format!("{} is not a directory", dir.display())));
         }
         let mut files = HashMap::new();
-        for name in [ORGANISATIONS, STANDARDS, DEVICES] {
+        for name in [ORGANISATIONS, STANDARDS, DEVICES, INSTRUMENTS, CALIBRATIONS] {
             let path = dir.join(name);
             if path.exists() {
                 let bytes = std::fs::read(&path)
@@ -152,6 +155,8 @@ pub struct ImportSummary {
     pub organisations: usize,
     pub standards: usize,
     pub devices: usize,
+    pub instruments: usize,
+    pub calibrations: usize,
 }
 
 /// A CSV file with named columns, read row by row with positions for error messages.
@@ -391,6 +396,411 @@ fn parse_devices(t: &Table) -> Result<Vec<DeviceRow>, ImportError> {
     Ok(out)
 }
 
+struct InstrumentRow {
+    owner_code: String,
+    name: String,
+    manufacturer: String,
+    model: String,
+    serial: String,
+    category_code: String,
+    quantity: Option<QuantityKind>,
+    mpe: Option<crate::domain::units::Quantity>,
+}
+
+fn parse_instruments(t: &Table) -> Result<Vec<InstrumentRow>, ImportError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::with_capacity(t.rows.len());
+    for (line, r) in &t.rows {
+        let line = *line;
+        let owner = t.get(r, "owner");
+        if owner.is_empty() {
+            return Err(t.error(line, "owner", "the owner's organisation code is required"));
+        }
+        let name = t.get(r, "name");
+        if name.is_empty() {
+            return Err(t.error(line, "name", "the instrument's name is required"));
+        }
+        let serial = t.get(r, "serial");
+        if serial.is_empty() || serial.len() > 64 {
+            return Err(t.error(line, "serial", "a serial number of 1 to 64 characters is required"));
+        }
+        if !seen.insert((owner.to_ascii_uppercase(), serial.to_owned())) {
+            return Err(t.error(line, "serial", format!("serial {serial} appears twice for {owner}")));
+        }
+        let code = t.get(r, "category_code");
+        crate::domain::codes::validate_jjf1022("category_code", code)
+            .map_err(|e| t.error(line, "category_code", e.message))?;
+        let quantity_text = t.get(r, "quantity");
+        let quantity = if quantity_text.is_empty() {
+            None
+        } else {
+            Some(
+                QuantityKind::parse(quantity_text)
+                    .ok_or_else(|| t.error(line, "quantity", format!("'{quantity_text}' is not a kind of quantity")))?,
+            )
+        };
+        let mpe_text = t.get(r, "mpe");
+        let mpe = match (quantity, mpe_text.is_empty()) {
+            (_, true) => None,
+            (Some(k), false) => Some(
+                crate::domain::units::parse_tolerance("mpe", mpe_text, k.difference_kind())
+                    .map_err(|e| t.error(line, "mpe", e.message))?,
+            ),
+            (None, false) => return Err(t.error(line, "quantity", "an MPE needs the kind of quantity")),
+        };
+        out.push(InstrumentRow {
+            owner_code: owner.to_ascii_uppercase(),
+            name: name.to_owned(),
+            manufacturer: t.get(r, "manufacturer").to_owned(),
+            model: t.get(r, "model").to_owned(),
+            serial: serial.to_owned(),
+            category_code: code.to_owned(),
+            quantity,
+            mpe,
+        });
+    }
+    Ok(out)
+}
+
+struct CalibrationRow {
+    line: u64,
+    item: (ItemKind, String),
+    reference: Option<(ItemKind, String)>,
+    provider: Option<String>,
+    evidence: String,
+    certificate_no: String,
+    calibrated_on: NaiveDate,
+    valid_until: NaiveDate,
+    quantity: Option<QuantityKind>,
+    uncertainty: Option<crate::domain::units::Quantity>,
+    mpe: Option<crate::domain::units::Quantity>,
+    error: Option<crate::domain::units::Quantity>,
+    rule: Option<DecisionRule>,
+    decision: Option<Decision>,
+}
+
+fn parse_calibrations(t: &Table) -> Result<Vec<CalibrationRow>, ImportError> {
+    let mut out = Vec::with_capacity(t.rows.len());
+    let kind = |line: u64, column: &str, text: &str| {
+        ItemKind::parse(text)
+            .ok_or_else(|| t.error(line, column, format!("'{text}' is not one of: {}", ItemKind::choices())))
+    };
+    for (line, r) in &t.rows {
+        let line = *line;
+        let item_kind = kind(line, "item_kind", t.get(r, "item_kind"))?;
+        let item = t.get(r, "item");
+        if item.is_empty() {
+            return Err(t.error(line, "item", "the item's key is required"));
+        }
+        let (ref_kind, reference, provider) = (t.get(r, "reference_kind"), t.get(r, "reference"), t.get(r, "provider"));
+        let reference = match (ref_kind.is_empty() && reference.is_empty(), provider.is_empty()) {
+            (false, true) => {
+                let k = kind(line, "reference_kind", ref_kind)?;
+                if k == ItemKind::Instrument {
+                    return Err(t.error(
+                        line,
+                        "reference_kind",
+                        "an enterprise's instrument cannot be a reference",
+                    ));
+                }
+                if reference.is_empty() {
+                    return Err(t.error(line, "reference", "the reference's key is required"));
+                }
+                Some((k, reference.to_owned()))
+            }
+            (true, false) => None,
+            _ => {
+                return Err(t.error(
+                    line,
+                    "reference",
+                    "give either a reference in the register or an external provider, not both or neither",
+                ))
+            }
+        };
+        let certificate_no = t.get(r, "certificate_no");
+        if certificate_no.is_empty() || certificate_no.len() > 128 {
+            return Err(t.error(
+                line,
+                "certificate_no",
+                "a certificate number of 1 to 128 characters is required",
+            ));
+        }
+        let calibrated_on = parse_date("calibrated_on", t.get(r, "calibrated_on"))
+            .map_err(|e| t.error(line, "calibrated_on", e.message))?;
+        let valid_until =
+            parse_date("valid_until", t.get(r, "valid_until")).map_err(|e| t.error(line, "valid_until", e.message))?;
+        if valid_until < calibrated_on {
+            return Err(t.error(
+                line,
+                "valid_until",
+                "the certificate cannot expire before the calibration date",
+            ));
+        }
+        let quantity_text = t.get(r, "quantity");
+        let quantity = if quantity_text.is_empty() {
+            None
+        } else {
+            Some(
+                QuantityKind::parse(quantity_text)
+                    .ok_or_else(|| t.error(line, "quantity", format!("'{quantity_text}' is not a kind of quantity")))?,
+            )
+        };
+        let value = |column: &str, tolerance: bool| -> Result<Option<crate::domain::units::Quantity>, ImportError> {
+            let text = t.get(r, column);
+            if text.is_empty() {
+                return Ok(None);
+            }
+            let k =
+                quantity.ok_or_else(|| t.error(line, "quantity", format!("{column} needs the kind of quantity")))?;
+            let q = if tolerance {
+                crate::domain::units::parse_tolerance(column, text, k.difference_kind())
+            } else {
+                parse_quantity(column, text, k.difference_kind())
+            };
+            q.map(Some).map_err(|e| t.error(line, column, e.message))
+        };
+        let uncertainty = value("uncertainty", false)?;
+        if uncertainty.is_some_and(|u| u.si <= 0.0) {
+            return Err(t.error(
+                line,
+                "uncertainty",
+                "the expanded uncertainty must be greater than zero",
+            ));
+        }
+        let rule_text = t.get(r, "decision_rule");
+        let rule = if rule_text.is_empty() {
+            None
+        } else {
+            Some(DecisionRule::parse(rule_text).ok_or_else(|| {
+                t.error(
+                    line,
+                    "decision_rule",
+                    format!("'{rule_text}' is not one of: {}", DecisionRule::choices()),
+                )
+            })?)
+        };
+        let decision_text = t.get(r, "decision");
+        let decision = if decision_text.is_empty() {
+            None
+        } else {
+            Some(Decision::parse(decision_text).ok_or_else(|| {
+                t.error(
+                    line,
+                    "decision",
+                    format!("'{decision_text}' is not one of: {}", Decision::choices()),
+                )
+            })?)
+        };
+        out.push(CalibrationRow {
+            line,
+            item: (item_kind, item.to_owned()),
+            reference,
+            provider: (!provider.is_empty()).then(|| provider.to_ascii_uppercase()),
+            evidence: t.get(r, "provider_evidence").to_owned(),
+            certificate_no: certificate_no.to_owned(),
+            calibrated_on,
+            valid_until,
+            quantity,
+            uncertainty,
+            mpe: value("mpe", true)?,
+            error: value("as_found_error", false)?,
+            rule,
+            decision,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes the instruments and calibrations of an import, after its organisations,
+/// standards and devices. Items and references are found by their keys (a standard by
+/// its certificate number, a device as "certificate#serial", an instrument as
+/// "owner code#serial"), in the file or already in the register; a set of links that
+/// would close a cycle is refused.
+async fn import_links<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    instruments: &[InstrumentRow],
+    calibrations: &[CalibrationRow],
+    owners: &HashMap<String, organisation::Model>,
+    now: DateTime<Utc>,
+) -> Result<(), ImportError> {
+    use crate::domain::traceability::Item;
+    use crate::store::entities::{calibration, instrument};
+    use crate::store::traceability as tq;
+    let row_error = |file: &str, line: u64, column: &str, reason: String| {
+        ImportError::Row(RowError {
+            file: file.into(),
+            line,
+            column: column.into(),
+            reason,
+        })
+    };
+    let mut rows = Vec::with_capacity(instruments.len());
+    for (i, r) in instruments.iter().enumerate() {
+        let Some(owner) = owners.get(&r.owner_code) else {
+            return Err(row_error(
+                INSTRUMENTS,
+                i as u64 + 2,
+                "owner",
+                format!(
+                    "no organisation with code {} in the register or in {ORGANISATIONS}",
+                    r.owner_code
+                ),
+            ));
+        };
+        rows.push(instrument::ActiveModel {
+            owner_id: Set(owner.id),
+            name: Set(r.name.clone()),
+            manufacturer: Set(r.manufacturer.clone()),
+            model: Set(r.model.clone()),
+            serial: Set(r.serial.clone()),
+            category_code: Set(r.category_code.clone()),
+            quantity: Set(r.quantity.map(|q| q.as_str().to_owned())),
+            mpe_si: Set(r.mpe.map(|m| m.si)),
+            mpe_unit: Set(r.mpe.map(|m| m.unit.to_owned())),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+    }
+    tq::upsert_instruments(txn, rows).await?;
+    if calibrations.is_empty() {
+        return Ok(());
+    }
+    // Every item's id by its key.
+    let standards = q::standard_ids_by_cert_no(txn).await?;
+    let cert_of: HashMap<i32, &str> = standards.iter().map(|(c, id)| (*id, c.as_str())).collect();
+    let mut keys: HashMap<(ItemKind, String), i32> = standards
+        .iter()
+        .map(|(c, id)| ((ItemKind::Standard, c.clone()), *id))
+        .collect();
+    for d in tq::device_nodes(txn, None).await? {
+        if let Some(cert) = cert_of.get(&d.standard_id) {
+            keys.insert((ItemKind::Device, format!("{cert}#{}", d.serial)), d.id);
+        }
+    }
+    let code_of: HashMap<i32, &str> = owners.values().map(|o| (o.id, o.code.as_str())).collect();
+    for (id, owner_id, serial) in tq::instrument_keys(txn).await? {
+        if let Some(code) = code_of.get(&owner_id) {
+            keys.insert((ItemKind::Instrument, format!("{code}#{serial}")), id);
+        }
+    }
+    let mut resolved = Vec::with_capacity(calibrations.len());
+    let mut seen = HashSet::new();
+    for c in calibrations {
+        let find = |column: &str, (kind, key): &(ItemKind, String)| {
+            keys.get(&(*kind, key.clone())).copied().ok_or_else(|| {
+                row_error(
+                    CALIBRATIONS,
+                    c.line,
+                    column,
+                    format!("no {} with key {key} in the register or in the files", kind.as_str()),
+                )
+            })
+        };
+        let item = Item::new(c.item.0, find("item", &c.item)?);
+        let reference = match &c.reference {
+            Some(r) => Some(Item::new(r.0, find("reference", r)?)),
+            None => None,
+        };
+        let provider = match &c.provider {
+            Some(code) => match owners.get(code) {
+                Some(o)
+                    if matches!(
+                        OrgKind::parse(&o.kind),
+                        Some(OrgKind::ExternalNmi | OrgKind::AccreditedLab)
+                    ) =>
+                {
+                    Some(o.id)
+                }
+                _ => {
+                    return Err(row_error(
+                        CALIBRATIONS,
+                        c.line,
+                        "provider",
+                        format!("{code} is not an external metrology institute or accredited laboratory"),
+                    ))
+                }
+            },
+            None => None,
+        };
+        if reference == Some(item) {
+            return Err(row_error(
+                CALIBRATIONS,
+                c.line,
+                "reference",
+                "an item cannot be its own reference".into(),
+            ));
+        }
+        if !seen.insert((item, c.certificate_no.clone())) {
+            return Err(row_error(
+                CALIBRATIONS,
+                c.line,
+                "certificate_no",
+                format!("certificate {} appears twice for the same item", c.certificate_no),
+            ));
+        }
+        resolved.push((c, item, reference, provider));
+    }
+    // No cycles, with the links already in the register.
+    let mut edges: HashMap<Item, Vec<Item>> = HashMap::new();
+    for l in tq::all_links(txn, &["standard", "device", "instrument"]).await? {
+        if let (Some(k), Some(r)) = (l.reference_kind.as_deref().and_then(ItemKind::parse), l.reference_id) {
+            if let Some(kind) = ItemKind::parse(&l.item_kind) {
+                edges
+                    .entry(Item::new(kind, l.item_id))
+                    .or_default()
+                    .push(Item::new(k, r));
+            }
+        }
+    }
+    for (_, item, reference, _) in &resolved {
+        if let Some(r) = reference {
+            edges.entry(*item).or_default().push(*r);
+        }
+    }
+    if let Some(on_cycle) = crate::domain::traceability::on_a_cycle(&edges) {
+        if let Some((c, ..)) = resolved
+            .iter()
+            .find(|(_, item, reference, _)| on_cycle.contains(item) && reference.is_some_and(|r| on_cycle.contains(&r)))
+        {
+            return Err(row_error(
+                CALIBRATIONS,
+                c.line,
+                "reference",
+                "this link closes a cycle: the reference is traceable to the item itself".into(),
+            ));
+        }
+    }
+    let rows: Vec<calibration::ActiveModel> = resolved
+        .into_iter()
+        .map(|(c, item, reference, provider)| calibration::ActiveModel {
+            item_kind: Set(item.kind.as_str().to_owned()),
+            item_id: Set(item.id),
+            reference_kind: Set(reference.map(|r| r.kind.as_str().to_owned())),
+            reference_id: Set(reference.map(|r| r.id)),
+            provider_id: Set(provider),
+            provider_evidence: Set(c.evidence.clone()),
+            lab_id: Set(provider),
+            certificate_no: Set(c.certificate_no.clone()),
+            calibrated_on: Set(c.calibrated_on),
+            valid_until: Set(c.valid_until),
+            quantity: Set(c.quantity.map(|q| q.as_str().to_owned())),
+            uncertainty_si: Set(c.uncertainty.map(|u| u.si)),
+            uncertainty_unit: Set(c.uncertainty.map(|u| u.unit.to_owned())),
+            mpe_si: Set(c.mpe.map(|m| m.si)),
+            as_found_error_si: Set(c.error.map(|e| e.si)),
+            decision_rule: Set(c.rule.map(|r| r.as_str().to_owned())),
+            decision: Set(c.decision.map(|d| d.as_str().to_owned())),
+            source: Set("import".into()),
+            created_by: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    tq::upsert_calibrations(txn, rows).await?;
+    Ok(())
+}
+
 /// Imports a data set: all of it, or (on any error) none of it.
 pub async fn import(
     actor: &Actor,
@@ -441,6 +851,14 @@ pub async fn import(
     let orgs = orgs?;
     let (std_table, drafts) = standards?;
     let (dev_table, devices) = devices?;
+    let instruments = match bundle.files.get(INSTRUMENTS) {
+        Some(b) => parse_instruments(&Table::read(INSTRUMENTS, b, INSTRUMENT_COLUMNS)?)?,
+        None => vec![],
+    };
+    let calibrations = match bundle.files.get(CALIBRATIONS) {
+        Some(b) => parse_calibrations(&Table::read(CALIBRATIONS, b, CALIBRATION_COLUMNS)?)?,
+        None => vec![],
+    };
     progress.advance(3);
 
     // 2. Write in one transaction; references are checked against the file and the
@@ -473,10 +891,10 @@ pub async fn import(
         .collect();
 
     // A large import rebuilds the search index once instead of row by row.
-    let bulk = drafts.len() + devices.len() > 5000;
+    let bulk = drafts.len() + devices.len() + calibrations.len() > 5000;
     let indexes = if bulk {
         q::suspend_search_index(&txn).await?;
-        q::suspend_indexes(&txn, &["standards", "devices"]).await?
+        q::suspend_indexes(&txn, &["standards", "devices", "calibrations"]).await?
     } else {
         vec![]
     };
@@ -548,6 +966,10 @@ pub async fn import(
     q::upsert_devices(&txn, rows).await?;
     progress.advance(devices.len() as u64);
     lap("devices written");
+    progress.stage("calibrations", 1);
+    import_links(&txn, &instruments, &calibrations, &owners, now).await?;
+    progress.advance(1);
+    lap("calibrations written");
     let changed = if before.is_empty() {
         0
     } else {
@@ -561,6 +983,8 @@ pub async fn import(
     changes.note("standards", drafts.len().into());
     changes.note("standards_changed", changed.into());
     changes.note("devices", devices.len().into());
+    changes.note("instruments", instruments.len().into());
+    changes.note("calibrations", calibrations.len().into());
     audit::record(
         &txn,
         actor,
@@ -594,6 +1018,8 @@ pub async fn import(
         organisations: orgs.len(),
         standards: drafts.len(),
         devices: devices.len(),
+        instruments: instruments.len(),
+        calibrations: calibrations.len(),
     };
     tracing::info!(actor = %actor.label(), ?summary, "import committed");
     Ok(summary)
@@ -704,6 +1130,7 @@ pub async fn export(
         organisations: orgs.len(),
         standards: standards.len(),
         devices: devices.len(),
+        ..Default::default()
     })
 }
 

@@ -347,7 +347,7 @@ pub async fn count_standards<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
 /// (so the driver's prepared-statement cache reuses it), and the next batch's values
 /// are built while the database executes the current one (the SQLite driver runs
 /// statements on its own thread).
-async fn bulk_upsert<A, C, I>(db: &C, rows: I, key: &[&str], update: &[&str]) -> Result<u64, DbErr>
+pub(crate) async fn bulk_upsert<A, C, I>(db: &C, rows: I, key: &[&str], update: &[&str]) -> Result<u64, DbErr>
 where
     A: ActiveModelTrait,
     C: ConnectionTrait,

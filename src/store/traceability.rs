@@ -146,7 +146,7 @@ pub struct LinkRow {
 }
 
 /// Every link whose item is of one of `kinds`.
-pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &[&str]) -> Result<Vec<LinkRow>, DbErr> {
+pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &'static [&'static str]) -> Result<Vec<LinkRow>, DbErr> {
     use calibration::Column as C;
     calibration::Entity::find()
         .select_only()
@@ -253,4 +253,60 @@ pub async fn calibrations_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Res
         );
     }
     Ok(out)
+}
+
+/// Inserts or updates instruments by (owner, serial number).
+pub async fn upsert_instruments<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = instrument::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "name",
+        "manufacturer",
+        "model",
+        "category_code",
+        "quantity",
+        "mpe_si",
+        "mpe_unit",
+        "updated_at",
+    ];
+    super::register::bulk_upsert(db, rows, &["owner_id", "serial"], UPDATE).await?;
+    Ok(())
+}
+
+/// Inserts or updates calibrations by (item, certificate number).
+pub async fn upsert_calibrations<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = calibration::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "reference_kind",
+        "reference_id",
+        "provider_id",
+        "provider_evidence",
+        "lab_id",
+        "calibrated_on",
+        "valid_until",
+        "quantity",
+        "uncertainty_si",
+        "uncertainty_unit",
+        "mpe_si",
+        "as_found_error_si",
+        "decision_rule",
+        "decision",
+        "source",
+    ];
+    super::register::bulk_upsert(db, rows, &["item_kind", "item_id", "certificate_no"], UPDATE).await?;
+    Ok(())
+}
+
+/// (id, owner, serial) of every instrument: their import keys.
+pub async fn instrument_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, i32, String)>, DbErr> {
+    use instrument::Column as I;
+    instrument::Entity::find()
+        .select_only()
+        .columns([I::Id, I::OwnerId, I::Serial])
+        .into_tuple()
+        .all(db)
+        .await
 }

@@ -31,15 +31,11 @@ async fn sql(app: &TestApp, text: &str) {
     app.db.execute_unprepared(text).await.unwrap();
 }
 
-/// An external NMI (the provider at the top of the chains).
-async fn add_nmi(app: &TestApp) {
-    sql(
-        app,
-        "INSERT INTO organisations (code, kind, name_zh, name_en, region_id, created_at, updated_at) \
-         VALUES ('NIM-CN', 'external_nmi', '中国计量科学研究院', 'National Institute of Metrology, China', NULL, \
-         '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')",
-    )
-    .await;
+/// The demo set without its instruments and calibrations, so that a test builds the
+/// chains it reasons about (the external NMI, NIM-CN, stays).
+async fn without_links(app: &TestApp) {
+    sql(app, "DELETE FROM calibrations").await;
+    sql(app, "DELETE FROM instruments").await;
 }
 
 async fn post_link(app: &TestApp, user: &crate::support::TestUser, body: Value) -> (Status, Value) {
@@ -56,7 +52,7 @@ async fn post_link(app: &TestApp, user: &crate::support::TestUser, body: Value) 
 #[rocket::async_test]
 async fn chains_links_cycles_and_the_province_audit() {
     let app = TestApp::demo().await;
-    add_nmi(&app).await;
+    without_links(&app).await;
     let admin = app.user("institute_admin").await;
     let s = institute_standards(&app).await;
     let (a, b, c, d) = (s[0], s[1], s[2], s[3]);
@@ -217,6 +213,7 @@ async fn chains_links_cycles_and_the_province_audit() {
 #[rocket::async_test]
 async fn impact_analysis_finds_the_downstream_and_the_flipped_decisions() {
     let app = TestApp::demo().await;
+    without_links(&app).await;
     let s = institute_standards(&app).await;
     let (p, a) = (s[0], s[1]);
     let (ea, eb) = (
@@ -349,4 +346,91 @@ async fn impact_analysis_finds_the_downstream_and_the_flipped_decisions() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains() {
+    use metrocal::service::{generate, traceability, transfer, Actor};
+    // A generated province of 1,500 standards, imported into an empty register.
+    let app = TestApp::empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = generate::Spec {
+        standards: 1500,
+        seed: 11,
+        as_of: "2026-11-28".parse().unwrap(),
+    };
+    generate::generate(&spec, dir.path(), &transfer::Quiet).unwrap();
+    let operator = Actor::system("test");
+    let bundle = transfer::Bundle::from_dir(dir.path()).unwrap();
+    let summary = transfer::import(&operator, &app.db, &bundle, chrono::Utc::now(), &transfer::Quiet)
+        .await
+        .unwrap();
+    assert_eq!(summary.instruments, 3000);
+    assert!(summary.calibrations > 10_000, "{summary:?}");
+    let report = traceability::audit(&operator, &app.db, spec.as_of, 4.0).await.unwrap();
+    let roots: Vec<&str> = report.by_root_cause.iter().map(|c| c.key.as_str()).collect();
+    for cause in ["expired", "no_evidence", "uncertainty_not_smaller", "level_inverted"] {
+        assert!(roots.contains(&cause), "{cause} is among the root causes: {roots:?}");
+    }
+    // Broken, but not mostly broken.
+    assert!(
+        report.broken * 4 < report.checked,
+        "{} of {}",
+        report.broken,
+        report.checked
+    );
+    // Importing the same files again changes nothing.
+    let again = transfer::import(&operator, &app.db, &bundle, chrono::Utc::now(), &transfer::Quiet)
+        .await
+        .unwrap();
+    assert_eq!(again, summary);
+    assert_eq!(app.count("calibrations").await as usize, summary.calibrations);
+
+    // The demo set that `cargo run` loads has chains: most reach the NIM or an
+    // accredited laboratory.
+    let demo = TestApp::demo().await;
+    let report = traceability::audit(&operator, &demo.db, spec.as_of, 4.0).await.unwrap();
+    assert!(
+        report.checked > 400 && report.broken * 2 < report.checked,
+        "{} of {}",
+        report.broken,
+        report.checked
+    );
+}
+
+#[rocket::async_test]
+async fn an_import_that_would_close_a_cycle_writes_nothing() {
+    use metrocal::service::{transfer, Actor};
+    let app = TestApp::demo().await;
+    let before = app.count("calibrations").await;
+    let (_, page) = app.get_json("/api/v1/standards?per_page=2").await;
+    let x = page["items"][0]["cert_no"].as_str().unwrap().to_owned();
+    let y = page["items"][1]["cert_no"].as_str().unwrap().to_owned();
+    let header = transfer::CALIBRATION_COLUMNS.join(",");
+    let row = |item: &str, reference: &str, cert: &str| {
+        format!("standard,{item},standard,{reference},,,{cert},2026-01-05,2027-01-04,,,,,,\n")
+    };
+    let csv = format!("{header}\n{}{}", row(&x, &y, "LOOP-A"), row(&y, &x, "LOOP-B"));
+    let bundle = transfer::Bundle::from_static(&[(transfer::CALIBRATIONS, csv.as_bytes())]);
+    let err = transfer::import(
+        &Actor::system("test"),
+        &app.db,
+        &bundle,
+        chrono::Utc::now(),
+        &transfer::Quiet,
+    )
+    .await
+    .unwrap_err();
+    match err {
+        transfer::ImportError::Row(r) => {
+            assert_eq!(
+                (r.file.as_str(), r.column.as_str()),
+                ("calibrations.csv", "reference"),
+                "{r}"
+            );
+            assert!(r.reason.contains("cycle"), "{r}");
+        }
+        other => panic!("expected a row error, got {other}"),
+    }
+    assert_eq!(app.count("calibrations").await, before);
 }
