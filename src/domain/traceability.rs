@@ -346,12 +346,24 @@ pub struct Affected {
 /// (each item is suspect from its first suspect calibration on). `links` are the
 /// candidates (any superset of the downstream links; order does not matter).
 pub fn impact(links: &[Link], suspect: Item, since: NaiveDate) -> Vec<Affected> {
-    let mut children: HashMap<Item, Vec<&Link>> = HashMap::new();
+    impact_in(&children(links), suspect, since)
+}
+
+/// The links by the item they were calibrated against.
+pub type Children<'a> = HashMap<Item, Vec<&'a Link>>;
+
+pub fn children(links: &[Link]) -> Children<'_> {
+    let mut children: Children = HashMap::new();
     for l in links {
         if let Parent::Item(p) = &l.parent {
             children.entry(*p).or_default().push(l);
         }
     }
+    children
+}
+
+/// [`impact`] over links already indexed by their parent.
+pub fn impact_in(children: &Children, suspect: Item, since: NaiveDate) -> Vec<Affected> {
     // Breadth first: depth is the shortest distance, and an item's suspicion starts at
     // its earliest suspect calibration (which can only move earlier as more is found).
     let mut from: HashMap<Item, NaiveDate> = HashMap::from([(suspect, since)]);

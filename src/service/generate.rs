@@ -586,13 +586,19 @@ fn traceability(
             let t = &templates[s.template];
             let (b, unit) = base(s.template);
             let mut u = b * u_factor(level) * (0.9 + 0.2 * rng.random::<f64>());
+            // Most of a kind's calibrations go to its first standard at that level (the
+            // provincial institute's, which disseminates the unit); the rest spread.
             let pick_parent = |rng: &mut ChaCha8Rng, levels: &[&str]| -> Option<usize> {
                 let pool: Vec<usize> = levels
                     .iter()
                     .flat_map(|l| by.get(&(s.template, *l)).into_iter().flatten().copied())
                     .filter(|&p| p != i)
                     .collect();
-                (!pool.is_empty()).then(|| pool[rng.random_range(0..pool.len())])
+                match pool.len() {
+                    0 => None,
+                    _ if rng.random_range(0..10) < 6 => Some(pool[0]),
+                    n => Some(pool[rng.random_range(0..n)]),
+                }
             };
             let roll = rng.random_range(0..1000);
             let parent = match level {

@@ -107,9 +107,14 @@ struct Catalogue {
 }
 
 impl Catalogue {
-    /// Loads the items named (and, for devices, their standards), and every external
-    /// provider. `None` loads every standard and device of the register.
-    async fn load<C: sea_orm::ConnectionTrait>(db: &C, items: Option<&HashSet<Item>>) -> Result<Catalogue> {
+    /// Loads the items named (and, for devices, their standards) with their owners, and
+    /// the external providers named. `None` loads every standard and device of the
+    /// register and every organisation.
+    async fn load<C: sea_orm::ConnectionTrait>(
+        db: &C,
+        items: Option<&HashSet<Item>>,
+        providers: &[i32],
+    ) -> Result<Catalogue> {
         let ids =
             |kind| -> Option<Vec<i32>> { items.map(|s| s.iter().filter(|i| i.kind == kind).map(|i| i.id).collect()) };
         let devices = match ids(ItemKind::Device) {
@@ -134,11 +139,28 @@ impl Catalogue {
             Some(v) => q::instruments_by_ids(db, &v).await?,
             None => vec![],
         };
-        let orgs: HashMap<i32, organisation::Model> = reg::all_organisations(db)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o))
-            .collect();
+        let orgs: HashMap<i32, organisation::Model> = match items {
+            None => reg::all_organisations(db)
+                .await?
+                .into_iter()
+                .map(|o| (o.id, o))
+                .collect(),
+            Some(_) => {
+                let mut ids: Vec<i32> = standards
+                    .iter()
+                    .map(|s| s.owner_id)
+                    .chain(instruments.iter().map(|i| i.owner_id))
+                    .chain(providers.iter().copied())
+                    .collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let mut all = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(10_000) {
+                    all.extend(reg::organisations_by_ids(db, chunk).await?);
+                }
+                all
+            }
+        };
         let regions: HashMap<i32, String> = reg::all_regions(db)
             .await?
             .into_iter()
@@ -231,6 +253,33 @@ impl Catalogue {
             })
             .collect();
         Ok(c)
+    }
+
+    /// The labels of `items` (a catalogue of the whole register is loaded without them).
+    async fn labels<C: sea_orm::ConnectionTrait>(db: &C, items: &HashSet<Item>) -> Result<HashMap<Item, String>> {
+        let mut out = HashMap::with_capacity(items.len());
+        let of = |kind| -> Vec<i32> { items.iter().filter(|i| i.kind == kind).map(|i| i.id).collect() };
+        let devices = q::device_nodes(db, Some(&of(ItemKind::Device))).await?;
+        let mut standard_ids = of(ItemKind::Standard);
+        standard_ids.extend(devices.iter().map(|d| d.standard_id));
+        standard_ids.sort_unstable();
+        standard_ids.dedup();
+        let standards: HashMap<i32, (String, String)> = q::standard_labels(db, &standard_ids)
+            .await?
+            .into_iter()
+            .map(|(id, name, cert)| (id, (name, cert)))
+            .collect();
+        for (id, (name, cert)) in &standards {
+            out.insert(Item::new(ItemKind::Standard, *id), format!("{name} {cert}"));
+        }
+        for d in devices {
+            let cert = standards.get(&d.standard_id).map_or("", |s| s.1.as_str());
+            out.insert(
+                Item::new(ItemKind::Device, d.id),
+                format!("{} {} ({cert})", d.name, d.serial),
+            );
+        }
+        Ok(out)
     }
 
     fn view(&self, item: Item) -> ItemView {
@@ -369,7 +418,8 @@ pub async fn chain(
             items.insert(Item::new(k, i));
         }
     }
-    let cat = Catalogue::load(db, Some(&items)).await?;
+    let providers: Vec<i32> = rows.iter().filter_map(|r| r.provider_id).collect();
+    let cat = Catalogue::load(db, Some(&items), &providers).await?;
     let Some(view) = cat.views.get(&item) else {
         return Err(Error::NotFound { what: "item" });
     };
@@ -494,41 +544,116 @@ fn counted(map: HashMap<String, usize>) -> Vec<Count> {
     v
 }
 
-/// The province audit: the regulator's and the system admin's.
-pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur_limit: f64) -> Result<AuditReport> {
-    if !actor.reads_as(&[Role::Regulator, Role::SystemAdmin]) {
-        return Err(actor.forbidden());
+/// The register's whole graph as the audit reads it, shared between audits until
+/// something changes.
+struct Province {
+    graph: Graph,
+    cat: Catalogue,
+    /// Standards, and devices with a calibration on record: the chains the audit checks.
+    items: Vec<Item>,
+}
+
+/// What identifies the data a [`Province`] was read from: the audit trail's head (every
+/// change the application makes is audited) and the newest calibration's id.
+type Version = (i64, String, Option<i32>);
+
+/// The last province read, by version. A change made behind the application's back (by
+/// hand in the database, without an audit event) is not seen until the next audited one.
+static PROVINCE: std::sync::Mutex<Option<(Version, std::sync::Arc<Province>)>> = std::sync::Mutex::new(None);
+
+/// Forgets the province read last, so that the next audit reads the register again
+/// (for measuring that read).
+pub fn forget_province() {
+    *PROVINCE.lock().expect("no panic holding the cache") = None;
+}
+
+async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
+    let head = crate::store::audit::head(db).await?;
+    let version: Version = (head.seq, head.hash, q::latest_calibration_id(db).await?);
+    if let Some((v, p)) = PROVINCE.lock().expect("no panic holding the cache").as_ref() {
+        if *v == version {
+            return Ok(p.clone());
+        }
     }
     let (rows, cat) = tokio::try_join!(
         async { Ok::<_, Error>(q::all_links(db, &["standard", "device"]).await?) },
-        Catalogue::load(db, None)
+        Catalogue::load(db, None, &[])
     )?;
     let links: Vec<Link> = rows.into_iter().filter_map(|r| cat.link(r.into())).collect();
     // Every standard is checked; a device only once it has a calibration on record
     // (auxiliary equipment is not part of the chain until it is linked).
     let mut items: Vec<Item> = cat
         .nodes
-        .keys()
-        .filter(|i| i.kind == ItemKind::Standard)
-        .copied()
+        .iter()
+        .filter(|(i, n)| i.kind == ItemKind::Standard && !n.top)
+        .map(|(i, _)| *i)
         .collect();
     let linked_devices: HashSet<Item> = links
         .iter()
         .map(|l| l.item)
-        .filter(|i| i.kind == ItemKind::Device)
+        .filter(|i| i.kind == ItemKind::Device && !cat.nodes.get(i).is_some_and(|n| n.top))
         .collect();
     items.extend(linked_devices);
     items.sort_unstable();
     let graph = Graph::new(links, cat.nodes.clone());
-    let checked: Vec<(Item, Chain)> = items
-        .iter()
-        .filter(|i| !graph.node(**i).is_some_and(|n| n.top))
-        .map(|&i| (i, rules::chain(&graph, i, as_of, tur_limit)))
-        .collect();
+    let p = std::sync::Arc::new(Province { graph, cat, items });
+    *PROVINCE.lock().expect("no panic holding the cache") = Some((version, p.clone()));
+    Ok(p)
+}
+
+/// The province audit: the regulator's and the system admin's.
+pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur_limit: f64) -> Result<AuditReport> {
+    if !actor.reads_as(&[Role::Regulator, Role::SystemAdmin]) {
+        return Err(actor.forbidden());
+    }
+    let p = province(db).await?;
+    // Every chain, on every core (off the async workers).
+    let checked: Vec<(Item, Chain)> = {
+        let p = p.clone();
+        tokio::task::spawn_blocking(move || {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let part = p.items.len().div_ceil(cores).max(1);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = p
+                    .items
+                    .chunks(part)
+                    .map(|items| {
+                        let g = &p.graph;
+                        s.spawn(move || {
+                            items
+                                .iter()
+                                .map(|&i| (i, rules::chain(g, i, as_of, tur_limit)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("an audit thread does not panic"))
+                    .collect()
+            })
+        })
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+    };
     let low_tur = checked
         .iter()
         .filter(|(_, c)| c.steps.first().is_some_and(|s| s.low_tur))
         .count();
+    // Names and certificate numbers of what the report shows.
+    let shown: HashSet<Item> = checked
+        .iter()
+        .filter(|(_, c)| c.broken())
+        .flat_map(|(i, c)| std::iter::once(*i).chain(c.root().map(|(r, _)| r)))
+        .collect();
+    let labels = Catalogue::labels(db, &shown).await?;
+    let view = |i: Item| {
+        let mut v = p.cat.view(i);
+        if let Some(l) = labels.get(&i) {
+            v.label = l.clone();
+        }
+        v
+    };
     let (mut by_cause, mut by_root, mut by_city, mut by_owner) =
         (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
     let mut chains = Vec::new();
@@ -536,7 +661,7 @@ pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur
         if !c.broken() {
             continue;
         }
-        let view = cat.view(*item);
+        let v = view(*item);
         for cause in c.causes() {
             *by_cause.entry(cause.as_str().to_owned()).or_insert(0) += 1;
         }
@@ -544,13 +669,13 @@ pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur
         if let Some((_, cause)) = root {
             *by_root.entry(cause.as_str().to_owned()).or_insert(0) += 1;
         }
-        *by_city.entry(view.city.clone()).or_insert(0) += 1;
-        *by_owner.entry(view.owner.clone()).or_insert(0) += 1;
+        *by_city.entry(v.city.clone()).or_insert(0) += 1;
+        *by_owner.entry(v.owner.clone()).or_insert(0) += 1;
         chains.push(BrokenChain {
             causes: c.causes().iter().map(|c| c.as_str()).collect(),
-            root_item: root.map(|(i, _)| cat.view(i)),
+            root_item: root.map(|(i, _)| view(i)),
             root_cause: root.map(|(_, c)| c.as_str()),
-            item: view,
+            item: v,
         });
     }
     Ok(AuditReport {
@@ -611,7 +736,7 @@ pub async fn impact(
     let kind = parse_kind("kind", kind)?;
     let since = parse_date("since", since).map_err(|e| Error::invalid(vec![e]))?;
     let suspect = Item::new(kind, id);
-    let suspect_cat = Catalogue::load(db, Some(&HashSet::from([suspect]))).await?;
+    let suspect_cat = Catalogue::load(db, Some(&HashSet::from([suspect])), &[]).await?;
     let Some(suspect_view) = suspect_cat.views.get(&suspect).cloned() else {
         return Err(Error::NotFound { what: "item" });
     };
@@ -643,7 +768,7 @@ pub async fn impact(
     let links: Vec<Link> = rows.into_iter().filter_map(|r| suspect_cat.link(r.into())).collect();
     let found = rules::impact(&links, suspect, since);
     let items: HashSet<Item> = found.iter().map(|a| a.item).collect();
-    let cat = Catalogue::load(db, Some(&items)).await?;
+    let cat = Catalogue::load(db, Some(&items), &[]).await?;
     let mut holders: HashMap<String, usize> = HashMap::new();
     let mut flips = 0;
     let affected: Vec<AffectedView> = found
@@ -772,7 +897,7 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
         return Err(Error::invalid(errors));
     };
     let item = Item::new(kind, item_id);
-    let cat = Catalogue::load(db, Some(&HashSet::from([item]))).await?;
+    let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
     let Some(view) = cat.views.get(&item).cloned() else {
         return Err(Error::field("item_id", "traceability.item_unknown", "no such item"));
     };
@@ -838,7 +963,7 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
                 "an enterprise's instrument cannot be a reference",
             ));
         } else {
-            let rc = Catalogue::load(db, Some(&HashSet::from([r]))).await?;
+            let rc = Catalogue::load(db, Some(&HashSet::from([r])), &[]).await?;
             if !rc.views.contains_key(&r) {
                 errors.push(domain::Error::new(
                     "reference_id",

@@ -673,9 +673,9 @@ async fn import_links<C: sea_orm::ConnectionTrait>(
         .iter()
         .map(|(c, id)| ((ItemKind::Standard, c.clone()), *id))
         .collect();
-    for d in tq::device_nodes(txn, None).await? {
-        if let Some(cert) = cert_of.get(&d.standard_id) {
-            keys.insert((ItemKind::Device, format!("{cert}#{}", d.serial)), d.id);
+    for (id, standard_id, serial) in tq::device_keys(txn).await? {
+        if let Some(cert) = cert_of.get(&standard_id) {
+            keys.insert((ItemKind::Device, format!("{cert}#{serial}")), id);
         }
     }
     let code_of: HashMap<i32, &str> = owners.values().map(|o| (o.id, o.code.as_str())).collect();

@@ -42,6 +42,17 @@ pub async fn insert_calibration<C: ConnectionTrait>(
     sea_orm::ActiveModelTrait::insert(row, db).await
 }
 
+/// The newest calibration's id (None when there is none).
+pub async fn latest_calibration_id<C: ConnectionTrait>(db: &C) -> Result<Option<i32>, DbErr> {
+    calibration::Entity::find()
+        .select_only()
+        .expr(calibration::Column::Id.max())
+        .into_tuple::<Option<i32>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}
+
 pub async fn calibration_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<calibration::Model>, DbErr> {
     calibration::Entity::find_by_id(id).one(db).await
 }
@@ -145,30 +156,55 @@ pub struct LinkRow {
     pub mpe_si: Option<f64>,
 }
 
-/// Every link whose item is of one of `kinds`.
+/// Every link whose item is of one of `kinds`, without its certificate number. The
+/// province audit reads hundreds of thousands, and the driver's cost is per value
+/// decoded, so the whole numbers, dates and text of a row come as one text value, split
+/// here (the same SQL on SQLite and PostgreSQL). The uncertainties keep their own
+/// columns: a decimal text form would not always give back the same double.
 pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &'static [&'static str]) -> Result<Vec<LinkRow>, DbErr> {
-    use calibration::Column as C;
-    calibration::Entity::find()
-        .select_only()
-        .columns([
-            C::Id,
-            C::ItemKind,
-            C::ItemId,
-            C::ReferenceKind,
-            C::ReferenceId,
-            C::ProviderId,
-            C::ProviderEvidence,
-            C::CertificateNo,
-            C::CalibratedOn,
-            C::ValidUntil,
-            C::Quantity,
-            C::UncertaintySi,
-            C::MpeSi,
-        ])
-        .filter(C::ItemKind.is_in(kinds.iter().copied()))
-        .into_model::<LinkRow>()
-        .all(db)
-        .await
+    debug_assert!(kinds.iter().all(|k| k.chars().all(|c| c.is_ascii_lowercase())));
+    let list = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT CAST(id AS TEXT) || ',' || item_kind || ',' || CAST(item_id AS TEXT) || ',' \
+           || COALESCE(reference_kind, '') || ',' || COALESCE(CAST(reference_id AS TEXT), '') || ',' \
+           || COALESCE(CAST(provider_id AS TEXT), '') || ',' || CAST(calibrated_on AS TEXT) || ',' \
+           || CAST(valid_until AS TEXT) || ',' || COALESCE(quantity, '') || ',' \
+           || CASE WHEN provider_id IS NULL THEN '' ELSE provider_evidence END AS packed, \
+           uncertainty_si, mpe_si \
+         FROM calibrations WHERE item_kind IN ({list})"
+    );
+    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
+    let bad = |what: &str| DbErr::Custom(format!("calibrations: unreadable {what}"));
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let packed: String = row.try_get_by_index(0)?;
+        let uncertainty_si: Option<f64> = row.try_get_by_index(1)?;
+        let mpe_si: Option<f64> = row.try_get_by_index(2)?;
+        // The evidence is last: it may hold commas.
+        let mut f = packed.splitn(10, ',');
+        let mut next = || f.next().ok_or_else(|| bad("row"));
+        let int = |s: &str| s.parse::<i32>().map_err(|_| bad("number"));
+        let opt_int = |s: &str| if s.is_empty() { Ok(None) } else { int(s).map(Some) };
+        let opt_text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("date"));
+        out.push(LinkRow {
+            id: int(next()?)?,
+            item_kind: next()?.to_owned(),
+            item_id: int(next()?)?,
+            reference_kind: opt_text(next()?),
+            reference_id: opt_int(next()?)?,
+            provider_id: opt_int(next()?)?,
+            calibrated_on: date(next()?)?,
+            valid_until: date(next()?)?,
+            quantity: opt_text(next()?),
+            provider_evidence: next()?.to_owned(),
+            certificate_no: String::new(),
+            uncertainty_si,
+            mpe_si,
+        });
+    }
+    Ok(out)
 }
 
 /// What the rules need of a standard.
@@ -185,23 +221,79 @@ pub struct StandardNode {
     pub name_zh: String,
 }
 
+/// The standards named (every standard for `None`; then without names and certificate
+/// numbers, which [`standard_labels`] gives for the few that are shown).
 pub async fn standard_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<StandardNode>, DbErr> {
     use standard::Column as S;
-    let mut q = standard::Entity::find().select_only().columns([
-        S::Id,
-        S::OwnerId,
-        S::RegionId,
-        S::Level,
-        S::Quantity,
-        S::AccuracyKind,
-        S::AccuracySi,
-        S::CertNo,
-        S::NameZh,
-    ]);
-    if let Some(ids) = ids {
-        q = q.filter(S::Id.is_in(ids.iter().copied()));
+    match ids {
+        Some(ids) => {
+            standard::Entity::find()
+                .select_only()
+                .columns([
+                    S::Id,
+                    S::OwnerId,
+                    S::RegionId,
+                    S::Level,
+                    S::Quantity,
+                    S::AccuracyKind,
+                    S::AccuracySi,
+                    S::CertNo,
+                    S::NameZh,
+                ])
+                .filter(S::Id.is_in(ids.iter().copied()))
+                .into_model::<StandardNode>()
+                .all(db)
+                .await
+        }
+        None => {
+            type Row = (i32, i32, Option<i32>, String, String, String, Option<f64>);
+            let rows: Vec<Row> = standard::Entity::find()
+                .select_only()
+                .columns([
+                    S::Id,
+                    S::OwnerId,
+                    S::RegionId,
+                    S::Level,
+                    S::Quantity,
+                    S::AccuracyKind,
+                    S::AccuracySi,
+                ])
+                .into_tuple()
+                .all(db)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| StandardNode {
+                    id: r.0,
+                    owner_id: r.1,
+                    region_id: r.2,
+                    level: r.3,
+                    quantity: r.4,
+                    accuracy_kind: r.5,
+                    accuracy_si: r.6,
+                    cert_no: String::new(),
+                    name_zh: String::new(),
+                })
+                .collect())
+        }
     }
-    q.into_model::<StandardNode>().all(db).await
+}
+
+/// (id, name, certificate number) of the standards named.
+pub async fn standard_labels<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<(i32, String, String)>, DbErr> {
+    use standard::Column as S;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let rows: Vec<(i32, String, String)> = standard::Entity::find()
+            .select_only()
+            .columns([S::Id, S::NameZh, S::CertNo])
+            .filter(S::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// What the rules need of a device: the standard it belongs to.
@@ -213,15 +305,54 @@ pub struct DeviceNode {
     pub serial: String,
 }
 
+/// The devices named, or every device (then without names and serial numbers).
 pub async fn device_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<DeviceNode>, DbErr> {
     use device::Column as D;
-    let mut q = device::Entity::find()
-        .select_only()
-        .columns([D::Id, D::StandardId, D::Name, D::Serial]);
-    if let Some(ids) = ids {
-        q = q.filter(D::Id.is_in(ids.iter().copied()));
+    match ids {
+        Some(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(10_000) {
+                out.extend(
+                    device::Entity::find()
+                        .select_only()
+                        .columns([D::Id, D::StandardId, D::Name, D::Serial])
+                        .filter(D::Id.is_in(chunk.iter().copied()))
+                        .into_model::<DeviceNode>()
+                        .all(db)
+                        .await?,
+                );
+            }
+            Ok(out)
+        }
+        None => {
+            let rows: Vec<(i32, i32)> = device::Entity::find()
+                .select_only()
+                .columns([D::Id, D::StandardId])
+                .into_tuple()
+                .all(db)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, standard_id)| DeviceNode {
+                    id,
+                    standard_id,
+                    name: String::new(),
+                    serial: String::new(),
+                })
+                .collect())
+        }
     }
-    q.into_model::<DeviceNode>().all(db).await
+}
+
+/// (id, standard, serial) of every device: their import keys.
+pub async fn device_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, i32, String)>, DbErr> {
+    use device::Column as D;
+    device::Entity::find()
+        .select_only()
+        .columns([D::Id, D::StandardId, D::Serial])
+        .into_tuple()
+        .all(db)
+        .await
 }
 
 pub async fn instruments_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<instrument::Model>, DbErr> {

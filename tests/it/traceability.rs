@@ -164,7 +164,18 @@ async fn chains_links_cycles_and_the_province_audit() {
         .iter()
         .map(|c| c["item"]["id"].as_i64().unwrap())
         .collect();
-    assert!(broken.contains(&d) && !broken.contains(&a) && !broken.contains(&b) && !broken.contains(&c));
+    assert!(
+        broken.contains(&d) && !broken.contains(&a) && !broken.contains(&b) && !broken.contains(&c),
+        "{a} {b} {c} {d}: {}",
+        audit["chains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| [a, b, c, d].contains(&x["item"]["id"].as_i64().unwrap()))
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     let standards = app.count("standards").await as u64;
     assert_eq!(audit["checked"].as_u64(), Some(standards));
     assert_eq!(audit["broken"].as_u64(), Some(standards - 3));
@@ -379,6 +390,53 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
         report.broken,
         report.checked
     );
+    // The audit's packed read of the links gives exactly the stored values.
+    let packed = metrocal::store::traceability::all_links(&app.db, &["standard", "device", "instrument"])
+        .await
+        .unwrap();
+    let ids: Vec<i32> = packed.iter().map(|l| l.id).collect();
+    let stored: std::collections::HashMap<i32, _> = metrocal::store::traceability::calibrations_by_ids(&app.db, &ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    assert_eq!(packed.len(), stored.len());
+    for l in &packed {
+        let m = &stored[&l.id];
+        assert_eq!(
+            (l.uncertainty_si.map(f64::to_bits), l.mpe_si.map(f64::to_bits)),
+            (m.uncertainty_si.map(f64::to_bits), m.mpe_si.map(f64::to_bits)),
+            "calibration {}",
+            l.id
+        );
+        assert_eq!(
+            (
+                &l.item_kind,
+                l.item_id,
+                &l.reference_kind,
+                l.reference_id,
+                l.provider_id
+            ),
+            (
+                &m.item_kind,
+                m.item_id,
+                &m.reference_kind,
+                m.reference_id,
+                m.provider_id
+            )
+        );
+        assert_eq!(
+            (l.calibrated_on, l.valid_until, &l.quantity),
+            (m.calibrated_on, m.valid_until, &m.quantity)
+        );
+        let evidence = if m.provider_id.is_some() {
+            m.provider_evidence.as_str()
+        } else {
+            ""
+        };
+        assert_eq!(l.provider_evidence, evidence);
+    }
     // Importing the same files again changes nothing.
     let again = transfer::import(&operator, &app.db, &bundle, chrono::Utc::now(), &transfer::Quiet)
         .await

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Traceability at province scale: generate the full data set (46,000 standards with their
+# devices, the enterprises' instruments and three years of calibrations), import it into a
+# fresh SQLite database (or the PostgreSQL database given as PG_URL), then time the
+# province audit, the largest impact analysis and single chains (bench/traceability.rs).
+# Usage: bash bench/traceability.sh [STANDARDS]   (default 46000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-46000}"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cargo build --release -q --bin metrocal --example traceability_bench
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+target/release/metrocal generate --standards "$n" --out "$work/data"
+url="${PG_URL:-sqlite://$work/metrocal.db?mode=rwc}"
+export METROCAL_DATA_DIR="$work/app" METROCAL_DEMO_DATA=false
+DATABASE_URL="$url" target/release/metrocal import "$work/data"
+DATABASE_URL="$url" target/release/examples/traceability_bench
