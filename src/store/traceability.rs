@@ -121,20 +121,24 @@ pub async fn links_below<C: ConnectionTrait>(
     suspect: (&str, i32),
     since: NaiveDate,
 ) -> Result<Vec<calibration::Model>, DbErr> {
-    let sql = "WITH RECURSIVE down(kind, id, since) AS ( \
-                 SELECT CAST($1 AS VARCHAR(16)), CAST($2 AS INTEGER), CAST($3 AS DATE) \
+    // SQLite stores dates as ISO text, and CAST(… AS DATE) would make a number of it.
+    let backend = db.get_database_backend();
+    let since_value = match backend {
+        DbBackend::Postgres => "CAST($3 AS DATE)",
+        _ => "$3",
+    };
+    let sql = format!(
+        "WITH RECURSIVE down(kind, id, since) AS ( \
+                 SELECT CAST($1 AS VARCHAR(16)), CAST($2 AS INTEGER), {since_value} \
                  UNION \
                  SELECT c.item_kind, c.item_id, c.calibrated_on FROM calibrations c \
                    JOIN down d ON c.reference_kind = d.kind AND c.reference_id = d.id \
                    AND c.calibrated_on >= d.since) \
                SELECT c.* FROM calibrations c \
                  JOIN (SELECT kind, id, MIN(since) AS since FROM down GROUP BY kind, id) d \
-                 ON c.reference_kind = d.kind AND c.reference_id = d.id AND c.calibrated_on >= d.since";
-    let stmt = statement(
-        db.get_database_backend(),
-        sql,
-        vec![suspect.0.into(), suspect.1.into(), since.into()],
+                 ON c.reference_kind = d.kind AND c.reference_id = d.id AND c.calibrated_on >= d.since"
     );
+    let stmt = statement(backend, &sql, vec![suspect.0.into(), suspect.1.into(), since.into()]);
     calibration::Entity::find().from_raw_sql(stmt).all(db).await
 }
 

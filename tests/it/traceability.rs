@@ -275,6 +275,17 @@ async fn impact_analysis_finds_the_downstream_and_the_flipped_decisions() {
     ] {
         sql(&app, &stmt).await;
     }
+    // The recursive query already keeps to the dates: calibration 1 (before the suspect
+    // date) and 5 (before A was suspect) are not among its candidates.
+    let mut candidates: Vec<i32> =
+        metrocal::store::traceability::links_below(&app.db, ("standard", p as i32), "2026-03-01".parse().unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.id)
+            .collect();
+    candidates.sort_unstable();
+    assert_eq!(candidates, [2, 3, 4, 6]);
     let admin = app.user("institute_admin").await;
     let uri = format!("/api/v1/traceability/impact?kind=standard&id={p}&since=2026-03-01&error=%2B3%20%C2%B5m");
     let res = admin.api(app.client.get(uri)).dispatch().await;
