@@ -43,6 +43,19 @@ pub struct ItemView {
     pub city: String,
     /// The hierarchy level (standards and their devices) or "instrument".
     pub level: String,
+    pub level_zh: &'static str,
+    pub level_en: &'static str,
+}
+
+/// The level's names for people ("省级社会公用计量标准", "provincial public standard").
+fn level_names(level: &str) -> (&'static str, &'static str) {
+    match Level::parse(level) {
+        Some(l) => (l.name_zh(), l.name_en()),
+        None => match ItemKind::parse(level) {
+            Some(k) => (k.name_zh(), k.name_en()),
+            None => ("", ""),
+        },
+    }
 }
 
 /// One calibration of a chain.
@@ -193,6 +206,8 @@ impl Catalogue {
                     owner: owner(s.owner_id),
                     city: city(s.region_id.or_else(|| orgs.get(&s.owner_id).and_then(|o| o.region_id))),
                     level: s.level.clone(),
+                    level_zh: level_names(&s.level).0,
+                    level_en: level_names(&s.level).1,
                 },
             );
             standard_by_id.insert(s.id, s);
@@ -240,6 +255,8 @@ impl Catalogue {
                     owner: owner(i.owner_id),
                     city: city(orgs.get(&i.owner_id).and_then(|o| o.region_id)),
                     level: ItemKind::Instrument.as_str().into(),
+                    level_zh: ItemKind::Instrument.name_zh(),
+                    level_en: ItemKind::Instrument.name_en(),
                 },
             );
         }
@@ -291,6 +308,8 @@ impl Catalogue {
             owner: String::new(),
             city: String::new(),
             level: String::new(),
+            level_zh: "",
+            level_en: "",
         })
     }
 

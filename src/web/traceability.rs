@@ -79,7 +79,7 @@ const WIDTH: u32 = 720;
 
 /// Lays out the chain: one box per level, the external provider (if any) as a last box,
 /// and one arrow per link from the reference down to what it calibrated.
-pub fn drawing(c: &ChainView) -> Drawing {
+pub fn drawing(c: &ChainView, english: bool) -> Drawing {
     let mut levels: Vec<(DrawnBox, Option<Arrow>)> = Vec::new();
     for s in &c.steps {
         let status = if s.top {
@@ -95,7 +95,12 @@ pub fn drawing(c: &ChainView) -> Drawing {
             y: 0,
             status,
             title: s.item.label.clone(),
-            subtitle: format!("{} · {} · {}", s.item.level, s.item.owner, s.item.city),
+            subtitle: format!(
+                "{} · {} · {}",
+                if english { s.item.level_en } else { s.item.level_zh },
+                s.item.owner,
+                s.item.city
+            ),
             href: Some(format!("/traceability/{}/{}?as_of={}", s.item.kind, s.item.id, c.as_of)),
         };
         let arrow = s.link.as_ref().map(|l| Arrow {
@@ -126,7 +131,15 @@ pub fn drawing(c: &ChainView) -> Drawing {
                 y: 0,
                 status: if p.evidence.trim().is_empty() { "broken" } else { "top" },
                 title: p.name.clone(),
-                subtitle: format!("{} · {}", p.kind, p.evidence),
+                subtitle: format!(
+                    "{} · {}",
+                    crate::domain::register::OrgKind::parse(p.kind).map_or(p.kind, |k| if english {
+                        k.name_en()
+                    } else {
+                        k.name_zh()
+                    }),
+                    p.evidence
+                ),
                 href: None,
             },
             None,
@@ -179,7 +192,7 @@ async fn chain_page(
     };
     match result {
         Ok(c) => {
-            let d = drawing(&c);
+            let d = drawing(&c, chrome.lang == super::templates::Lang::En);
             render(
                 templates,
                 "traceability/chain.html",
