@@ -349,14 +349,26 @@ pub fn impact(links: &[Link], suspect: Item, since: NaiveDate) -> Vec<Affected> 
     impact_in(&children(links), suspect, since)
 }
 
-/// The links by the item they were calibrated against.
-pub type Children<'a> = HashMap<Item, Vec<&'a Link>>;
+/// A calibration as the reverse walk needs it: what was calibrated, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Edge {
+    pub calibration_id: i32,
+    pub item: Item,
+    pub calibrated_on: NaiveDate,
+}
 
-pub fn children(links: &[Link]) -> Children<'_> {
+/// Calibrations by the item they were calibrated against.
+pub type Children = HashMap<Item, Vec<Edge>>;
+
+pub fn children(links: &[Link]) -> Children {
     let mut children: Children = HashMap::new();
     for l in links {
         if let Parent::Item(p) = &l.parent {
-            children.entry(*p).or_default().push(l);
+            children.entry(*p).or_default().push(Edge {
+                calibration_id: l.id,
+                item: l.item,
+                calibrated_on: l.calibrated_on,
+            });
         }
     }
     children
@@ -389,7 +401,7 @@ pub fn impact_in(children: &Children, suspect: Item, since: NaiveDate) -> Vec<Af
         for l in children.get(item).into_iter().flatten() {
             if l.calibrated_on >= start && l.item != suspect {
                 out.push(Affected {
-                    calibration_id: l.id,
+                    calibration_id: l.calibration_id,
                     item: l.item,
                     depth: depth_of[item] + 1,
                     calibrated_on: l.calibrated_on,

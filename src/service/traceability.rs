@@ -149,7 +149,7 @@ impl Catalogue {
             None => q::standard_nodes(db, None).await?,
         };
         let instruments = match ids(ItemKind::Instrument) {
-            Some(v) => q::instruments_by_ids(db, &v).await?,
+            Some(v) => q::instrument_nodes(db, &v).await?,
             None => vec![],
         };
         let orgs: HashMap<i32, organisation::Model> = match items {
@@ -573,8 +573,8 @@ struct Province {
 }
 
 /// What identifies the data a [`Province`] was read from: the audit trail's head (every
-/// change the application makes is audited) and the newest calibration's id.
-type Version = (i64, String, Option<i32>);
+/// change the application makes is audited) and the newest calibration's and standard's ids.
+type Version = (i64, String, Option<i32>, Option<i32>);
 
 /// The last province read, by version. A change made behind the application's back (by
 /// hand in the database, without an audit event) is not seen until the next audited one.
@@ -584,18 +584,52 @@ static PROVINCE: std::sync::Mutex<Option<(Version, std::sync::Arc<Province>)>> =
 /// (for measuring that read).
 pub fn forget_province() {
     *PROVINCE.lock().expect("no panic holding the cache") = None;
+    *DOWNSTREAM.lock().expect("no panic holding the cache") = None;
+}
+
+async fn version(db: &DatabaseConnection) -> Result<Version> {
+    let head = crate::store::audit::head(db).await?;
+    Ok((
+        head.seq,
+        head.hash,
+        q::latest_calibration_id(db).await?,
+        q::latest_standard_id(db).await?,
+    ))
+}
+
+/// The reverse walk's index of every calibration made against another item, kept like
+/// [`PROVINCE`].
+static DOWNSTREAM: std::sync::Mutex<Option<(Version, std::sync::Arc<rules::Children>)>> = std::sync::Mutex::new(None);
+
+async fn downstream(db: &DatabaseConnection) -> Result<std::sync::Arc<rules::Children>> {
+    let version = version(db).await?;
+    if let Some((v, c)) = DOWNSTREAM.lock().expect("no panic holding the cache").as_ref() {
+        if *v == version {
+            return Ok(c.clone());
+        }
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut children = rules::Children::new();
+    for (parent, edge) in q::all_edges_in_parts(db, cores).await? {
+        children.entry(parent).or_default().push(edge);
+    }
+    let c = std::sync::Arc::new(children);
+    *DOWNSTREAM.lock().expect("no panic holding the cache") = Some((version, c.clone()));
+    Ok(c)
 }
 
 async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
-    let head = crate::store::audit::head(db).await?;
-    let version: Version = (head.seq, head.hash, q::latest_calibration_id(db).await?);
+    let version = version(db).await?;
     if let Some((v, p)) = PROVINCE.lock().expect("no panic holding the cache").as_ref() {
         if *v == version {
             return Ok(p.clone());
         }
     }
     let (rows, cat) = tokio::try_join!(
-        async { Ok::<_, Error>(q::all_links(db, &["standard", "device"]).await?) },
+        async {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Ok::<_, Error>(q::all_links_in_parts(db, &["standard", "device"], cores).await?)
+        },
         Catalogue::load(db, None, &[])
     )?;
     let links: Vec<Link> = rows.into_iter().filter_map(|r| cat.link(r.into())).collect();
@@ -782,10 +816,28 @@ pub async fn impact(
             Some((q.si, text.to_owned()))
         }
     };
-    let rows = q::links_below(db, (kind.as_str(), id), since).await?;
-    let by_id: HashMap<i32, calibration::Model> = rows.iter().map(|r| (r.id, r.clone())).collect();
-    let links: Vec<Link> = rows.into_iter().filter_map(|r| suspect_cat.link(r.into())).collect();
-    let found = rules::impact(&links, suspect, since);
+    let children = downstream(db).await?;
+    let found = rules::impact_in(&children, suspect, since);
+    let ids: Vec<i32> = found.iter().map(|a| a.calibration_id).collect();
+    let first_level: Vec<i32> = found
+        .iter()
+        .filter(|a| a.depth == 1)
+        .map(|a| a.calibration_id)
+        .collect();
+    let certificates: HashMap<i32, (Option<String>, String)> = q::certificates_of(db, &ids)
+        .await?
+        .into_iter()
+        .map(|(id, decision, cert)| (id, (decision, cert)))
+        .collect();
+    // The first level's results in full, to decide them again.
+    let full: HashMap<i32, calibration::Model> = match delta {
+        Some(_) => q::calibrations_by_ids(db, &first_level)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect(),
+        None => HashMap::new(),
+    };
     let items: HashSet<Item> = found.iter().map(|a| a.item).collect();
     let cat = Catalogue::load(db, Some(&items), &[]).await?;
     let mut holders: HashMap<String, usize> = HashMap::new();
@@ -793,24 +845,24 @@ pub async fn impact(
     let affected: Vec<AffectedView> = found
         .iter()
         .map(|a| {
-            let row = &by_id[&a.calibration_id];
+            let (decision, certificate_no) = certificates.get(&a.calibration_id).cloned().unwrap_or_default();
             let item = cat.view(a.item);
             *holders.entry(item.owner.clone()).or_insert(0) += 1;
-            let recomputed = match (a.depth, delta.as_ref()) {
-                (1, Some((d, _))) => recompute(row, *d, quantity.as_deref()),
+            let recomputed = match (a.depth, delta.as_ref(), full.get(&a.calibration_id)) {
+                (1, Some((d, _)), Some(row)) => recompute(row, *d, quantity.as_deref()),
                 _ => None,
             };
-            let was_pass = row.decision.as_deref() == Some(Decision::Pass.as_str());
+            let was_pass = decision.as_deref() == Some(Decision::Pass.as_str());
             let flip = was_pass && recomputed.is_some_and(|d| d != Decision::Pass);
             flips += usize::from(flip);
             AffectedView {
                 calibration_id: a.calibration_id,
                 depth: a.depth,
-                certificate_no: row.certificate_no.clone(),
+                certificate_no,
                 calibrated_on: a.calibrated_on,
                 holder: item.owner.clone(),
                 item,
-                decision: row.decision.clone(),
+                decision,
                 recomputed_decision: recomputed.map(|d| d.as_str()),
                 flips: flip,
             }

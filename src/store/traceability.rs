@@ -1,10 +1,12 @@
 //! Calibrations (the traceability links) and enterprises' instruments.
 //!
-//! The walks up and down the graph are recursive queries (WITH RECURSIVE, the same text
-//! on SQLite and PostgreSQL), so a chain or an impact analysis reads only the links it
-//! needs; the province-wide audit reads every link of the register in one narrow query.
+//! The walk up from an item is a recursive query (WITH RECURSIVE, the same text on SQLite
+//! and PostgreSQL), so a chain reads only the links it needs. The province-wide audit
+//! and the reverse walk read every link once, in packed rows, and the service keeps
+//! them until the next change (docs/benchmarks.md has the measurements behind this).
 
 use super::entities::{calibration, device, instrument, standard};
+use crate::domain::traceability::{Edge, Item, ItemKind};
 use chrono::NaiveDate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -47,6 +49,17 @@ pub async fn latest_calibration_id<C: ConnectionTrait>(db: &C) -> Result<Option<
     calibration::Entity::find()
         .select_only()
         .expr(calibration::Column::Id.max())
+        .into_tuple::<Option<i32>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// The newest standard's id (None when there is none).
+pub async fn latest_standard_id<C: ConnectionTrait>(db: &C) -> Result<Option<i32>, DbErr> {
+    standard::Entity::find()
+        .select_only()
+        .expr(standard::Column::Id.max())
         .into_tuple::<Option<i32>>()
         .one(db)
         .await
@@ -166,8 +179,43 @@ pub struct LinkRow {
 /// here (the same SQL on SQLite and PostgreSQL). The uncertainties keep their own
 /// columns: a decimal text form would not always give back the same double.
 pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &'static [&'static str]) -> Result<Vec<LinkRow>, DbErr> {
+    links_in(db, kinds, None).await
+}
+
+/// [`all_links`] read in `parts` ranges of ids at once, on as many connections (each
+/// engine decodes its rows on its own thread), in id order.
+pub async fn all_links_in_parts(
+    db: &sea_orm::DatabaseConnection,
+    kinds: &'static [&'static str],
+    parts: usize,
+) -> Result<Vec<LinkRow>, DbErr> {
+    let Some(last) = latest_calibration_id(db).await? else {
+        return Ok(Vec::new());
+    };
+    let parts = parts.max(1) as i32;
+    let step = last / parts + 1;
+    let tasks: Vec<_> = (0..parts)
+        .map(|k| {
+            let db = db.clone();
+            tokio::spawn(async move { links_in(&db, kinds, Some((k * step, (k + 1) * step))).await })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.map_err(|e| DbErr::Custom(e.to_string()))??);
+    }
+    Ok(out)
+}
+
+/// The links of `kinds` with ids in [from, to), or all of them.
+async fn links_in<C: ConnectionTrait>(
+    db: &C,
+    kinds: &'static [&'static str],
+    ids: Option<(i32, i32)>,
+) -> Result<Vec<LinkRow>, DbErr> {
     debug_assert!(kinds.iter().all(|k| k.chars().all(|c| c.is_ascii_lowercase())));
     let list = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+    let range = ids.map_or(String::new(), |(from, to)| format!(" AND id >= {from} AND id < {to}"));
     let backend = db.get_database_backend();
     let sql = format!(
         "SELECT CAST(id AS TEXT) || ',' || item_kind || ',' || CAST(item_id AS TEXT) || ',' \
@@ -176,7 +224,7 @@ pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &'static [&'static str
            || CAST(valid_until AS TEXT) || ',' || COALESCE(quantity, '') || ',' \
            || CASE WHEN provider_id IS NULL THEN '' ELSE provider_evidence END AS packed, \
            uncertainty_si, mpe_si \
-         FROM calibrations WHERE item_kind IN ({list})"
+         FROM calibrations WHERE item_kind IN ({list}){range}"
     );
     let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
     let bad = |what: &str| DbErr::Custom(format!("calibrations: unreadable {what}"));
@@ -444,4 +492,112 @@ pub async fn instrument_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, i32
         .into_tuple()
         .all(db)
         .await
+}
+
+/// Every calibration made against another item of the register, as (parent, edge): the
+/// reverse walk's index. Read in `parts` id ranges at once, like [`all_links_in_parts`].
+pub async fn all_edges_in_parts(db: &sea_orm::DatabaseConnection, parts: usize) -> Result<Vec<(Item, Edge)>, DbErr> {
+    let Some(last) = latest_calibration_id(db).await? else {
+        return Ok(Vec::new());
+    };
+    let parts = parts.max(1) as i32;
+    let step = last / parts + 1;
+    let tasks: Vec<_> = (0..parts)
+        .map(|k| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let sql = format!(
+                    "SELECT CAST(id AS TEXT) || ',' || item_kind || ',' || CAST(item_id AS TEXT) || ',' \
+                       || reference_kind || ',' || CAST(reference_id AS TEXT) || ',' || CAST(calibrated_on AS TEXT) \
+                     FROM calibrations WHERE reference_kind IS NOT NULL AND id >= {} AND id < {}",
+                    k * step,
+                    (k + 1) * step
+                );
+                let rows = db
+                    .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                    .await?;
+                let bad = || DbErr::Custom("calibrations: unreadable row".into());
+                let mut out = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let packed: String = row.try_get_by_index(0)?;
+                    let mut f = packed.split(',');
+                    let mut next = || f.next().ok_or_else(bad);
+                    let int = |s: &str| s.parse::<i32>().map_err(|_| bad());
+                    let kind = |s: &str| ItemKind::parse(s).ok_or_else(bad);
+                    let id = int(next()?)?;
+                    let item = Item::new(kind(next()?)?, int(next()?)?);
+                    let parent = Item::new(kind(next()?)?, int(next()?)?);
+                    let calibrated_on = NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad())?;
+                    out.push((
+                        parent,
+                        Edge {
+                            calibration_id: id,
+                            item,
+                            calibrated_on,
+                        },
+                    ));
+                }
+                Ok::<_, DbErr>(out)
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.extend(t.await.map_err(|e| DbErr::Custom(e.to_string()))??);
+    }
+    Ok(out)
+}
+
+/// (id, decision, certificate number) of the calibrations named.
+pub async fn certificates_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i32],
+) -> Result<Vec<(i32, Option<String>, String)>, DbErr> {
+    use calibration::Column as C;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let rows: Vec<(i32, Option<String>, String)> = calibration::Entity::find()
+            .select_only()
+            .columns([C::Id, C::Decision, C::CertificateNo])
+            .filter(C::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// What a page shows of an instrument.
+#[derive(Debug, Clone)]
+pub struct InstrumentNode {
+    pub id: i32,
+    pub owner_id: i32,
+    pub name: String,
+    pub model: String,
+    pub serial: String,
+    pub quantity: Option<String>,
+}
+
+pub async fn instrument_nodes<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<InstrumentNode>, DbErr> {
+    use instrument::Column as I;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let rows: Vec<(i32, i32, String, String, String, Option<String>)> = instrument::Entity::find()
+            .select_only()
+            .columns([I::Id, I::OwnerId, I::Name, I::Model, I::Serial, I::Quantity])
+            .filter(I::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|r| InstrumentNode {
+            id: r.0,
+            owner_id: r.1,
+            name: r.2,
+            model: r.3,
+            serial: r.4,
+            quantity: r.5,
+        }));
+    }
+    Ok(out)
 }
