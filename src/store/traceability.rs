@@ -548,22 +548,29 @@ pub async fn all_edges_in_parts(db: &sea_orm::DatabaseConnection, parts: usize) 
     Ok(out)
 }
 
-/// (id, decision, certificate number) of the calibrations named.
+/// (id, decision, certificate number) of the calibrations named, packed one text value
+/// per row (the certificate number last, as it may hold any character but a newline).
 pub async fn certificates_of<C: ConnectionTrait>(
     db: &C,
     ids: &[i32],
 ) -> Result<Vec<(i32, Option<String>, String)>, DbErr> {
-    use calibration::Column as C;
+    let backend = db.get_database_backend();
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(10_000) {
-        let rows: Vec<(i32, Option<String>, String)> = calibration::Entity::find()
-            .select_only()
-            .columns([C::Id, C::Decision, C::CertificateNo])
-            .filter(C::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
+        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT CAST(id AS TEXT) || ',' || COALESCE(decision, '') || ',' || certificate_no \
+             FROM calibrations WHERE id IN ({list})"
+        );
+        for row in db.query_all_raw(Statement::from_string(backend, sql)).await? {
+            let packed: String = row.try_get_by_index(0)?;
+            let mut f = packed.splitn(3, ',');
+            let bad = || DbErr::Custom("calibrations: unreadable row".into());
+            let id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let decision = f.next().ok_or_else(bad)?;
+            let cert = f.next().ok_or_else(bad)?;
+            out.push((id, (!decision.is_empty()).then(|| decision.to_owned()), cert.to_owned()));
+        }
     }
     Ok(out)
 }
@@ -580,24 +587,35 @@ pub struct InstrumentNode {
 }
 
 pub async fn instrument_nodes<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<InstrumentNode>, DbErr> {
-    use instrument::Column as I;
+    // Names, models and serial numbers are free text: the unit separator (U+001F) parts them.
+    let backend = db.get_database_backend();
+    let sep = match backend {
+        DbBackend::Postgres => "chr(31)",
+        _ => "char(31)",
+    };
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(10_000) {
-        let rows: Vec<(i32, i32, String, String, String, Option<String>)> = instrument::Entity::find()
-            .select_only()
-            .columns([I::Id, I::OwnerId, I::Name, I::Model, I::Serial, I::Quantity])
-            .filter(I::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows.into_iter().map(|r| InstrumentNode {
-            id: r.0,
-            owner_id: r.1,
-            name: r.2,
-            model: r.3,
-            serial: r.4,
-            quantity: r.5,
-        }));
+        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!(
+            "SELECT CAST(id AS TEXT) || {sep} || CAST(owner_id AS TEXT) || {sep} || COALESCE(quantity, '') \
+               || {sep} || name || {sep} || model || {sep} || serial FROM instruments WHERE id IN ({list})"
+        );
+        for row in db.query_all_raw(Statement::from_string(backend, sql)).await? {
+            let packed: String = row.try_get_by_index(0)?;
+            let f: Vec<&str> = packed.split('\u{1f}').collect();
+            let bad = || DbErr::Custom("instruments: unreadable row".into());
+            let [id, owner, quantity, name, model, serial] = f.as_slice() else {
+                return Err(bad());
+            };
+            out.push(InstrumentNode {
+                id: id.parse().map_err(|_| bad())?,
+                owner_id: owner.parse().map_err(|_| bad())?,
+                quantity: (!quantity.is_empty()).then(|| quantity.to_string()),
+                name: name.to_string(),
+                model: model.to_string(),
+                serial: serial.to_string(),
+            });
+        }
     }
     Ok(out)
 }
