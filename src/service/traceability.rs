@@ -313,7 +313,7 @@ impl Catalogue {
         })
     }
 
-    fn link(&self, row: LinkParts) -> Option<Link> {
+    fn link(&self, row: q::LinkRow) -> Option<Link> {
         let item = Item::new(ItemKind::parse(&row.item_kind)?, row.item_id);
         let parent = match (
             row.reference_kind.as_deref().and_then(ItemKind::parse),
@@ -347,63 +347,6 @@ impl Catalogue {
             uncertainty: row.uncertainty_si,
             mpe: row.mpe_si,
         })
-    }
-}
-
-/// The columns of a link, from either query.
-struct LinkParts {
-    id: i32,
-    item_kind: String,
-    item_id: i32,
-    reference_kind: Option<String>,
-    reference_id: Option<i32>,
-    provider_id: Option<i32>,
-    provider_evidence: String,
-    certificate_no: String,
-    calibrated_on: NaiveDate,
-    valid_until: NaiveDate,
-    quantity: Option<String>,
-    uncertainty_si: Option<f64>,
-    mpe_si: Option<f64>,
-}
-
-impl From<calibration::Model> for LinkParts {
-    fn from(m: calibration::Model) -> Self {
-        LinkParts {
-            id: m.id,
-            item_kind: m.item_kind,
-            item_id: m.item_id,
-            reference_kind: m.reference_kind,
-            reference_id: m.reference_id,
-            provider_id: m.provider_id,
-            provider_evidence: m.provider_evidence,
-            certificate_no: m.certificate_no,
-            calibrated_on: m.calibrated_on,
-            valid_until: m.valid_until,
-            quantity: m.quantity,
-            uncertainty_si: m.uncertainty_si,
-            mpe_si: m.mpe_si,
-        }
-    }
-}
-
-impl From<q::LinkRow> for LinkParts {
-    fn from(m: q::LinkRow) -> Self {
-        LinkParts {
-            id: m.id,
-            item_kind: m.item_kind,
-            item_id: m.item_id,
-            reference_kind: m.reference_kind,
-            reference_id: m.reference_id,
-            provider_id: m.provider_id,
-            provider_evidence: m.provider_evidence,
-            certificate_no: m.certificate_no,
-            calibrated_on: m.calibrated_on,
-            valid_until: m.valid_until,
-            quantity: m.quantity,
-            uncertainty_si: m.uncertainty_si,
-            mpe_si: m.mpe_si,
-        }
     }
 }
 
@@ -632,7 +575,7 @@ async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
         },
         Catalogue::load(db, None, &[])
     )?;
-    let links: Vec<Link> = rows.into_iter().filter_map(|r| cat.link(r.into())).collect();
+    let links: Vec<Link> = rows.into_iter().filter_map(|r| cat.link(r)).collect();
     // Every standard is checked; a device only once it has a calibration on record
     // (auxiliary equipment is not part of the chain until it is linked).
     let mut items: Vec<Item> = cat
@@ -942,6 +885,31 @@ impl LinkInput {
             _ => return None,
         })
     }
+}
+
+impl crate::domain::TextFields for LinkInput {
+    fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
+        self.field_mut(name)
+    }
+}
+
+/// The item a link would be entered for, when the actor may enter one: its owner's
+/// calibration staff and system admins. Others learn nothing more than they may see.
+pub async fn link_target(actor: &Actor, db: &DatabaseConnection, kind: &str, id: i32) -> Result<ItemView> {
+    actor.require_login()?;
+    let item = Item::new(parse_kind("kind", kind)?, id);
+    let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
+    let view = cat.views.get(&item).cloned().ok_or(Error::NotFound { what: "item" })?;
+    let owner = view.owner_id.unwrap_or(0);
+    if !may_see(actor, item, Some(owner)) {
+        return Err(Error::NotFound { what: "item" });
+    }
+    let may_write = actor.may(&[Role::SystemAdmin])
+        || (actor.may(&WRITERS) && actor.principal().is_some_and(|p| p.organisation_id == owner));
+    if !may_write {
+        return Err(actor.forbidden());
+    }
+    Ok(view)
 }
 
 /// Records a link; refuses one that would close a cycle.

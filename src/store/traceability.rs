@@ -155,7 +155,8 @@ pub async fn links_below<C: ConnectionTrait>(
     calibration::Entity::find().from_raw_sql(stmt).all(db).await
 }
 
-/// What the province audit reads of a link.
+/// A link as the rules read it (from the audit's packed read, without its certificate
+/// number, or from a whole row).
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct LinkRow {
     pub id: i32,
@@ -171,6 +172,26 @@ pub struct LinkRow {
     pub quantity: Option<String>,
     pub uncertainty_si: Option<f64>,
     pub mpe_si: Option<f64>,
+}
+
+impl From<calibration::Model> for LinkRow {
+    fn from(m: calibration::Model) -> Self {
+        LinkRow {
+            id: m.id,
+            item_kind: m.item_kind,
+            item_id: m.item_id,
+            reference_kind: m.reference_kind,
+            reference_id: m.reference_id,
+            provider_id: m.provider_id,
+            provider_evidence: m.provider_evidence,
+            certificate_no: m.certificate_no,
+            calibrated_on: m.calibrated_on,
+            valid_until: m.valid_until,
+            quantity: m.quantity,
+            uncertainty_si: m.uncertainty_si,
+            mpe_si: m.mpe_si,
+        }
+    }
 }
 
 /// Every link whose item is of one of `kinds`, without its certificate number. The
@@ -405,24 +426,6 @@ pub async fn device_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, i32, St
         .into_tuple()
         .all(db)
         .await
-}
-
-pub async fn instruments_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<instrument::Model>, DbErr> {
-    let mut out = Vec::with_capacity(ids.len());
-    // SQLite takes at most 32,766 bound values per statement.
-    for chunk in ids.chunks(10_000) {
-        out.extend(
-            instrument::Entity::find()
-                .filter(instrument::Column::Id.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(out)
-}
-
-pub async fn instrument_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<instrument::Model>, DbErr> {
-    instrument::Entity::find_by_id(id).one(db).await
 }
 
 pub async fn calibrations_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<calibration::Model>, DbErr> {

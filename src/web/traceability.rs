@@ -18,7 +18,14 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub fn page_routes() -> Vec<Route> {
-    routes![chain_page, audit_page, impact_page, impact_csv]
+    routes![
+        chain_page,
+        audit_page,
+        impact_page,
+        impact_csv,
+        link_form_page,
+        link_create_page
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
@@ -199,6 +206,70 @@ async fn chain_page(
                 &chrome,
                 Status::Ok,
                 minijinja::context! { c => Serde(&c), drawing => Serde(d), kind => kind, id => id },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[get("/traceability/<kind>/<id>/links/new")]
+async fn link_form_page(
+    kind: &str,
+    id: i32,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::link_target(&actor, &db.0, kind, id).await {
+        Ok(item) => render(
+            templates,
+            "traceability/link_form.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// A link entered by hand: saved and back to the chain, or the form again with each
+/// field's message.
+#[post("/traceability/<kind>/<id>/links", data = "<form>")]
+async fn link_create_page(
+    kind: &str,
+    id: i32,
+    form: super::guards::CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let item = match svc::link_target(&actor, &db.0, kind, id).await {
+        Ok(item) => item,
+        Err(e) => return error_page(templates, &chrome, &e),
+    };
+    let mut input: LinkInput = form.to_input();
+    input.item_kind = item.kind.to_owned();
+    input.item_id = item.id.to_string();
+    match svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await {
+        Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let status = if matches!(e, Error::Conflict { .. }) {
+                Status::Conflict
+            } else {
+                Status::UnprocessableEntity
+            };
+            let typed: BTreeMap<&str, &str> = form.iter().collect();
+            render(
+                templates,
+                "traceability/link_form.html",
+                &chrome,
+                status,
+                minijinja::context! {
+                    item => Serde(&item), form => Serde(typed),
+                    errors => Serde(e.field_messages()), codes => Serde(e.field_codes()),
+                },
             )
         }
         Err(e) => error_page(templates, &chrome, &e),

@@ -7,11 +7,11 @@ use rocket::http::{ContentType, Status};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-/// Three of the institute's standards.
+/// Five of the institute's standards.
 async fn institute_standards(app: &TestApp) -> Vec<i64> {
     let institute = app.organisation_id(INSTITUTE).await;
     let (_, page) = app
-        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=4"))
+        .get_json(&format!("/api/v1/standards?owner={institute}&per_page=5"))
         .await;
     page["items"]
         .as_array()
@@ -55,7 +55,7 @@ async fn chains_links_cycles_and_the_province_audit() {
     without_links(&app).await;
     let admin = app.user("institute_admin").await;
     let s = institute_standards(&app).await;
-    let (a, b, c, d) = (s[0], s[1], s[2], s[3]);
+    let (a, b, c, d, e) = (s[0], s[1], s[2], s[3], s[4]);
     // a ← NIM (with its KCDB reference), b ← a, c ← b; d ← b on a certificate of b's
     // that had lapsed.
     let links = [
@@ -138,6 +138,44 @@ async fn chains_links_cycles_and_the_province_audit() {
         assert!(body["error"]["fields"][f].is_string(), "{f}: {body}");
     }
     assert_eq!(app.events("calibration.create").await, 4);
+    // The same by the form: refused input comes back as typed, with the field's message;
+    // good input is saved and leads back to the chain.
+    let res = admin
+        .browser(app.client.post(format!("/traceability/standard/{e}/links")))
+        .header(ContentType::Form)
+        .body(crate::support::form(&[
+            ("reference_kind", "standard"),
+            ("reference_id", &a.to_string()),
+            ("certificate_no", "GD-2026-031"),
+            ("calibrated_on", "2026-09-01"),
+            ("valid_until", "2026-08-31"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains("value=\"GD-2026-031\"") && html.contains("valid_until-error"),
+        "{html}"
+    );
+    let res = admin
+        .browser(app.client.post(format!("/traceability/standard/{e}/links")))
+        .header(ContentType::Form)
+        .body(crate::support::form(&[
+            ("reference_kind", "standard"),
+            ("reference_id", &a.to_string()),
+            ("certificate_no", "GD-2026-031"),
+            ("calibrated_on", "2026-09-01"),
+            ("valid_until", "2027-08-31"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(
+        res.headers().get_one("Location"),
+        Some(format!("/traceability/standard/{e}").as_str())
+    );
+    assert_eq!(app.events("calibration.create").await, 5);
     // Another organisation's staff may not link the institute's standards.
     let technician = app.user_in("technician", CENTRE).await;
     let (status, _) = post_link(
@@ -178,7 +216,8 @@ async fn chains_links_cycles_and_the_province_audit() {
     );
     let standards = app.count("standards").await as u64;
     assert_eq!(audit["checked"].as_u64(), Some(standards));
-    assert_eq!(audit["broken"].as_u64(), Some(standards - 3));
+    // a, b, c and e (linked by the form) hold.
+    assert_eq!(audit["broken"].as_u64(), Some(standards - 4));
     let count = |group: &str, key: &str| {
         audit[group]
             .as_array()
@@ -188,14 +227,14 @@ async fn chains_links_cycles_and_the_province_audit() {
             .map(|c| c["count"].as_u64().unwrap())
     };
     assert_eq!(count("by_cause", "expired"), Some(1));
-    assert_eq!(count("by_cause", "no_calibration"), Some(standards - 4));
+    assert_eq!(count("by_cause", "no_calibration"), Some(standards - 5));
     let by_city: u64 = audit["by_city"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(by_city, standards - 3, "every broken chain is counted under one city");
+    assert_eq!(by_city, standards - 4, "every broken chain is counted under one city");
     // Not for the enterprise's eyes; the page is the regulator's too.
     let enterprise = app.user("enterprise").await;
     let res = enterprise
