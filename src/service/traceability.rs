@@ -13,7 +13,7 @@ use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
 use crate::domain::conformity::{corrected_error, decide, Decision, DecisionRule};
 use crate::domain::register::{parse_date, Level, OrgKind};
-use crate::domain::traceability::{self as rules, Cause, Chain, Graph, Item, ItemKind, Link, Node, Parent};
+use crate::domain::traceability::{self as rules, Chain, Graph, Item, ItemKind, Link, Node, Parent};
 use crate::domain::units::{display_stored, parse_quantity, parse_tolerance, QuantityKind};
 use crate::domain::{self};
 use crate::store::entities::{calibration, organisation};
@@ -1145,11 +1145,6 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
     .await?;
     txn.commit().await?;
     Ok(saved.id)
-}
-
-/// The causes, for pages and reports.
-pub fn causes() -> &'static [Cause] {
-    Cause::ALL
 }
 
 /// The impact analysis as CSV, one affected calibration per row (the lab's notification

@@ -62,6 +62,17 @@ const IGNORED_FIELDS: &[&str] = &[
 /// A JSON object as a standard's input. Every value is text ("12.5 mm"); unknown
 /// names and values of another type are field errors.
 fn input_from_json(body: &str) -> Result<StandardInput, Error> {
+    text_fields_from_json(body, StandardInput::FIELDS, false)
+}
+
+/// A JSON object as a record of text fields (`fields` are its names). Values are strings;
+/// with `numbers`, a number is taken as its text too (an id). Unknown names and values
+/// of another type are field errors; the names in IGNORED_FIELDS are skipped.
+pub(super) fn text_fields_from_json<T: crate::domain::TextFields>(
+    body: &str,
+    fields: &[&str],
+    numbers: bool,
+) -> Result<T, Error> {
     let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
         Error::field(
             "body",
@@ -76,22 +87,23 @@ fn input_from_json(body: &str) -> Result<StandardInput, Error> {
             "the body must be a JSON object",
         ));
     };
-    let mut input = StandardInput::default();
+    let mut input = T::default();
     let mut errors = Vec::new();
     for (k, v) in map {
         if IGNORED_FIELDS.contains(&k.as_str()) {
             continue;
         }
-        let Some(slot) = input.field_mut(&k) else {
+        let Some(slot) = input.text_field_mut(&k) else {
             errors.push(domain::Error::new(
                 &k,
                 "request.unknown_field",
-                format!("unknown field; the fields are: {}", StandardInput::FIELDS.join(", ")),
+                format!("unknown field; the fields are: {}", fields.join(", ")),
             ));
             continue;
         };
         match v {
             serde_json::Value::String(s) => *slot = s,
+            serde_json::Value::Number(n) if numbers => *slot = n.to_string(),
             serde_json::Value::Null => {}
             other => errors.push(domain::Error::new(
                 &k,

@@ -494,43 +494,7 @@ pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> Ap
     Ok((Status::Created, Json(Created { id })))
 }
 
-/// The link's fields from a JSON object; numbers are taken as their text.
+/// The link's fields from a JSON object; ids may come as numbers.
 fn link_from_json(body: &str) -> Result<LinkInput, Error> {
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
-        Error::field(
-            "body",
-            "request.json_invalid",
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let serde_json::Value::Object(map) = value else {
-        return Err(Error::field(
-            "body",
-            "request.json_object",
-            "the body must be a JSON object",
-        ));
-    };
-    let mut input = LinkInput::default();
-    let mut errors = Vec::new();
-    for (k, v) in map {
-        let Some(slot) = input.field_mut(&k) else {
-            errors.push(crate::domain::Error::new(
-                &k,
-                "request.unknown_field",
-                format!("unknown field; the fields are: {}", LinkInput::FIELDS.join(", ")),
-            ));
-            continue;
-        };
-        match v {
-            serde_json::Value::String(s) => *slot = s,
-            serde_json::Value::Number(n) => *slot = n.to_string(),
-            serde_json::Value::Null => {}
-            _ => errors.push(crate::domain::Error::new(&k, "request.type", "a string or a number")),
-        }
-    }
-    if errors.is_empty() {
-        Ok(input)
-    } else {
-        Err(Error::invalid(errors))
-    }
+    super::standards::text_fields_from_json(body, LinkInput::FIELDS, true)
 }
