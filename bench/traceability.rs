@@ -133,7 +133,7 @@ async fn main() {
                         certificate_no: l.certificate_no,
                         calibrated_on: l.calibrated_on,
                         valid_until: l.valid_until,
-                        quantity: l.quantity,
+                        quantity: l.quantity.map(Into::into),
                         uncertainty: l.uncertainty_si,
                         mpe: l.mpe_si,
                     })

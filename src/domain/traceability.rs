@@ -11,7 +11,9 @@
 
 use super::register::{Level, OrgKind};
 use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 vocabulary! {
     /// What a link joins: a public or other standard of the register, one of its
@@ -87,8 +89,8 @@ pub struct Link {
     /// The last day the certificate may be relied on.
     pub valid_until: NaiveDate,
     /// The kind of quantity of the stated uncertainty (uncertainties of different kinds
-    /// are not compared).
-    pub quantity: Option<String>,
+    /// are not compared). Shared: a province has a few dozen kinds.
+    pub quantity: Option<Arc<str>>,
     /// The expanded uncertainty stated on the certificate, in SI units.
     pub uncertainty: Option<f64>,
     /// The item's maximum permissible error in SI units, for the test-uncertainty ratio.
@@ -103,7 +105,7 @@ pub struct Node {
     pub rank: u8,
     /// A national primary standard (or one of its devices): the top of a chain.
     pub top: bool,
-    pub quantity: Option<String>,
+    pub quantity: Option<Arc<str>>,
     /// The uncertainty the register states for it (the top's, which has no link).
     pub uncertainty: Option<f64>,
 }
@@ -128,13 +130,15 @@ pub const INSTRUMENT_RANK: u8 = 5;
 pub struct Graph {
     links: Vec<Link>,
     /// Each item's links, in calibration order.
-    by_item: HashMap<Item, Vec<usize>>,
-    nodes: HashMap<Item, Node>,
+    by_item: FxHashMap<Item, Vec<usize>>,
+    nodes: FxHashMap<Item, Node>,
 }
 
 impl Graph {
-    pub fn new(links: Vec<Link>, nodes: HashMap<Item, Node>) -> Graph {
-        let mut by_item: HashMap<Item, Vec<usize>> = HashMap::with_capacity(nodes.len());
+    pub fn new(links: Vec<Link>, nodes: impl IntoIterator<Item = (Item, Node)>) -> Graph {
+        let nodes: FxHashMap<Item, Node> = nodes.into_iter().collect();
+        let mut by_item: FxHashMap<Item, Vec<usize>> =
+            FxHashMap::with_capacity_and_hasher(nodes.len(), Default::default());
         for (i, l) in links.iter().enumerate() {
             by_item.entry(l.item).or_default().push(i);
         }
@@ -216,7 +220,8 @@ impl Chain {
 /// is a warning, not a break.
 pub fn chain(g: &Graph, item: Item, as_of: NaiveDate, tur_limit: f64) -> Chain {
     let mut steps: Vec<Step> = Vec::new();
-    let mut seen = HashSet::new();
+    // Chains are a few levels long: a list finds a repeat sooner than a hash set.
+    let mut seen: Vec<Item> = Vec::new();
     let (mut current, mut on) = (item, as_of);
     loop {
         let mut step = Step {
@@ -227,11 +232,12 @@ pub fn chain(g: &Graph, item: Item, as_of: NaiveDate, tur_limit: f64) -> Chain {
             tur: None,
             low_tur: false,
         };
-        if !seen.insert(current) {
+        if seen.contains(&current) {
             step.causes.push(Cause::Cycle);
             steps.push(step);
             break;
         }
+        seen.push(current);
         let node = g.node(current);
         if node.is_some_and(|n| n.top) {
             steps.push(step);
@@ -358,10 +364,10 @@ pub struct Edge {
 }
 
 /// Calibrations by the item they were calibrated against.
-pub type Children = HashMap<Item, Vec<Edge>>;
+pub type Children = FxHashMap<Item, Vec<Edge>>;
 
 pub fn children(links: &[Link]) -> Children {
-    let mut children: Children = HashMap::new();
+    let mut children = Children::default();
     for l in links {
         if let Parent::Item(p) = &l.parent {
             children.entry(*p).or_default().push(Edge {
@@ -378,8 +384,8 @@ pub fn children(links: &[Link]) -> Children {
 pub fn impact_in(children: &Children, suspect: Item, since: NaiveDate) -> Vec<Affected> {
     // Breadth first: depth is the shortest distance, and an item's suspicion starts at
     // its earliest suspect calibration (which can only move earlier as more is found).
-    let mut from: HashMap<Item, NaiveDate> = HashMap::from([(suspect, since)]);
-    let mut depth_of: HashMap<Item, u32> = HashMap::from([(suspect, 0)]);
+    let mut from: FxHashMap<Item, NaiveDate> = FxHashMap::from_iter([(suspect, since)]);
+    let mut depth_of: FxHashMap<Item, u32> = FxHashMap::from_iter([(suspect, 0)]);
     let mut queue = std::collections::VecDeque::from([suspect]);
     while let Some(item) = queue.pop_front() {
         let start = from[&item];

@@ -19,6 +19,7 @@ use crate::domain::{self};
 use crate::store::entities::{calibration, organisation};
 use crate::store::{register as reg, traceability as q};
 use chrono::{DateTime, NaiveDate, Utc};
+use rustc_hash::FxHashMap;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -114,9 +115,25 @@ fn parse_kind(field: &str, text: &str) -> Result<ItemKind> {
 /// Everything the service needs to know of the items of a graph, by item.
 #[derive(Default)]
 struct Catalogue {
-    nodes: HashMap<Item, Node>,
-    views: HashMap<Item, ItemView>,
-    providers: HashMap<i32, organisation::Model>,
+    nodes: FxHashMap<Item, Node>,
+    entries: FxHashMap<Item, CatalogueEntry>,
+    /// Owners' names, and the region each owner is in.
+    owners: FxHashMap<i32, (String, Option<i32>)>,
+    /// Cities' (regions') names.
+    cities: FxHashMap<i32, String>,
+    /// External providers: name and kind.
+    providers: FxHashMap<i32, (String, OrgKind)>,
+}
+
+/// What a page shows of an item, kept compact: a province has 150,000 of them, and the
+/// names of owners, cities and levels are looked up when a view is made.
+struct CatalogueEntry {
+    label: String,
+    owner_id: Option<i32>,
+    /// The standard's region, when it has one of its own (else its owner's).
+    region_id: Option<i32>,
+    /// The level (standards and devices) or "instrument".
+    level: &'static str,
 }
 
 impl Catalogue {
@@ -130,34 +147,25 @@ impl Catalogue {
     ) -> Result<Catalogue> {
         let ids =
             |kind| -> Option<Vec<i32>> { items.map(|s| s.iter().filter(|i| i.kind == kind).map(|i| i.id).collect()) };
-        let devices = match ids(ItemKind::Device) {
-            Some(v) if v.is_empty() => vec![],
-            Some(v) => q::device_nodes(db, Some(&v)).await?,
-            None => q::device_nodes(db, None).await?,
-        };
+        // Devices and instruments on their own connections at once.
+        let device_ids = ids(ItemKind::Device);
+        let (devices, instruments) = tokio::try_join!(q::device_nodes(db, device_ids.as_deref()), async {
+            match ids(ItemKind::Instrument) {
+                Some(v) => q::instrument_nodes(db, &v).await,
+                None => Ok(vec![]),
+            }
+        })?;
         let standards = match ids(ItemKind::Standard) {
             Some(mut v) => {
                 v.extend(devices.iter().map(|d| d.standard_id));
                 v.sort_unstable();
                 v.dedup();
-                let mut all = Vec::new();
-                for chunk in v.chunks(10_000) {
-                    all.extend(q::standard_nodes(db, Some(chunk)).await?);
-                }
-                all
+                q::standard_nodes(db, Some(&v)).await?
             }
             None => q::standard_nodes(db, None).await?,
         };
-        let instruments = match ids(ItemKind::Instrument) {
-            Some(v) => q::instrument_nodes(db, &v).await?,
-            None => vec![],
-        };
-        let orgs: HashMap<i32, organisation::Model> = match items {
-            None => reg::all_organisations(db)
-                .await?
-                .into_iter()
-                .map(|o| (o.id, o))
-                .collect(),
+        let orgs: Vec<q::OrganisationNode> = match items {
+            None => q::organisation_nodes(db, None).await?,
             Some(_) => {
                 let mut ids: Vec<i32> = standards
                     .iter()
@@ -167,72 +175,66 @@ impl Catalogue {
                     .collect();
                 ids.sort_unstable();
                 ids.dedup();
-                let mut all = HashMap::with_capacity(ids.len());
-                for chunk in ids.chunks(10_000) {
-                    all.extend(reg::organisations_by_ids(db, chunk).await?);
-                }
-                all
+                q::organisation_nodes(db, Some(&ids)).await?
             }
         };
-        let regions: HashMap<i32, String> = reg::all_regions(db)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r.name_zh))
-            .collect();
-        let owner = |id: i32| orgs.get(&id).map(|o| o.name_zh.clone()).unwrap_or_default();
-        let city = |id: Option<i32>| id.and_then(|r| regions.get(&r).cloned()).unwrap_or_default();
-        let mut c = Catalogue::default();
-        let mut standard_by_id = HashMap::with_capacity(standards.len());
+        let mut c = Catalogue {
+            cities: reg::all_regions(db)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r.name_zh))
+                .collect(),
+            owners: orgs.iter().map(|o| (o.id, (o.name_zh.clone(), o.region_id))).collect(),
+            ..Catalogue::default()
+        };
+        let size = standards.len() + devices.len() + instruments.len();
+        c.nodes.reserve(size);
+        c.entries.reserve(size);
+        let mut quantities = q::Interned::default();
+        let mut standard_by_id = FxHashMap::with_capacity_and_hasher(standards.len(), Default::default());
         for s in &standards {
             let level = Level::parse(&s.level);
             let item = Item::new(ItemKind::Standard, s.id);
             let uncertainty = (s.accuracy_kind == "uncertainty").then_some(s.accuracy_si).flatten();
-            c.nodes.insert(
+            let node = Node {
+                rank: level.map_or(rules::INSTRUMENT_RANK, rules::rank),
+                top: level == Some(Level::NationalPrimary),
+                quantity: quantities.get(&s.quantity),
+                uncertainty,
+            };
+            c.nodes.insert(item, node.clone());
+            c.entries.insert(
                 item,
-                Node {
-                    rank: level.map_or(rules::INSTRUMENT_RANK, rules::rank),
-                    top: level == Some(Level::NationalPrimary),
-                    quantity: Some(s.quantity.clone()),
-                    uncertainty,
-                },
-            );
-            c.views.insert(
-                item,
-                ItemView {
-                    kind: ItemKind::Standard.as_str(),
-                    id: s.id,
+                CatalogueEntry {
                     label: format!("{} {}", s.name_zh, s.cert_no),
                     owner_id: Some(s.owner_id),
-                    owner: owner(s.owner_id),
-                    city: city(s.region_id.or_else(|| orgs.get(&s.owner_id).and_then(|o| o.region_id))),
-                    level: s.level.clone(),
-                    level_zh: level_names(&s.level).0,
-                    level_en: level_names(&s.level).1,
+                    region_id: s.region_id,
+                    level: level.map_or("", Level::as_str),
                 },
             );
-            standard_by_id.insert(s.id, s);
+            standard_by_id.insert(s.id, (s, node));
         }
         for d in &devices {
-            let item = Item::new(ItemKind::Device, d.id);
-            let Some(s) = standard_by_id.get(&d.standard_id) else {
+            let Some((s, node)) = standard_by_id.get(&d.standard_id) else {
                 continue;
             };
-            let std_node = c.nodes[&Item::new(ItemKind::Standard, s.id)].clone();
+            let item = Item::new(ItemKind::Device, d.id);
             c.nodes.insert(
                 item,
                 Node {
                     uncertainty: None,
-                    ..std_node
+                    ..node.clone()
                 },
             );
-            let sv = &c.views[&Item::new(ItemKind::Standard, s.id)];
-            let view = ItemView {
-                kind: ItemKind::Device.as_str(),
-                id: d.id,
-                label: format!("{} {} ({})", d.name, d.serial, s.cert_no),
-                ..sv.clone()
-            };
-            c.views.insert(item, view);
+            c.entries.insert(
+                item,
+                CatalogueEntry {
+                    label: format!("{} {} ({})", d.name, d.serial, s.cert_no),
+                    owner_id: Some(s.owner_id),
+                    region_id: s.region_id,
+                    level: Level::parse(&s.level).map_or("", Level::as_str),
+                },
+            );
         }
         for i in &instruments {
             let item = Item::new(ItemKind::Instrument, i.id);
@@ -241,66 +243,51 @@ impl Catalogue {
                 Node {
                     rank: rules::INSTRUMENT_RANK,
                     top: false,
-                    quantity: i.quantity.clone(),
+                    quantity: i.quantity.as_deref().and_then(|q| quantities.get(q)),
                     uncertainty: None,
                 },
             );
-            c.views.insert(
+            c.entries.insert(
                 item,
-                ItemView {
-                    kind: ItemKind::Instrument.as_str(),
-                    id: i.id,
+                CatalogueEntry {
                     label: format!("{} {} {}", i.name, i.model, i.serial),
                     owner_id: Some(i.owner_id),
-                    owner: owner(i.owner_id),
-                    city: city(orgs.get(&i.owner_id).and_then(|o| o.region_id)),
-                    level: ItemKind::Instrument.as_str().into(),
-                    level_zh: ItemKind::Instrument.name_zh(),
-                    level_en: ItemKind::Instrument.name_en(),
+                    region_id: None,
+                    level: ItemKind::Instrument.as_str(),
                 },
             );
         }
         c.providers = orgs
             .into_iter()
-            .filter(|(_, o)| {
-                matches!(
-                    OrgKind::parse(&o.kind),
-                    Some(OrgKind::ExternalNmi | OrgKind::AccreditedLab)
-                )
+            .filter_map(|o| match OrgKind::parse(&o.kind) {
+                Some(k @ (OrgKind::ExternalNmi | OrgKind::AccreditedLab)) => Some((o.id, (o.name_zh, k))),
+                _ => None,
             })
             .collect();
         Ok(c)
     }
 
-    /// The labels of `items` (a catalogue of the whole register is loaded without them).
-    async fn labels<C: sea_orm::ConnectionTrait>(db: &C, items: &HashSet<Item>) -> Result<HashMap<Item, String>> {
-        let mut out = HashMap::with_capacity(items.len());
-        let of = |kind| -> Vec<i32> { items.iter().filter(|i| i.kind == kind).map(|i| i.id).collect() };
-        let devices = q::device_nodes(db, Some(&of(ItemKind::Device))).await?;
-        let mut standard_ids = of(ItemKind::Standard);
-        standard_ids.extend(devices.iter().map(|d| d.standard_id));
-        standard_ids.sort_unstable();
-        standard_ids.dedup();
-        let standards: HashMap<i32, (String, String)> = q::standard_labels(db, &standard_ids)
-            .await?
-            .into_iter()
-            .map(|(id, name, cert)| (id, (name, cert)))
-            .collect();
-        for (id, (name, cert)) in &standards {
-            out.insert(Item::new(ItemKind::Standard, *id), format!("{name} {cert}"));
-        }
-        for d in devices {
-            let cert = standards.get(&d.standard_id).map_or("", |s| s.1.as_str());
-            out.insert(
-                Item::new(ItemKind::Device, d.id),
-                format!("{} {} ({cert})", d.name, d.serial),
-            );
-        }
-        Ok(out)
+    /// The item's view, when the catalogue holds it.
+    fn find(&self, item: Item) -> Option<ItemView> {
+        let e = self.entries.get(&item)?;
+        let owner = e.owner_id.and_then(|o| self.owners.get(&o));
+        let region = e.region_id.or_else(|| owner.and_then(|o| o.1));
+        let (level_zh, level_en) = level_names(e.level);
+        Some(ItemView {
+            kind: item.kind.as_str(),
+            id: item.id,
+            label: e.label.clone(),
+            owner_id: e.owner_id,
+            owner: owner.map(|o| o.0.clone()).unwrap_or_default(),
+            city: region.and_then(|r| self.cities.get(&r)).cloned().unwrap_or_default(),
+            level: e.level.to_owned(),
+            level_zh,
+            level_en,
+        })
     }
 
     fn view(&self, item: Item) -> ItemView {
-        self.views.get(&item).cloned().unwrap_or_else(|| ItemView {
+        self.find(item).unwrap_or_else(|| ItemView {
             kind: item.kind.as_str(),
             id: item.id,
             label: format!("{} #{}", item.kind.as_str(), item.id),
@@ -314,21 +301,14 @@ impl Catalogue {
     }
 
     fn link(&self, row: q::LinkRow) -> Option<Link> {
-        let item = Item::new(ItemKind::parse(&row.item_kind)?, row.item_id);
-        let parent = match (
-            row.reference_kind.as_deref().and_then(ItemKind::parse),
-            row.reference_id,
-        ) {
+        let item = Item::new(row.item_kind, row.item_id);
+        let parent = match (row.reference_kind, row.reference_id) {
             (Some(kind), Some(id)) => Parent::Item(Item::new(kind, id)),
             _ => {
                 let provider_id = row.provider_id?;
                 // A provider that is not an external NMI or accredited laboratory gives no
                 // evidence the rules accept.
-                let kind = self
-                    .providers
-                    .get(&provider_id)
-                    .and_then(|o| OrgKind::parse(&o.kind))
-                    .unwrap_or(OrgKind::Enterprise);
+                let kind = self.providers.get(&provider_id).map_or(OrgKind::Enterprise, |o| o.1);
                 Parent::External {
                     provider_id,
                     kind,
@@ -381,8 +361,8 @@ pub async fn chain(
         }
     }
     let providers: Vec<i32> = rows.iter().filter_map(|r| r.provider_id).collect();
-    let cat = Catalogue::load(db, Some(&items), &providers).await?;
-    let Some(view) = cat.views.get(&item) else {
+    let mut cat = Catalogue::load(db, Some(&items), &providers).await?;
+    let Some(view) = cat.find(item) else {
         return Err(Error::NotFound { what: "item" });
     };
     if !may_see(actor, item, view.owner_id) {
@@ -392,8 +372,11 @@ pub async fn chain(
         .iter()
         .filter_map(|r| r.uncertainty_unit.clone().map(|u| (r.id, u)))
         .collect();
-    let links: Vec<Link> = rows.into_iter().filter_map(|r| cat.link(r.into())).collect();
-    let graph = Graph::new(links, cat.nodes.clone());
+    let links: Vec<Link> = rows
+        .into_iter()
+        .filter_map(|r| q::LinkRow::from_model(r).and_then(|r| cat.link(r)))
+        .collect();
+    let graph = Graph::new(links, std::mem::take(&mut cat.nodes));
     let c = rules::chain(&graph, item, as_of, tur_limit);
     Ok(chain_view(&cat, &graph, &c, as_of, tur_limit, &units))
 }
@@ -439,11 +422,7 @@ fn link_view(cat: &Catalogue, l: &Link, unit: Option<&str>) -> LinkView {
             evidence,
         } => Some(ProviderView {
             id: *provider_id,
-            name: cat
-                .providers
-                .get(provider_id)
-                .map(|o| o.name_zh.clone())
-                .unwrap_or_default(),
+            name: cat.providers.get(provider_id).map(|o| o.0.clone()).unwrap_or_default(),
             kind: kind.as_str(),
             evidence: evidence.clone(),
         }),
@@ -552,7 +531,7 @@ async fn downstream(db: &DatabaseConnection) -> Result<std::sync::Arc<rules::Chi
         }
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut children = rules::Children::new();
+    let mut children = rules::Children::default();
     for (parent, edge) in q::all_edges_in_parts(db, cores).await? {
         children.entry(parent).or_default().push(edge);
     }
@@ -591,7 +570,8 @@ async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
         .collect();
     items.extend(linked_devices);
     items.sort_unstable();
-    let graph = Graph::new(links, cat.nodes.clone());
+    let mut cat = cat;
+    let graph = Graph::new(links, std::mem::take(&mut cat.nodes));
     let p = std::sync::Arc::new(Province { graph, cat, items });
     *PROVINCE.lock().expect("no panic holding the cache") = Some((version, p.clone()));
     Ok(p)
@@ -636,20 +616,7 @@ pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur
         .iter()
         .filter(|(_, c)| c.steps.first().is_some_and(|s| s.low_tur))
         .count();
-    // Names and certificate numbers of what the report shows.
-    let shown: HashSet<Item> = checked
-        .iter()
-        .filter(|(_, c)| c.broken())
-        .flat_map(|(i, c)| std::iter::once(*i).chain(c.root().map(|(r, _)| r)))
-        .collect();
-    let labels = Catalogue::labels(db, &shown).await?;
-    let view = |i: Item| {
-        let mut v = p.cat.view(i);
-        if let Some(l) = labels.get(&i) {
-            v.label = l.clone();
-        }
-        v
-    };
+    let view = |i: Item| p.cat.view(i);
     let (mut by_cause, mut by_root, mut by_city, mut by_owner) =
         (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
     let mut chains = Vec::new();
@@ -733,7 +700,7 @@ pub async fn impact(
     let since = parse_date("since", since).map_err(|e| Error::invalid(vec![e]))?;
     let suspect = Item::new(kind, id);
     let suspect_cat = Catalogue::load(db, Some(&HashSet::from([suspect])), &[]).await?;
-    let Some(suspect_view) = suspect_cat.views.get(&suspect).cloned() else {
+    let Some(suspect_view) = suspect_cat.find(suspect) else {
         return Err(Error::NotFound { what: "item" });
     };
     let owner = suspect_view.owner_id.unwrap_or(0);
@@ -767,22 +734,24 @@ pub async fn impact(
         .filter(|a| a.depth == 1)
         .map(|a| a.calibration_id)
         .collect();
-    let certificates: HashMap<i32, (Option<String>, String)> = q::certificates_of(db, &ids)
-        .await?
+    let items: HashSet<Item> = found.iter().map(|a| a.item).collect();
+    // Certificates, the first level's results in full (to decide them again) and the
+    // items, on their own connections at once.
+    let (certificates, full, cat) = tokio::try_join!(
+        async { Ok::<_, Error>(q::certificates_of(db, &ids).await?) },
+        async {
+            Ok::<_, Error>(match delta {
+                Some(_) => q::calibrations_by_ids(db, &first_level).await?,
+                None => Vec::new(),
+            })
+        },
+        Catalogue::load(db, Some(&items), &[])
+    )?;
+    let certificates: HashMap<i32, (Option<String>, String)> = certificates
         .into_iter()
         .map(|(id, decision, cert)| (id, (decision, cert)))
         .collect();
-    // The first level's results in full, to decide them again.
-    let full: HashMap<i32, calibration::Model> = match delta {
-        Some(_) => q::calibrations_by_ids(db, &first_level)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect(),
-        None => HashMap::new(),
-    };
-    let items: HashSet<Item> = found.iter().map(|a| a.item).collect();
-    let cat = Catalogue::load(db, Some(&items), &[]).await?;
+    let full: HashMap<i32, calibration::Model> = full.into_iter().map(|m| (m.id, m)).collect();
     let mut holders: HashMap<String, usize> = HashMap::new();
     let mut flips = 0;
     let affected: Vec<AffectedView> = found
@@ -899,7 +868,7 @@ pub async fn link_target(actor: &Actor, db: &DatabaseConnection, kind: &str, id:
     actor.require_login()?;
     let item = Item::new(parse_kind("kind", kind)?, id);
     let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
-    let view = cat.views.get(&item).cloned().ok_or(Error::NotFound { what: "item" })?;
+    let view = cat.find(item).ok_or(Error::NotFound { what: "item" })?;
     let owner = view.owner_id.unwrap_or(0);
     if !may_see(actor, item, Some(owner)) {
         return Err(Error::NotFound { what: "item" });
@@ -937,7 +906,7 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
     };
     let item = Item::new(kind, item_id);
     let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
-    let Some(view) = cat.views.get(&item).cloned() else {
+    let Some(view) = cat.find(item) else {
         return Err(Error::field("item_id", "traceability.item_unknown", "no such item"));
     };
     let owner = view.owner_id.unwrap_or(0);
@@ -1003,7 +972,7 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
             ));
         } else {
             let rc = Catalogue::load(db, Some(&HashSet::from([r])), &[]).await?;
-            if !rc.views.contains_key(&r) {
+            if !rc.entries.contains_key(&r) {
                 errors.push(domain::Error::new(
                     "reference_id",
                     "traceability.reference_unknown",
@@ -1086,7 +1055,7 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
         certificate_no: Set(input.certificate_no.trim().to_owned()),
         calibrated_on: Set(calibrated_on),
         valid_until: Set(valid_until),
-        quantity: Set(quantity.clone()),
+        quantity: Set(quantity.as_deref().map(str::to_owned)),
         uncertainty_si: Set(uncertainty.as_ref().map(|u| u.si)),
         uncertainty_unit: Set(uncertainty.as_ref().map(|u| u.unit.to_owned())),
         mpe_si: Set(mpe.as_ref().map(|m| m.si)),

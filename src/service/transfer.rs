@@ -744,13 +744,11 @@ async fn import_links<C: sea_orm::ConnectionTrait>(
     // No cycles, with the links already in the register.
     let mut edges: HashMap<Item, Vec<Item>> = HashMap::new();
     for l in tq::all_links(txn, &["standard", "device", "instrument"]).await? {
-        if let (Some(k), Some(r)) = (l.reference_kind.as_deref().and_then(ItemKind::parse), l.reference_id) {
-            if let Some(kind) = ItemKind::parse(&l.item_kind) {
-                edges
-                    .entry(Item::new(kind, l.item_id))
-                    .or_default()
-                    .push(Item::new(k, r));
-            }
+        if let (Some(k), Some(r)) = (l.reference_kind, l.reference_id) {
+            edges
+                .entry(Item::new(l.item_kind, l.item_id))
+                .or_default()
+                .push(Item::new(k, r));
         }
     }
     for (_, item, reference, _) in &resolved {

@@ -2,7 +2,7 @@
 //!
 //! The walk up from an item is a recursive query (WITH RECURSIVE, the same text on SQLite
 //! and PostgreSQL), so a chain reads only the links it needs. The province-wide audit
-//! and the reverse walk read every link once, in packed rows, and the service keeps
+//! and the reverse walk read every link once, by columns (see [`columns`]), and the service keeps
 //! them until the next change (docs/benchmarks.md has the measurements behind this).
 
 use super::entities::{calibration, device, instrument, standard};
@@ -12,6 +12,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
 };
+use std::sync::Arc;
 
 /// `sql` written with PostgreSQL's $1, $2… placeholders (each used once, in order), for
 /// the connection's engine.
@@ -35,6 +36,176 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
         }
     };
     Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// One column of a [`columns`] read: an SQL expression, and how it is written as text.
+#[derive(Clone, Copy)]
+enum Col<'a> {
+    /// A whole number, never null.
+    Int(&'a str),
+    /// A whole number or null (read back as an empty value).
+    OptInt(&'a str),
+    /// Text, or null read back as empty.
+    Text(&'a str),
+    /// A date, as ISO 8601 text.
+    Date(&'a str),
+    /// A double or null, written so that it reads back to the same bits: PostgreSQL's
+    /// text form is the shortest exact one, SQLite's is asked for 17 significant digits.
+    Real(&'a str),
+}
+
+/// A columnar read of the rows `from_where` selects: each column comes back as one
+/// text value, its values parted by the unit separator (U+001F), and the row count.
+///
+/// The drivers' cost is per row (SQLite's hands each row from its worker thread to the
+/// async task on its own), so the province's hundreds of thousands of links and nodes
+/// come as a single row. All the aggregates of one query see the rows in the same
+/// order, so the columns line up. Free text holding a unit separator would not: the
+/// reader finds that the columns do not line up and refuses the read.
+async fn columns<C: ConnectionTrait>(
+    db: &C,
+    cols: &[Col<'_>],
+    from_where: &str,
+    values: Vec<Value>,
+) -> Result<Columns, DbErr> {
+    let backend = db.get_database_backend();
+    let pg = backend == DbBackend::Postgres;
+    let agg = |e: String| match pg {
+        true => format!("string_agg({e}, chr(31))"),
+        false => format!("group_concat({e}, char(31))"),
+    };
+    let mut select = vec!["CAST(COUNT(*) AS TEXT)".to_owned()];
+    select.extend(cols.iter().map(|c| {
+        agg(match *c {
+            // SQLite's group_concat writes numbers and dates (stored as text) as they are.
+            Col::Int(e) | Col::Date(e) if !pg => e.to_owned(),
+            Col::Int(e) | Col::Date(e) => format!("CAST({e} AS TEXT)"),
+            Col::OptInt(e) if !pg => format!("COALESCE({e}, '')"),
+            Col::OptInt(e) => format!("COALESCE(CAST({e} AS TEXT), '')"),
+            Col::Text(e) => format!("COALESCE({e}, '')"),
+            Col::Real(e) if pg => format!("COALESCE(CAST({e} AS TEXT), '')"),
+            // printf writes a null as 0.
+            Col::Real(e) => format!("CASE WHEN {e} IS NULL THEN '' ELSE printf('%!.17g', {e}) END"),
+        })
+    }));
+    let sql = format!("SELECT {} {from_where}", select.join(", "));
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .ok_or_else(|| DbErr::Custom("a columnar read returned no row".into()))?;
+    let rows: String = row.try_get_by_index(0)?;
+    let rows = rows
+        .parse()
+        .map_err(|_| DbErr::Custom("a columnar read's count is unreadable".into()))?;
+    let mut texts = Vec::with_capacity(cols.len());
+    for i in 0..cols.len() {
+        let text: Option<String> = row.try_get_by_index(i + 1)?;
+        texts.push(text.unwrap_or_default());
+    }
+    Ok(Columns { rows, texts })
+}
+
+/// What a [`columns`] read returns.
+struct Columns {
+    rows: usize,
+    texts: Vec<String>,
+}
+
+impl Columns {
+    /// The readers of every column, in order, to be read in step, row by row.
+    fn readers(&self, table: &'static str) -> Vec<Column<'_>> {
+        self.texts
+            .iter()
+            .map(|t| Column {
+                values: (self.rows > 0).then(|| t.split('\u{1f}')),
+                table,
+            })
+            .collect()
+    }
+
+    /// Errors unless every reader has given exactly the count of rows.
+    fn finish(readers: Vec<Column<'_>>) -> Result<(), DbErr> {
+        for mut r in readers {
+            if r.values.as_mut().is_some_and(|v| v.next().is_some()) {
+                return Err(r.bad("columns"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Short texts that repeat (the kinds of quantity), shared rather than copied; empty is none.
+#[derive(Default)]
+pub(crate) struct Interned(rustc_hash::FxHashMap<String, Arc<str>>);
+
+impl Interned {
+    pub(crate) fn get(&mut self, text: &str) -> Option<Arc<str>> {
+        if text.is_empty() {
+            return None;
+        }
+        if let Some(a) = self.0.get(text) {
+            return Some(a.clone());
+        }
+        let a: Arc<str> = Arc::from(text);
+        self.0.insert(text.to_owned(), a.clone());
+        Some(a)
+    }
+}
+
+/// One column of a [`Columns`], read value by value.
+struct Column<'a> {
+    values: Option<std::str::Split<'a, char>>,
+    table: &'static str,
+}
+
+impl<'a> Column<'a> {
+    fn bad(&self, what: &str) -> DbErr {
+        DbErr::Custom(format!("{}: unreadable {what}", self.table))
+    }
+    fn text(&mut self) -> Result<&'a str, DbErr> {
+        let next = self.values.as_mut().and_then(|v| v.next());
+        next.ok_or_else(|| self.bad("columns"))
+    }
+    fn kind(&mut self) -> Result<ItemKind, DbErr> {
+        let t = self.text()?;
+        ItemKind::parse(t).ok_or_else(|| self.bad("kind"))
+    }
+    fn opt_kind(&mut self) -> Result<Option<ItemKind>, DbErr> {
+        match self.text()? {
+            "" => Ok(None),
+            t => ItemKind::parse(t).map(Some).ok_or_else(|| self.bad("kind")),
+        }
+    }
+    fn int(&mut self) -> Result<i32, DbErr> {
+        let t = self.text()?;
+        t.parse().map_err(|_| self.bad("number"))
+    }
+    fn opt_int(&mut self) -> Result<Option<i32>, DbErr> {
+        match self.text()? {
+            "" => Ok(None),
+            t => t.parse().map(Some).map_err(|_| self.bad("number")),
+        }
+    }
+    fn real(&mut self) -> Result<Option<f64>, DbErr> {
+        match self.text()? {
+            "" => Ok(None),
+            t => t.parse().map(Some).map_err(|_| self.bad("number")),
+        }
+    }
+    /// An ISO date, read by position (a format string is parsed for every value).
+    fn date(&mut self) -> Result<NaiveDate, DbErr> {
+        let t = self.text()?.as_bytes();
+        let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+            t.get(r)?
+                .iter()
+                .try_fold(0u32, |n, &b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+        };
+        let ymd = (t.len() == 10 && t[4] == b'-' && t[7] == b'-')
+            .then(|| Some((digits(0..4)?, digits(5..7)?, digits(8..10)?)))
+            .flatten();
+        ymd.and_then(|(y, m, d)| NaiveDate::from_ymd_opt(y as i32, m, d))
+            .ok_or_else(|| self.bad("date"))
+    }
 }
 
 pub async fn insert_calibration<C: ConnectionTrait>(
@@ -155,80 +326,110 @@ pub async fn links_below<C: ConnectionTrait>(
     calibration::Entity::find().from_raw_sql(stmt).all(db).await
 }
 
-/// A link as the rules read it (from the audit's packed read, without its certificate
+/// A link as the rules read it (from the audit's columnar read, without its certificate
 /// number, or from a whole row).
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Debug, Clone)]
 pub struct LinkRow {
     pub id: i32,
-    pub item_kind: String,
+    pub item_kind: ItemKind,
     pub item_id: i32,
-    pub reference_kind: Option<String>,
+    pub reference_kind: Option<ItemKind>,
     pub reference_id: Option<i32>,
     pub provider_id: Option<i32>,
     pub provider_evidence: String,
     pub certificate_no: String,
     pub calibrated_on: NaiveDate,
     pub valid_until: NaiveDate,
-    pub quantity: Option<String>,
+    pub quantity: Option<Arc<str>>,
     pub uncertainty_si: Option<f64>,
     pub mpe_si: Option<f64>,
 }
 
-impl From<calibration::Model> for LinkRow {
-    fn from(m: calibration::Model) -> Self {
-        LinkRow {
+impl LinkRow {
+    /// The row's link, unless its item is of no kind the rules know.
+    pub fn from_model(m: calibration::Model) -> Option<LinkRow> {
+        Some(LinkRow {
             id: m.id,
-            item_kind: m.item_kind,
+            item_kind: ItemKind::parse(&m.item_kind)?,
             item_id: m.item_id,
-            reference_kind: m.reference_kind,
+            reference_kind: m.reference_kind.as_deref().and_then(ItemKind::parse),
             reference_id: m.reference_id,
             provider_id: m.provider_id,
             provider_evidence: m.provider_evidence,
             certificate_no: m.certificate_no,
             calibrated_on: m.calibrated_on,
             valid_until: m.valid_until,
-            quantity: m.quantity,
+            quantity: m.quantity.map(Arc::from),
             uncertainty_si: m.uncertainty_si,
             mpe_si: m.mpe_si,
-        }
+        })
     }
 }
 
 /// Every link whose item is of one of `kinds`, without its certificate number. The
-/// province audit reads hundreds of thousands, and the driver's cost is per value
-/// decoded, so the whole numbers, dates and text of a row come as one text value, split
-/// here (the same SQL on SQLite and PostgreSQL). The uncertainties keep their own
-/// columns: a decimal text form would not always give back the same double.
+/// province audit reads hundreds of thousands, so they come by [`columns`].
 pub async fn all_links<C: ConnectionTrait>(db: &C, kinds: &'static [&'static str]) -> Result<Vec<LinkRow>, DbErr> {
     links_in(db, kinds, None).await
 }
 
-/// [`all_links`] read in `parts` ranges of ids at once, on as many connections (each
-/// engine decodes its rows on its own thread), in id order.
+/// [`all_links`] read on `parts` connections at once, in id order.
 pub async fn all_links_in_parts(
     db: &sea_orm::DatabaseConnection,
     kinds: &'static [&'static str],
     parts: usize,
 ) -> Result<Vec<LinkRow>, DbErr> {
+    by_id_ranges(db, parts, move |db, from, to| async move {
+        links_in(&db, kinds, Some((from, to))).await
+    })
+    .await
+}
+
+/// Reads the calibrations by ranges of ids, on `parts` connections at once (each engine
+/// works on its own thread), and gives what `read` makes of them in id order. The ranges
+/// are several per connection, each connection taking the next when it is done, as the
+/// rows wanted need not be spread evenly over the ids.
+async fn by_id_ranges<T, F, Fut>(db: &sea_orm::DatabaseConnection, parts: usize, read: F) -> Result<Vec<T>, DbErr>
+where
+    T: Send + 'static,
+    F: Fn(sea_orm::DatabaseConnection, i32, i32) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>, DbErr>> + Send,
+{
+    use std::sync::atomic::{AtomicI32, Ordering};
     let Some(last) = latest_calibration_id(db).await? else {
         return Ok(Vec::new());
     };
-    let parts = parts.max(1) as i32;
-    let step = last / parts + 1;
-    let tasks: Vec<_> = (0..parts)
-        .map(|k| {
-            let db = db.clone();
-            tokio::spawn(async move { links_in(&db, kinds, Some((k * step, (k + 1) * step))).await })
+    let parts = parts.max(1);
+    let ranges = (parts * 4) as i32;
+    let step = last / ranges + 1;
+    let next = Arc::new(AtomicI32::new(0));
+    let workers: Vec<_> = (0..parts)
+        .map(|_| {
+            let (db, next, read) = (db.clone(), next.clone(), read.clone());
+            tokio::spawn(async move {
+                let mut done = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= ranges {
+                        return Ok::<_, DbErr>(done);
+                    }
+                    done.push((k, read(db.clone(), k * step, (k + 1) * step).await?));
+                }
+            })
         })
         .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.extend(t.await.map_err(|e| DbErr::Custom(e.to_string()))??);
+    let mut done = Vec::with_capacity(ranges as usize);
+    for w in workers {
+        done.extend(w.await.map_err(|e| DbErr::Custom(e.to_string()))??);
+    }
+    done.sort_unstable_by_key(|(k, _)| *k);
+    let mut out = Vec::with_capacity(done.iter().map(|(_, v)| v.len()).sum());
+    for (_, v) in done {
+        out.extend(v);
     }
     Ok(out)
 }
 
-/// The links of `kinds` with ids in [from, to), or all of them.
+/// The links of `kinds` with ids in [from, to), or all of them, read by [`columns`].
 async fn links_in<C: ConnectionTrait>(
     db: &C,
     kinds: &'static [&'static str],
@@ -237,46 +438,50 @@ async fn links_in<C: ConnectionTrait>(
     debug_assert!(kinds.iter().all(|k| k.chars().all(|c| c.is_ascii_lowercase())));
     let list = kinds.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
     let range = ids.map_or(String::new(), |(from, to)| format!(" AND id >= {from} AND id < {to}"));
-    let backend = db.get_database_backend();
-    let sql = format!(
-        "SELECT CAST(id AS TEXT) || ',' || item_kind || ',' || CAST(item_id AS TEXT) || ',' \
-           || COALESCE(reference_kind, '') || ',' || COALESCE(CAST(reference_id AS TEXT), '') || ',' \
-           || COALESCE(CAST(provider_id AS TEXT), '') || ',' || CAST(calibrated_on AS TEXT) || ',' \
-           || CAST(valid_until AS TEXT) || ',' || COALESCE(quantity, '') || ',' \
-           || CASE WHEN provider_id IS NULL THEN '' ELSE provider_evidence END AS packed, \
-           uncertainty_si, mpe_si \
-         FROM calibrations WHERE item_kind IN ({list}){range}"
-    );
-    let rows = db.query_all_raw(Statement::from_string(backend, sql)).await?;
-    let bad = |what: &str| DbErr::Custom(format!("calibrations: unreadable {what}"));
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let packed: String = row.try_get_by_index(0)?;
-        let uncertainty_si: Option<f64> = row.try_get_by_index(1)?;
-        let mpe_si: Option<f64> = row.try_get_by_index(2)?;
-        // The evidence is last: it may hold commas.
-        let mut f = packed.splitn(10, ',');
-        let mut next = || f.next().ok_or_else(|| bad("row"));
-        let int = |s: &str| s.parse::<i32>().map_err(|_| bad("number"));
-        let opt_int = |s: &str| if s.is_empty() { Ok(None) } else { int(s).map(Some) };
-        let opt_text = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("date"));
+    let cols = [
+        Col::Int("id"),
+        Col::Text("item_kind"),
+        Col::Int("item_id"),
+        Col::Text("reference_kind"),
+        Col::OptInt("reference_id"),
+        Col::OptInt("provider_id"),
+        Col::Text("CASE WHEN provider_id IS NULL THEN '' ELSE provider_evidence END"),
+        Col::Date("calibrated_on"),
+        Col::Date("valid_until"),
+        Col::Text("quantity"),
+        Col::Real("uncertainty_si"),
+        Col::Real("mpe_si"),
+    ];
+    // Most rows are wanted, so the table is read in order: by the index on the item's
+    // kind (which the bare column would use), each row would be fetched apart.
+    let read = columns(
+        db,
+        &cols,
+        &format!("FROM calibrations WHERE (item_kind || '') IN ({list}){range}"),
+        Vec::new(),
+    )
+    .await?;
+    let mut r = read.readers("calibrations");
+    let mut out = Vec::with_capacity(read.rows);
+    let mut quantities = Interned::default();
+    for _ in 0..read.rows {
         out.push(LinkRow {
-            id: int(next()?)?,
-            item_kind: next()?.to_owned(),
-            item_id: int(next()?)?,
-            reference_kind: opt_text(next()?),
-            reference_id: opt_int(next()?)?,
-            provider_id: opt_int(next()?)?,
-            calibrated_on: date(next()?)?,
-            valid_until: date(next()?)?,
-            quantity: opt_text(next()?),
-            provider_evidence: next()?.to_owned(),
+            id: r[0].int()?,
+            item_kind: r[1].kind()?,
+            item_id: r[2].int()?,
+            reference_kind: r[3].opt_kind()?,
+            reference_id: r[4].opt_int()?,
+            provider_id: r[5].opt_int()?,
+            provider_evidence: r[6].text()?.to_owned(),
+            calibrated_on: r[7].date()?,
+            valid_until: r[8].date()?,
+            quantity: quantities.get(r[9].text()?),
+            uncertainty_si: r[10].real()?,
+            mpe_si: r[11].real()?,
             certificate_no: String::new(),
-            uncertainty_si,
-            mpe_si,
         });
     }
+    Columns::finish(r)?;
     Ok(out)
 }
 
@@ -294,78 +499,92 @@ pub struct StandardNode {
     pub name_zh: String,
 }
 
-/// The standards named (every standard for `None`; then without names and certificate
-/// numbers, which [`standard_labels`] gives for the few that are shown).
+/// The standards named, or every standard (read by [`columns`]).
 pub async fn standard_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<StandardNode>, DbErr> {
-    use standard::Column as S;
-    match ids {
-        Some(ids) => {
-            standard::Entity::find()
-                .select_only()
-                .columns([
-                    S::Id,
-                    S::OwnerId,
-                    S::RegionId,
-                    S::Level,
-                    S::Quantity,
-                    S::AccuracyKind,
-                    S::AccuracySi,
-                    S::CertNo,
-                    S::NameZh,
-                ])
-                .filter(S::Id.is_in(ids.iter().copied()))
-                .into_model::<StandardNode>()
-                .all(db)
-                .await
-        }
-        None => {
-            type Row = (i32, i32, Option<i32>, String, String, String, Option<f64>);
-            let rows: Vec<Row> = standard::Entity::find()
-                .select_only()
-                .columns([
-                    S::Id,
-                    S::OwnerId,
-                    S::RegionId,
-                    S::Level,
-                    S::Quantity,
-                    S::AccuracyKind,
-                    S::AccuracySi,
-                ])
-                .into_tuple()
-                .all(db)
-                .await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| StandardNode {
-                    id: r.0,
-                    owner_id: r.1,
-                    region_id: r.2,
-                    level: r.3,
-                    quantity: r.4,
-                    accuracy_kind: r.5,
-                    accuracy_si: r.6,
-                    cert_no: String::new(),
-                    name_zh: String::new(),
-                })
-                .collect())
-        }
+    let cols = [
+        Col::Int("id"),
+        Col::Int("owner_id"),
+        Col::OptInt("region_id"),
+        Col::Text("level"),
+        Col::Text("quantity"),
+        Col::Text("accuracy_kind"),
+        Col::Real("accuracy_si"),
+        Col::Text("cert_no"),
+        Col::Text("name_zh"),
+    ];
+    let mut out = Vec::new();
+    let (from, values) = rows_of(db.get_database_backend(), "standards", ids);
+    let read = columns(db, &cols, &from, values).await?;
+    let mut r = read.readers("standards");
+    out.reserve(read.rows);
+    for _ in 0..read.rows {
+        out.push(StandardNode {
+            id: r[0].int()?,
+            owner_id: r[1].int()?,
+            region_id: r[2].opt_int()?,
+            level: r[3].text()?.to_owned(),
+            quantity: r[4].text()?.to_owned(),
+            accuracy_kind: r[5].text()?.to_owned(),
+            accuracy_si: r[6].real()?,
+            cert_no: r[7].text()?.to_owned(),
+            name_zh: r[8].text()?.to_owned(),
+        });
     }
+    Columns::finish(r)?;
+    Ok(out)
 }
 
-/// (id, name, certificate number) of the standards named.
-pub async fn standard_labels<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<(i32, String, String)>, DbErr> {
-    use standard::Column as S;
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(10_000) {
-        let rows: Vec<(i32, String, String)> = standard::Entity::find()
-            .select_only()
-            .columns([S::Id, S::NameZh, S::CertNo])
-            .filter(S::Id.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        out.extend(rows);
+/// The FROM clause (with its values) that selects the rows of `table` with the `ids`
+/// given, or all of them. The ids are bound as one JSON array: one statement for any
+/// number of them, which the engine neither parses nor plans again.
+fn rows_of(backend: DbBackend, table: &str, ids: Option<&[i32]>) -> (String, Vec<Value>) {
+    let Some(ids) = ids else {
+        return (format!("FROM {table}"), Vec::new());
+    };
+    let list = format!("[{}]", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "FROM {table} WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_array_elements_text(CAST($1 AS JSON)))"
+        ),
+        _ => format!("FROM {table} WHERE id IN (SELECT value FROM json_each(?))"),
+    };
+    (sql, vec![list.into()])
+}
+
+/// What the traceability pages show of an organisation.
+#[derive(Debug, Clone)]
+pub struct OrganisationNode {
+    pub id: i32,
+    pub name_zh: String,
+    pub region_id: Option<i32>,
+    pub kind: String,
+}
+
+/// The organisations named, or all of them (read by [`columns`]).
+pub async fn organisation_nodes<C: ConnectionTrait>(
+    db: &C,
+    ids: Option<&[i32]>,
+) -> Result<Vec<OrganisationNode>, DbErr> {
+    let cols = [
+        Col::Int("id"),
+        Col::Text("name_zh"),
+        Col::OptInt("region_id"),
+        Col::Text("kind"),
+    ];
+    let mut out = Vec::new();
+    let (from, values) = rows_of(db.get_database_backend(), "organisations", ids);
+    let read = columns(db, &cols, &from, values).await?;
+    let mut r = read.readers("organisations");
+    out.reserve(read.rows);
+    for _ in 0..read.rows {
+        out.push(OrganisationNode {
+            id: r[0].int()?,
+            name_zh: r[1].text()?.to_owned(),
+            region_id: r[2].opt_int()?,
+            kind: r[3].text()?.to_owned(),
+        });
     }
+    Columns::finish(r)?;
     Ok(out)
 }
 
@@ -378,43 +597,29 @@ pub struct DeviceNode {
     pub serial: String,
 }
 
-/// The devices named, or every device (then without names and serial numbers).
+/// The devices named, or every device (read by [`columns`]).
 pub async fn device_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> Result<Vec<DeviceNode>, DbErr> {
-    use device::Column as D;
-    match ids {
-        Some(ids) => {
-            let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(10_000) {
-                out.extend(
-                    device::Entity::find()
-                        .select_only()
-                        .columns([D::Id, D::StandardId, D::Name, D::Serial])
-                        .filter(D::Id.is_in(chunk.iter().copied()))
-                        .into_model::<DeviceNode>()
-                        .all(db)
-                        .await?,
-                );
-            }
-            Ok(out)
-        }
-        None => {
-            let rows: Vec<(i32, i32)> = device::Entity::find()
-                .select_only()
-                .columns([D::Id, D::StandardId])
-                .into_tuple()
-                .all(db)
-                .await?;
-            Ok(rows
-                .into_iter()
-                .map(|(id, standard_id)| DeviceNode {
-                    id,
-                    standard_id,
-                    name: String::new(),
-                    serial: String::new(),
-                })
-                .collect())
-        }
+    let cols = [
+        Col::Int("id"),
+        Col::Int("standard_id"),
+        Col::Text("name"),
+        Col::Text("serial"),
+    ];
+    let mut out = Vec::new();
+    let (from, values) = rows_of(db.get_database_backend(), "devices", ids);
+    let read = columns(db, &cols, &from, values).await?;
+    let mut r = read.readers("devices");
+    out.reserve(read.rows);
+    for _ in 0..read.rows {
+        out.push(DeviceNode {
+            id: r[0].int()?,
+            standard_id: r[1].int()?,
+            name: r[2].text()?.to_owned(),
+            serial: r[3].text()?.to_owned(),
+        });
     }
+    Columns::finish(r)?;
+    Ok(out)
 }
 
 /// (id, standard, serial) of every device: their import keys.
@@ -500,81 +705,59 @@ pub async fn instrument_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<(i32, i32
 /// Every calibration made against another item of the register, as (parent, edge): the
 /// reverse walk's index. Read in `parts` id ranges at once, like [`all_links_in_parts`].
 pub async fn all_edges_in_parts(db: &sea_orm::DatabaseConnection, parts: usize) -> Result<Vec<(Item, Edge)>, DbErr> {
-    let Some(last) = latest_calibration_id(db).await? else {
-        return Ok(Vec::new());
-    };
-    let parts = parts.max(1) as i32;
-    let step = last / parts + 1;
-    let tasks: Vec<_> = (0..parts)
-        .map(|k| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                let sql = format!(
-                    "SELECT CAST(id AS TEXT) || ',' || item_kind || ',' || CAST(item_id AS TEXT) || ',' \
-                       || reference_kind || ',' || CAST(reference_id AS TEXT) || ',' || CAST(calibrated_on AS TEXT) \
-                     FROM calibrations WHERE reference_kind IS NOT NULL AND id >= {} AND id < {}",
-                    k * step,
-                    (k + 1) * step
-                );
-                let rows = db
-                    .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-                    .await?;
-                let bad = || DbErr::Custom("calibrations: unreadable row".into());
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let packed: String = row.try_get_by_index(0)?;
-                    let mut f = packed.split(',');
-                    let mut next = || f.next().ok_or_else(bad);
-                    let int = |s: &str| s.parse::<i32>().map_err(|_| bad());
-                    let kind = |s: &str| ItemKind::parse(s).ok_or_else(bad);
-                    let id = int(next()?)?;
-                    let item = Item::new(kind(next()?)?, int(next()?)?);
-                    let parent = Item::new(kind(next()?)?, int(next()?)?);
-                    let calibrated_on = NaiveDate::parse_from_str(next()?, "%Y-%m-%d").map_err(|_| bad())?;
-                    out.push((
-                        parent,
-                        Edge {
-                            calibration_id: id,
-                            item,
-                            calibrated_on,
-                        },
-                    ));
-                }
-                Ok::<_, DbErr>(out)
-            })
-        })
-        .collect();
-    let mut out = Vec::new();
-    for t in tasks {
-        out.extend(t.await.map_err(|e| DbErr::Custom(e.to_string()))??);
-    }
-    Ok(out)
+    by_id_ranges(db, parts, |db, from, to| async move {
+        let cols = [
+            Col::Int("id"),
+            Col::Text("item_kind"),
+            Col::Int("item_id"),
+            Col::Text("reference_kind"),
+            Col::Int("reference_id"),
+            Col::Date("calibrated_on"),
+        ];
+        let from = format!("FROM calibrations WHERE reference_kind IS NOT NULL AND id >= {from} AND id < {to}");
+        let read = columns(&db, &cols, &from, Vec::new()).await?;
+        let mut r = read.readers("calibrations");
+        let mut out = Vec::with_capacity(read.rows);
+        for _ in 0..read.rows {
+            let id = r[0].int()?;
+            let item = Item::new(r[1].kind()?, r[2].int()?);
+            let parent = Item::new(r[3].kind()?, r[4].int()?);
+            let calibrated_on = r[5].date()?;
+            out.push((
+                parent,
+                Edge {
+                    calibration_id: id,
+                    item,
+                    calibrated_on,
+                },
+            ));
+        }
+        Columns::finish(r)?;
+        Ok(out)
+    })
+    .await
 }
 
-/// (id, decision, certificate number) of the calibrations named, packed one text value
-/// per row (the certificate number last, as it may hold any character but a newline).
+/// (id, decision, certificate number) of the calibrations named, read by [`columns`].
 pub async fn certificates_of<C: ConnectionTrait>(
     db: &C,
     ids: &[i32],
 ) -> Result<Vec<(i32, Option<String>, String)>, DbErr> {
-    let backend = db.get_database_backend();
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(10_000) {
-        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-        let sql = format!(
-            "SELECT CAST(id AS TEXT) || ',' || COALESCE(decision, '') || ',' || certificate_no \
-             FROM calibrations WHERE id IN ({list})"
-        );
-        for row in db.query_all_raw(Statement::from_string(backend, sql)).await? {
-            let packed: String = row.try_get_by_index(0)?;
-            let mut f = packed.splitn(3, ',');
-            let bad = || DbErr::Custom("calibrations: unreadable row".into());
-            let id = f.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-            let decision = f.next().ok_or_else(bad)?;
-            let cert = f.next().ok_or_else(bad)?;
-            out.push((id, (!decision.is_empty()).then(|| decision.to_owned()), cert.to_owned()));
-        }
+    let cols = [Col::Int("id"), Col::Text("decision"), Col::Text("certificate_no")];
+    let (from, values) = rows_of(db.get_database_backend(), "calibrations", Some(ids));
+    let read = columns(db, &cols, &from, values).await?;
+    let mut r = read.readers("calibrations");
+    for _ in 0..read.rows {
+        let id = r[0].int()?;
+        let decision = r[1].text()?;
+        out.push((
+            id,
+            (!decision.is_empty()).then(|| decision.to_owned()),
+            r[2].text()?.to_owned(),
+        ));
     }
+    Columns::finish(r)?;
     Ok(out)
 }
 
@@ -589,36 +772,30 @@ pub struct InstrumentNode {
     pub quantity: Option<String>,
 }
 
+/// The instruments named, read by [`columns`].
 pub async fn instrument_nodes<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<InstrumentNode>, DbErr> {
-    // Names, models and serial numbers are free text: the unit separator (U+001F) parts them.
-    let backend = db.get_database_backend();
-    let sep = match backend {
-        DbBackend::Postgres => "chr(31)",
-        _ => "char(31)",
-    };
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(10_000) {
-        let list = chunk.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-        let sql = format!(
-            "SELECT CAST(id AS TEXT) || {sep} || CAST(owner_id AS TEXT) || {sep} || COALESCE(quantity, '') \
-               || {sep} || name || {sep} || model || {sep} || serial FROM instruments WHERE id IN ({list})"
-        );
-        for row in db.query_all_raw(Statement::from_string(backend, sql)).await? {
-            let packed: String = row.try_get_by_index(0)?;
-            let f: Vec<&str> = packed.split('\u{1f}').collect();
-            let bad = || DbErr::Custom("instruments: unreadable row".into());
-            let [id, owner, quantity, name, model, serial] = f.as_slice() else {
-                return Err(bad());
-            };
-            out.push(InstrumentNode {
-                id: id.parse().map_err(|_| bad())?,
-                owner_id: owner.parse().map_err(|_| bad())?,
-                quantity: (!quantity.is_empty()).then(|| quantity.to_string()),
-                name: name.to_string(),
-                model: model.to_string(),
-                serial: serial.to_string(),
-            });
-        }
+    let cols = [
+        Col::Int("id"),
+        Col::Int("owner_id"),
+        Col::Text("quantity"),
+        Col::Text("name"),
+        Col::Text("model"),
+        Col::Text("serial"),
+    ];
+    let (from, values) = rows_of(db.get_database_backend(), "instruments", Some(ids));
+    let read = columns(db, &cols, &from, values).await?;
+    let mut r = read.readers("instruments");
+    for _ in 0..read.rows {
+        out.push(InstrumentNode {
+            id: r[0].int()?,
+            owner_id: r[1].int()?,
+            quantity: Some(r[2].text()?).filter(|q| !q.is_empty()).map(str::to_owned),
+            name: r[3].text()?.to_owned(),
+            model: r[4].text()?.to_owned(),
+            serial: r[5].text()?.to_owned(),
+        });
     }
+    Columns::finish(r)?;
     Ok(out)
 }

@@ -440,19 +440,19 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
         report.broken,
         report.checked
     );
-    // The audit's packed read of the links gives exactly the stored values.
-    let packed = metrocal::store::traceability::all_links(&app.db, &["standard", "device", "instrument"])
+    // The audit's columnar read of the links gives exactly the stored values.
+    let columnar = metrocal::store::traceability::all_links(&app.db, &["standard", "device", "instrument"])
         .await
         .unwrap();
-    let ids: Vec<i32> = packed.iter().map(|l| l.id).collect();
+    let ids: Vec<i32> = columnar.iter().map(|l| l.id).collect();
     let stored: std::collections::HashMap<i32, _> = metrocal::store::traceability::calibrations_by_ids(&app.db, &ids)
         .await
         .unwrap()
         .into_iter()
         .map(|m| (m.id, m))
         .collect();
-    assert_eq!(packed.len(), stored.len());
-    for l in &packed {
+    assert_eq!(columnar.len(), stored.len());
+    for l in &columnar {
         let m = &stored[&l.id];
         assert_eq!(
             (l.uncertainty_si.map(f64::to_bits), l.mpe_si.map(f64::to_bits)),
@@ -460,25 +460,20 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
             "calibration {}",
             l.id
         );
+        let whole = metrocal::store::traceability::LinkRow::from_model(m.clone()).unwrap();
         assert_eq!(
+            (l.item_kind, l.item_id, l.reference_kind, l.reference_id, l.provider_id),
             (
-                &l.item_kind,
-                l.item_id,
-                &l.reference_kind,
-                l.reference_id,
-                l.provider_id
-            ),
-            (
-                &m.item_kind,
-                m.item_id,
-                &m.reference_kind,
-                m.reference_id,
-                m.provider_id
+                whole.item_kind,
+                whole.item_id,
+                whole.reference_kind,
+                whole.reference_id,
+                whole.provider_id
             )
         );
         assert_eq!(
             (l.calibrated_on, l.valid_until, &l.quantity),
-            (m.calibrated_on, m.valid_until, &m.quantity)
+            (m.calibrated_on, m.valid_until, &whole.quantity)
         );
         let evidence = if m.provider_id.is_some() {
             m.provider_evidence.as_str()
@@ -486,6 +481,41 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
             ""
         };
         assert_eq!(l.provider_evidence, evidence);
+    }
+    // So does the columnar read of every standard and device.
+    let standards = metrocal::store::traceability::standard_nodes(&app.db, None)
+        .await
+        .unwrap();
+    let ids: Vec<i32> = standards.iter().map(|s| s.id).collect();
+    let by_id = metrocal::store::traceability::standard_nodes(&app.db, Some(&ids))
+        .await
+        .unwrap();
+    assert_eq!(standards.len(), spec.standards);
+    assert_eq!(by_id.len(), standards.len());
+    let by_id: std::collections::HashMap<i32, _> = by_id.into_iter().map(|s| (s.id, s)).collect();
+    for s in &standards {
+        let m = &by_id[&s.id];
+        assert_eq!(
+            (s.owner_id, s.region_id, &s.level, &s.quantity, &s.accuracy_kind),
+            (m.owner_id, m.region_id, &m.level, &m.quantity, &m.accuracy_kind)
+        );
+        assert_eq!(s.accuracy_si.map(f64::to_bits), m.accuracy_si.map(f64::to_bits));
+        assert_eq!((&s.cert_no, &s.name_zh), (&m.cert_no, &m.name_zh));
+    }
+    let devices = metrocal::store::traceability::device_nodes(&app.db, None)
+        .await
+        .unwrap();
+    assert_eq!(devices.len(), app.count("devices").await as usize);
+    let ids: Vec<i32> = devices.iter().map(|d| d.id).collect();
+    let by_id: std::collections::HashMap<i32, _> = metrocal::store::traceability::device_nodes(&app.db, Some(&ids))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.id, d))
+        .collect();
+    for d in &devices {
+        let m = &by_id[&d.id];
+        assert_eq!((d.standard_id, &d.name, &d.serial), (m.standard_id, &m.name, &m.serial));
     }
     // Importing the same files again changes nothing.
     let again = transfer::import(&operator, &app.db, &bundle, chrono::Utc::now(), &transfer::Quiet)
