@@ -588,7 +588,7 @@ pub async fn restore_indexes<C: ConnectionTrait>(db: &C, definitions: &[String])
 /// visit). It cannot run inside a transaction, so callers run it after commit.
 pub async fn vacuum_after_bulk_load(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("VACUUM (ANALYZE) organisations, standards, devices")
+        db.execute_unprepared("VACUUM (ANALYZE) organisations, standards, devices, instruments, calibrations")
             .await?;
     }
     Ok(())
