@@ -8,7 +8,7 @@ use metrocal::domain::audit::Head;
 use metrocal::domain::uncertainty;
 use metrocal::service::generate::{generate, Spec};
 use metrocal::service::transfer::{self, Bundle, Progress};
-use metrocal::service::{accounts, audit, traceability, Actor};
+use metrocal::service::{accounts, audit, schedule, traceability, Actor};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +81,22 @@ enum Command {
     /// Traceability chains to the SI.
     #[command(subcommand)]
     Traceability(TraceabilityCommand),
+    /// Calibration schedules and recall.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+}
+
+#[derive(Subcommand)]
+enum ScheduleCommand {
+    /// The daily job: recompute every due date and status, and record the notifications
+    /// (a second run on the same day sends nothing twice).
+    Run {
+        /// The day to run for (YYYY-MM-DD); default today in China Standard Time.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -398,6 +414,36 @@ async fn run(cli: Cli) -> Result<(), String> {
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?),
                 Format::Text => print!("{}", traceability::impact_csv(&report).map_err(|e| e.to_string())?),
+            }
+        }
+        Command::Schedule(ScheduleCommand::Run { date, format }) => {
+            let db = open(&cli).await?;
+            let today = date.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+            let started = Instant::now();
+            let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
+                .await
+                .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?),
+                Format::Text => println!(
+                    "schedule run for {}: {} items ({} changed, {} removed): {} in date, {} due soon, {} overdue, \
+                     {} out of service; {} notifications{} in {:.2} s",
+                    s.date,
+                    s.items,
+                    s.changed,
+                    s.removed,
+                    s.in_date,
+                    s.due_soon,
+                    s.overdue,
+                    s.out_of_service,
+                    s.notifications,
+                    if s.repeated {
+                        " (run again today: none sent twice)"
+                    } else {
+                        ""
+                    },
+                    started.elapsed().as_secs_f64()
+                ),
             }
         }
         Command::Audit(AuditCommand::Head) => {

@@ -11,6 +11,7 @@ mod m20261128_000001_register;
 mod m20261128_000002_accounts;
 mod m20261128_000003_budgets;
 mod m20261128_000004_traceability;
+mod m20261128_000005_schedules;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_accounts::Migration),
             Box::new(m20261128_000003_budgets::Migration),
             Box::new(m20261128_000004_traceability::Migration),
+            Box::new(m20261128_000005_schedules::Migration),
         ]
     }
 }

@@ -40,6 +40,7 @@ pub mod audit;
 pub mod codes;
 pub mod conformity;
 pub mod register;
+pub mod schedule;
 pub mod traceability;
 pub mod uncertainty;
 pub mod units;

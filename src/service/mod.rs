@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod generate;
 pub mod organisations;
 pub mod reference;
+pub mod schedule;
 pub mod standards;
 pub mod traceability;
 pub mod transfer;

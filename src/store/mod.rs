@@ -6,6 +6,7 @@ pub mod audit;
 pub mod budgets;
 pub mod entities;
 pub mod register;
+pub mod schedule;
 pub mod traceability;
 
 use migrations::{Migrator, MigratorTrait};

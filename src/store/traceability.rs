@@ -40,7 +40,7 @@ fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
 
 /// One column of a [`columns`] read: an SQL expression, and how it is written as text.
 #[derive(Clone, Copy)]
-enum Col<'a> {
+pub(crate) enum Col<'a> {
     /// A whole number, never null.
     Int(&'a str),
     /// A whole number or null (read back as an empty value).
@@ -49,6 +49,8 @@ enum Col<'a> {
     Text(&'a str),
     /// A date, as ISO 8601 text.
     Date(&'a str),
+    /// A date or null (read back as an empty value).
+    OptDate(&'a str),
     /// A double or null, written so that it reads back to the same bits: PostgreSQL's
     /// text form is the shortest exact one, SQLite's is asked for 17 significant digits.
     Real(&'a str),
@@ -62,7 +64,7 @@ enum Col<'a> {
 /// come as a single row. All the aggregates of one query see the rows in the same
 /// order, so the columns line up. Free text holding a unit separator would not: the
 /// reader finds that the columns do not line up and refuses the read.
-async fn columns<C: ConnectionTrait>(
+pub(crate) async fn columns<C: ConnectionTrait>(
     db: &C,
     cols: &[Col<'_>],
     from_where: &str,
@@ -80,7 +82,8 @@ async fn columns<C: ConnectionTrait>(
             // SQLite's group_concat writes numbers and dates (stored as text) as they are.
             Col::Int(e) | Col::Date(e) if !pg => e.to_owned(),
             Col::Int(e) | Col::Date(e) => format!("CAST({e} AS TEXT)"),
-            Col::OptInt(e) if !pg => format!("COALESCE({e}, '')"),
+            Col::OptInt(e) | Col::OptDate(e) if !pg => format!("COALESCE({e}, '')"),
+            Col::OptDate(e) => format!("COALESCE(CAST({e} AS TEXT), '')"),
             Col::OptInt(e) => format!("COALESCE(CAST({e} AS TEXT), '')"),
             Col::Text(e) => format!("COALESCE({e}, '')"),
             Col::Real(e) if pg => format!("COALESCE(CAST({e} AS TEXT), '')"),
@@ -106,14 +109,14 @@ async fn columns<C: ConnectionTrait>(
 }
 
 /// What a [`columns`] read returns.
-struct Columns {
-    rows: usize,
+pub(crate) struct Columns {
+    pub(crate) rows: usize,
     texts: Vec<String>,
 }
 
 impl Columns {
     /// The readers of every column, in order, to be read in step, row by row.
-    fn readers(&self, table: &'static str) -> Vec<Column<'_>> {
+    pub(crate) fn readers(&self, table: &'static str) -> Vec<Column<'_>> {
         self.texts
             .iter()
             .map(|t| Column {
@@ -124,7 +127,7 @@ impl Columns {
     }
 
     /// Errors unless every reader has given exactly the count of rows.
-    fn finish(readers: Vec<Column<'_>>) -> Result<(), DbErr> {
+    pub(crate) fn finish(readers: Vec<Column<'_>>) -> Result<(), DbErr> {
         for mut r in readers {
             if r.values.as_mut().is_some_and(|v| v.next().is_some()) {
                 return Err(r.bad("columns"));
@@ -153,47 +156,55 @@ impl Interned {
 }
 
 /// One column of a [`Columns`], read value by value.
-struct Column<'a> {
+pub(crate) struct Column<'a> {
     values: Option<std::str::Split<'a, char>>,
     table: &'static str,
 }
 
 impl<'a> Column<'a> {
-    fn bad(&self, what: &str) -> DbErr {
+    pub(crate) fn bad(&self, what: &str) -> DbErr {
         DbErr::Custom(format!("{}: unreadable {what}", self.table))
     }
-    fn text(&mut self) -> Result<&'a str, DbErr> {
+    pub(crate) fn text(&mut self) -> Result<&'a str, DbErr> {
         let next = self.values.as_mut().and_then(|v| v.next());
         next.ok_or_else(|| self.bad("columns"))
     }
-    fn kind(&mut self) -> Result<ItemKind, DbErr> {
+    pub(crate) fn kind(&mut self) -> Result<ItemKind, DbErr> {
         let t = self.text()?;
         ItemKind::parse(t).ok_or_else(|| self.bad("kind"))
     }
-    fn opt_kind(&mut self) -> Result<Option<ItemKind>, DbErr> {
+    pub(crate) fn opt_kind(&mut self) -> Result<Option<ItemKind>, DbErr> {
         match self.text()? {
             "" => Ok(None),
             t => ItemKind::parse(t).map(Some).ok_or_else(|| self.bad("kind")),
         }
     }
-    fn int(&mut self) -> Result<i32, DbErr> {
+    pub(crate) fn int(&mut self) -> Result<i32, DbErr> {
         let t = self.text()?;
         t.parse().map_err(|_| self.bad("number"))
     }
-    fn opt_int(&mut self) -> Result<Option<i32>, DbErr> {
+    pub(crate) fn opt_int(&mut self) -> Result<Option<i32>, DbErr> {
         match self.text()? {
             "" => Ok(None),
             t => t.parse().map(Some).map_err(|_| self.bad("number")),
         }
     }
-    fn real(&mut self) -> Result<Option<f64>, DbErr> {
+    pub(crate) fn real(&mut self) -> Result<Option<f64>, DbErr> {
         match self.text()? {
             "" => Ok(None),
             t => t.parse().map(Some).map_err(|_| self.bad("number")),
         }
+    }
+    pub(crate) fn opt_date(&mut self) -> Result<Option<NaiveDate>, DbErr> {
+        let peek = self.values.as_ref().and_then(|v| v.clone().next());
+        if peek == Some("") {
+            self.text()?;
+            return Ok(None);
+        }
+        self.date().map(Some)
     }
     /// An ISO date, read by position (a format string is parsed for every value).
-    fn date(&mut self) -> Result<NaiveDate, DbErr> {
+    pub(crate) fn date(&mut self) -> Result<NaiveDate, DbErr> {
         let t = self.text()?.as_bytes();
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
             t.get(r)?
@@ -537,7 +548,7 @@ pub async fn standard_nodes<C: ConnectionTrait>(db: &C, ids: Option<&[i32]>) -> 
 /// The FROM clause (with its values) that selects the rows of `table` with the `ids`
 /// given, or all of them. The ids are bound as one JSON array: one statement for any
 /// number of them, which the engine neither parses nor plans again.
-fn rows_of(backend: DbBackend, table: &str, ids: Option<&[i32]>) -> (String, Vec<Value>) {
+pub(crate) fn rows_of(backend: DbBackend, table: &str, ids: Option<&[i32]>) -> (String, Vec<Value>) {
     let Some(ids) = ids else {
         return (format!("FROM {table}"), Vec::new());
     };

@@ -8,6 +8,7 @@ pub mod error;
 pub mod guards;
 pub mod openapi;
 pub mod organisations;
+pub mod schedule;
 pub mod standards;
 pub mod templates;
 pub mod traceability;
@@ -285,12 +286,14 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", audit::page_routes())
         .mount("/", budgets::page_routes())
         .mount("/", traceability::page_routes())
+        .mount("/", schedule::page_routes())
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
         .mount("/api/v1", audit::api_routes())
         .mount("/api/v1", uncertainty::api_routes())
         .mount("/api/v1", budgets::api_routes())
         .mount("/api/v1", traceability::api_routes())
+        .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

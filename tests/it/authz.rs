@@ -471,6 +471,36 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: [LOGIN, S(200), S(200), S(200), S(200), S(403), S(403), S(403), S(403)],
             },
+            // Recall lists: each user's own organisation by default.
+            Case {
+                route: ("GET", "/schedule"),
+                method: Method::Get,
+                uri: "/schedule".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/schedule.csv"),
+                method: Method::Get,
+                uri: "/schedule.csv?side=holder".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/inbox"),
+                method: Method::Get,
+                uri: "/inbox".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            // Nobody's notification: not found for everyone.
+            Case {
+                route: ("POST", "/inbox/<id>/read"),
+                method: Method::Post,
+                uri: "/inbox/999999/read".into(),
+                body: Body::Form(vec![]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
             Case {
                 route: ("GET", "/audit"),
                 method: Method::Get,
@@ -571,6 +601,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 route: ("GET", "/api/v1/traceability/<kind>/<id>"),
                 method: Method::Get,
                 uri: format!("/api/v1/traceability/standard/{std_id}"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/recall"),
+                method: Method::Get,
+                uri: "/api/v1/recall?side=lab".into(),
                 body: Body::None,
                 expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
             },

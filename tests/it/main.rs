@@ -8,6 +8,7 @@ mod authz;
 mod budgets;
 mod cli;
 mod pages;
+mod schedule;
 mod sessions;
 mod support;
 mod traceability;

@@ -1,0 +1,168 @@
+//! Recall lists (/schedule, its CSV, /api/v1/recall) and the notification inbox.
+
+use super::error::ApiResult;
+use super::guards::QueryPairs;
+use super::templates::Templates;
+use super::traceability::CsvFile;
+use super::{error_page, render, Chrome, Db, Page};
+use crate::service::schedule::{self as svc, RecallList, RecallQuery};
+use crate::service::{Actor, Error};
+use chrono::NaiveDate;
+use minijinja::value::Serde;
+use rocket::http::{ContentType, Header, Status};
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+use std::collections::BTreeMap;
+
+pub fn page_routes() -> Vec<Route> {
+    routes![recall_page, recall_csv, inbox_page, mark_read_page]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![recall_api]
+}
+
+/// Today in China Standard Time.
+fn today() -> NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+fn recall_query(q: &BTreeMap<&str, &str>) -> RecallQuery {
+    let get = |k: &str| q.get(k).map(|v| (*v).to_owned());
+    RecallQuery {
+        organisation: get("organisation"),
+        side: get("side"),
+        on: get("on"),
+        bucket: get("bucket"),
+        status: get("status"),
+        kind: get("kind"),
+        category: get("category"),
+        q: get("q"),
+        offset: get("offset"),
+        limit: get("limit"),
+    }
+}
+
+/// The filters of the query, for links that keep them.
+fn kept(q: &BTreeMap<&str, &str>, without: &[&str]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(q.iter().filter(|(k, v)| !without.contains(k) && !v.is_empty()))
+        .finish()
+}
+
+#[get("/schedule")]
+async fn recall_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    match svc::recall(&actor, &db.0, &recall_query(&q), today(), false).await {
+        Ok(r) => render(
+            templates,
+            "schedule/recall.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! {
+                r => Serde(&r), typed => Serde(&q),
+                keep => kept(&q, &["offset"]), keep_bucket => kept(&q, &["offset", "bucket"]),
+                next => r.offset + (r.rows.len() as u64),
+            },
+        ),
+        Err(e @ Error::Invalid { .. }) => render(
+            templates,
+            "schedule/recall.html",
+            &chrome,
+            Status::UnprocessableEntity,
+            minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[get("/schedule.csv")]
+async fn recall_csv(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> CsvFile {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let list = match svc::recall(&actor, &db.0, &recall_query(&q), today(), true).await {
+        Ok(r) => r,
+        Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
+    };
+    match svc::recall_csv(&list) {
+        Ok(text) => CsvFile::File(
+            text,
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            Header::new(
+                "Content-Disposition",
+                format!(
+                    "attachment; filename=\"recall-{}-{}-{}.csv\"",
+                    list.organisation_id, list.side, list.on
+                ),
+            ),
+        ),
+        Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
+    }
+}
+
+#[get("/inbox")]
+async fn inbox_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::inbox(&actor, &db.0).await {
+        Ok(i) => render(
+            templates,
+            "schedule/inbox.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { inbox => Serde(&i) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/inbox/<id>/read", data = "<_form>")]
+async fn mark_read_page(
+    id: i32,
+    _form: super::guards::CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::mark_read(&actor, &db.0, id, chrono::Utc::now()).await {
+        Ok(()) => Page::redirect("/inbox".to_owned()),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// A recall list: what a laboratory must calibrate (`side=lab`, the default) or what an
+/// organisation holds (`side=holder`), by due date, with the status and calendar bucket
+/// of each item on the day asked (`on`, default today).
+#[utoipa::path(
+    get, path = "/api/v1/recall", tag = "schedule",
+    params(
+        ("organisation" = Option<i32>, Query, description = "organisation id; default the caller's"),
+        ("side" = Option<String>, Query, description = "lab or holder"),
+        ("on" = Option<String>, Query, description = "the day (YYYY-MM-DD)"),
+        ("bucket" = Option<String>, Query, description = "overdue, this_month, next_month or later"),
+        ("status" = Option<String>, Query, description = "in_date, due_soon, overdue or out_of_service"),
+        ("kind" = Option<String>, Query, description = "standard, device or instrument"),
+        ("category" = Option<String>, Query, description = "JJF 1022 code"),
+        ("q" = Option<String>, Query, description = "text in the item's name"),
+        ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query, description = "at most 1000"),
+    ),
+    responses((status = 200, description = "the list"), (status = 422, description = "a parameter is invalid, named")),
+    security(("bearer" = []))
+)]
+#[get("/recall")]
+pub async fn recall_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<RecallList>> {
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    Ok(Json(
+        svc::recall(&actor, &db.0, &recall_query(&q), today(), false).await?,
+    ))
+}

@@ -1,0 +1,274 @@
+//! Schedules through the app: the daily run on the demo province, an instrument whose
+//! due date is known, the recall list's filters and buckets with the organisation's
+//! warning window, its CSV, tenancy, and notifications that a second run does not repeat.
+
+use crate::support::{TestApp, ENTERPRISE_A, ENTERPRISE_B, INSTITUTE};
+use metrocal::service::{schedule, Actor};
+use rocket::http::Status;
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+async fn sql(app: &TestApp, text: &str) {
+    app.db
+        .execute_unprepared(text)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+}
+
+async fn get(app: &TestApp, user: &crate::support::TestUser, uri: &str) -> (u16, Value) {
+    let res = user.api(app.client.get(uri.to_owned())).dispatch().await;
+    let status = res.status().code;
+    (status, res.into_json().await.unwrap_or(Value::Null))
+}
+
+fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+#[rocket::async_test]
+async fn the_daily_run_the_recall_list_and_its_notifications() {
+    let app = TestApp::demo().await;
+    let a = app.organisation_id(ENTERPRISE_A).await;
+    let institute = app.organisation_id(INSTITUTE).await;
+    let holder = app.user("enterprise").await;
+    let lab = app.user("scheduler").await;
+    // An instrument of enterprise A, last calibrated by the institute on 2025-12-20
+    // against one of its standards, and once before on a leap day.
+    let standard: i64 = {
+        let (_, page) = app
+            .get_json(&format!("/api/v1/standards?owner={institute}&per_page=1"))
+            .await;
+        page["items"][0]["id"].as_i64().unwrap()
+    };
+    let now = "2026-01-01T00:00:00Z";
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, \
+             mpe_si, mpe_unit, created_at, updated_at) VALUES ({a}, 'Caliper for recall', 'M', 'X-1', 'RECALL-1', \
+             '0101', 'length', NULL, NULL, '{now}', '{now}')"
+        ),
+    )
+    .await;
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id FROM instruments WHERE serial = 'RECALL-1'".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let instrument: i32 = row.try_get("", "id").unwrap();
+    for (cert, on, until) in [
+        ("R-2024", "2024-02-29", "2025-02-28"),
+        ("R-2025", "2025-12-20", "2026-12-19"),
+    ] {
+        sql(
+            &app,
+            &format!(
+                "INSERT INTO calibrations (item_kind, item_id, reference_kind, reference_id, provider_evidence, \
+                 lab_id, certificate_no, calibrated_on, valid_until, source, created_at) VALUES ('instrument', \
+                 {instrument}, 'standard', {standard}, '', {institute}, '{cert}', '{on}', '{until}', 'manual', '{now}')"
+            ),
+        )
+        .await;
+    }
+
+    let operator = Actor::system("test");
+    let today = day("2026-11-28");
+    let first = schedule::run_daily(&operator, &app.db, today, chrono::Utc::now())
+        .await
+        .unwrap();
+    let items = app.count("standards").await + app.count("devices").await + app.count("instruments").await;
+    assert_eq!(first.items as i64, items);
+    assert_eq!(first.changed, first.items, "the first run writes every item");
+    assert_eq!(
+        first.in_date + first.due_soon + first.overdue + first.out_of_service,
+        first.items
+    );
+    assert!(first.notifications > 0, "{first:?}");
+    let notifications = app.count("notifications").await;
+    assert_eq!(notifications as u64, first.notifications);
+
+    // The same day again: nothing changed, nothing sent twice.
+    let second = schedule::run_daily(&operator, &app.db, today, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((second.changed, second.notifications, second.repeated), (0, 0, true));
+    assert_eq!(app.count("notifications").await, notifications);
+    assert_eq!(app.count("job_runs").await, 2);
+
+    // The instrument: 2025-12-20 + 12 months = 2026-12-20, 22 days after 28 November:
+    // due soon within the default 30-day window, due next month; the laboratory is the
+    // institute named on its calibration.
+    let uri = "/api/v1/recall?side=holder&q=RECALL-1";
+    let (status, list) = get(&app, &holder, uri).await;
+    assert_eq!(status, 200, "{list}");
+    let rows = list["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{list}");
+    let r = &rows[0];
+    assert_eq!(r["due_on"], "2026-12-20");
+    assert_eq!(r["last_calibrated_on"], "2025-12-20");
+    assert_eq!(r["interval_months"], 12);
+    assert_eq!(r["lab_id"], institute);
+    let on = list["on"].as_str().unwrap().to_owned();
+    // The list takes the status on the day asked.
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-28")).await;
+    let r = &list["rows"][0];
+    assert_eq!(
+        (r["status"].as_str(), r["bucket"].as_str()),
+        (Some("due_soon"), Some("next_month"))
+    );
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-19")).await;
+    assert_eq!(list["rows"][0]["status"], "in_date", "31 days before");
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-21")).await;
+    assert_eq!(
+        (list["rows"][0]["status"].as_str(), list["rows"][0]["bucket"].as_str()),
+        (Some("overdue"), Some("overdue"))
+    );
+    let _ = on;
+
+    // A narrower warning window of the enterprise's own: 14 days, so in date on 28 November.
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO schedule_settings (organisation_id, month_end, early_window_days, warning_days, \
+             default_interval_months, updated_at) VALUES ({a}, false, 0, 14, 12, '{now}')"
+        ),
+    )
+    .await;
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-28")).await;
+    assert_eq!(list["rows"][0]["status"], "in_date");
+    assert_eq!(list["rules"]["due"]["warning_days"], 14);
+    // Keep to the month's end, and the next run moves the due date to 31 December.
+    sql(
+        &app,
+        &format!("UPDATE schedule_settings SET month_end = true WHERE organisation_id = {a}"),
+    )
+    .await;
+    let third = schedule::run_daily(&operator, &app.db, today, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(third.changed >= 1);
+    let (_, list) = get(&app, &holder, uri).await;
+    assert_eq!(list["rows"][0]["due_on"], "2026-12-31");
+
+    // Filters: by bucket and status the instrument is found where it belongs.
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&bucket=this_month")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 1, "{list}");
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&bucket=next_month")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0);
+    // 26 days before is outside the 14-day window, 11 days before inside it.
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=due_soon")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0);
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=in_date")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 1);
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-20&status=due_soon")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 1);
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-17&status=due_soon")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 1, "14 days before");
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-16&status=due_soon")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0, "15 days before");
+    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=overdue")).await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 0);
+    // The bucket counts add up to the list's items in service.
+    let (_, all) = get(&app, &holder, "/api/v1/recall?side=holder&status=").await;
+    let counted: i64 = all["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_i64().unwrap())
+        .sum();
+    let (_, oos) = get(&app, &holder, "/api/v1/recall?side=holder&status=out_of_service").await;
+    assert_eq!(counted + oos["total"].as_i64().unwrap(), all["total"].as_i64().unwrap());
+
+    // The laboratory's side lists it too.
+    let (_, list) = get(&app, &lab, "/api/v1/recall?side=lab&q=RECALL-1").await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 1, "{list}");
+
+    // Bad parameters: 422 naming the field.
+    for (param, field) in [
+        ("bucket=soonish", "bucket"),
+        ("status=fine", "status"),
+        ("side=both", "side"),
+        ("on=2026-02-30", "on"),
+        ("limit=-1", "limit"),
+        ("kind=car", "kind"),
+    ] {
+        let (status, body) = get(&app, &holder, &format!("/api/v1/recall?{param}")).await;
+        assert_eq!(status, 422, "{param}: {body}");
+        assert!(body.to_string().contains(field), "{param}: {body}");
+    }
+    // Another enterprise sees nothing of A's.
+    let other = app.user_in("enterprise", ENTERPRISE_B).await;
+    let (status, _) = get(&app, &other, &format!("/api/v1/recall?side=holder&organisation={a}")).await;
+    assert_eq!(status, 403);
+    let (_, own) = get(&app, &other, "/api/v1/recall?side=holder&q=RECALL-1").await;
+    assert_eq!(own["rows"].as_array().unwrap().len(), 0);
+
+    // The page, and the CSV with the same row.
+    let res = holder
+        .browser(app.client.get("/schedule?side=holder&q=RECALL-1"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains("Caliper for recall") && html.contains("2026-12-31"),
+        "{html}"
+    );
+    let res = holder
+        .browser(app.client.get("/schedule.csv?side=holder&q=RECALL-1&on=2026-11-28"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let csv = res.into_string().await.unwrap();
+    assert!(
+        csv.contains("instrument,") && csv.contains(",2025-12-20,2026-12-31,in_date,next_month"),
+        "{csv}"
+    );
+    let res = holder
+        .browser(app.client.get("/schedule?bucket=soonish"))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+
+    // The holder's inbox has the day's notification; reading it marks it read, once.
+    let fresh = app.user("enterprise").await;
+    // On 20 December the instrument is due soon (11 days, within the 14-day window).
+    schedule::run_daily(&operator, &app.db, day("2026-12-20"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let res = fresh.browser(app.client.get("/inbox")).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains("本单位器具到期") && html.contains("项即将到期"), "{html}");
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT id FROM notifications WHERE user_id = {}", fresh.id),
+        ))
+        .await
+        .unwrap()
+        .expect("a notification for the new user");
+    let id: i32 = row.try_get("", "id").unwrap();
+    let post = |uri: String| {
+        fresh
+            .browser(app.client.post(uri))
+            .header(rocket::http::ContentType::Form)
+            .body(crate::support::form(&[]))
+    };
+    let res = post(format!("/inbox/{id}/read")).dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let res = post(format!("/inbox/{id}/read")).dispatch().await;
+    assert_eq!(res.status(), Status::NotFound, "already read");
+    // Another user's notification is not found.
+    let res = holder
+        .browser(app.client.post(format!("/inbox/{id}/read")))
+        .header(rocket::http::ContentType::Form)
+        .body(crate::support::form(&[]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+}
