@@ -176,10 +176,15 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, cols, unique) in [
             ("ux_due_items_item", vec![DueItems::ItemKind, DueItems::ItemId], true),
-            ("ix_due_items_lab_due", vec![DueItems::LabId, DueItems::DueOn], false),
+            // A side's list in due order, and its counts by bucket from the index alone.
+            (
+                "ix_due_items_lab_due",
+                vec![DueItems::LabId, DueItems::DueOn, DueItems::Status],
+                false,
+            ),
             (
                 "ix_due_items_owner_due",
-                vec![DueItems::OwnerId, DueItems::DueOn],
+                vec![DueItems::OwnerId, DueItems::DueOn, DueItems::Status],
                 false,
             ),
         ] {

@@ -67,27 +67,32 @@ pub struct RunSummary {
 }
 
 /// Recomputes every item's due date and status as of `today` and writes what changed.
+///
+/// Reads through `read` (several pooled connections at once), writes through `write`
+/// (the daily job's transaction, which holds its lock).
 pub async fn recompute<C: sea_orm::ConnectionTrait>(
-    db: &C,
+    read: &DatabaseConnection,
+    write: &C,
     today: NaiveDate,
 ) -> Result<(RunSummary, Vec<due_item::Model>)> {
-    let settings: FxHashMap<i32, Rules> = q::all_settings(db)
-        .await?
-        .iter()
-        .map(|s| (s.organisation_id, rules_from(s)))
-        .collect();
-    let intervals: FxHashMap<(ItemKind, i32), u32> = q::all_intervals(db)
-        .await?
+    let db = read;
+    let (settings, intervals, standards, devices, instruments, calibrations, stored) = tokio::try_join!(
+        q::all_settings(db),
+        q::all_intervals(db),
+        q::standards(db),
+        q::devices(db),
+        q::instruments(db),
+        q::calibration_dates(db),
+        q::all_due_items(db),
+    )?;
+    let settings: FxHashMap<i32, Rules> = settings.iter().map(|s| (s.organisation_id, rules_from(s))).collect();
+    let intervals: FxHashMap<(ItemKind, i32), u32> = intervals
         .into_iter()
         .filter_map(|i| {
             let months = u32::try_from(i.months).ok()?.clamp(1, rules::MAX_INTERVAL_MONTHS);
             Some(((ItemKind::parse(&i.item_kind)?, i.item_id), months))
         })
         .collect();
-    let standards = q::standards(db).await?;
-    let devices = q::devices(db).await?;
-    let instruments = q::instruments(db).await?;
-    let calibrations = q::calibration_dates(db).await?;
     let computed = compute(
         today,
         &settings,
@@ -97,7 +102,7 @@ pub async fn recompute<C: sea_orm::ConnectionTrait>(
         &instruments,
         &calibrations,
     );
-    write(db, today, computed).await
+    save(write, today, computed, stored).await
 }
 
 /// Every item's due item as of `today`.
@@ -214,16 +219,15 @@ fn compute(
 }
 
 /// Writes the due items that changed, and counts them.
-async fn write<C: sea_orm::ConnectionTrait>(
+async fn save<C: sea_orm::ConnectionTrait>(
     db: &C,
     today: NaiveDate,
     computed: Vec<due_item::Model>,
+    stored: Vec<due_item::Model>,
 ) -> Result<(RunSummary, Vec<due_item::Model>)> {
-    let stored: FxHashMap<(String, i32), due_item::Model> = q::all_due_items(db)
-        .await?
-        .into_iter()
-        .map(|m| ((m.item_kind.clone(), m.item_id), m))
-        .collect();
+    let key = |m: &due_item::Model| (ItemKind::parse(&m.item_kind), m.item_id);
+    let stored: FxHashMap<(Option<ItemKind>, i32), due_item::Model> =
+        stored.into_iter().map(|m| (key(&m), m)).collect();
     let same = |a: &due_item::Model, b: &due_item::Model| {
         (
             a.owner_id,
@@ -247,11 +251,7 @@ async fn write<C: sea_orm::ConnectionTrait>(
     };
     let changed: Vec<due_item::ActiveModel> = computed
         .iter()
-        .filter(|m| {
-            stored
-                .get(&(m.item_kind.clone(), m.item_id))
-                .is_none_or(|s| !same(s, m))
-        })
+        .filter(|m| stored.get(&key(m)).is_none_or(|s| !same(s, m)))
         .map(|m| due_item::ActiveModel {
             item_kind: Set(m.item_kind.clone()),
             item_id: Set(m.item_id),
@@ -267,6 +267,14 @@ async fn write<C: sea_orm::ConnectionTrait>(
             ..Default::default()
         })
         .collect();
+    // Items gone from the register since the last run.
+    let present: rustc_hash::FxHashSet<(Option<ItemKind>, i32)> = computed.iter().map(key).collect();
+    let gone: Vec<i32> = stored
+        .values()
+        .filter(|s| !present.contains(&key(s)))
+        .map(|s| s.id)
+        .collect();
+    drop(present);
     drop(stored);
     let mut summary = RunSummary {
         date: today,
@@ -275,7 +283,7 @@ async fn write<C: sea_orm::ConnectionTrait>(
         ..RunSummary::default()
     };
     q::upsert_due_items(db, changed).await?;
-    summary.removed = q::delete_due_items_of_removed(db).await?;
+    summary.removed = q::delete_due_items(db, &gone).await?;
     for m in &computed {
         match DueStatus::parse(&m.status) {
             Some(DueStatus::InDate) => summary.in_date += 1,
@@ -369,7 +377,7 @@ pub async fn run_daily(
     let txn = db.begin().await?;
     q::lock_job(&txn, "schedule").await?;
     let repeated = q::finished_run_on(&txn, "schedule", today).await?.is_some();
-    let (mut summary, computed) = recompute(&txn, today).await?;
+    let (mut summary, computed) = recompute(db, &txn, today).await?;
     summary.repeated = repeated;
     let users: Vec<user::Model> = user::Entity::find().all(&txn).await?;
     let rows = digests(&computed, &users, today, now);

@@ -265,22 +265,15 @@ pub async fn upsert_due_items<C: ConnectionTrait>(
     super::register::bulk_upsert(db, rows, &["item_kind", "item_id"], UPDATE).await
 }
 
-/// Removes the due items of items that no longer exist.
-pub async fn delete_due_items_of_removed<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+/// Removes the due items named (of items gone from the register).
+pub async fn delete_due_items<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<u64, DbErr> {
     let mut n = 0;
-    for (kind, table) in [
-        ("standard", "standards"),
-        ("device", "devices"),
-        ("instrument", "instruments"),
-    ] {
-        let sql = format!(
-            "DELETE FROM due_items WHERE item_kind = '{kind}' \
-             AND NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = due_items.item_id)"
-        );
-        n += db
-            .execute_raw(Statement::from_string(db.get_database_backend(), sql))
+    for chunk in ids.chunks(10_000) {
+        n += due_item::Entity::delete_many()
+            .filter(due_item::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
             .await?
-            .rows_affected();
+            .rows_affected;
     }
     Ok(n)
 }

@@ -1,0 +1,91 @@
+//! Timings of the schedules at province scale, for bench/schedule.sh: the daily run
+//! (recomputing every due date and status, first with everything to write and then with
+//! nothing changed), and the recall list of the laboratory with the most items, through
+//! the service layer against the database in DATABASE_URL.
+
+use metrocal::service::{schedule, Actor};
+use sea_orm::{ConnectionTrait, Statement};
+use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn summary(name: &str, mut ms: Vec<f64>) {
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "{name}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{}",
+        q(0.5),
+        ms[0],
+        q(0.9),
+        ms[ms.len() - 1],
+        ms.len()
+    );
+}
+
+#[rocket::main]
+async fn main() {
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL names the generated province");
+    let db = metrocal::store::connect(&url).await.unwrap();
+    let operator = Actor::system("bench");
+    let today = "2026-11-28".parse().unwrap();
+    let backend = db.get_database_backend();
+    println!("case\tmedian_ms\tmin_ms\tp90_ms\tmax_ms\truns");
+    let mut first = Vec::new();
+    let mut again = Vec::new();
+    for _ in 0..3 {
+        db.execute_raw(Statement::from_string(backend, "DELETE FROM due_items".to_owned()))
+            .await
+            .unwrap();
+        let t = Instant::now();
+        let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
+            .await
+            .unwrap();
+        first.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(s.changed, s.items);
+        for _ in 0..3 {
+            let t = Instant::now();
+            let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
+                .await
+                .unwrap();
+            again.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(s.changed, 0);
+        }
+        eprintln!("{} items: {} due soon, {} overdue", s.items, s.due_soon, s.overdue);
+    }
+    summary("daily run, every item written", first);
+    summary("daily run, nothing changed", again);
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT lab_id, COUNT(*) AS n FROM due_items WHERE lab_id IS NOT NULL \
+             GROUP BY lab_id ORDER BY n DESC LIMIT 1"
+                .to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let lab: i32 = row.try_get("", "lab_id").unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    eprintln!("largest laboratory: {lab} with {n} items");
+    let system = Actor::system("bench");
+    for (name, bucket) in [
+        ("one lab's recall list, first page of 100", None),
+        ("one lab's recall list, due next month", Some("next_month")),
+    ] {
+        let rq = schedule::RecallQuery {
+            organisation: Some(lab.to_string()),
+            bucket: bucket.map(str::to_owned),
+            ..Default::default()
+        };
+        schedule::recall(&system, &db, &rq, today, false).await.unwrap();
+        let mut ms = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let list = schedule::recall(&system, &db, &rq, today, false).await.unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert!(!list.rows.is_empty());
+        }
+        summary(name, ms);
+    }
+}
