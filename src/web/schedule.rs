@@ -15,7 +15,16 @@ use rocket::{get, post, routes, Route, State};
 use std::collections::BTreeMap;
 
 pub fn page_routes() -> Vec<Route> {
-    routes![recall_page, recall_csv, inbox_page, mark_read_page]
+    routes![
+        recall_page,
+        recall_csv,
+        inbox_page,
+        mark_read_page,
+        feeds_page,
+        feed_create_page,
+        feed_revoke_page,
+        calendar_feed
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
@@ -165,4 +174,94 @@ pub async fn recall_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiR
     Ok(Json(
         svc::recall(&actor, &db.0, &recall_query(&q), today(), false).await?,
     ))
+}
+
+async fn render_feeds(
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+    status: Status,
+    created: Option<String>,
+    errors: Option<BTreeMap<String, String>>,
+) -> Page {
+    match svc::feeds(actor, &db.0).await {
+        Ok(feeds) => render(
+            templates,
+            "schedule/feeds.html",
+            chrome,
+            status,
+            minijinja::context! { feeds => Serde(&feeds), created => created, errors => Serde(errors) },
+        ),
+        Err(e) => error_page(templates, chrome, &e),
+    }
+}
+
+#[get("/schedule/feeds")]
+async fn feeds_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    render_feeds(db, templates, &actor, &chrome, Status::Ok, None, None).await
+}
+
+/// A new feed: its address is shown once.
+#[post("/schedule/feeds", data = "<form>")]
+async fn feed_create_page(
+    form: super::guards::CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::create_feed(&actor, &db.0, form.get("label"), chrono::Utc::now()).await {
+        Ok((token, _)) => {
+            let url = format!("/calendar/{token}.ics");
+            render_feeds(db, templates, &actor, &chrome, Status::Ok, Some(url), None).await
+        }
+        Err(e @ Error::Invalid { .. }) => {
+            let errors = e.field_messages();
+            render_feeds(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                Status::UnprocessableEntity,
+                None,
+                Some(errors),
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/schedule/feeds/<id>/revoke", data = "<_form>")]
+async fn feed_revoke_page(
+    id: i32,
+    _form: super::guards::CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::revoke_feed(&actor, &db.0, id, chrono::Utc::now()).await {
+        Ok(()) => Page::redirect("/schedule/feeds".to_owned()),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// A calendar program's subscription: `/calendar/{token}.ics`, no login (the token is the
+/// credential); 404 once revoked.
+#[get("/calendar/<file>")]
+async fn calendar_feed(file: &str, db: &State<Db>) -> Result<(ContentType, String), Status> {
+    let token = file.strip_suffix(".ics").ok_or(Status::NotFound)?;
+    match svc::feed_ics(&db.0, token, today()).await {
+        Ok(text) => Ok((
+            ContentType::new("text", "calendar").with_params(("charset", "utf-8")),
+            text,
+        )),
+        Err(Error::NotFound { .. }) => Err(Status::NotFound),
+        Err(e) => {
+            tracing::error!(error = %e, "calendar feed");
+            Err(Status::InternalServerError)
+        }
+    }
 }

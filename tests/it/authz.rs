@@ -493,6 +493,35 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: USERS_200,
             },
+            Case {
+                route: ("GET", "/schedule/feeds"),
+                method: Method::Get,
+                uri: "/schedule/feeds".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            // A feed of the user's own organisation: the schedulers, admins and enterprise users.
+            Case {
+                route: ("POST", "/schedule/feeds"),
+                method: Method::Post,
+                uri: "/schedule/feeds".into(),
+                body: Body::Form(vec![("label", format!("feed {actor}"))]),
+                expect: [LOGIN, S(403), S(200), S(200), S(200), S(403), S(403), S(403), S(200)],
+            },
+            Case {
+                route: ("POST", "/schedule/feeds/<id>/revoke"),
+                method: Method::Post,
+                uri: "/schedule/feeds/999999/revoke".into(),
+                body: Body::Form(vec![]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/calendar/<file>"),
+                method: Method::Get,
+                uri: "/calendar/0000.ics".into(),
+                body: Body::None,
+                expect: [S(404); 9],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),

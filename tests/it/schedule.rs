@@ -98,6 +98,7 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     assert_eq!((second.changed, second.notifications, second.repeated), (0, 0, true));
     assert_eq!(app.count("notifications").await, notifications);
     assert_eq!(app.count("job_runs").await, 2);
+    assert_eq!(app.events("schedule.run").await, 2, "each run is audited");
 
     // The instrument: 2025-12-20 + 12 months = 2026-12-20, 22 days after 28 November:
     // due soon within the default 30-day window, due next month; the laboratory is the
@@ -271,4 +272,83 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::NotFound);
+}
+
+#[rocket::async_test]
+async fn a_calendar_feed_answers_until_it_is_revoked() {
+    let app = TestApp::demo().await;
+    let operator = Actor::system("test");
+    schedule::run_daily(&operator, &app.db, day("2026-11-28"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let lab = app.user("scheduler").await;
+    let post = |uri: &str, fields: &[(&str, &str)]| {
+        lab.browser(app.client.post(uri.to_owned()))
+            .header(rocket::http::ContentType::Form)
+            .body(crate::support::form(fields))
+    };
+    let res = post("/schedule/feeds", &[("label", "实验室日历")]).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    // The page escapes the slashes of the address it shows.
+    let html = html.replace("&#x2f;", "/");
+    let start = html.find("/calendar/").expect("the address is shown once");
+    let url: String = html[start..].chars().take_while(|c| *c != '<').collect();
+    assert!(url.ends_with(".ics"), "{url}");
+    assert_eq!(app.events("calendar_feed.create").await, 1);
+    // A calendar program fetches it without logging in.
+    let res = app.client.get(url.clone()).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(res.content_type().map(|c| c.sub().to_string()), Some("calendar".into()));
+    let ics = res.into_string().await.unwrap();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR") && ics.contains("BEGIN:VEVENT"),
+        "{ics}"
+    );
+    // Every event is an all-day event on a due date the recall list gives.
+    let (_, list) = get(&app, &lab, "/api/v1/recall?side=lab&status=due_soon").await;
+    let first = &list["rows"][0];
+    let due = first["due_on"].as_str().unwrap().replace('-', "");
+    assert!(ics.contains(&format!("DTSTART;VALUE=DATE:{due}")), "{due}");
+    assert!(ics.contains(&format!(
+        "UID:{}-{}@metrocal",
+        first["item_kind"].as_str().unwrap(),
+        first["item_id"]
+    )));
+    // A wrong token is not found; the page shows nothing of the token again.
+    let res = app.client.get("/calendar/0123abcd.ics").dispatch().await;
+    assert_eq!(res.status(), Status::NotFound);
+    let res = lab.browser(app.client.get("/schedule/feeds")).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    let html = html.replace("&#x2f;", "/");
+    assert!(html.contains("实验室日历") && !html.contains(&url));
+    // Revoked: the address stops answering. Another organisation cannot revoke it.
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id FROM calendar_feeds".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let id: i32 = row.try_get("", "id").unwrap();
+    let other = app.user("enterprise").await;
+    let res = other
+        .browser(app.client.post(format!("/schedule/feeds/{id}/revoke")))
+        .header(rocket::http::ContentType::Form)
+        .body(crate::support::form(&[]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    assert_eq!(app.client.get(url.clone()).dispatch().await.status(), Status::Ok);
+    let res = post(&format!("/schedule/feeds/{id}/revoke"), &[]).dispatch().await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(app.client.get(url).dispatch().await.status(), Status::NotFound);
+    assert_eq!(app.events("calendar_feed.revoke").await, 1);
+    // A name too long is refused at its field, and nothing is saved.
+    let long = "长".repeat(101);
+    let res = post("/schedule/feeds", &[("label", &long)]).dispatch().await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    assert_eq!(app.count("calendar_feeds").await, 1);
 }
