@@ -251,7 +251,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => {
             let config = config(&cli)?;
             let rocket = metrocal::rocket(config).map_err(|e| format!("cannot prepare the data directory: {e}"))?;
-            rocket.launch().await.map_err(|e| e.to_string())?;
+            rocket
+                .attach(metrocal::web::schedule::daily_job())
+                .launch()
+                .await
+                .map_err(|e| e.to_string())?;
         }
         Command::Migrate => {
             let mut config = config(&cli)?;

@@ -918,3 +918,12 @@ pub async fn feed_ics(db: &DatabaseConnection, token: &str, today: NaiveDate) ->
     }
     Ok(cal.done().to_string())
 }
+
+/// The server's daily job: runs [`run_daily`] unless today's run has finished (on any
+/// instance sharing the database). Returns what the run did, if it ran.
+pub async fn run_if_due(db: &DatabaseConnection, today: NaiveDate, now: DateTime<Utc>) -> Result<Option<RunSummary>> {
+    if q::finished_run_on(db, "schedule", today).await?.is_some() {
+        return Ok(None);
+    }
+    run_daily(&Actor::system("daily job"), db, today, now).await.map(Some)
+}

@@ -265,3 +265,27 @@ async fn calendar_feed(file: &str, db: &State<Db>) -> Result<(ContentType, Strin
         }
     }
 }
+
+/// Runs the daily schedule job in the server: at start and then every quarter of an
+/// hour it runs unless today's run has finished, here or on another instance sharing
+/// the database (the run itself holds a database lock). `metrocal serve` attaches it;
+/// the tests' servers do not.
+pub fn daily_job() -> rocket::fairing::AdHoc {
+    rocket::fairing::AdHoc::on_liftoff("daily schedule run", |rocket| {
+        Box::pin(async move {
+            let Some(db) = rocket.state::<Db>().map(|d| d.0.clone()) else {
+                return;
+            };
+            rocket::tokio::spawn(async move {
+                loop {
+                    match svc::run_if_due(&db, today(), chrono::Utc::now()).await {
+                        Ok(Some(s)) => tracing::info!(?s, "daily schedule run"),
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "daily schedule run failed; retrying later"),
+                    }
+                    rocket::tokio::time::sleep(std::time::Duration::from_secs(15 * 60)).await;
+                }
+            });
+        })
+    })
+}
