@@ -23,7 +23,9 @@ pub fn page_routes() -> Vec<Route> {
         feeds_page,
         feed_create_page,
         feed_revoke_page,
-        calendar_feed
+        calendar_feed,
+        settings_page,
+        settings_save_page
     ]
 }
 
@@ -288,4 +290,54 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             });
         })
     })
+}
+
+#[get("/schedule/settings")]
+async fn settings_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::settings(&actor, &db.0).await {
+        Ok(r) => {
+            let form = svc::SettingsInput {
+                month_end: r.due.month_end,
+                early_window_days: r.due.early_window_days.to_string(),
+                warning_days: r.due.warning_days.to_string(),
+                default_interval_months: r.default_interval_months.to_string(),
+            };
+            render(
+                templates,
+                "schedule/settings.html",
+                &chrome,
+                Status::Ok,
+                minijinja::context! { form => Serde(&form) },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// Saved and back to the recall list, or the form again with each field's message.
+#[post("/schedule/settings", data = "<form>")]
+async fn settings_save_page(
+    form: super::guards::CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let input = svc::SettingsInput {
+        month_end: matches!(form.get("month_end"), "on" | "true" | "1"),
+        early_window_days: form.get("early_window_days").to_owned(),
+        warning_days: form.get("warning_days").to_owned(),
+        default_interval_months: form.get("default_interval_months").to_owned(),
+    };
+    match svc::save_settings(&actor, &db.0, &input, chrono::Utc::now()).await {
+        Ok(_) => Page::redirect("/schedule".to_owned()),
+        Err(e @ Error::Invalid { .. }) => render(
+            templates,
+            "schedule/settings.html",
+            &chrome,
+            Status::UnprocessableEntity,
+            minijinja::context! { form => Serde(&input), errors => Serde(e.field_messages()) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
 }

@@ -522,6 +522,34 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: [S(404); 9],
             },
+            Case {
+                route: ("GET", "/schedule/settings"),
+                method: Method::Get,
+                uri: "/schedule/settings".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("POST", "/schedule/settings"),
+                method: Method::Post,
+                uri: "/schedule/settings".into(),
+                body: Body::Form(vec![
+                    ("warning_days", "30".into()),
+                    ("early_window_days", "0".into()),
+                    ("default_interval_months", "12".into()),
+                ]),
+                expect: [
+                    LOGIN,
+                    S(403),
+                    To("/schedule"),
+                    To("/schedule"),
+                    To("/schedule"),
+                    S(403),
+                    S(403),
+                    S(403),
+                    To("/schedule"),
+                ],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),

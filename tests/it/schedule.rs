@@ -352,3 +352,67 @@ async fn a_calendar_feed_answers_until_it_is_revoked() {
     assert_eq!(res.status(), Status::UnprocessableEntity);
     assert_eq!(app.count("calendar_feeds").await, 1);
 }
+
+#[rocket::async_test]
+async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
+    let app = TestApp::demo().await;
+    let lab = app.user("scheduler").await;
+    let post = |fields: &[(&str, &str)]| {
+        lab.browser(app.client.post("/schedule/settings"))
+            .header(rocket::http::ContentType::Form)
+            .body(crate::support::form(fields))
+    };
+    let res = lab.browser(app.client.get("/schedule/settings")).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(
+        res.into_string().await.unwrap().contains("value=\"30\""),
+        "the default window"
+    );
+    // Out of range and not a number: 422, each field named, the typed values kept.
+    let res = post(&[
+        ("warning_days", "400"),
+        ("early_window_days", "abc"),
+        ("default_interval_months", "0"),
+    ])
+    .dispatch()
+    .await;
+    assert_eq!(res.status(), Status::UnprocessableEntity);
+    let html = res.into_string().await.unwrap();
+    for f in [
+        "warning_days-error",
+        "early_window_days-error",
+        "default_interval_months-error",
+    ] {
+        assert!(html.contains(f), "{f}");
+    }
+    assert!(html.contains("value=\"400\"") && html.contains("value=\"abc\""));
+    assert_eq!(app.count("schedule_settings").await, 0, "nothing saved");
+    // Saved and audited; the recall list shows the window.
+    let res = post(&[
+        ("month_end", "on"),
+        ("warning_days", "14"),
+        ("early_window_days", "30"),
+        ("default_interval_months", "24"),
+    ])
+    .dispatch()
+    .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert_eq!(app.events("schedule_settings.update").await, 1);
+    let (_, list) = get(&app, &lab, "/api/v1/recall").await;
+    assert_eq!(list["rules"]["due"]["warning_days"], 14);
+    assert_eq!(list["rules"]["due"]["month_end"], true);
+    assert_eq!(list["rules"]["default_interval_months"], 24);
+    // Someone who only reads may not change them.
+    let technician = app.user("technician").await;
+    let res = technician
+        .browser(app.client.post("/schedule/settings"))
+        .header(rocket::http::ContentType::Form)
+        .body(crate::support::form(&[
+            ("warning_days", "1"),
+            ("early_window_days", "0"),
+            ("default_interval_months", "12"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Forbidden);
+}
