@@ -39,6 +39,7 @@ pub mod accounts;
 pub mod audit;
 pub mod codes;
 pub mod conformity;
+pub mod intervals;
 pub mod register;
 pub mod schedule;
 pub mod traceability;

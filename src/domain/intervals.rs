@@ -1,0 +1,208 @@
+//! Calibration interval analysis (ILAC-G24:2022 / OIML D 10, JJF 1139): the rules that
+//! propose a new interval from the evidence. A person approves each proposal before it
+//! applies; the service stores the method, its parameters and the inputs with it.
+//!
+//! - [`staircase`]: one item, from its latest as-found error against its MPE (ILAC-G24
+//!   method 1, "automatic adjustment or staircase").
+//! - [`binomial_test`]: a group of like instruments pooled across the province, from
+//!   how many were found in tolerance at the end of their interval (NCSLI RP-1 method A3,
+//!   the interval test method).
+
+use statrs::distribution::{Beta, ContinuousCDF};
+
+/// What a rule proposes for the interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proposal {
+    Extend,
+    Keep,
+    Shorten,
+}
+
+/// The staircase's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Staircase {
+    /// Extend when the as-found error was within this fraction of the MPE (e.g. 0.5).
+    pub extend_within: f64,
+    /// The factor of an extension (e.g. 1.25) and of a shortening (e.g. 0.5).
+    pub extend_by: f64,
+    pub shorten_by: f64,
+    /// The interval stays within these, in months.
+    pub min_months: u32,
+    pub max_months: u32,
+}
+
+/// The staircase on one calibration: out of tolerance (|e| > MPE) shortens, within the
+/// set fraction of the MPE extends, anything between holds. The new interval is rounded
+/// to whole months and kept within the bounds. Returns None when the MPE is not positive.
+pub fn staircase(interval_months: u32, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<(Proposal, u32)> {
+    if mpe.is_nan() || mpe <= 0.0 || !as_found_error.is_finite() {
+        return None;
+    }
+    let ratio = as_found_error.abs() / mpe;
+    let (proposal, factor) = if ratio > 1.0 {
+        (Proposal::Shorten, p.shorten_by)
+    } else if ratio <= p.extend_within {
+        (Proposal::Extend, p.extend_by)
+    } else {
+        (Proposal::Keep, 1.0)
+    };
+    let months = (f64::from(interval_months) * factor).round().max(1.0) as u32;
+    Some((proposal, months.clamp(p.min_months.max(1), p.max_months.max(1))))
+}
+
+/// The exact (Clopper–Pearson) two-sided confidence interval of a proportion: `x` of
+/// `n` at confidence `level` (e.g. 0.95).
+pub fn clopper_pearson(x: u32, n: u32, level: f64) -> Option<(f64, f64)> {
+    if n == 0 || x > n || !(0.0 < level && level < 1.0) {
+        return None;
+    }
+    let alpha = 1.0 - level;
+    let (xf, nf) = (f64::from(x), f64::from(n));
+    let lower = if x == 0 {
+        0.0
+    } else {
+        Beta::new(xf, nf - xf + 1.0).ok()?.inverse_cdf(alpha / 2.0)
+    };
+    let upper = if x == n {
+        1.0
+    } else {
+        Beta::new(xf + 1.0, nf - xf).ok()?.inverse_cdf(1.0 - alpha / 2.0)
+    };
+    Some((lower, upper))
+}
+
+/// The outcome of the interval test.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct BinomialTest {
+    pub observed: f64,
+    pub lower: f64,
+    pub upper: f64,
+    pub proposal: Proposal,
+    /// The interval that would bring the reliability to the target under an exponential
+    /// reliability model, R(I) = exp(−λI): I·ln R*/ln R. None when it is kept, or when
+    /// every one was in tolerance (no failure to estimate λ from).
+    pub suggested_months: Option<f64>,
+}
+
+/// NCSLI RP-1 method A3: `in_tolerance` of `n` were found in tolerance at the end of
+/// `interval_months`. The interval is kept when the target reliability lies within the
+/// confidence interval of the observed one; shortened when the target is above it (too
+/// many out of tolerance), extended when below it.
+pub fn binomial_test(in_tolerance: u32, n: u32, target: f64, level: f64, interval_months: f64) -> Option<BinomialTest> {
+    if !(0.0 < target && target < 1.0) {
+        return None;
+    }
+    let (lower, upper) = clopper_pearson(in_tolerance, n, level)?;
+    let observed = f64::from(in_tolerance) / f64::from(n);
+    let proposal = if target > upper {
+        Proposal::Shorten
+    } else if target < lower {
+        Proposal::Extend
+    } else {
+        Proposal::Keep
+    };
+    let suggested_months = match proposal {
+        Proposal::Keep => None,
+        _ if observed <= 0.0 || observed >= 1.0 => None,
+        _ => Some(interval_months * target.ln() / observed.ln()),
+    };
+    Some(BinomialTest {
+        observed,
+        lower,
+        upper,
+        proposal,
+        suggested_months,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P(X ≤ k) for X ~ Binomial(n, p), by summing the terms: an independent way to
+    /// check a Clopper–Pearson bound.
+    fn binomial_cdf(k: u32, n: u32, p: f64) -> f64 {
+        let mut sum = 0.0;
+        let mut term = (1.0 - p).powi(n as i32); // P(X = 0)
+        for i in 0..=k {
+            if i > 0 {
+                term *= f64::from(n - i + 1) / f64::from(i) * p / (1.0 - p);
+            }
+            sum += term;
+        }
+        sum
+    }
+
+    // Reference values: scipy.stats.beta.ppf (SciPy 1.x), the usual way the exact
+    // interval is computed: 17/20 → (0.621073, 0.967929); 12/20 → (0.360543, 0.808810);
+    // 20/20 → (0.831567, 1); 0/20 → (0, 0.168433).
+    #[test]
+    fn clopper_pearson_bounds() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-6;
+        let (lo, hi) = clopper_pearson(17, 20, 0.95).unwrap();
+        assert!(close(lo, 0.621_073_173) && close(hi, 0.967_929_063), "{lo} {hi}");
+        let (lo, hi) = clopper_pearson(12, 20, 0.95).unwrap();
+        assert!(close(lo, 0.360_542_587) && close(hi, 0.808_809_939), "{lo} {hi}");
+        let (lo, hi) = clopper_pearson(20, 20, 0.95).unwrap();
+        assert!(close(lo, 0.831_566_529) && hi == 1.0, "{lo} {hi}");
+        let (lo, hi) = clopper_pearson(0, 20, 0.95).unwrap();
+        assert!(lo == 0.0 && close(hi, 0.168_433_471), "{lo} {hi}");
+        // The defining property, checked by summing the binomial terms: at the upper
+        // bound, P(X ≤ x) = α/2; at the lower bound, P(X ≥ x) = α/2.
+        for (x, n) in [(17, 20), (12, 20), (3, 7), (45, 50)] {
+            let (lo, hi) = clopper_pearson(x, n, 0.95).unwrap();
+            assert!((binomial_cdf(x, n, hi) - 0.025).abs() < 1e-9, "{x}/{n}");
+            assert!((1.0 - binomial_cdf(x - 1, n, lo) - 0.025).abs() < 1e-9, "{x}/{n}");
+        }
+        assert_eq!(clopper_pearson(3, 0, 0.95), None);
+        assert_eq!(clopper_pearson(21, 20, 0.95), None);
+    }
+
+    // The worked examples (NCSLI RP-1 method A3, target 0.90, 95 % confidence):
+    // 17 of 20 in tolerance → keep; 12 of 20 → shorten.
+    #[test]
+    fn method_a3_decisions() {
+        let keep = binomial_test(17, 20, 0.90, 0.95, 12.0).unwrap();
+        assert_eq!(keep.proposal, Proposal::Keep);
+        assert_eq!(keep.suggested_months, None);
+        let shorten = binomial_test(12, 20, 0.90, 0.95, 12.0).unwrap();
+        assert_eq!(shorten.proposal, Proposal::Shorten);
+        // 12 × ln 0.9 / ln 0.6 = 12 × 0.1053605 / 0.5108256 = 2.475064 months
+        // (Python's math.log: 2.475064149235206).
+        let m = shorten.suggested_months.unwrap();
+        assert!((m - 2.475_064_149).abs() < 1e-8, "{m}");
+        // 20 of 20: the target lies below the interval (0.8316, 1] only when it is
+        // below 0.8316; at 0.90 the interval is kept, at 0.80 extended.
+        assert_eq!(
+            binomial_test(20, 20, 0.90, 0.95, 12.0).unwrap().proposal,
+            Proposal::Keep
+        );
+        assert_eq!(
+            binomial_test(20, 20, 0.80, 0.95, 12.0).unwrap().proposal,
+            Proposal::Extend
+        );
+        assert_eq!(binomial_test(12, 20, 1.0, 0.95, 12.0), None);
+    }
+
+    #[test]
+    fn staircase_at_its_boundaries() {
+        let p = Staircase {
+            extend_within: 0.5,
+            extend_by: 1.25,
+            shorten_by: 0.5,
+            min_months: 3,
+            max_months: 24,
+        };
+        // |e| = MPE exactly: in tolerance, held.
+        assert_eq!(staircase(12, -0.2, 0.2, &p), Some((Proposal::Keep, 12)));
+        // Just out of tolerance: halved.
+        assert_eq!(staircase(12, 0.2001, 0.2, &p), Some((Proposal::Shorten, 6)));
+        // Exactly half the MPE: extended by 1.25 (12 → 15).
+        assert_eq!(staircase(12, 0.1, 0.2, &p), Some((Proposal::Extend, 15)));
+        // Clamped to the maximum and the minimum.
+        assert_eq!(staircase(22, 0.0, 0.2, &p), Some((Proposal::Extend, 24)));
+        assert_eq!(staircase(4, 1.0, 0.2, &p), Some((Proposal::Shorten, 3)));
+        assert_eq!(staircase(12, 0.1, 0.0, &p), None);
+    }
+}
