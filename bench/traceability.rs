@@ -9,21 +9,12 @@ use metrocal::service::{traceability as svc, Actor};
 use sea_orm::{ConnectionTrait, Statement};
 use std::time::Instant;
 
+#[path = "common.rs"]
+mod common;
+use common::summary;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn summary(name: &str, mut ms: Vec<f64>) {
-    ms.sort_by(f64::total_cmp);
-    let q = |p: f64| ms[((ms.len() - 1) as f64 * p).round() as usize];
-    println!(
-        "{name}\t{:.3}\t{:.3}\t{:.3}\t{:.3}\t{}",
-        q(0.5),
-        ms[0],
-        q(0.9),
-        ms[ms.len() - 1],
-        ms.len()
-    );
-}
 
 async fn timed<T, F: std::future::Future<Output = T>>(runs: usize, mut f: impl FnMut(usize) -> F) -> Vec<f64> {
     f(0).await; // warm-up
