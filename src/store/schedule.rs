@@ -372,20 +372,10 @@ pub async fn recall_counts<C: ConnectionTrait>(
            COUNT(*) FILTER (WHERE due_on > $6) AS later \
          FROM due_items WHERE {key} = $7 AND status <> 'out_of_service'"
     );
-    let sql = match backend {
-        DbBackend::Postgres => sql,
-        _ => {
-            let mut s = sql;
-            for i in (1..=7).rev() {
-                s = s.replace(&format!("${i}"), "?");
-            }
-            s
-        }
-    };
     let [a, b, c] = edges;
     let values: Vec<sea_orm::Value> = vec![a.into(), a.into(), b.into(), b.into(), c.into(), c.into(), org.into()];
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+        .query_one_raw(super::traceability::statement(backend, &sql, values))
         .await?
         .ok_or_else(|| DbErr::Custom("no counts".into()))?;
     let mut out = [0i64; 5];

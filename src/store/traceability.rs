@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// `sql` written with PostgreSQL's $1, $2… placeholders (each used once, in order), for
 /// the connection's engine.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => sql.to_owned(),
         _ => {

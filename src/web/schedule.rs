@@ -9,7 +9,7 @@ use crate::service::schedule::{self as svc, RecallList, RecallQuery};
 use crate::service::{Actor, Error};
 use chrono::NaiveDate;
 use minijinja::value::Serde;
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Status};
 use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 use std::collections::BTreeMap;
@@ -107,16 +107,9 @@ async fn recall_csv(
         Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
     };
     match svc::recall_csv(&list) {
-        Ok(text) => CsvFile::File(
+        Ok(text) => CsvFile::attachment(
             text,
-            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            Header::new(
-                "Content-Disposition",
-                format!(
-                    "attachment; filename=\"recall-{}-{}-{}.csv\"",
-                    list.organisation_id, list.side, list.on
-                ),
-            ),
+            &format!("recall-{}-{}-{}.csv", list.organisation_id, list.side, list.on),
         ),
         Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
     }

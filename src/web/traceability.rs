@@ -383,6 +383,17 @@ pub enum CsvFile {
     Page(Page),
 }
 
+impl CsvFile {
+    /// `text` as a UTF-8 CSV attachment named `filename`.
+    pub fn attachment(text: String, filename: &str) -> CsvFile {
+        CsvFile::File(
+            text,
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            Header::new("Content-Disposition", format!("attachment; filename=\"{filename}\"")),
+        )
+    }
+}
+
 #[get("/traceability/impact.csv")]
 async fn impact_csv(
     db: &State<Db>,
@@ -397,15 +408,11 @@ async fn impact_csv(
         Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
     };
     match svc::impact_csv(&report) {
-        Ok(text) => CsvFile::File(
+        Ok(text) => CsvFile::attachment(
             text,
-            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            Header::new(
-                "Content-Disposition",
-                format!(
-                    "attachment; filename=\"impact-{}-{}-{}.csv\"",
-                    report.suspect.kind, report.suspect.id, report.since
-                ),
+            &format!(
+                "impact-{}-{}-{}.csv",
+                report.suspect.kind, report.suspect.id, report.since
             ),
         ),
         Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
