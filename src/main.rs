@@ -97,6 +97,20 @@ enum ScheduleCommand {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// The automatic planner: proposes a laboratory and a week for every item falling
+    /// due in the next N weeks, within each laboratory's capacity and holidays, and lists
+    /// what cannot be met and why. It proposes only; laboratories accept their share in
+    /// the app (/schedule/plan).
+    Plan {
+        /// How many weeks to plan, from the week holding the start date.
+        #[arg(long)]
+        weeks: u32,
+        /// The first day (YYYY-MM-DD); default today in China Standard Time.
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -450,6 +464,24 @@ async fn run(cli: Cli) -> Result<(), String> {
                 ),
             }
         }
+        Command::Schedule(ScheduleCommand::Plan { weeks, date, format }) => {
+            let db = open(&cli).await?;
+            let start = date.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+            let started = Instant::now();
+            let plan = metrocal::service::planner::plan(
+                &operator,
+                &db,
+                &metrocal::service::planner::PlanCache::default(),
+                start,
+                *weeks,
+            )
+            .await
+            .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string(&*plan).map_err(|e| e.to_string())?),
+                Format::Text => print!("{}", plan_text(&plan, started.elapsed().as_secs_f64())),
+            }
+        }
         Command::Audit(AuditCommand::Head) => {
             let db = open(&cli).await?;
             let head = audit::head(&db).await.map_err(|e| e.to_string())?;
@@ -556,4 +588,58 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The planner's proposal for a terminal: the totals, the load week by week, the busiest
+/// laboratories, and every item whose due date cannot be met.
+fn plan_text(p: &metrocal::service::planner::Plan, seconds: f64) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan {} to {} ({} weeks): {} items; {} on time, {} late, {} cannot be placed ({:.2} s)",
+        p.start,
+        p.end,
+        p.weeks.len(),
+        p.items,
+        p.on_time,
+        p.late,
+        p.unplaced,
+        seconds
+    );
+    let r = &p.reasons;
+    let _ = writeln!(
+        out,
+        "not met: {} already overdue, {} capacity full before the due date, {} no laboratory accredited, {} no capacity in the plan",
+        r.already_overdue, r.capacity_before_due, r.no_laboratory, r.no_capacity
+    );
+    let _ = writeln!(out, "\nweek of      planned  capacity");
+    for (w, monday) in p.weeks.iter().enumerate() {
+        let (planned, capacity) = p.labs.iter().fold((0u64, 0u64), |(a, b), l| {
+            (a + l.weeks[w].planned as u64, b + l.weeks[w].capacity as u64)
+        });
+        let _ = writeln!(out, "{monday}  {planned:>8}  {capacity:>8}");
+    }
+    let _ = writeln!(out, "\nbusiest laboratories (planned, of capacity):");
+    for l in p.labs.iter().take(10) {
+        let cap: u32 = l.weeks.iter().map(|w| w.capacity).sum();
+        let _ = writeln!(out, "  {:>6} of {:>6}  {} (id {})", l.planned, cap, l.lab, l.lab_id);
+    }
+    let _ = writeln!(out, "\ncannot be met ({}):", p.unmet.len());
+    for i in &p.unmet {
+        let _ = writeln!(
+            out,
+            "  {:<20} due {:<10} {}/{} {} -> {}",
+            i.reason.unwrap_or(""),
+            i.due_on.map(|d| d.to_string()).unwrap_or_else(|| "never".into()),
+            i.item_kind,
+            i.item_id,
+            i.label,
+            match (&i.lab, i.planned_on) {
+                (Some(l), Some(d)) => format!("{l} on {d}"),
+                _ => "not placed".into(),
+            }
+        );
+    }
+    out
 }

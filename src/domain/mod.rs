@@ -40,11 +40,14 @@ pub mod audit;
 pub mod codes;
 pub mod conformity;
 pub mod intervals;
+pub mod lifecycle;
+pub mod planner;
 pub mod register;
 pub mod schedule;
 pub mod traceability;
 pub mod uncertainty;
 pub mod units;
+pub mod work_orders;
 
 use std::fmt;
 

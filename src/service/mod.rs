@@ -8,12 +8,14 @@ pub mod budgets;
 pub mod dashboard;
 pub mod generate;
 pub mod organisations;
+pub mod planner;
 pub mod reference;
 pub mod schedule;
 pub mod standards;
 pub mod traceability;
 pub mod transfer;
 pub mod uncertainty;
+pub mod work_orders;
 
 use crate::domain;
 use crate::domain::accounts::{Role, Roles};

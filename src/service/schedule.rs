@@ -25,6 +25,9 @@ pub const DEFAULT_INTERVAL_MONTHS: u32 = 12;
 pub struct Rules {
     pub due: DueRules,
     pub default_interval_months: u32,
+    /// Years an assessment certificate of the organisation's standards is valid
+    /// (JJF 1033-2023: 4, so issue date + 4 years − 1 day).
+    pub assessment_validity_years: u32,
 }
 
 impl Default for Rules {
@@ -32,6 +35,7 @@ impl Default for Rules {
         Rules {
             due: DueRules::default(),
             default_interval_months: DEFAULT_INTERVAL_MONTHS,
+            assessment_validity_years: crate::domain::lifecycle::DEFAULT_VALIDITY_YEARS,
         }
     }
 }
@@ -45,6 +49,11 @@ fn rules_from(s: &crate::store::entities::schedule_settings::Model) -> Rules {
             warning_days: clamp(s.warning_days, rules::MAX_WINDOW_DAYS),
         },
         default_interval_months: clamp(s.default_interval_months, rules::MAX_INTERVAL_MONTHS).max(1),
+        assessment_validity_years: clamp(
+            s.assessment_validity_years,
+            crate::domain::lifecycle::MAX_VALIDITY_YEARS,
+        )
+        .max(1),
     }
 }
 
@@ -411,6 +420,7 @@ pub async fn run_daily(
     )
     .await?;
     txn.commit().await?;
+    super::planner::forget_plan();
     tracing::info!(actor = %actor.label(), ?summary, "schedule run");
     Ok(summary)
 }
@@ -955,6 +965,7 @@ pub struct SettingsInput {
     pub early_window_days: String,
     pub warning_days: String,
     pub default_interval_months: String,
+    pub assessment_validity_years: String,
 }
 
 /// Saves the actor's organisation's rules (audited field by field); the next daily run
@@ -995,6 +1006,12 @@ pub async fn save_settings(
             1,
             rules::MAX_INTERVAL_MONTHS,
         ),
+        assessment_validity_years: number(
+            "assessment_validity_years",
+            &input.assessment_validity_years,
+            1,
+            crate::domain::lifecycle::MAX_VALIDITY_YEARS,
+        ),
     };
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
@@ -1013,6 +1030,7 @@ pub async fn save_settings(
             early_window_days: rules.due.early_window_days as i32,
             warning_days: rules.due.warning_days as i32,
             default_interval_months: rules.default_interval_months as i32,
+            assessment_validity_years: rules.assessment_validity_years as i32,
             updated_at: now,
         },
     )
@@ -1023,6 +1041,7 @@ pub async fn save_settings(
             ("early_window_days", r.due.early_window_days.to_string()),
             ("warning_days", r.due.warning_days.to_string()),
             ("default_interval_months", r.default_interval_months.to_string()),
+            ("assessment_validity_years", r.assessment_validity_years.to_string()),
         ])
     };
     super::audit::record(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod entities;
+pub mod planning;
 pub mod register;
 pub mod schedule;
 pub mod traceability;

@@ -184,6 +184,7 @@ pub async fn save_settings<C: ConnectionTrait>(db: &C, row: schedule_settings::M
         early_window_days: Set(row.early_window_days),
         warning_days: Set(row.warning_days),
         default_interval_months: Set(row.default_interval_months),
+        assessment_validity_years: Set(row.assessment_validity_years),
         updated_at: Set(row.updated_at),
     };
     schedule_settings::Entity::insert(am)
@@ -194,6 +195,7 @@ pub async fn save_settings<C: ConnectionTrait>(db: &C, row: schedule_settings::M
                     schedule_settings::Column::EarlyWindowDays,
                     schedule_settings::Column::WarningDays,
                     schedule_settings::Column::DefaultIntervalMonths,
+                    schedule_settings::Column::AssessmentValidityYears,
                     schedule_settings::Column::UpdatedAt,
                 ])
                 .to_owned(),
@@ -519,4 +521,13 @@ pub async fn finished_run_on<C: ConnectionTrait>(
 
 pub async fn insert_run<C: ConnectionTrait>(db: &C, row: job_run::ActiveModel) -> Result<job_run::Model, DbErr> {
     sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+/// One item's due item.
+pub async fn due_item_of<C: ConnectionTrait>(db: &C, kind: &str, id: i32) -> Result<Option<due_item::Model>, DbErr> {
+    due_item::Entity::find()
+        .filter(due_item::Column::ItemKind.eq(kind))
+        .filter(due_item::Column::ItemId.eq(id))
+        .one(db)
+        .await
 }

@@ -8,11 +8,13 @@ pub mod error;
 pub mod guards;
 pub mod openapi;
 pub mod organisations;
+pub mod planner;
 pub mod schedule;
 pub mod standards;
 pub mod templates;
 pub mod traceability;
 pub mod uncertainty;
+pub mod work_orders;
 
 use crate::config::AppConfig;
 pub use guards::Chrome;
@@ -266,6 +268,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
     let clock = Clock(config.today);
     rocket::custom(figment)
         .manage(Templates::new())
+        .manage(crate::service::planner::PlanCache::default())
         .manage(clock)
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {
@@ -287,6 +290,8 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", budgets::page_routes())
         .mount("/", traceability::page_routes())
         .mount("/", schedule::page_routes())
+        .mount("/", planner::page_routes())
+        .mount("/", work_orders::page_routes())
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
         .mount("/api/v1", audit::api_routes())
@@ -294,6 +299,8 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", budgets::api_routes())
         .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", schedule::api_routes())
+        .mount("/api/v1", planner::api_routes())
+        .mount("/api/v1", work_orders::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())
         .mount("/api/v1", openapi::routes())

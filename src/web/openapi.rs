@@ -139,6 +139,10 @@ impl utoipa::Modify for BearerAuth {
         super::traceability::impact_api,
         super::traceability::record_link_api,
         super::schedule::recall_api,
+        super::planner::plan_api,
+        super::work_orders::list_api,
+        super::work_orders::create_api,
+        super::work_orders::move_api,
     ),
     components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
     modifiers(&BearerAuth)

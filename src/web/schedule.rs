@@ -294,6 +294,7 @@ async fn settings_page(db: &State<Db>, templates: &State<Templates>, actor: Acto
                 early_window_days: r.due.early_window_days.to_string(),
                 warning_days: r.due.warning_days.to_string(),
                 default_interval_months: r.default_interval_months.to_string(),
+                assessment_validity_years: r.assessment_validity_years.to_string(),
             };
             render(
                 templates,
@@ -321,6 +322,7 @@ async fn settings_save_page(
         early_window_days: form.get("early_window_days").to_owned(),
         warning_days: form.get("warning_days").to_owned(),
         default_interval_months: form.get("default_interval_months").to_owned(),
+        assessment_validity_years: form.get("assessment_validity_years").to_owned(),
     };
     match svc::save_settings(&actor, &db.0, &input, chrono::Utc::now()).await {
         Ok(_) => Page::redirect("/schedule".to_owned()),

@@ -8,6 +8,7 @@ mod authz;
 mod budgets;
 mod cli;
 mod pages;
+mod planning;
 mod schedule;
 mod sessions;
 mod support;

@@ -373,6 +373,7 @@ async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
         ("warning_days", "400"),
         ("early_window_days", "abc"),
         ("default_interval_months", "0"),
+        ("assessment_validity_years", "11"),
     ])
     .dispatch()
     .await;
@@ -382,6 +383,7 @@ async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
         "warning_days-error",
         "early_window_days-error",
         "default_interval_months-error",
+        "assessment_validity_years-error",
     ] {
         assert!(html.contains(f), "{f}");
     }
@@ -393,6 +395,7 @@ async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
         ("warning_days", "14"),
         ("early_window_days", "30"),
         ("default_interval_months", "24"),
+        ("assessment_validity_years", "5"),
     ])
     .dispatch()
     .await;
@@ -402,6 +405,7 @@ async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
     assert_eq!(list["rules"]["due"]["warning_days"], 14);
     assert_eq!(list["rules"]["due"]["month_end"], true);
     assert_eq!(list["rules"]["default_interval_months"], 24);
+    assert_eq!(list["rules"]["assessment_validity_years"], 5);
     // Someone who only reads may not change them.
     let technician = app.user("technician").await;
     let res = technician

@@ -14,6 +14,8 @@ pub struct Model {
     pub warning_days: i32,
     /// The interval of items that have none of their own.
     pub default_interval_months: i32,
+    /// Years an assessment certificate is valid: issue date + this − 1 day.
+    pub assessment_validity_years: i32,
     pub updated_at: DateTimeUtc,
 }
 

@@ -1,0 +1,318 @@
+//! Work orders: one item's calibration at a laboratory, planned → received → in
+//! calibration → awaiting review → completed, or cancelled. Every creation and every
+//! move is audited.
+
+use super::{Actor, Error, Result};
+use crate::domain::accounts::Role;
+use crate::domain::work_orders::WorkOrderStatus;
+use crate::store::entities::work_order;
+use crate::store::planning::{self as q, WorkOrderFilter};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use serde::Serialize;
+
+pub const MAX_PAGE: u64 = 200;
+
+/// Who moves an order to each state.
+fn movers(to: WorkOrderStatus) -> &'static [Role] {
+    use WorkOrderStatus::*;
+    match to {
+        Received | InCalibration | AwaitingReview => &[Role::Technician, Role::Scheduler, Role::InstituteAdmin],
+        // Completion follows the review (核验).
+        Completed => &[Role::Reviewer, Role::Approver, Role::InstituteAdmin],
+        Cancelled => super::planner::PLANNERS,
+        Planned => &[],
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkOrderView {
+    #[serde(flatten)]
+    pub order: work_order::Model,
+    pub status_name: &'static str,
+    /// The moves this actor may make, as (status, name).
+    pub moves: Vec<(&'static str, &'static str)>,
+}
+
+fn view(actor: &Actor, w: work_order::Model, zh: bool) -> WorkOrderView {
+    let status = WorkOrderStatus::parse(&w.status);
+    let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);
+    let moves = status
+        .map(|s| {
+            WorkOrderStatus::ALL
+                .iter()
+                .copied()
+                .filter(|t| s.may_move_to(*t) && own && actor.may(movers(*t)))
+                .map(|t| (t.as_str(), if zh { t.name_zh() } else { t.name_en() }))
+                .collect()
+        })
+        .unwrap_or_default();
+    WorkOrderView {
+        status_name: status.map_or("", |s| if zh { s.name_zh() } else { s.name_en() }),
+        order: w,
+        moves,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkOrderList {
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub side: &'static str,
+    pub status: Option<String>,
+    pub orders: Vec<WorkOrderView>,
+}
+
+/// A laboratory's work orders (side 'lab'), or those for an organisation's items
+/// (side 'holder'): the actor's own organisation.
+pub async fn list(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    side: &str,
+    status: Option<&str>,
+    offset: u64,
+    limit: u64,
+    zh: bool,
+) -> Result<WorkOrderList> {
+    let p = actor.require_login()?.ok_or(Error::Forbidden)?;
+    let side: &'static str = match side {
+        "" | "lab" => "lab",
+        "holder" => "holder",
+        _ => return Err(Error::field("side", "work_orders.side_invalid", "lab or holder")),
+    };
+    let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some("open") => None,
+        Some(s) => Some(
+            WorkOrderStatus::parse(s)
+                .ok_or_else(|| {
+                    Error::field(
+                        "status",
+                        "work_orders.status_invalid",
+                        format!("one of: open, {}", WorkOrderStatus::choices()),
+                    )
+                })?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::field(
+            "limit",
+            "page.limit_invalid",
+            format!("from 1 to {MAX_PAGE}"),
+        ));
+    }
+    let f = WorkOrderFilter {
+        lab: (side == "lab").then_some(p.organisation_id),
+        owner: (side == "holder").then_some(p.organisation_id),
+        open_only: status.is_none(),
+        status: status.clone(),
+    };
+    let (rows, total) = q::work_orders(db, &f, offset, limit).await?;
+    Ok(WorkOrderList {
+        total,
+        offset,
+        limit,
+        side,
+        status,
+        orders: rows.into_iter().map(|w| view(actor, w, zh)).collect(),
+    })
+}
+
+pub(crate) async fn audit_created<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    w: &work_order::Model,
+    via: &str,
+) -> Result<()> {
+    let mut changes = super::audit::Changes::new();
+    for (k, v) in [
+        ("item", format!("{}/{}", w.item_kind, w.item_id)),
+        ("lab_id", w.lab_id.to_string()),
+        ("planned_on", w.planned_on.to_string()),
+        ("status", w.status.clone()),
+        ("via", via.to_owned()),
+    ] {
+        changes.note(k, v.into());
+    }
+    super::audit::record(
+        db,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "work_order.create",
+            entity_type: "work_order",
+            entity_id: w.id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Opens a work order at the actor's laboratory for one due item on a day.
+pub async fn create(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    item_kind: &str,
+    item_id: &str,
+    planned_on: &str,
+    now: DateTime<Utc>,
+) -> Result<work_order::Model> {
+    let p = actor.require_login()?.ok_or(Error::Forbidden)?;
+    if !actor.may(super::planner::PLANNERS) {
+        return Err(actor.forbidden());
+    }
+    let mut errors = Vec::new();
+    let kind = crate::domain::traceability::ItemKind::parse(item_kind.trim());
+    if kind.is_none() {
+        errors.push(crate::domain::Error::new(
+            "item_kind",
+            "work_order.kind_invalid",
+            "standard, device or instrument",
+        ));
+    }
+    let id = item_id.trim().parse::<i32>().ok();
+    if id.is_none() {
+        errors.push(crate::domain::Error::new("item_id", "field.number", "a whole number"));
+    }
+    let day: Option<NaiveDate> = crate::domain::register::parse_date("planned_on", planned_on)
+        .map_err(|e| errors.push(e))
+        .ok();
+    if !errors.is_empty() {
+        return Err(Error::invalid(errors));
+    }
+    let (kind, id, day) = (kind.expect("checked"), id.expect("checked"), day.expect("checked"));
+    let txn = db.begin().await?;
+    let due = crate::store::schedule::due_item_of(&txn, kind.as_str(), id)
+        .await?
+        .filter(|d| d.lab_id == Some(p.organisation_id) || d.owner_id == p.organisation_id)
+        .ok_or_else(|| {
+            Error::field(
+                "item_id",
+                "work_order.item_unknown",
+                "no such item due at your laboratory",
+            )
+        })?;
+    if q::open_work_order(&txn, kind.as_str(), id).await?.is_some() {
+        return Err(Error::Conflict {
+            code: "work_order.open",
+            message: "the item already has an open work order".into(),
+            fields: vec![crate::domain::Error::new(
+                "item_id",
+                "work_order.open",
+                "the item already has an open work order",
+            )],
+        });
+    }
+    let mut created = q::insert_work_orders(
+        &txn,
+        vec![work_order::ActiveModel {
+            lab_id: Set(p.organisation_id),
+            item_kind: Set(kind.as_str().to_owned()),
+            item_id: Set(id),
+            owner_id: Set(due.owner_id),
+            category_code: Set(due.category_code.clone()),
+            label: Set(due.label.clone()),
+            due_on: Set(due.due_on),
+            planned_on: Set(day),
+            status: Set("planned".into()),
+            note: Set(String::new()),
+            created_by: Set(Some(p.user_id)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }],
+    )
+    .await?;
+    let w = created.pop().expect("one inserted");
+    audit_created(&txn, actor, now, &w, "manual").await?;
+    txn.commit().await?;
+    super::planner::forget_plan();
+    Ok(w)
+}
+
+/// Moves a work order one step on, or cancels it (a reason is then required). Audited
+/// with the state before and after.
+pub async fn move_to(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    id: i32,
+    to: &str,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<work_order::Model> {
+    actor.require_login()?;
+    let txn = db.begin().await?;
+    let w = q::work_order_by_id(&txn, id)
+        .await?
+        .filter(|w| actor.sees_organisation(w.lab_id) || actor.sees_organisation(w.owner_id))
+        .ok_or(Error::NotFound { what: "work order" })?;
+    let to = WorkOrderStatus::parse(to).ok_or_else(|| {
+        Error::field(
+            "status",
+            "work_order.status_invalid",
+            format!("one of: {}", WorkOrderStatus::choices()),
+        )
+    })?;
+    let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);
+    if !own || !actor.may(movers(to)) {
+        return Err(actor.forbidden());
+    }
+    let from = WorkOrderStatus::parse(&w.status).ok_or_else(|| Error::Internal("unknown work order status".into()))?;
+    if !from.may_move_to(to) {
+        return Err(Error::field(
+            "status",
+            "work_order.move_invalid",
+            format!("a work order {} cannot become {}", from.name_en(), to.name_en()),
+        ));
+    }
+    let note = note.trim();
+    if to == WorkOrderStatus::Cancelled && note.is_empty() {
+        return Err(Error::field(
+            "note",
+            "work_order.reason_required",
+            "give the reason for cancelling",
+        ));
+    }
+    if note.chars().count() > 1000 {
+        return Err(Error::field("note", "field.too_long", "at most 1000 characters"));
+    }
+    if q::move_work_order(&txn, id, from.as_str(), to.as_str(), note, now).await? == 0 {
+        return Err(Error::Conflict {
+            code: "work_order.moved",
+            message: "someone else moved this work order first; reload it".into(),
+            fields: vec![],
+        });
+    }
+    let mut changes = super::audit::Changes::new();
+    changes.set("status", from.as_str().into(), to.as_str().into());
+    if !note.is_empty() {
+        changes.note("note", note.into());
+    }
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: if to == WorkOrderStatus::Cancelled {
+                "work_order.cancel"
+            } else {
+                "work_order.move"
+            },
+            entity_type: "work_order",
+            entity_id: id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    let w = q::work_order_by_id(&txn, id)
+        .await?
+        .ok_or(Error::NotFound { what: "work order" })?;
+    txn.commit().await?;
+    super::planner::forget_plan();
+    Ok(w)
+}
