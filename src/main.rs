@@ -445,7 +445,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?),
                 Format::Text => println!(
                     "schedule run for {}: {} items ({} changed, {} removed): {} in date, {} due soon, {} overdue, \
-                     {} out of service; {} notifications{} in {:.2} s",
+                     {} out of service; {} renewal reminders, {} overdue checks; {} notifications{} in {:.2} s",
                     s.date,
                     s.items,
                     s.changed,
@@ -454,6 +454,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     s.due_soon,
                     s.overdue,
                     s.out_of_service,
+                    s.reminders.renewal,
+                    s.reminders.checks_overdue,
                     s.notifications,
                     if s.repeated {
                         " (run again today: none sent twice)"

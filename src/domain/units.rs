@@ -26,6 +26,13 @@ pub struct UnitDef {
     from_si: fn(f64) -> f64,
 }
 
+impl UnitDef {
+    /// A value in this unit, in the coherent SI unit.
+    pub fn to_si(&self, v: f64) -> f64 {
+        (self.to_si)(v)
+    }
+}
+
 /// Builds a [`UnitDef`] whose conversions are uom's: `$q::new::<$u>(v)` to SI, and
 /// `.get::<$u>()` back from a value in the coherent SI unit `$base`.
 macro_rules! u {

@@ -73,6 +73,8 @@ pub struct RunSummary {
     pub notifications: u64,
     /// The run was the day's second or later: its notifications had gone already.
     pub repeated: bool,
+    /// Renewal milestones and overdue checks reminded of for the first time.
+    pub reminders: super::lifecycle::ReminderSummary,
 }
 
 /// Recomputes every item's due date and status as of `today` and writes what changed.
@@ -83,7 +85,7 @@ pub async fn recompute<C: sea_orm::ConnectionTrait>(
     read: &DatabaseConnection,
     write: &C,
     today: NaiveDate,
-) -> Result<(RunSummary, Vec<due_item::Model>)> {
+) -> Result<(RunSummary, Vec<due_item::Model>, Vec<q::StandardRow>)> {
     let db = read;
     let (settings, intervals, standards, devices, instruments, calibrations, stored) = tokio::try_join!(
         q::all_settings(db),
@@ -111,7 +113,8 @@ pub async fn recompute<C: sea_orm::ConnectionTrait>(
         &instruments,
         &calibrations,
     );
-    save(write, today, computed, stored).await
+    let (summary, computed) = save(write, today, computed, stored).await?;
+    Ok((summary, computed, standards))
 }
 
 /// Every item's due item as of `today`.
@@ -386,10 +389,13 @@ pub async fn run_daily(
     let txn = db.begin().await?;
     q::lock_job(&txn, "schedule").await?;
     let repeated = q::finished_run_on(&txn, "schedule", today).await?.is_some();
-    let (mut summary, computed) = recompute(db, &txn, today).await?;
+    let (mut summary, computed, standards) = recompute(db, &txn, today).await?;
     summary.repeated = repeated;
     let users: Vec<user::Model> = user::Entity::find().all(&txn).await?;
-    let rows = digests(&computed, &users, today, now);
+    let mut rows = digests(&computed, &users, today, now);
+    let (reminders, notes) = super::lifecycle::remind(&txn, &standards, &users, today, now).await?;
+    summary.reminders = reminders;
+    rows.extend(notes);
     summary.notifications = q::insert_notifications(&txn, rows).await?;
     // The run is audited with what it did (the due items are derived data; who ran it and
     // what it sent is the record).

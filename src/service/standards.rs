@@ -664,13 +664,28 @@ pub(crate) fn active_model(
 
 async fn validated<C: ConnectionTrait>(db: &C, input: &StandardInput) -> Result<(StandardDraft, organisation::Model)> {
     let mut errors = Vec::new();
-    let draft = validate_standard(input).map_err(|e| errors = e).ok();
     let owner_code = input.owner.trim().to_ascii_uppercase();
     let owner = if owner_code.is_empty() {
         None
     } else {
         q::organisation_by_code(db, &owner_code).await?
     };
+    // No expiry given: the issue date plus the owner's validity (JJF 1033: 4 years − 1 day).
+    let mut filled;
+    let mut input = input;
+    if input.cert_expires_on.trim().is_empty() {
+        if let Ok(issued) = domain::register::parse_date("cert_issued_on", &input.cert_issued_on) {
+            let years_of = owner.as_ref().map(|o| o.id);
+            filled = input.clone();
+            filled.cert_expires_on = match years_of {
+                Some(o) => super::lifecycle::default_expiry(db, o, issued).await?,
+                None => domain::lifecycle::certificate_expiry(issued, domain::lifecycle::DEFAULT_VALIDITY_YEARS),
+            }
+            .to_string();
+            input = &filled;
+        }
+    }
+    let draft = validate_standard(input).map_err(|e| errors = e).ok();
     if let Some(d) = &draft {
         if let Err(e) = check_owner(d, owner.as_ref()) {
             errors.push(e);

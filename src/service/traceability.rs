@@ -881,6 +881,50 @@ pub async fn link_target(actor: &Actor, db: &DatabaseConnection, kind: &str, id:
     Ok(view)
 }
 
+/// Why the register standard behind `reference` (the standard itself, or the one a
+/// device belongs to) could not be used on `on`: its assessment certificate had expired,
+/// or it was suspended or withdrawn.
+pub(crate) async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    reference: Item,
+    on: NaiveDate,
+) -> Result<Option<domain::Error>> {
+    use crate::store::entities::{device, standard};
+    use sea_orm::EntityTrait;
+    let standard_id = match reference.kind {
+        ItemKind::Standard => Some(reference.id),
+        ItemKind::Device => device::Entity::find_by_id(reference.id)
+            .one(db)
+            .await?
+            .map(|d| d.standard_id),
+        ItemKind::Instrument => None,
+    };
+    let Some(s) = (match standard_id {
+        Some(id) => standard::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    if s.cert_expires_on < on {
+        return Ok(Some(domain::Error::new(
+            "reference_id",
+            "traceability.reference_expired",
+            format!(
+                "the standard {} had an expired assessment certificate on {on} (valid to {})",
+                s.cert_no, s.cert_expires_on
+            ),
+        )));
+    }
+    if matches!(s.status.as_str(), "suspended" | "withdrawn") {
+        return Ok(Some(domain::Error::new(
+            "reference_id",
+            "traceability.reference_out_of_service",
+            format!("the standard {} is {}", s.cert_no, s.status),
+        )));
+    }
+    Ok(None)
+}
+
 /// Records a link; refuses one that would close a cycle.
 pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInput, now: DateTime<Utc>) -> Result<i32> {
     actor.require_login()?;
@@ -1007,6 +1051,13 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
                 "traceability.valid_before_calibrated",
                 "the certificate cannot expire before the calibration date",
             ));
+        }
+    }
+    // JJF 1033-2023: a standard whose assessment certificate had expired on the day, or
+    // that was out of service, cannot have been used for a calibration.
+    if let (Some(r), Some(on)) = (reference, calibrated_on) {
+        if let Some(e) = reference_out_of_service(db, r, on).await? {
+            errors.push(e);
         }
     }
     let mut uncertainty = None;

@@ -20,6 +20,7 @@ pub struct StandardRow {
     pub name_zh: String,
     pub cert_no: String,
     pub status: String,
+    pub cert_issued_on: NaiveDate,
     pub cert_expires_on: NaiveDate,
 }
 
@@ -31,6 +32,7 @@ pub async fn standards<C: ConnectionTrait>(db: &C) -> Result<Vec<StandardRow>, D
         Col::Text("name_zh"),
         Col::Text("cert_no"),
         Col::Text("status"),
+        Col::Date("cert_issued_on"),
         Col::Date("cert_expires_on"),
     ];
     let (from, values) = rows_of(db.get_database_backend(), "standards", None);
@@ -45,7 +47,8 @@ pub async fn standards<C: ConnectionTrait>(db: &C) -> Result<Vec<StandardRow>, D
             name_zh: r[3].text()?.to_owned(),
             cert_no: r[4].text()?.to_owned(),
             status: r[5].text()?.to_owned(),
-            cert_expires_on: r[6].date()?,
+            cert_issued_on: r[6].date()?,
+            cert_expires_on: r[7].date()?,
         });
     }
     Columns::finish(r)?;

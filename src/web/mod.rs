@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
+pub mod lifecycle;
 pub mod openapi;
 pub mod organisations;
 pub mod planner;
@@ -291,6 +292,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", traceability::page_routes())
         .mount("/", schedule::page_routes())
         .mount("/", planner::page_routes())
+        .mount("/", lifecycle::page_routes())
         .mount("/", work_orders::page_routes())
         .mount("/api/v1", accounts::api_routes())
         .mount("/api/v1", organisations::api_routes())
@@ -300,6 +302,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", planner::api_routes())
+        .mount("/api/v1", lifecycle::api_routes())
         .mount("/api/v1", work_orders::api_routes())
         .mount("/api/v1", standards::api_routes())
         .mount("/api/v1", dashboard::api_routes())

@@ -197,6 +197,7 @@ async fn detail_page(
             let owner = standard.owner.as_ref().map(|o| o.id);
             let may_edit = svc::may_edit(&actor, owner);
             let may_add_budget = owner.is_some_and(|o| budgets::may_write(&actor, o));
+            let sees_lifecycle = owner.is_some_and(|o| actor.sees_organisation(o));
             render(
                 templates,
                 "standards/detail.html",
@@ -204,7 +205,7 @@ async fn detail_page(
                 Status::Ok,
                 minijinja::context! {
                     s => Serde(standard), devices => Serde(devices), may_edit => may_edit, history => Serde(history),
-                    budgets => Serde(budgets), may_add_budget => may_add_budget,
+                    budgets => Serde(budgets), may_add_budget => may_add_budget, sees_lifecycle => sees_lifecycle,
                 },
             )
         }

@@ -651,6 +651,30 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![("status", "received".into())]),
                 expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },
+            // A standard's lifecycle: its owner's staff and those who oversee the province
+            // read it; the owner's admins, schedulers and technicians record (an empty
+            // record is refused by field).
+            Case {
+                route: ("GET", "/standards/<id>/lifecycle"),
+                method: Method::Get,
+                uri: format!("/standards/{std_id}/lifecycle"),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/standards/<id>/checks"),
+                method: Method::Post,
+                uri: format!("/standards/{std_id}/checks"),
+                body: Body::Form(vec![("kind", "stability".into())]),
+                expect: [LOGIN, S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/standards/<id>/logbook"),
+                method: Method::Post,
+                uri: format!("/standards/{std_id}/logbook"),
+                body: Body::Form(vec![("kind", "staff".into())]),
+                expect: [LOGIN, S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),
@@ -789,6 +813,27 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/api/v1/work-orders/999999/status".into(),
                 body: Body::Json(json!({"status": "received"})),
                 expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/standards/<id>/lifecycle"),
+                method: Method::Get,
+                uri: format!("/api/v1/standards/{std_id}/lifecycle"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/standards/<id>/checks"),
+                method: Method::Post,
+                uri: format!("/api/v1/standards/{std_id}/checks"),
+                body: Body::Json(json!({"kind": "stability"})),
+                expect: [S(401), S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/standards/<id>/logbook"),
+                method: Method::Post,
+                uri: format!("/api/v1/standards/{std_id}/logbook"),
+                body: Body::Json(json!({"kind": "staff"})),
+                expect: [S(401), S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

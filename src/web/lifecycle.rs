@@ -1,0 +1,247 @@
+//! A standard's assessment lifecycle page (/standards/{id}/lifecycle): the renewal
+//! window, the stability checks and repeatability tests, the logbook and the renewal
+//! package's gaps; the same under /api/v1/standards/{id}/lifecycle.
+
+use super::error::ApiResult;
+use super::guards::CsrfForm;
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Clock, Db, Page};
+use crate::service::lifecycle::{self as svc, CheckInput, LifecycleView};
+use crate::service::Actor;
+use crate::service::Error;
+use minijinja::value::Serde;
+use rocket::data::Data;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+use std::collections::BTreeMap;
+
+pub fn page_routes() -> Vec<Route> {
+    routes![lifecycle_page, check_page, logbook_page]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![lifecycle_api, check_api, logbook_api]
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn show(
+    db: &Db,
+    templates: &Templates,
+    clock: &Clock,
+    actor: &Actor,
+    chrome: &Chrome,
+    id: i32,
+    status: Status,
+    extra: minijinja::Value,
+) -> Page {
+    match svc::view(actor, &db.0, id, clock.today()).await {
+        Ok(v) => render(
+            templates,
+            "standards/lifecycle.html",
+            chrome,
+            status,
+            minijinja::context! { v => Serde(&v), ..extra },
+        ),
+        Err(e) => error_page(templates, chrome, &e),
+    }
+}
+
+#[get("/standards/<id>/lifecycle")]
+async fn lifecycle_page(
+    id: i32,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    clock: &State<Clock>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    show(
+        db,
+        templates,
+        clock,
+        &actor,
+        &chrome,
+        id,
+        Status::Ok,
+        minijinja::context! {},
+    )
+    .await
+}
+
+fn check_input(form: &CsrfForm) -> CheckInput {
+    CheckInput {
+        kind: form.get("kind").to_owned(),
+        performed_on: form.get("performed_on").to_owned(),
+        unit: form.get("unit").to_owned(),
+        values: form.get("values").to_owned(),
+        previous: form.get("previous").to_owned(),
+        limit: form.get("limit").to_owned(),
+        limit_source: form.get("limit_source").to_owned(),
+    }
+}
+
+#[post("/standards/<id>/checks", data = "<form>")]
+async fn check_page(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    clock: &State<Clock>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let input = check_input(&form);
+    match svc::record_check(&actor, &db.0, id, &input, chrono::Utc::now()).await {
+        Ok(_) => Page::redirect(format!("/standards/{id}/lifecycle")),
+        Err(e @ Error::Invalid { .. }) => {
+            show(
+                db,
+                templates,
+                clock,
+                &actor,
+                &chrome,
+                id,
+                Status::UnprocessableEntity,
+                minijinja::context! { check => Serde(&input), check_errors => Serde(e.field_messages()) },
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/standards/<id>/logbook", data = "<form>")]
+async fn logbook_page(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    clock: &State<Clock>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::record_event(
+        &actor,
+        &db.0,
+        id,
+        form.get("kind"),
+        form.get("occurred_on"),
+        form.get("description"),
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(_) => Page::redirect(format!("/standards/{id}/lifecycle")),
+        Err(e @ Error::Invalid { .. }) => {
+            let typed: BTreeMap<&str, &str> = form.iter().collect();
+            show(
+                db,
+                templates,
+                clock,
+                &actor,
+                &chrome,
+                id,
+                Status::UnprocessableEntity,
+                minijinja::context! { event => Serde(&typed), event_errors => Serde(e.field_messages()) },
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// A standard's lifecycle on the day: renewal window and next reminder, checks with
+/// their verdicts and whether they are overdue, logbook, and the renewal package's gaps.
+#[utoipa::path(
+    get, path = "/api/v1/standards/{id}/lifecycle", tag = "standards",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "the lifecycle"), (status = 404, description = "no such standard for the caller")),
+    security(("bearer" = []))
+)]
+#[get("/standards/<id>/lifecycle")]
+pub async fn lifecycle_api(
+    id: i32,
+    db: &State<Db>,
+    clock: &State<Clock>,
+    actor: Actor,
+) -> ApiResult<Json<LifecycleView>> {
+    Ok(Json(svc::view(&actor, &db.0, id, clock.today()).await?))
+}
+
+#[derive(serde::Serialize)]
+pub struct Recorded {
+    pub id: i32,
+    pub passed: Option<bool>,
+}
+
+/// Records a stability check or repeatability test: `kind`, `performed_on`, `unit`,
+/// `values`, `previous`, `limit` (with its unit), `limit_source`.
+#[utoipa::path(
+    post, path = "/api/v1/standards/{id}/checks", tag = "standards",
+    params(("id" = i32, Path)),
+    responses((status = 201, description = "recorded, with its verdict"), (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/standards/<id>/checks", data = "<data>")]
+pub async fn check_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Recorded>)> {
+    let body = super::standards::read_body(data).await?;
+    let input: CheckInput = super::standards::text_fields_from_json(&body, CheckInput::FIELDS, true)?;
+    let c = svc::record_check(&actor, &db.0, id, &input, chrono::Utc::now()).await?;
+    Ok((
+        Status::Created,
+        Json(Recorded {
+            id: c.id,
+            passed: Some(c.passed),
+        }),
+    ))
+}
+
+#[derive(Debug, Default)]
+pub struct EventInput {
+    kind: String,
+    occurred_on: String,
+    description: String,
+}
+
+impl crate::domain::TextFields for EventInput {
+    fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
+        Some(match name {
+            "kind" => &mut self.kind,
+            "occurred_on" => &mut self.occurred_on,
+            "description" => &mut self.description,
+            _ => return None,
+        })
+    }
+}
+
+/// Records a change in the standard's logbook: `kind` (device, regulation, staff or
+/// environment), `occurred_on`, `description`.
+#[utoipa::path(
+    post, path = "/api/v1/standards/{id}/logbook", tag = "standards",
+    params(("id" = i32, Path)),
+    responses((status = 201, description = "recorded"), (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/standards/<id>/logbook", data = "<data>")]
+pub async fn logbook_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Recorded>)> {
+    let body = super::standards::read_body(data).await?;
+    let e: EventInput = super::standards::text_fields_from_json(&body, &["kind", "occurred_on", "description"], false)?;
+    let row = svc::record_event(
+        &actor,
+        &db.0,
+        id,
+        &e.kind,
+        &e.occurred_on,
+        &e.description,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok((
+        Status::Created,
+        Json(Recorded {
+            id: row.id,
+            passed: None,
+        }),
+    ))
+}
