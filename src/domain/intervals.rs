@@ -116,9 +116,102 @@ pub fn binomial_test(in_tolerance: u32, n: u32, target: f64, level: f64, interva
     })
 }
 
+/// NCSLI RP-1 method S2 with the exponential reliability model R(t) = exp(−λt): the
+/// maximum-likelihood λ from end-of-period results at various intervals, and the interval
+/// at which the reliability falls to the target.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ReliabilityFit {
+    /// Failure rate per month.
+    pub lambda: f64,
+    /// −ln(target)/λ, in months.
+    pub suggested_months: f64,
+    pub observations: usize,
+}
+
+/// Fits R(t) = exp(−λt) to `results`, each (interval in months, found in tolerance), by
+/// maximum likelihood: log L(λ) = Σ in −λt + Σ out ln(1 − e^{−λt}), whose derivative
+/// falls monotonically in λ, so its root is found by bisection. None without both an
+/// in-tolerance and an out-of-tolerance result (no finite estimate), or for a target
+/// outside (0, 1).
+pub fn exponential_fit(results: &[(f64, bool)], target: f64) -> Option<ReliabilityFit> {
+    if !(0.0 < target && target < 1.0) || results.iter().any(|(t, _)| !(t.is_finite() && *t > 0.0)) {
+        return None;
+    }
+    if !results.iter().any(|r| r.1) || !results.iter().any(|r| !r.1) {
+        return None;
+    }
+    let slope = |l: f64| -> f64 {
+        results
+            .iter()
+            .map(|&(t, ok)| {
+                if ok {
+                    -t
+                } else {
+                    // t·e^{−λt}/(1 − e^{−λt}) = t/(e^{λt} − 1)
+                    t / (l * t).exp_m1()
+                }
+            })
+            .sum()
+    };
+    let (mut lo, mut hi) = (1e-12_f64, 1.0_f64);
+    while slope(hi) > 0.0 {
+        hi *= 2.0;
+        if hi > 1e6 {
+            return None;
+        }
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if slope(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= f64::EPSILON * hi {
+            break;
+        }
+    }
+    let lambda = 0.5 * (lo + hi);
+    Some(ReliabilityFit {
+        lambda,
+        suggested_months: -target.ln() / lambda,
+        observations: results.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_exponential_fit_agrees_with_a3_on_one_interval_and_with_scipy_on_two() {
+        // One interval: the MLE is R = k/n, so λ = −ln(k/n)/t, and the suggested interval
+        // is A3's t·ln R*/ln R. 12 of 20 at 12 months, target 0.90.
+        let results: Vec<(f64, bool)> = (0..20).map(|i| (12.0, i < 12)).collect();
+        let fit = exponential_fit(&results, 0.90).unwrap();
+        let a3 = binomial_test(12, 20, 0.90, 0.95, 12.0)
+            .unwrap()
+            .suggested_months
+            .unwrap();
+        assert!(
+            (fit.suggested_months - a3).abs() < 1e-9,
+            "{} vs {a3}",
+            fit.suggested_months
+        );
+        assert!((fit.lambda - -(0.6f64.ln()) / 12.0).abs() < 1e-12);
+        // Two intervals: 28 of 30 in tolerance at 6 months, 16 of 20 at 12. SciPy
+        // (brentq on the score, xtol 1e-16): λ = 0.015417510443425578 per month,
+        // −ln 0.9/λ = 6.833821585167449 months.
+        let mut results: Vec<(f64, bool)> = (0..30).map(|i| (6.0, i < 28)).collect();
+        results.extend((0..20).map(|i| (12.0, i < 16)));
+        let fit = exponential_fit(&results, 0.90).unwrap();
+        assert!((fit.lambda - 0.015417510443425578).abs() < 1e-12, "{}", fit.lambda);
+        assert!((fit.suggested_months - 6.833821585167449).abs() < 1e-9);
+        assert_eq!(fit.observations, 50);
+        // No failures (or no successes): no finite estimate.
+        assert!(exponential_fit(&[(12.0, true); 5], 0.9).is_none());
+        assert!(exponential_fit(&[(12.0, false); 5], 0.9).is_none());
+    }
 
     /// P(X ≤ k) for X ~ Binomial(n, p), by summing the terms: an independent way to
     /// check a Clopper–Pearson bound.

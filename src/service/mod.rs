@@ -7,6 +7,7 @@ pub mod audit;
 pub mod budgets;
 pub mod dashboard;
 pub mod generate;
+pub mod intervals;
 pub mod lifecycle;
 pub mod organisations;
 pub mod planner;

@@ -954,6 +954,15 @@ const SETTINGS_ROLES: &[Role] = &[
     Role::SystemAdmin,
 ];
 
+/// An organisation's rules, or the defaults.
+pub(crate) async fn rules_of(db: &impl sea_orm::ConnectionTrait, org: i32) -> Result<Rules> {
+    Ok(q::settings_of(db, org)
+        .await?
+        .as_ref()
+        .map(rules_from)
+        .unwrap_or_default())
+}
+
 /// The actor's organisation's rules.
 pub async fn settings(actor: &Actor, db: &DatabaseConnection) -> Result<Rules> {
     let p = actor.require_login()?.ok_or(Error::Unauthenticated)?;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod entities;
+pub mod intervals;
 pub mod lifecycle;
 pub mod planning;
 pub mod register;

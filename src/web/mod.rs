@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
+pub mod intervals;
 pub mod lifecycle;
 pub mod openapi;
 pub mod organisations;
@@ -292,6 +293,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", traceability::page_routes())
         .mount("/", schedule::page_routes())
         .mount("/", planner::page_routes())
+        .mount("/", intervals::page_routes())
         .mount("/", lifecycle::page_routes())
         .mount("/", work_orders::page_routes())
         .mount("/api/v1", accounts::api_routes())
@@ -302,6 +304,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", planner::api_routes())
+        .mount("/api/v1", intervals::api_routes())
         .mount("/api/v1", lifecycle::api_routes())
         .mount("/api/v1", work_orders::api_routes())
         .mount("/api/v1", standards::api_routes())

@@ -675,6 +675,29 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![("kind", "staff".into())]),
                 expect: [LOGIN, S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
             },
+            // Interval proposals: an organisation's admins, schedulers and enterprise users
+            // propose and decide (an empty proposal is refused by field).
+            Case {
+                route: ("GET", "/schedule/intervals"),
+                method: Method::Get,
+                uri: "/schedule/intervals".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("POST", "/schedule/intervals"),
+                method: Method::Post,
+                uri: "/schedule/intervals".into(),
+                body: Body::Form(vec![("scope", "group".into()), ("method", "a3".into())]),
+                expect: [LOGIN, S(403), S(403), S(422), S(422), S(403), S(403), S(403), S(422)],
+            },
+            Case {
+                route: ("POST", "/schedule/intervals/<id>/decision"),
+                method: Method::Post,
+                uri: "/schedule/intervals/999999/decision".into(),
+                body: Body::Form(vec![("decision", "approve".into())]),
+                expect: [LOGIN, S(403), S(403), S(404), S(404), S(403), S(403), S(403), S(404)],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),
@@ -834,6 +857,27 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: format!("/api/v1/standards/{std_id}/logbook"),
                 body: Body::Json(json!({"kind": "staff"})),
                 expect: [S(401), S(403), S(403), S(422), S(422), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/interval-proposals"),
+                method: Method::Get,
+                uri: "/api/v1/interval-proposals".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("POST", "/api/v1/interval-proposals"),
+                method: Method::Post,
+                uri: "/api/v1/interval-proposals".into(),
+                body: Body::Json(json!({"scope": "group", "method": "a3"})),
+                expect: [S(401), S(403), S(403), S(422), S(422), S(403), S(403), S(403), S(422)],
+            },
+            Case {
+                route: ("POST", "/api/v1/interval-proposals/<id>/decision"),
+                method: Method::Post,
+                uri: "/api/v1/interval-proposals/999999/decision".into(),
+                body: Body::Json(json!({"decision": "approve"})),
+                expect: [S(401), S(403), S(403), S(404), S(404), S(403), S(403), S(403), S(404)],
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

@@ -7,6 +7,7 @@ mod audit;
 mod authz;
 mod budgets;
 mod cli;
+mod intervals;
 mod lifecycle;
 mod pages;
 mod planning;
