@@ -1,7 +1,9 @@
 //! Timings of the schedules at province scale, for bench/schedule.sh: the daily run
 //! (recomputing every due date and status, first with everything to write and then with
-//! nothing changed), and the recall list of the laboratory with the most items, through
-//! the service layer against the database in DATABASE_URL.
+//! nothing changed), the recall list of the laboratory with the most items, and the
+//! planner over 12 weeks (with the default capacities, and with every laboratory held
+//! to 3 calibrations a week per category), through the service layer against the
+//! database in DATABASE_URL.
 
 use metrocal::service::{schedule, Actor};
 use sea_orm::{ConnectionTrait, Statement};
@@ -25,9 +27,11 @@ async fn main() {
     let mut first = Vec::new();
     let mut again = Vec::new();
     for _ in 0..3 {
-        db.execute_raw(Statement::from_string(backend, "DELETE FROM due_items".to_owned()))
-            .await
-            .unwrap();
+        for table in ["due_items", "reminders"] {
+            db.execute_raw(Statement::from_string(backend, format!("DELETE FROM {table}")))
+                .await
+                .unwrap();
+        }
         let t = Instant::now();
         let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
             .await
@@ -78,5 +82,42 @@ async fn main() {
             assert!(!list.rows.is_empty());
         }
         summary(name, ms);
+    }
+    let start = "2026-11-30".parse().unwrap();
+    for (name, tight) in [
+        ("planner, 12 weeks, default capacity", false),
+        ("planner, 12 weeks, 3 a week per laboratory and category", true),
+    ] {
+        if tight {
+            db.execute_raw(Statement::from_string(
+                backend,
+                "INSERT INTO lab_capacity (lab_id, category_code, per_week, updated_by, updated_at) \
+                 SELECT DISTINCT owner_id, '*', 3, NULL, '2026-11-28T00:00:00Z' FROM standards"
+                    .to_owned(),
+            ))
+            .await
+            .unwrap();
+        }
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            let p = metrocal::service::planner::plan(&system, &db, &Default::default(), start, 12)
+                .await
+                .unwrap();
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(p.on_time + p.late + p.unplaced, p.items);
+            if ms.len() == 1 {
+                eprintln!(
+                    "{name}: {} items, {} on time, {} late, {} not placed",
+                    p.items, p.on_time, p.late, p.unplaced
+                );
+            }
+        }
+        summary(name, ms);
+        if tight {
+            db.execute_raw(Statement::from_string(backend, "DELETE FROM lab_capacity".to_owned()))
+                .await
+                .unwrap();
+        }
     }
 }

@@ -441,6 +441,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
                 .await
                 .map_err(field_errors)?;
+            let mailed = match metrocal::service::mail::Mailer::from_env()? {
+                Some(m) => Some(
+                    metrocal::service::mail::deliver(&db, &m, chrono::Utc::now())
+                        .await
+                        .map_err(|e| e.to_string())?,
+                ),
+                None => None,
+            };
+            if let Some(m) = mailed {
+                eprintln!(
+                    "e-mailed {} notifications ({} failed, kept for the next run)",
+                    m.sent, m.failed
+                );
+            }
             match format {
                 Format::Json => println!("{}", serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?),
                 Format::Text => println!(

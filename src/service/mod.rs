@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod generate;
 pub mod intervals;
 pub mod lifecycle;
+pub mod mail;
 pub mod organisations;
 pub mod planner;
 pub mod reference;

@@ -534,3 +534,54 @@ pub async fn due_item_of<C: ConnectionTrait>(db: &C, kind: &str, id: i32) -> Res
         .one(db)
         .await
 }
+
+/// Notifications created since `since` and not yet e-mailed, with their user's address
+/// and name (active users only).
+pub async fn unemailed<C: ConnectionTrait>(
+    db: &C,
+    since: DateTime<Utc>,
+) -> Result<Vec<(notification::Model, String, String)>, DbErr> {
+    use super::entities::user;
+    let rows = notification::Entity::find()
+        .filter(notification::Column::EmailedAt.is_null())
+        .filter(notification::Column::CreatedAt.gte(since))
+        .order_by_asc(notification::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = rows.iter().map(|n| n.user_id).collect();
+    let users: std::collections::HashMap<i32, user::Model> = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .filter(user::Column::DisabledAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|n| {
+            let u = users.get(&n.user_id)?;
+            Some((n, u.email.clone(), u.name.clone()))
+        })
+        .collect())
+}
+
+/// Claims a notification for e-mail; 0 when it was claimed or sent already.
+pub async fn claim_email<C: ConnectionTrait>(db: &C, id: i32, at: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(notification::Entity::update_many()
+        .col_expr(notification::Column::EmailedAt, Some(at).into())
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::EmailedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn release_email<C: ConnectionTrait>(db: &C, id: i32) -> Result<(), DbErr> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::EmailedAt, Option::<DateTime<Utc>>::None.into())
+        .filter(notification::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

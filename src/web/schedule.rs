@@ -263,7 +263,8 @@ async fn calendar_feed(file: &str, db: &State<Db>) -> Result<(ContentType, Strin
 
 /// Runs the daily schedule job in the server: at start and then every quarter of an
 /// hour it runs unless today's run has finished, here or on another instance sharing
-/// the database (the run itself holds a database lock). `metrocal serve` attaches it;
+/// the database (the run itself holds a database lock), and e-mails the notifications
+/// not yet sent when SMTP is configured. `metrocal serve` attaches it;
 /// the tests' servers do not.
 pub fn daily_job() -> rocket::fairing::AdHoc {
     rocket::fairing::AdHoc::on_liftoff("daily schedule run", |rocket| {
@@ -271,12 +272,26 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             let Some(db) = rocket.state::<Db>().map(|d| d.0.clone()) else {
                 return;
             };
+            let mailer = match crate::service::mail::Mailer::from_env() {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, "e-mail is not configured correctly; notifications stay in the inbox");
+                    None
+                }
+            };
             rocket::tokio::spawn(async move {
                 loop {
                     match svc::run_if_due(&db, today(), chrono::Utc::now()).await {
                         Ok(Some(s)) => tracing::info!(?s, "daily schedule run"),
                         Ok(None) => {}
                         Err(e) => tracing::error!(error = %e, "daily schedule run failed; retrying later"),
+                    }
+                    if let Some(m) = &mailer {
+                        match crate::service::mail::deliver(&db, m, chrono::Utc::now()).await {
+                            Ok(s) if s.sent + s.failed > 0 => tracing::info!(?s, "notifications e-mailed"),
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e, "e-mailing notifications failed; retrying later"),
+                        }
                     }
                     rocket::tokio::time::sleep(std::time::Duration::from_secs(15 * 60)).await;
                 }

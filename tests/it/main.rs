@@ -9,6 +9,7 @@ mod budgets;
 mod cli;
 mod intervals;
 mod lifecycle;
+mod mail;
 mod pages;
 mod planning;
 mod schedule;
