@@ -626,8 +626,13 @@ fn plan_text(p: &metrocal::service::planner::Plan, seconds: f64) -> String {
     let r = &p.reasons;
     let _ = writeln!(
         out,
-        "not met: {} already overdue, {} capacity full before the due date, {} no laboratory accredited, {} no capacity in the plan",
-        r.already_overdue, r.capacity_before_due, r.no_laboratory, r.no_capacity
+        "not met: {} already overdue, {} capacity full before the due date, {} no working day left before the due date, \
+         {} no laboratory accredited, {} no capacity in the plan",
+        r.already_overdue,
+        r.capacity_before_due,
+        r.no_day_before_due,
+        r.no_laboratory,
+        r.no_capacity
     );
     let _ = writeln!(out, "\nweek of      planned  capacity");
     for (w, monday) in p.weeks.iter().enumerate() {

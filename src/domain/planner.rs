@@ -38,6 +38,9 @@ pub enum Reason {
     AlreadyOverdue,
     /// Every laboratory that may take it is full up to its due date; placed later.
     CapacityBeforeDue,
+    /// No working day is left in the plan before its due date (a weekend or holidays
+    /// between the start and the due date); placed in the first week with room.
+    NoDayBeforeDue,
     /// No laboratory is accredited for its category.
     NoLaboratory,
     /// Every laboratory that may take it is full in every week of the plan.
@@ -49,6 +52,7 @@ impl Reason {
         match self {
             Reason::AlreadyOverdue => "already_overdue",
             Reason::CapacityBeforeDue => "capacity_before_due",
+            Reason::NoDayBeforeDue => "no_day_before_due",
             Reason::NoLaboratory => "no_laboratory",
             Reason::NoCapacity => "no_capacity",
         }
@@ -188,16 +192,20 @@ pub fn plan(
         .collect();
     order.sort_by_key(|&i| std::cmp::Reverse((demands[i].due, std::cmp::Reverse(i))));
     let mut late: Vec<usize> = Vec::new();
+    // Items with no working day before their due date at any of their laboratories.
+    let mut no_day: FxHashSet<usize> = FxHashSet::default();
     for i in order {
         let d = &demands[i];
         let due = d.due.expect("filtered");
         let mut placed = None;
+        let mut any_day = false;
         'labs: for &lab in &d.labs {
             let slots = room
                 .entry((lab, d.category))
                 .or_insert_with(|| week_room(calendar, lab, per_week(lab, d.category)));
             for w in (0..weeks).rev() {
                 let (first, _) = calendar.week(lab, w as u32);
+                any_day |= first.is_some_and(|day| day <= due);
                 match first {
                     Some(day) if day <= due && slots[w] > 0 => {
                         slots[w] -= 1;
@@ -214,7 +222,12 @@ pub fn plan(
         }
         match placed {
             Some(p) => out[i].placement = Some(p),
-            None => late.push(i),
+            None => {
+                if !any_day {
+                    no_day.insert(i);
+                }
+                late.push(i);
+            }
         }
     }
     // 2. Overdue, and what did not fit before its due date: earliest week with room.
@@ -253,6 +266,7 @@ pub fn plan(
             reason: Some(match (best, overdue) {
                 (None, _) => Reason::NoCapacity,
                 (Some(_), true) => Reason::AlreadyOverdue,
+                (Some(_), false) if no_day.contains(&i) => Reason::NoDayBeforeDue,
                 (Some(_), false) => Reason::CapacityBeforeDue,
             }),
         };
@@ -333,6 +347,15 @@ mod tests {
         assert_eq!(late.len(), 1);
         assert_eq!(late[0].reason, Some(Reason::CapacityBeforeDue));
         assert_eq!(late[0].placement.unwrap().day, d("2026-11-30"));
+    }
+
+    #[test]
+    fn an_item_due_before_the_first_working_day_says_so() {
+        // Saturday 28 November: the week has no working day left; due on the Sunday.
+        let c = Calendar::new(d("2026-11-28"), 2, &[]);
+        let (out, _) = plan(&c, &[demand("2026-11-29", &[1])], &[], |_, _| 5);
+        assert_eq!(out[0].reason, Some(Reason::NoDayBeforeDue));
+        assert_eq!(out[0].placement.unwrap().day, d("2026-11-30"));
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct PlannedItem {
     pub lab: Option<String>,
     pub planned_on: Option<NaiveDate>,
     pub week: Option<u32>,
-    /// Why the due date is not met: already_overdue, capacity_before_due, no_laboratory, no_capacity.
+    /// Why the due date is not met: already_overdue, capacity_before_due, no_day_before_due,
+    /// no_laboratory, no_capacity.
     pub reason: Option<&'static str>,
 }
 
@@ -76,6 +77,7 @@ pub struct LabLoad {
 pub struct ReasonCount {
     pub already_overdue: usize,
     pub capacity_before_due: usize,
+    pub no_day_before_due: usize,
     pub no_laboratory: usize,
     pub no_capacity: usize,
 }
@@ -265,6 +267,7 @@ async fn compute(db: &DatabaseConnection, start: NaiveDate, weeks: u32) -> Resul
                 match r {
                     Reason::AlreadyOverdue => reasons.already_overdue += 1,
                     Reason::CapacityBeforeDue => reasons.capacity_before_due += 1,
+                    Reason::NoDayBeforeDue => reasons.no_day_before_due += 1,
                     Reason::NoLaboratory => reasons.no_laboratory += 1,
                     Reason::NoCapacity => reasons.no_capacity += 1,
                 }

@@ -40,8 +40,9 @@ pub async fn insert_event<C: ConnectionTrait>(
     sea_orm::ActiveModelTrait::insert(row, db).await
 }
 
-/// Each device of a standard with the (calibrated_on, valid_until) of its calibrations on
-/// record, by device id.
+/// Each device of a standard with the (calibrated_on, valid_until) of its certificates:
+/// its calibrations on record, and the certificate the register states for it
+/// (`cal_date`, `cal_due`).
 pub async fn device_certificates<C: ConnectionTrait>(
     db: &C,
     standard_id: i32,
@@ -49,9 +50,15 @@ pub async fn device_certificates<C: ConnectionTrait>(
     let sql = "SELECT d.id AS id, d.name AS name, d.serial AS serial, c.calibrated_on AS calibrated_on, \
                c.valid_until AS valid_until FROM devices d LEFT JOIN calibrations c \
                ON c.item_kind = 'device' AND c.item_id = d.id WHERE d.standard_id = $1 \
-               ORDER BY d.id, c.calibrated_on";
+               UNION ALL SELECT d.id, d.name, d.serial, d.cal_date, d.cal_due FROM devices d \
+               WHERE d.standard_id = $2 AND d.cal_date IS NOT NULL AND d.cal_due IS NOT NULL \
+               ORDER BY 1, 4";
     let rows = db
-        .query_all_raw(statement(db.get_database_backend(), sql, vec![standard_id.into()]))
+        .query_all_raw(statement(
+            db.get_database_backend(),
+            sql,
+            vec![standard_id.into(), standard_id.into()],
+        ))
         .await?;
     rows.into_iter()
         .map(|r| {

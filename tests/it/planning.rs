@@ -113,8 +113,14 @@ async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_st
     // What cannot be met says why.
     for i in p["unmet"].as_array().unwrap() {
         assert!(
-            ["already_overdue", "capacity_before_due", "no_laboratory", "no_capacity"]
-                .contains(&i["reason"].as_str().unwrap()),
+            [
+                "already_overdue",
+                "capacity_before_due",
+                "no_day_before_due",
+                "no_laboratory",
+                "no_capacity"
+            ]
+            .contains(&i["reason"].as_str().unwrap()),
             "{i}"
         );
     }
