@@ -7,6 +7,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod render;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -496,6 +496,75 @@ impl Quantity {
     }
 }
 
+/// The catalogue's own symbol for a unit written `symbol` (or an alias), of any kind.
+pub fn canonical_symbol(symbol: &str) -> Option<&'static str> {
+    QuantityKind::ALL.iter().find_map(|k| k.unit(symbol)).map(|u| u.symbol)
+}
+
+/// A unit in the D-SI syntax of the PTB Digital Calibration Certificate (D-SI 2.2.1:
+/// `\milli\metre`, `\degreecelsius`, `\percent`). None for a unit D-SI has no name for.
+pub fn dsi_unit(symbol: &str) -> Option<String> {
+    let symbol = canonical_symbol(symbol)?;
+    // Whole units first (no prefix split), then prefix + unit.
+    let whole = match symbol {
+        "°C" => Some("\\degreecelsius"),
+        "%" => Some("\\percent"),
+        "ppm" => Some("\\ppm"),
+        "1" => Some("\\one"),
+        "kg" => Some("\\kilogram"),
+        "t" => Some("\\tonne"),
+        "min" => Some("\\minute"),
+        "h" => Some("\\hour"),
+        "d" => Some("\\day"),
+        "bar" => Some("\\bar"),
+        "mbar" => Some("\\milli\\bar"),
+        "L" => Some("\\litre"),
+        "mL" => Some("\\milli\\litre"),
+        _ => None,
+    };
+    if let Some(w) = whole {
+        return Some(w.to_owned());
+    }
+    let base = |b: &str| -> Option<&'static str> {
+        Some(match b {
+            "m" => "\\metre",
+            "g" => "\\gram",
+            "s" => "\\second",
+            "Hz" => "\\hertz",
+            "K" => "\\kelvin",
+            "Pa" => "\\pascal",
+            "N" => "\\newton",
+            "A" => "\\ampere",
+            "V" => "\\volt",
+            "Ω" => "\\ohm",
+            "W" => "\\watt",
+            "J" => "\\joule",
+            "lx" => "\\lux",
+            "cd" => "\\candela",
+            "mol" => "\\mole",
+            _ => return None,
+        })
+    };
+    if let Some(b) = base(symbol) {
+        return Some(b.to_owned());
+    }
+    let mut chars = symbol.chars();
+    let first = chars.next()?;
+    let prefix = match first {
+        'k' => "\\kilo",
+        'M' => "\\mega",
+        'G' => "\\giga",
+        'h' => "\\hecto",
+        'c' => "\\centi",
+        'm' => "\\milli",
+        'µ' | 'μ' => "\\micro",
+        'n' => "\\nano",
+        'p' => "\\pico",
+        _ => return None,
+    };
+    base(chars.as_str()).map(|b| format!("{prefix}{b}"))
+}
+
 /// Converts a stored SI value back into `unit` of `kind`.
 pub fn from_si(kind: QuantityKind, unit: &str, si: f64) -> Option<f64> {
     kind.unit(unit).map(|u| (u.from_si)(si))
@@ -723,6 +792,24 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-300)
+    }
+
+    #[test]
+    fn units_in_dsi_syntax() {
+        // D-SI 2.2.1 (PTB): prefixes and units as LaTeX-like macros.
+        assert_eq!(dsi_unit("mm").as_deref(), Some("\\milli\\metre"));
+        assert_eq!(dsi_unit("m").as_deref(), Some("\\metre"));
+        assert_eq!(dsi_unit("µm").as_deref(), Some("\\micro\\metre"));
+        assert_eq!(dsi_unit("um").as_deref(), Some("\\micro\\metre"));
+        assert_eq!(dsi_unit("kg").as_deref(), Some("\\kilogram"));
+        assert_eq!(dsi_unit("mg").as_deref(), Some("\\milli\\gram"));
+        assert_eq!(dsi_unit("K").as_deref(), Some("\\kelvin"));
+        assert_eq!(dsi_unit("℃").as_deref(), Some("\\degreecelsius"));
+        assert_eq!(dsi_unit("Ω").as_deref(), Some("\\ohm"));
+        assert_eq!(dsi_unit("kPa").as_deref(), Some("\\kilo\\pascal"));
+        assert_eq!(dsi_unit("MPa").as_deref(), Some("\\mega\\pascal"));
+        assert_eq!(dsi_unit("%").as_deref(), Some("\\percent"));
+        assert_eq!(dsi_unit("furlong"), None);
     }
 
     #[test]

@@ -1,0 +1,400 @@
+//! A certificate's content (ISO/IEC 17025 §7.8; JJF 1069, JJF 1071): the frozen snapshot
+//! that the PDF and the DCC are rendered from and that the signatures bind, the rules
+//! for which kind may be issued, the reported uncertainty's floor at the laboratory's
+//! CMC (ILAC-P14), the certificate number, and the §7.8 content checklist.
+
+use super::conformity::{Decision, DecisionRule};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+vocabulary! {
+    /// The three documents (JJF 1069).
+    CertificateKind {
+        Calibration => "calibration", "校准证书", "calibration certificate";
+        Verification => "verification", "检定证书", "verification certificate";
+        VerificationNotice => "verification_notice", "检定结果通知书", "verification result notice";
+    }
+}
+
+vocabulary! {
+    /// A certificate's standing.
+    CertificateStatus {
+        Issued => "issued", "有效", "valid";
+        Superseded => "superseded", "已被替代", "amended (superseded)";
+        Withdrawn => "withdrawn", "已撤回", "withdrawn";
+    }
+}
+
+/// Which document a verification's verdict allows: a verification certificate only for
+/// an item that passed, a result notice for one that failed (JJG 1002 / JJF 1069 §4).
+/// A calibration certificate carries no verdict of its own and is always allowed.
+pub fn kind_allowed(kind: CertificateKind, verdict: Option<Decision>) -> Result<(), &'static str> {
+    match (kind, verdict) {
+        (CertificateKind::Calibration, _) => Ok(()),
+        (CertificateKind::Verification, Some(Decision::Pass)) => Ok(()),
+        (CertificateKind::Verification, _) => Err("a verification certificate is issued only when the verdict is pass"),
+        (CertificateKind::VerificationNotice, Some(Decision::Fail | Decision::ConditionalFail)) => Ok(()),
+        (CertificateKind::VerificationNotice, _) => {
+            Err("a verification result notice is issued only when the verdict is fail")
+        }
+    }
+}
+
+/// The uncertainty reported for a point: never smaller than the laboratory's CMC for
+/// that range (ILAC-P14:09/2020 §5.4). Returns the value and whether it was raised.
+pub fn reported_u(u: f64, cmc: Option<f64>) -> (f64, bool) {
+    match cmc {
+        Some(c) if c > u => (c, true),
+        _ => (u, false),
+    }
+}
+
+/// The item's decision: its worst point's.
+pub fn item_decision(points: impl IntoIterator<Item = Decision>) -> Option<Decision> {
+    points.into_iter().max_by_key(|d| d.severity())
+}
+
+/// A certificate number: the laboratory's code, the year and its sequence in that year
+/// ("GDJL-2026-000123").
+pub fn number(lab_code: &str, year: i32, seq: u32) -> String {
+    format!("{lab_code}-{year}-{seq:06}")
+}
+
+/// A text in both languages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bilingual {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Party {
+    pub name: Bilingual,
+    pub address: String,
+    /// Unified social credit code, or another key.
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub name: Bilingual,
+    pub manufacturer: String,
+    pub model: String,
+    pub serial: String,
+}
+
+/// A value in the unit it was entered in.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Value {
+    pub value: f64,
+    /// A unit symbol of metrocal's catalogue ("mm", "°C", "%").
+    pub unit: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    pub temperature: Value,
+    /// Relative humidity in %.
+    pub humidity: Value,
+}
+
+/// A standard used, for the traceability statement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StandardUsed {
+    pub name: Bilingual,
+    pub serial: String,
+    /// Its own calibration certificate and validity.
+    pub certificate_no: String,
+    pub valid_until: NaiveDate,
+    /// Its assessment certificate (public standards).
+    pub assessment_no: String,
+    /// Who calibrated it (the traceability).
+    pub calibrated_by: String,
+}
+
+/// One measurement point.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    pub nominal: Value,
+    pub reference: Value,
+    pub readings: Vec<f64>,
+    /// Indication error, as found: mean reading − reference.
+    pub error: Value,
+    /// Expanded uncertainty, as reported (at least the CMC), its coverage factor and probability.
+    pub u: Value,
+    pub k: f64,
+    pub p: f64,
+    /// The uncertainty was raised to the laboratory's CMC.
+    pub raised_to_cmc: bool,
+    pub mpe: Option<Value>,
+    pub decision: Option<String>,
+    /// After adjustment, when the item was adjusted.
+    pub as_left_error: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Signature {
+    pub name: String,
+    /// technician, reviewer or approver.
+    pub role: String,
+    /// What the signature means ("recorded", "reviewed (核验)", "approved (批准)").
+    pub meaning: String,
+    pub signed_at: DateTime<Utc>,
+    /// The SHA-256 of the record content signed.
+    pub content_sha256: String,
+}
+
+/// Everything a certificate says, frozen at issue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub number: String,
+    pub kind: String,
+    pub revision: u32,
+    /// The certificate this one replaces, and why (§7.8.8).
+    pub replaces: Option<String>,
+    pub amendment_reason: Option<String>,
+    pub lab: Party,
+    pub customer: Party,
+    pub item: Item,
+    /// JJG/JJF method.
+    pub method: String,
+    pub received_on: NaiveDate,
+    pub calibrated_on: NaiveDate,
+    pub issued_on: NaiveDate,
+    /// Verification certificates: valid until.
+    pub valid_until: Option<NaiveDate>,
+    /// A recommended interval, only when the customer asked for one.
+    pub interval_months: Option<u32>,
+    pub environment: Environment,
+    pub standards: Vec<StandardUsed>,
+    pub points: Vec<Point>,
+    pub decision_rule: Option<String>,
+    pub decision: Option<String>,
+    pub adjusted: bool,
+    pub signatures: Vec<Signature>,
+}
+
+impl Snapshot {
+    /// The canonical bytes of the content (JSON, fields in declaration order) and their SHA-256.
+    pub fn digest(&self) -> (Vec<u8>, String) {
+        let bytes = serde_json::to_vec(self).expect("a snapshot always serialises");
+        let hash = hex::encode(Sha256::digest(&bytes));
+        (bytes, hash)
+    }
+
+    pub fn kind(&self) -> Option<CertificateKind> {
+        CertificateKind::parse(&self.kind)
+    }
+
+    pub fn rule(&self) -> Option<DecisionRule> {
+        self.decision_rule.as_deref().and_then(DecisionRule::parse)
+    }
+}
+
+impl Snapshot {
+    /// A complete calibration certificate of a gauge block, for the tests and the
+    /// documentation: every §7.8 item present, one point adjusted.
+    pub fn example() -> Snapshot {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("a date");
+        let v = |value: f64, unit: &str| Value {
+            value,
+            unit: unit.to_owned(),
+        };
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("a time");
+        Snapshot {
+            number: "GDJL-2026-000001".into(),
+            kind: "calibration".into(),
+            revision: 1,
+            replaces: None,
+            amendment_reason: None,
+            lab: Party {
+                name: Bilingual {
+                    zh: "广东省计量测试研究院".into(),
+                    en: "Guangdong Institute of Metrology".into(),
+                },
+                address: "广州市天河区".into(),
+                code: "124400001JA7N1F563".into(),
+            },
+            customer: Party {
+                name: Bilingual {
+                    zh: "广州示例仪器有限公司".into(),
+                    en: "Guangzhou Example Instruments Co., Ltd.".into(),
+                },
+                address: "广州市黄埔区".into(),
+                code: "91440100KMJQMXMD0D".into(),
+            },
+            item: Item {
+                name: Bilingual {
+                    zh: "量块".into(),
+                    en: "Gauge block".into(),
+                },
+                manufacturer: "哈量".into(),
+                model: "100 mm 2 级".into(),
+                serial: "GB-100-0042".into(),
+            },
+            method: "JJG 146-2011".into(),
+            received_on: d("2026-11-20"),
+            calibrated_on: d("2026-11-24"),
+            issued_on: d("2026-11-26"),
+            valid_until: None,
+            interval_months: None,
+            environment: Environment {
+                temperature: v(20.1, "°C"),
+                humidity: v(52.0, "%"),
+            },
+            standards: vec![StandardUsed {
+                name: Bilingual {
+                    zh: "量块比较仪".into(),
+                    en: "Gauge block comparator".into(),
+                },
+                serial: "EQ-017".into(),
+                certificate_no: "NIM-2026-0815".into(),
+                valid_until: d("2027-03-31"),
+                assessment_no: "[2024]粤社量标证字第000038号".into(),
+                calibrated_by: "中国计量科学研究院 / National Institute of Metrology, China".into(),
+            }],
+            points: vec![Point {
+                nominal: v(100.0, "mm"),
+                reference: v(100.0, "mm"),
+                readings: vec![100.00012, 100.00013, 100.00011],
+                error: v(0.00012, "mm"),
+                u: v(0.00005, "mm"),
+                k: 2.0,
+                p: 0.95,
+                raised_to_cmc: false,
+                mpe: Some(v(0.0006, "mm")),
+                decision: Some("pass".into()),
+                as_left_error: Some(v(0.00002, "mm")),
+            }],
+            decision_rule: Some("simple".into()),
+            decision: Some("pass".into()),
+            adjusted: true,
+            signatures: ["technician", "reviewer", "approver"]
+                .iter()
+                .enumerate()
+                .map(|(i, role)| Signature {
+                    name: ["张三", "李四", "王五"][i].into(),
+                    role: (*role).into(),
+                    meaning: ["检定/校准 / performed", "核验 / reviewed", "批准 / approved"][i].into(),
+                    signed_at: at("2026-11-25T08:00:00Z"),
+                    content_sha256: "0".repeat(64),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What ISO/IEC 17025 §7.8.2.1 (and §7.8.4.1 for calibration, §7.8.6 for conformity)
+/// requires that the snapshot lacks, by the clause's item; empty when complete.
+pub fn checklist(s: &Snapshot) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    let mut need = |ok: bool, what: &'static str| {
+        if !ok {
+            missing.push(what);
+        }
+    };
+    need(s.kind().is_some(), "a) title (kind of document)");
+    need(
+        !s.lab.name.zh.is_empty() && !s.lab.address.is_empty(),
+        "b) laboratory name and address",
+    );
+    need(!s.number.is_empty(), "d) unique identification");
+    need(!s.customer.name.zh.is_empty(), "e) customer");
+    need(!s.method.is_empty(), "f) method");
+    need(
+        !s.item.name.zh.is_empty() && !s.item.serial.is_empty(),
+        "g) item identification",
+    );
+    need(s.received_on <= s.calibrated_on, "h) date of receipt");
+    need(s.calibrated_on <= s.issued_on, "i) dates of calibration and issue");
+    need(!s.points.is_empty(), "m) results with units");
+    need(
+        s.points
+            .iter()
+            .all(|p| p.u.value > 0.0 && p.k > 0.0 && p.p > 0.0 && p.p < 1.0),
+        "7.8.4.1 a) measurement uncertainty with k and p",
+    );
+    need(
+        !s.environment.temperature.unit.is_empty(),
+        "7.8.4.1 b) environmental conditions",
+    );
+    need(!s.standards.is_empty(), "7.8.4.1 c) metrological traceability");
+    need(
+        s.decision.is_none() || s.decision_rule.is_some(),
+        "7.8.6 statement of conformity with its decision rule",
+    );
+    need(
+        !s.adjusted || s.points.iter().all(|p| p.as_left_error.is_some()),
+        "7.8.4.1 results before and after adjustment",
+    );
+    need(
+        ["technician", "reviewer", "approver"]
+            .iter()
+            .all(|r| s.signatures.iter().any(|g| g.role == *r)),
+        "o) the persons authorising the report",
+    );
+    need(
+        s.kind() != Some(CertificateKind::Verification) || s.valid_until.is_some(),
+        "verification certificate: valid until",
+    );
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::conformity::Decision::*;
+
+    #[test]
+    fn the_verdict_decides_the_document() {
+        use CertificateKind::*;
+        assert!(kind_allowed(Calibration, None).is_ok());
+        assert!(kind_allowed(Calibration, Some(Fail)).is_ok());
+        assert!(kind_allowed(Verification, Some(Pass)).is_ok());
+        assert!(kind_allowed(Verification, Some(ConditionalPass)).is_err());
+        assert!(kind_allowed(Verification, None).is_err());
+        assert!(kind_allowed(VerificationNotice, Some(Fail)).is_ok());
+        assert!(kind_allowed(VerificationNotice, Some(Pass)).is_err());
+    }
+
+    #[test]
+    fn the_reported_uncertainty_is_never_below_the_cmc() {
+        // ILAC-P14 §5.4: a U of 0.8 µm where the CMC is 1.0 µm is reported as 1.0 µm, flagged.
+        assert_eq!(reported_u(0.8e-6, Some(1.0e-6)), (1.0e-6, true));
+        assert_eq!(reported_u(1.0e-6, Some(1.0e-6)), (1.0e-6, false));
+        assert_eq!(reported_u(1.2e-6, Some(1.0e-6)), (1.2e-6, false));
+        assert_eq!(reported_u(1.2e-6, None), (1.2e-6, false));
+    }
+
+    #[test]
+    fn the_item_takes_its_worst_point() {
+        assert_eq!(item_decision([Pass, ConditionalPass, Pass]), Some(ConditionalPass));
+        assert_eq!(item_decision([Pass, Fail, ConditionalFail]), Some(Fail));
+        assert_eq!(item_decision([]), None);
+    }
+
+    #[test]
+    fn numbers_have_the_lab_the_year_and_six_digits() {
+        assert_eq!(number("GDJL", 2026, 123), "GDJL-2026-000123");
+    }
+
+    #[test]
+    fn the_example_is_complete() {
+        assert_eq!(checklist(&Snapshot::example()), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn the_checklist_names_what_is_missing() {
+        let s = Snapshot::default();
+        let missing = checklist(&s);
+        assert!(missing.contains(&"a) title (kind of document)"));
+        assert!(missing.contains(&"o) the persons authorising the report"));
+        // The digest is of the content: one character changes it.
+        let (_, a) = s.digest();
+        let mut t = s.clone();
+        t.method = "JJG 146-2011".into();
+        assert_ne!(a, t.digest().1);
+        assert_eq!(a.len(), 64);
+    }
+}

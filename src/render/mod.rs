@@ -1,0 +1,3 @@
+//! Renderings of a certificate snapshot: pure functions of their input.
+
+pub mod dcc;
