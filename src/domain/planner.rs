@@ -145,6 +145,9 @@ impl Calendar {
     }
 }
 
+/// Calibrations planned per (laboratory, category), week by week.
+pub type Load = FxHashMap<(i32, u32), Vec<u32>>;
+
 fn week_room(calendar: &Calendar, lab: i32, per_week: u32) -> Vec<u32> {
     (0..calendar.weeks)
         .map(|w| calendar.capacity(lab, w, per_week))
@@ -160,7 +163,7 @@ pub fn plan(
     demands: &[Demand],
     booked: &[(i32, u32, u32)],
     per_week: impl Fn(i32, u32) -> u32,
-) -> (Vec<Outcome>, FxHashMap<(i32, u32), Vec<u32>>) {
+) -> (Vec<Outcome>, Load) {
     let weeks = calendar.weeks as usize;
     // Room left per (laboratory, category) per week, filled in as first needed. Booked
     // work takes its room first (a week booked beyond its capacity has none left).

@@ -283,7 +283,7 @@ async fn compute(db: &DatabaseConnection, start: NaiveDate, weeks: u32) -> Resul
             planned.push(row);
         }
     }
-    planned.sort_by(|a, b| (a.planned_on, a.lab_id, a.due_on).cmp(&(b.planned_on, b.lab_id, b.due_on)));
+    planned.sort_by_key(|a| (a.planned_on, a.lab_id, a.due_on));
     unmet.sort_by(|a, b| (a.reason, a.due_on).cmp(&(b.reason, b.due_on)));
     // The load per laboratory, over its categories.
     let mut by_lab: FxHashMap<i32, (Vec<u32>, Vec<u32>)> = FxHashMap::default();
@@ -292,8 +292,8 @@ async fn compute(db: &DatabaseConnection, start: NaiveDate, weeks: u32) -> Resul
         let e = by_lab
             .entry(*lab)
             .or_insert_with(|| (vec![0; weeks as usize], vec![0; weeks as usize]));
-        for w in 0..calendar.weeks as usize {
-            e.0[w] += used[w];
+        for (w, u) in used.iter().enumerate().take(calendar.weeks as usize) {
+            e.0[w] += u;
             e.1[w] += calendar.capacity(*lab, w as u32, pw);
         }
     }

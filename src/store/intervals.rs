@@ -47,7 +47,7 @@ pub async fn group_results<C: ConnectionTrait>(db: &C, category: &str) -> Result
     }
     Columns::finish(r)?;
     // Rows of one aggregate arrive in the subquery's order on SQLite; sort to be sure on every engine.
-    out.sort_by(|a, b| (a.item_id, a.calibrated_on).cmp(&(b.item_id, b.calibrated_on)));
+    out.sort_by_key(|a| (a.item_id, a.calibrated_on));
     Ok(out)
 }
 

@@ -10,10 +10,13 @@ use std::sync::{Arc, Mutex};
 
 /// A minimal SMTP server for the test: accepts (or, with `refuse`, rejects at RCPT)
 /// every message and keeps (recipients, data).
-async fn smtp_sink(refuse: bool) -> (u16, Arc<Mutex<Vec<(Vec<String>, String)>>>) {
+/// The messages a sink received: (recipients, data).
+type Received = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
+async fn smtp_sink(refuse: bool) -> (u16, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let got: Arc<Mutex<Vec<(Vec<String>, String)>>> = Arc::default();
+    let got: Received = Arc::default();
     let kept = got.clone();
     rocket::tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
