@@ -67,7 +67,9 @@ pub fn rocket_figment(config: &AppConfig) -> std::io::Result<Figment> {
         use rocket::data::{Limits, ToByteUnit};
         let limits = Limits::default()
             .limit("form", 256.kibibytes())
-            .limit("data-form", 1.mebibytes())
+            // Certificates (PDF or DCC) uploaded for verification.
+            .limit("data-form", 8.mebibytes())
+            .limit("file", 8.mebibytes())
             .limit("json", 256.kibibytes())
             .limit("string", 64.kibibytes())
             .limit("bytes", 64.kibibytes());

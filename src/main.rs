@@ -84,6 +84,27 @@ enum Command {
     /// Calibration schedules and recall.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
+    /// Issued certificates.
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
+}
+
+#[derive(Subcommand)]
+enum CertificateCommand {
+    /// Checks a certificate's PDF or DCC file against the register: exits 0 only when it
+    /// is byte for byte the file issued and the laboratory's signature holds.
+    Verify {
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Writes a certificate's issued files (DCC, and PDF when there is one) into DIR,
+    /// byte for byte as served.
+    Export {
+        number: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -496,6 +517,47 @@ async fn run(cli: Cli) -> Result<(), String> {
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&*plan).map_err(|e| e.to_string())?),
                 Format::Text => print!("{}", plan_text(&plan, started.elapsed().as_secs_f64())),
+            }
+        }
+        Command::Certificate(CertificateCommand::Verify { file, format }) => {
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let db = open(&cli).await?;
+            let v = metrocal::service::certificates::verify_file(&db, &bytes)
+                .await
+                .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?),
+                Format::Text => {
+                    println!("{}: {}", if v.genuine { "GENUINE" } else { "NOT GENUINE" }, v.reason);
+                    if let Some(n) = &v.number {
+                        println!(
+                            "certificate {n} ({}), revision {}, {}{}",
+                            v.kind.as_deref().unwrap_or(""),
+                            v.revision.unwrap_or(0),
+                            v.status.as_deref().unwrap_or(""),
+                            v.superseded_by
+                                .as_ref()
+                                .map(|s| format!(", superseded by {s}"))
+                                .unwrap_or_default()
+                        );
+                        println!("issued by {}", v.issuer.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            if !v.genuine {
+                return Err("the file is not a genuine certificate".into());
+            }
+        }
+        Command::Certificate(CertificateCommand::Export { number, out }) => {
+            let db = open(&cli).await?;
+            let files = metrocal::service::certificates::files(&db, number)
+                .await
+                .map_err(field_errors)?;
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for (name, bytes) in files {
+                let path = out.join(&name);
+                std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("{}", path.display());
             }
         }
         Command::Audit(AuditCommand::Head) => {

@@ -5,9 +5,11 @@
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
+pub mod certificates;
 pub mod dashboard;
 pub mod generate;
 pub mod intervals;
+pub mod keys;
 pub mod lifecycle;
 pub mod mail;
 pub mod organisations;

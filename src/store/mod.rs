@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
+pub mod certificates;
 pub mod entities;
 pub mod intervals;
 pub mod lifecycle;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
+pub mod certificates;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
@@ -275,7 +276,10 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {
             match crate::setup_database(&config).await {
-                Ok(db) => Ok(rocket.manage(Db(db)).manage(config)),
+                Ok(db) => Ok(rocket
+                    .manage(Db(db))
+                    .manage(crate::service::keys::KeyStore::new(&config.data_dir))
+                    .manage(config)),
                 Err(e) => {
                     tracing::error!(error = %e, "database setup failed");
                     eprintln!("metrocal: cannot open the database: {e}");
@@ -293,6 +297,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", traceability::page_routes())
         .mount("/", schedule::page_routes())
         .mount("/", planner::page_routes())
+        .mount("/", certificates::page_routes())
         .mount("/", intervals::page_routes())
         .mount("/", lifecycle::page_routes())
         .mount("/", work_orders::page_routes())
@@ -304,6 +309,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", planner::api_routes())
+        .mount("/api/v1", certificates::api_routes())
         .mount("/api/v1", intervals::api_routes())
         .mount("/api/v1", lifecycle::api_routes())
         .mount("/api/v1", work_orders::api_routes())

@@ -140,6 +140,8 @@ impl utoipa::Modify for BearerAuth {
         super::traceability::record_link_api,
         super::schedule::recall_api,
         super::planner::plan_api,
+        super::certificates::verify_token_api,
+        super::certificates::verify_file_api,
         super::intervals::list_api,
         super::intervals::propose_api,
         super::intervals::decide_api,

@@ -698,6 +698,28 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![("decision", "approve".into())]),
                 expect: [LOGIN, S(403), S(403), S(404), S(404), S(403), S(403), S(403), S(404)],
             },
+            // Verification is public.
+            Case {
+                route: ("GET", "/verify/<token>"),
+                method: Method::Get,
+                uri: "/verify/0123456789abcdef0123456789abcdef".into(),
+                body: Body::None,
+                expect: [S(404); 9],
+            },
+            Case {
+                route: ("GET", "/verify"),
+                method: Method::Get,
+                uri: "/verify".into(),
+                body: Body::None,
+                expect: ALL_200,
+            },
+            Case {
+                route: ("POST", "/verify"),
+                method: Method::Post,
+                uri: "/verify".into(),
+                body: Body::Form(vec![]),
+                expect: [S(422); 9],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),
@@ -878,6 +900,20 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/api/v1/interval-proposals/999999/decision".into(),
                 body: Body::Json(json!({"decision": "approve"})),
                 expect: [S(401), S(403), S(403), S(404), S(404), S(403), S(403), S(403), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/verify/<token>"),
+                method: Method::Get,
+                uri: "/api/v1/verify/0123456789abcdef0123456789abcdef".into(),
+                body: Body::None,
+                expect: [S(404); 9],
+            },
+            Case {
+                route: ("POST", "/api/v1/certificates/verify"),
+                method: Method::Post,
+                uri: "/api/v1/certificates/verify".into(),
+                body: Body::Json(json!({"not": "a certificate"})),
+                expect: ALL_200,
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

@@ -6,6 +6,7 @@ mod api;
 mod audit;
 mod authz;
 mod budgets;
+mod certificates;
 mod cli;
 mod intervals;
 mod lifecycle;

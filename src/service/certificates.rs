@@ -1,0 +1,388 @@
+//! Issuing certificates and verifying them.
+//!
+//! Issuing freezes the content (the snapshot), numbers it from the laboratory's
+//! gap-free yearly sequence, renders the DCC, and signs the digests with the
+//! laboratory's Ed25519 key, in one transaction with its audit event. An issued
+//! certificate never changes: an amendment is a new certificate that supersedes it.
+//! Verification finds a file by its SHA-256 and checks the signature.
+
+use super::keys::{self, KeyStore};
+use super::{Actor, Error, Result};
+use crate::domain::accounts::Role;
+use crate::domain::certificates::{self as rules, CertificateKind, CertificateStatus, Snapshot};
+use crate::domain::conformity::Decision;
+use crate::store::certificates as q;
+use crate::store::entities::certificate;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Who issues a laboratory's certificates: its approvers (批准).
+const ISSUERS: &[Role] = &[Role::Approver];
+
+/// What the laboratory's signature covers: the number, the content's digest and the
+/// digests of the files as served, so that neither the content nor a file can change.
+pub fn signed_message(number: &str, content_sha256: &str, dcc_sha256: &str, pdf_sha256: Option<&str>) -> Vec<u8> {
+    format!(
+        "metrocal certificate v1\nnumber {number}\ncontent sha256 {content_sha256}\ndcc sha256 {dcc_sha256}\npdf sha256 {}\n",
+        pdf_sha256.unwrap_or("-")
+    )
+    .into_bytes()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// What to issue: the content (its number, revision and replacement are filled in here),
+/// the laboratory and the customer, and the certificate it amends, with the reason.
+pub struct IssueRequest {
+    pub lab_id: i32,
+    pub customer_id: i32,
+    pub snapshot: Snapshot,
+    pub amends: Option<(i32, String)>,
+}
+
+/// Issues a certificate.
+pub async fn issue(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    req: IssueRequest,
+    now: DateTime<Utc>,
+) -> Result<certificate::Model> {
+    let own = actor.principal().is_none_or(|p| p.organisation_id == req.lab_id);
+    if !actor.may(ISSUERS) || !own {
+        return Err(actor.forbidden());
+    }
+    let mut s = req.snapshot;
+    let kind = s
+        .kind()
+        .ok_or_else(|| Error::field("kind", "certificate.kind_invalid", CertificateKind::choices()))?;
+    let verdict = s.decision.as_deref().and_then(Decision::parse);
+    rules::kind_allowed(kind, verdict).map_err(|m| Error::field("kind", "certificate.kind_not_allowed", m))?;
+    let txn = db.begin().await?;
+    // The number first: on SQLite the transaction's first statement takes the write lock
+    // (a read first would make a concurrent issue fail on upgrading it), and on both
+    // engines the sequence row's lock queues concurrent issues of the laboratory.
+    let year = s.issued_on.year();
+    let seq = q::next_seq(&txn, req.lab_id, year).await?;
+    let lab = crate::store::register::organisations_by_ids(&txn, &[req.lab_id])
+        .await?
+        .remove(&req.lab_id)
+        .ok_or(Error::NotFound { what: "laboratory" })?;
+    let replaces = match &req.amends {
+        Some((id, reason)) => {
+            if reason.trim().is_empty() {
+                return Err(Error::field(
+                    "reason",
+                    "certificate.reason_required",
+                    "say why it is amended",
+                ));
+            }
+            let old = q::by_id(&txn, *id)
+                .await?
+                .filter(|c| c.lab_id == req.lab_id)
+                .ok_or(Error::NotFound { what: "certificate" })?;
+            if old.status != CertificateStatus::Issued.as_str() {
+                return Err(Error::Conflict {
+                    code: "certificate.not_current",
+                    message: format!(
+                        "{} is {}; only the current certificate can be amended",
+                        old.number, old.status
+                    ),
+                    fields: vec![],
+                });
+            }
+            Some(old)
+        }
+        None => None,
+    };
+    let revision = replaces.as_ref().map_or(1, |o| o.revision + 1);
+    s.number = rules::number(&lab.code, year, seq as u32);
+    s.revision = revision as u32;
+    s.replaces = replaces.as_ref().map(|o| o.number.clone());
+    s.amendment_reason = req.amends.as_ref().map(|(_, r)| r.trim().to_owned());
+    let missing = rules::checklist(&s);
+    if !missing.is_empty() {
+        return Err(Error::invalid(
+            missing
+                .iter()
+                .map(|m| crate::domain::Error::new("content", "certificate.incomplete", format!("missing: {m}")))
+                .collect(),
+        ));
+    }
+    let (content, content_sha) = s.digest();
+    let dcc = crate::render::dcc::render(&s).map_err(|e| Error::Internal(e.to_string()))?;
+    let dcc_sha = sha256_hex(&dcc);
+    let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
+    let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, None));
+    let token = super::random_hex(16);
+    let row = q::insert(
+        &txn,
+        certificate::ActiveModel {
+            lab_id: Set(req.lab_id),
+            customer_id: Set(req.customer_id),
+            number: Set(s.number.clone()),
+            year: Set(year),
+            seq: Set(seq),
+            kind: Set(kind.as_str().to_owned()),
+            revision: Set(revision),
+            replaces_id: Set(replaces.as_ref().map(|o| o.id)),
+            reason: Set(s.amendment_reason.clone().unwrap_or_default()),
+            status: Set(CertificateStatus::Issued.as_str().to_owned()),
+            status_reason: Set(String::new()),
+            token: Set(token),
+            snapshot: Set(String::from_utf8(content).expect("JSON is UTF-8")),
+            content_sha256: Set(content_sha.clone()),
+            dcc: Set(String::from_utf8(dcc).expect("the DCC is UTF-8")),
+            dcc_sha256: Set(dcc_sha),
+            pdf: Set(None),
+            pdf_sha256: Set(None),
+            key_id: Set(key_id),
+            signature: Set(signature),
+            issued_at: Set(now),
+            issued_by: Set(actor.principal().map(|p| p.user_id)),
+            status_changed_at: Set(None),
+            ..Default::default()
+        },
+    )
+    .await?;
+    if let Some(old) = &replaces {
+        q::set_status(
+            &txn,
+            old.id,
+            "issued",
+            "superseded",
+            &format!("superseded by {}", row.number),
+            now,
+        )
+        .await?;
+    }
+    let mut changes = super::audit::Changes::new();
+    for (k, v) in [
+        ("number", row.number.clone()),
+        ("kind", row.kind.clone()),
+        ("content_sha256", content_sha),
+        ("dcc_sha256", row.dcc_sha256.clone()),
+        ("key_id", row.key_id.clone()),
+    ] {
+        changes.note(k, v.into());
+    }
+    if let Some(old) = &replaces {
+        changes.note("replaces", old.number.clone().into());
+    }
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: if replaces.is_some() {
+                "certificate.amend"
+            } else {
+                "certificate.issue"
+            },
+            entity_type: "certificate",
+            entity_id: row.number.clone(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// What verification says of a certificate or a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// The file is byte for byte an issued one and its signature holds (for a file), or
+    /// the certificate's signature holds (for a token).
+    pub genuine: bool,
+    pub reason: String,
+    pub number: Option<String>,
+    /// issued, superseded or withdrawn.
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub superseded_by: Option<String>,
+    pub kind: Option<String>,
+    pub revision: Option<i32>,
+    pub issuer: Option<String>,
+    pub item: Option<String>,
+    pub calibrated_on: Option<NaiveDate>,
+    pub issued_on: Option<NaiveDate>,
+    pub content_sha256: Option<String>,
+    pub dcc_sha256: Option<String>,
+    pub pdf_sha256: Option<String>,
+    pub key_id: Option<String>,
+    /// Which file matched: dcc or pdf.
+    pub file: Option<&'static str>,
+}
+
+fn not_found(reason: &str) -> Verification {
+    Verification {
+        genuine: false,
+        reason: reason.to_owned(),
+        number: None,
+        status: None,
+        status_reason: None,
+        superseded_by: None,
+        kind: None,
+        revision: None,
+        issuer: None,
+        item: None,
+        calibrated_on: None,
+        issued_on: None,
+        content_sha256: None,
+        dcc_sha256: None,
+        pdf_sha256: None,
+        key_id: None,
+        file: None,
+    }
+}
+
+async fn describe(db: &DatabaseConnection, c: &certificate::Model, file: Option<&'static str>) -> Result<Verification> {
+    let key = q::key_by_id(db, &c.key_id).await?;
+    let content_ok = sha256_hex(c.snapshot.as_bytes()) == c.content_sha256;
+    let dcc_ok = sha256_hex(c.dcc.as_bytes()) == c.dcc_sha256;
+    let pdf_ok = match (&c.pdf, &c.pdf_sha256) {
+        (Some(p), Some(h)) => &sha256_hex(p) == h,
+        (None, None) => true,
+        _ => false,
+    };
+    let signature_ok = key.as_ref().is_some_and(|k| {
+        k.lab_id == c.lab_id
+            && keys::verify(
+                &k.public_key,
+                &signed_message(&c.number, &c.content_sha256, &c.dcc_sha256, c.pdf_sha256.as_deref()),
+                &c.signature,
+            )
+    });
+    let snapshot: Option<Snapshot> = serde_json::from_str(&c.snapshot).ok();
+    let superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
+    let genuine = content_ok && dcc_ok && pdf_ok && signature_ok;
+    Ok(Verification {
+        genuine,
+        reason: if genuine {
+            match file {
+                Some(f) => format!("the {f} is byte for byte the one issued, and the laboratory's signature holds"),
+                None => "the laboratory's signature holds".to_owned(),
+            }
+        } else {
+            "the stored certificate does not match its signature".to_owned()
+        },
+        number: Some(c.number.clone()),
+        status: Some(c.status.clone()),
+        status_reason: Some(c.status_reason.clone()),
+        superseded_by,
+        kind: Some(c.kind.clone()),
+        revision: Some(c.revision),
+        issuer: snapshot
+            .as_ref()
+            .map(|s| format!("{} / {}", s.lab.name.zh, s.lab.name.en)),
+        item: snapshot
+            .as_ref()
+            .map(|s| format!("{} {} {}", s.item.name.zh, s.item.model, s.item.serial)),
+        calibrated_on: snapshot.as_ref().map(|s| s.calibrated_on),
+        issued_on: snapshot.as_ref().map(|s| s.issued_on),
+        content_sha256: Some(c.content_sha256.clone()),
+        dcc_sha256: Some(c.dcc_sha256.clone()),
+        pdf_sha256: c.pdf_sha256.clone(),
+        key_id: Some(c.key_id.clone()),
+        file,
+    })
+}
+
+/// The public verification of a certificate by its token (no login).
+pub async fn verify_token(db: &DatabaseConnection, token: &str) -> Result<Verification> {
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::NotFound { what: "certificate" });
+    }
+    let c = q::by_token(db, token)
+        .await?
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    describe(db, &c, None).await
+}
+
+/// Verifies a file: it must be byte for byte an issued certificate's PDF or DCC, and
+/// that certificate's signature must hold.
+pub async fn verify_file(db: &DatabaseConnection, bytes: &[u8]) -> Result<Verification> {
+    let sha = sha256_hex(bytes);
+    let Some(c) = q::by_file_sha(db, &sha).await? else {
+        return Ok(not_found(
+            "no certificate was issued with this file: it is not one of ours, or it was altered",
+        ));
+    };
+    let file = if c.dcc_sha256 == sha { "dcc" } else { "pdf" };
+    describe(db, &c, Some(file)).await
+}
+
+/// Withdraws a certificate (§7.8.8): it stays downloadable, marked withdrawn. Audited.
+pub async fn withdraw(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    number: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    let c = q::by_number(&txn, number)
+        .await?
+        .filter(|c| actor.sees_organisation(c.lab_id))
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    let own = actor.principal().is_none_or(|p| p.organisation_id == c.lab_id);
+    if !actor.may(ISSUERS) || !own {
+        return Err(actor.forbidden());
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::field(
+            "reason",
+            "certificate.reason_required",
+            "say why it is withdrawn",
+        ));
+    }
+    if q::set_status(&txn, c.id, "issued", "withdrawn", reason.trim(), now).await? == 0 {
+        return Err(Error::Conflict {
+            code: "certificate.not_current",
+            message: format!("{} is {}", c.number, c.status),
+            fields: vec![],
+        });
+    }
+    let mut changes = super::audit::Changes::new();
+    changes.set("status", "issued".into(), "withdrawn".into());
+    changes.note("reason", reason.trim().into());
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "certificate.withdraw",
+            entity_type: "certificate",
+            entity_id: c.number.clone(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A certificate's files as served: (file name, bytes).
+pub async fn files(db: &DatabaseConnection, number: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let c = q::by_number(db, number)
+        .await?
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    let mut out = vec![(format!("{}.xml", safe_name(&c.number)), c.dcc.into_bytes())];
+    if let Some(pdf) = c.pdf {
+        out.push((format!("{}.pdf", safe_name(&c.number)), pdf));
+    }
+    Ok(out)
+}
+
+/// A file name made of the certificate number's letters, digits and hyphens only.
+pub fn safe_name(number: &str) -> String {
+    number
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .collect()
+}

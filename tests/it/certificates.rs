@@ -1,0 +1,261 @@
+//! Issuing and verifying certificates: gap-free numbers under 50 concurrent issues, the
+//! signing key file, the public verification page and upload, one changed byte detected,
+//! amendments and withdrawal, and the command line's verify and export.
+
+use crate::support::{visitor, TestApp, ENTERPRISE_A, INSTITUTE};
+use metrocal::domain::certificates::Snapshot;
+use metrocal::service::certificates::{issue, verify_file, withdraw, IssueRequest};
+use metrocal::service::keys::KeyStore;
+use metrocal::service::Actor;
+use rocket::http::{ContentType, Status};
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+
+#[rocket::async_test]
+async fn numbers_signatures_verification_and_amendments() {
+    let app = TestApp::demo().await;
+    let lab = app.organisation_id(INSTITUTE).await;
+    let customer = app.organisation_id(ENTERPRISE_A).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = KeyStore::new(dir.path());
+    let approver = Actor::system("test");
+    let now = chrono::Utc::now();
+    let request = || IssueRequest {
+        lab_id: lab,
+        customer_id: customer,
+        snapshot: Snapshot::example(),
+        amends: None,
+    };
+    let first = issue(&approver, &app.db, &keys, request(), now).await.unwrap();
+    assert_eq!(first.number, format!("{INSTITUTE}-2026-000001"));
+    assert_eq!((first.revision, first.status.as_str()), (1, "issued"));
+    // The private key is a file of the key store, readable by its owner only.
+    let key_files: Vec<_> = std::fs::read_dir(dir.path().join("keys")).unwrap().collect();
+    assert_eq!(key_files.len(), 1);
+    let mode = key_files[0].as_ref().unwrap().metadata().unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // 50 at once: no gap, no duplicate.
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (db, keys, actor) = (app.db.clone(), keys.clone(), approver.clone());
+            let req = request();
+            rocket::tokio::spawn(async move { issue(&actor, &db, &keys, req, chrono::Utc::now()).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().unwrap().seq);
+    }
+    seqs.sort();
+    assert_eq!(seqs, (2..=51).collect::<Vec<i32>>());
+    assert_eq!(app.events("certificate.issue").await, 51);
+
+    // The DCC verifies as served; one changed byte does not.
+    let dcc = first.dcc.clone().into_bytes();
+    let v = verify_file(&app.db, &dcc).await.unwrap();
+    assert!(v.genuine, "{v:?}");
+    assert_eq!(v.number.as_deref(), Some(first.number.as_str()));
+    assert_eq!(v.file, Some("dcc"));
+    let mut tampered = dcc.clone();
+    let at = tampered.len() / 2;
+    tampered[at] ^= 1;
+    let v = verify_file(&app.db, &tampered).await.unwrap();
+    assert!(!v.genuine && v.number.is_none(), "{v:?}");
+    // A stored certificate whose content was changed behind the system's back fails its signature.
+    use sea_orm::ConnectionTrait;
+    let second = seqs[0];
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE certificates SET snapshot = replace(snapshot, 'GB-100-0042', 'GB-100-0043') WHERE seq = {second}"
+        ))
+        .await
+        .unwrap();
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!("SELECT dcc FROM certificates WHERE seq = {second}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let dcc2: String = row.try_get("", "dcc").unwrap();
+    let v = verify_file(&app.db, dcc2.as_bytes()).await.unwrap();
+    assert!(!v.genuine, "the content no longer matches its digest: {v:?}");
+
+    // The public page needs no login.
+    let res = app.client.get(format!("/verify/{}", first.token)).dispatch().await;
+    assert_eq!(res.status(), Status::Ok);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains(&first.number) && html.contains(&first.dcc_sha256),
+        "{html}"
+    );
+    let res = app
+        .client
+        .get("/verify/00000000000000000000000000000000")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::NotFound);
+    let (status, v) = app.get_json(&format!("/api/v1/verify/{}", first.token)).await;
+    assert_eq!((status, v["genuine"].as_bool()), (200, Some(true)), "{v}");
+    // Uploading the file checks it byte for byte.
+    let res = app
+        .client
+        .post("/api/v1/certificates/verify")
+        .header(ContentType::Binary)
+        .body(dcc.clone())
+        .dispatch()
+        .await;
+    let v: Value = res.into_json().await.unwrap();
+    assert_eq!(v["genuine"], true);
+    let res = app
+        .client
+        .post("/api/v1/certificates/verify")
+        .header(ContentType::Binary)
+        .body(tampered.clone())
+        .dispatch()
+        .await;
+    let v: Value = res.into_json().await.unwrap();
+    assert_eq!(v["genuine"], false);
+    let boundary = "metrocalboundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&dcc);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let res = visitor(app.client.post("/verify"))
+        .header(ContentType::new("multipart", "form-data").with_params(("boundary", boundary)))
+        .body(body)
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert!(res.into_string().await.unwrap().contains(&first.number));
+
+    // An amendment: a new number, revision 2, the old one superseded and saying so.
+    let amended = issue(
+        &approver,
+        &app.db,
+        &keys,
+        IssueRequest {
+            amends: Some((first.id, "客户地址更正 / customer address corrected".into())),
+            ..request()
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(amended.revision, 2);
+    assert_eq!(amended.replaces_id, Some(first.id));
+    assert!(amended.dcc.contains(&format!(
+        "<dcc:replacedUniqueIdentifier>{}</dcc:replacedUniqueIdentifier>",
+        first.number
+    )));
+    let (_, v) = app.get_json(&format!("/api/v1/verify/{}", first.token)).await;
+    assert_eq!(v["status"], "superseded");
+    assert_eq!(v["superseded_by"], amended.number.as_str());
+    assert_eq!(v["genuine"], true, "still genuine, and still downloadable");
+    // Only the current certificate can be amended again.
+    let again = issue(
+        &approver,
+        &app.db,
+        &keys,
+        IssueRequest {
+            amends: Some((first.id, "again".into())),
+            ..request()
+        },
+        now,
+    )
+    .await;
+    assert!(matches!(again, Err(metrocal::service::Error::Conflict { .. })));
+    assert_eq!(app.events("certificate.amend").await, 1);
+    // Withdrawal.
+    withdraw(&approver, &app.db, &amended.number, "item returned unrepaired", now)
+        .await
+        .unwrap();
+    let (_, v) = app.get_json(&format!("/api/v1/verify/{}", amended.token)).await;
+    assert_eq!(v["status"], "withdrawn");
+
+    // A verification certificate for an item that failed is refused.
+    let mut failed = Snapshot::example();
+    failed.kind = "verification".into();
+    failed.valid_until = Some("2027-11-23".parse().unwrap());
+    failed.decision = Some("fail".into());
+    let refused = issue(
+        &approver,
+        &app.db,
+        &keys,
+        IssueRequest {
+            snapshot: failed,
+            ..request()
+        },
+        now,
+    )
+    .await;
+    assert!(matches!(refused, Err(metrocal::service::Error::Invalid { .. })));
+}
+
+#[rocket::async_test]
+async fn the_command_line_verifies_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    // A database of its own, migrated, with one organisation pair from the demo set.
+    let db = metrocal::store::connect(&url).await.unwrap();
+    metrocal::store::migrate(&db).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(
+        "INSERT INTO organisations (code, kind, name_zh, name_en, region_id, created_at, updated_at) VALUES \
+         ('124400001JA7N1F563', 'institute', '广东省计量测试研究院', 'GIM', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'), \
+         ('91440100KMJQMXMD0D', 'enterprise', '广州示例仪器有限公司', 'Example', NULL, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+    )
+    .await
+    .unwrap();
+    let keys = KeyStore::new(dir.path());
+    let c = issue(
+        &Actor::system("test"),
+        &db,
+        &keys,
+        IssueRequest {
+            lab_id: 1,
+            customer_id: 2,
+            snapshot: Snapshot::example(),
+            amends: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    drop(db);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("METROCAL_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out_dir = dir.path().join("out");
+    let o = run(&["certificate", "export", &c.number, "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = out_dir.join(format!("{}.xml", c.number));
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        c.dcc.as_bytes(),
+        "byte for byte as served"
+    );
+    let o = run(&["certificate", "verify", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("GENUINE"));
+    // One byte changed: exit code not 0.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 1;
+    let bad = out_dir.join("altered.xml");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = run(&["certificate", "verify", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("NOT GENUINE"));
+}
