@@ -66,6 +66,11 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
                 .await
                 .map_err(|e| format!("loading the demo data set failed: {e}"))?;
             tracing::info!(?summary, "demo data set loaded");
+            let keys = service::keys::KeyStore::new(&config.data_dir);
+            let certificates = service::certificates::issue_demo(&db, &keys, chrono::Utc::now())
+                .await
+                .map_err(|e| format!("issuing the demo certificates failed: {e}"))?;
+            tracing::info!(certificates, "demo certificates issued");
         }
         let accounts = service::accounts::create_demo_accounts(&db, chrono::Utc::now())
             .await

@@ -386,3 +386,342 @@ pub fn safe_name(number: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
         .collect()
 }
+
+// ---------------------------------------------------------------- the portal
+
+/// A certificate in a list or on its page (without its files).
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateView {
+    pub number: String,
+    pub kind: String,
+    pub revision: i32,
+    pub status: String,
+    pub status_reason: String,
+    pub reason: String,
+    pub lab_id: i32,
+    pub customer_id: i32,
+    pub lab: String,
+    pub customer: String,
+    pub item: String,
+    pub calibrated_on: Option<NaiveDate>,
+    pub issued_on: Option<NaiveDate>,
+    pub valid_until: Option<NaiveDate>,
+    pub decision: Option<String>,
+    pub token: String,
+    pub has_pdf: bool,
+    pub dcc_sha256: String,
+    pub replaces: Option<String>,
+    pub superseded_by: Option<String>,
+}
+
+fn view(c: &certificate::Model) -> CertificateView {
+    let s: Option<Snapshot> = serde_json::from_str(&c.snapshot).ok();
+    CertificateView {
+        number: c.number.clone(),
+        kind: c.kind.clone(),
+        revision: c.revision,
+        status: c.status.clone(),
+        status_reason: c.status_reason.clone(),
+        reason: c.reason.clone(),
+        lab_id: c.lab_id,
+        customer_id: c.customer_id,
+        lab: s.as_ref().map(|s| s.lab.name.zh.clone()).unwrap_or_default(),
+        customer: s.as_ref().map(|s| s.customer.name.zh.clone()).unwrap_or_default(),
+        item: s
+            .as_ref()
+            .map(|s| format!("{} {} {}", s.item.name.zh, s.item.model, s.item.serial))
+            .unwrap_or_default(),
+        calibrated_on: s.as_ref().map(|s| s.calibrated_on),
+        issued_on: s.as_ref().map(|s| s.issued_on),
+        valid_until: s.as_ref().and_then(|s| s.valid_until),
+        decision: s.as_ref().and_then(|s| s.decision.clone()),
+        token: c.token.clone(),
+        has_pdf: c.pdf_sha256.is_some(),
+        dcc_sha256: c.dcc_sha256.clone(),
+        replaces: s.as_ref().and_then(|s| s.replaces.clone()),
+        superseded_by: None,
+    }
+}
+
+/// Who sees a certificate: the customer's users, the issuing laboratory's staff, and
+/// those who oversee the province. Everyone else is told it does not exist.
+fn sees(actor: &Actor, c: &certificate::Model) -> bool {
+    actor.sees_organisation(c.customer_id) || actor.sees_organisation(c.lab_id)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CertificateList {
+    pub total: u64,
+    pub offset: u64,
+    pub limit: u64,
+    pub q: String,
+    pub certificates: Vec<CertificateView>,
+}
+
+pub const MAX_PAGE: u64 = 200;
+
+/// The certificates the actor may see: an enterprise its own organisation's, a
+/// laboratory those it issued, the regulator all; `q` searches number, item and names.
+pub async fn list(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    q_text: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<CertificateList> {
+    let p = actor.require_login()?;
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(Error::field(
+            "limit",
+            "page.limit_invalid",
+            format!("from 1 to {MAX_PAGE}"),
+        ));
+    }
+    let q_text = q_text.trim();
+    if q_text.chars().count() > 100 {
+        return Err(Error::field("q", "field.too_long", "at most 100 characters"));
+    }
+    let (customer, lab) = match p {
+        _ if actor.oversees() => (None, None),
+        Some(p) if p.roles.has(Role::Enterprise) => (Some(p.organisation_id), None),
+        Some(p) => (None, Some(p.organisation_id)),
+        None => (None, None),
+    };
+    let (rows, total) = q::list(db, customer, lab, Some(q_text), offset, limit).await?;
+    Ok(CertificateList {
+        total,
+        offset,
+        limit,
+        q: q_text.to_owned(),
+        certificates: rows.iter().map(view).collect(),
+    })
+}
+
+/// One certificate's page, for those who may see it.
+pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result<(CertificateView, Snapshot)> {
+    actor.require_login()?;
+    let c = q::by_number(db, number)
+        .await?
+        .filter(|c| sees(actor, c))
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    let mut v = view(&c);
+    v.superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
+    let s: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok((v, s))
+}
+
+/// A certificate's file as issued, for those who may see it: `dcc` or `pdf`.
+pub async fn download(actor: &Actor, db: &DatabaseConnection, number: &str, file: &str) -> Result<(String, Vec<u8>)> {
+    actor.require_login()?;
+    let c = q::by_number(db, number)
+        .await?
+        .filter(|c| sees(actor, c))
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    match file {
+        "dcc" => Ok((format!("{}.xml", safe_name(&c.number)), c.dcc.into_bytes())),
+        "pdf" => c
+            .pdf
+            .map(|p| (format!("{}.pdf", safe_name(&c.number)), p))
+            .ok_or(Error::NotFound { what: "PDF" }),
+        _ => Err(Error::NotFound { what: "file" }),
+    }
+}
+
+/// The most certificates one ZIP holds.
+pub const MAX_ZIP: usize = 200;
+
+/// Several certificates' files in one ZIP. Every number must be one the actor may see:
+/// one that is not makes the whole request 404, so nothing tells which exist.
+pub async fn zip(actor: &Actor, db: &DatabaseConnection, numbers: &[String]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    actor.require_login()?;
+    if numbers.is_empty() || numbers.len() > MAX_ZIP {
+        return Err(Error::field(
+            "number",
+            "certificate.zip_count",
+            format!("choose from 1 to {MAX_ZIP} certificates"),
+        ));
+    }
+    let mut files = Vec::new();
+    for n in numbers {
+        let c = q::by_number(db, n)
+            .await?
+            .filter(|c| sees(actor, c))
+            .ok_or(Error::NotFound { what: "certificate" })?;
+        files.push((format!("{}.xml", safe_name(&c.number)), c.dcc.into_bytes()));
+        if let Some(p) = c.pdf {
+            files.push((format!("{}.pdf", safe_name(&c.number)), p));
+        }
+    }
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        w.start_file(name, options)
+            .and_then(|_| w.write_all(&bytes).map_err(Into::into))
+            .map_err(|e| Error::Internal(format!("zip: {e}")))?;
+    }
+    Ok(w.finish()
+        .map_err(|e| Error::Internal(format!("zip: {e}")))?
+        .into_inner())
+}
+
+// ---------------------------------------------------------------- the demo set
+
+/// The demo data set's certificates, issued on a new database's first start so that a
+/// new user finds the portal and the verification page working: a calibration
+/// certificate from the measurement centre (adjusted, and then amended), a verification
+/// certificate and a verification result notice from the institute.
+pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Utc>) -> Result<usize> {
+    use crate::domain::certificates::{Bilingual, Item, Party, Point, Value};
+    let org = |code: &'static str| async move {
+        crate::store::register::organisation_by_code(db, code)
+            .await?
+            .ok_or(Error::NotFound {
+                what: "demo organisation",
+            })
+    };
+    let institute = org("124400001JA7N1F563").await?;
+    let centre = org("1244010002E6HRCU7H").await?;
+    let customer_a = org("91440100KMJQMXMD0D").await?;
+    let customer_b = org("91440100AUX54FQR6X").await?;
+    let party = |o: &crate::store::entities::organisation::Model| Party {
+        name: Bilingual {
+            zh: o.name_zh.clone(),
+            en: o.name_en.clone(),
+        },
+        address: "广东省广州市".into(),
+        code: o.code.clone(),
+    };
+    let v = |value: f64, unit: &str| Value {
+        value,
+        unit: unit.to_owned(),
+    };
+    let operator = Actor::system("first start");
+    let d = |s: &str| s.parse::<NaiveDate>().expect("a demo date");
+    let mut issued = 0;
+
+    // The centre's calibration certificate for enterprise A's gauge block, then amended.
+    let mut cal = Snapshot::example();
+    cal.lab = party(&centre);
+    cal.customer = party(&customer_a);
+    let first = issue(
+        &operator,
+        db,
+        keys,
+        IssueRequest {
+            lab_id: centre.id,
+            customer_id: customer_a.id,
+            snapshot: cal.clone(),
+            amends: None,
+        },
+        now,
+    )
+    .await?;
+    issued += 1;
+    let mut corrected = cal;
+    corrected.item.model = "100 mm 1 级".into();
+    issue(
+        &operator,
+        db,
+        keys,
+        IssueRequest {
+            lab_id: centre.id,
+            customer_id: customer_a.id,
+            snapshot: corrected,
+            amends: Some((first.id, "器具等级更正为 1 级 / grade corrected to 1".into())),
+        },
+        now,
+    )
+    .await?;
+    issued += 1;
+
+    // The institute's verification certificate for enterprise A's balance: passed, valid a year.
+    let mut ver = Snapshot::example();
+    ver.kind = CertificateKind::Verification.as_str().into();
+    ver.lab = party(&institute);
+    ver.customer = party(&customer_a);
+    ver.item = Item {
+        name: Bilingual {
+            zh: "电子天平".into(),
+            en: "Electronic balance".into(),
+        },
+        manufacturer: "梅特勒-托利多".into(),
+        model: "ES-220".into(),
+        serial: "EB-2201".into(),
+    };
+    ver.method = "JJG 1036-2022".into();
+    ver.adjusted = false;
+    ver.valid_until = Some(d("2027-11-23"));
+    ver.points = vec![Point {
+        nominal: v(200.0, "g"),
+        reference: v(200.0, "g"),
+        readings: vec![200.0003, 200.0002, 200.0003],
+        error: v(0.3, "mg"),
+        u: v(0.2, "mg"),
+        k: 2.0,
+        p: 0.95,
+        raised_to_cmc: false,
+        mpe: Some(v(1.0, "mg")),
+        decision: Some("pass".into()),
+        as_left_error: None,
+    }];
+    issue(
+        &operator,
+        db,
+        keys,
+        IssueRequest {
+            lab_id: institute.id,
+            customer_id: customer_a.id,
+            snapshot: ver.clone(),
+            amends: None,
+        },
+        now,
+    )
+    .await?;
+    issued += 1;
+
+    // The institute's result notice for enterprise B's pressure gauge: failed.
+    let mut notice = ver;
+    notice.kind = CertificateKind::VerificationNotice.as_str().into();
+    notice.customer = party(&customer_b);
+    notice.item = Item {
+        name: Bilingual {
+            zh: "一般压力表".into(),
+            en: "Pressure gauge".into(),
+        },
+        manufacturer: "红旗仪表".into(),
+        model: "Y-100 0–1.6 MPa 1.6 级".into(),
+        serial: "PG-0713".into(),
+    };
+    notice.method = "JJG 52-2013".into();
+    notice.valid_until = None;
+    notice.decision = Some("fail".into());
+    notice.points = vec![Point {
+        nominal: v(1.6, "MPa"),
+        reference: v(1.6, "MPa"),
+        readings: vec![1.65, 1.65],
+        error: v(0.05, "MPa"),
+        u: v(0.004, "MPa"),
+        k: 2.0,
+        p: 0.95,
+        raised_to_cmc: false,
+        mpe: Some(v(0.0256, "MPa")),
+        decision: Some("fail".into()),
+        as_left_error: None,
+    }];
+    issue(
+        &operator,
+        db,
+        keys,
+        IssueRequest {
+            lab_id: institute.id,
+            customer_id: customer_b.id,
+            snapshot: notice,
+            amends: None,
+        },
+        now,
+    )
+    .await?;
+    issued += 1;
+    Ok(issued)
+}

@@ -1,26 +1,46 @@
-//! Public verification of certificates: /verify/{token} (the page the QR code opens),
-//! an uploaded PDF or DCC checked byte for byte at /verify, and the same under
-//! /api/v1. No login: anyone who holds a certificate may verify it.
+//! Certificates: public verification (/verify/{token}, the page the QR code opens; an
+//! uploaded PDF or DCC checked byte for byte at /verify; no login), and the portal where
+//! an enterprise finds and downloads its certificates (/certificates), with the same
+//! under /api/v1.
 
 use super::error::ApiResult;
+use super::guards::QueryPairs;
 use super::templates::Templates;
 use super::{error_page, render, Chrome, Db, Page};
 use crate::service::certificates::{self as svc, Verification};
+use crate::service::Actor;
 use crate::service::Error;
 use minijinja::value::Serde;
 use rocket::data::{Data, ToByteUnit};
 use rocket::form::Form;
 use rocket::fs::TempFile;
 use rocket::http::Status;
+use rocket::http::{ContentType, Header};
 use rocket::serde::json::Json;
-use rocket::{get, post, routes, FromForm, Route, State};
+use rocket::{get, patch, post, put, routes, FromForm, Responder, Route, State};
 
 pub fn page_routes() -> Vec<Route> {
-    routes![verify_page, verify_form_page, verify_upload_page]
+    routes![
+        verify_page,
+        verify_form_page,
+        verify_upload_page,
+        list_page,
+        zip_download,
+        detail_page,
+        file_download
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    routes![verify_token_api, verify_file_api]
+    routes![
+        verify_token_api,
+        verify_file_api,
+        list_api,
+        detail_api,
+        file_api,
+        edit_api_put,
+        edit_api_patch
+    ]
 }
 
 /// The largest file accepted for verification.
@@ -136,4 +156,206 @@ pub async fn verify_file_api(data: Data<'_>, db: &State<Db>) -> ApiResult<Json<V
         return Err(Error::field("body", "verify.file_missing", "send the PDF or DCC file as the body").into());
     }
     Ok(Json(svc::verify_file(&db.0, &body).await?))
+}
+
+/// A file download: the bytes with their type, as an attachment with a safe name.
+#[derive(Responder)]
+pub enum Download {
+    File(Vec<u8>, ContentType, Header<'static>),
+    Page(Page),
+}
+
+impl Download {
+    /// `name` is made of the certificate number's safe characters only.
+    pub fn attachment(bytes: Vec<u8>, name: &str) -> Download {
+        let kind = match name.rsplit('.').next() {
+            Some("pdf") => ContentType::PDF,
+            Some("xml") => ContentType::XML,
+            Some("zip") => ContentType::ZIP,
+            _ => ContentType::Binary,
+        };
+        Download::File(
+            bytes,
+            kind,
+            Header::new("Content-Disposition", format!("attachment; filename=\"{name}\"")),
+        )
+    }
+}
+
+const PAGE: u64 = 50;
+
+fn page_params(q: &std::collections::BTreeMap<&str, &str>) -> Result<(u64, u64), Error> {
+    let num = |k: &str, default: u64| -> Result<u64, Error> {
+        match q.get(k).filter(|v| !v.is_empty()) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| Error::field(k, "field.number", "a whole number")),
+        }
+    };
+    Ok((num("offset", 0)?, num("limit", PAGE)?))
+}
+
+#[get("/certificates")]
+async fn list_page(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Page {
+    let q: std::collections::BTreeMap<&str, &str> = query.iter().collect();
+    let result = match page_params(&q) {
+        Ok((offset, limit)) => svc::list(&actor, &db.0, q.get("q").copied().unwrap_or(""), offset, limit).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(l) => render(
+            templates,
+            "certificates/list.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { l => Serde(&l), next => l.offset + l.certificates.len() as u64 },
+        ),
+        Err(e @ Error::Invalid { .. }) => render(
+            templates,
+            "certificates/list.html",
+            &chrome,
+            Status::UnprocessableEntity,
+            minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// Several certificates' files in one ZIP: `number` repeated.
+#[get("/certificates.zip")]
+async fn zip_download(
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    query: QueryPairs,
+) -> Download {
+    let numbers: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| *k == "number")
+        .map(|(_, v)| v.to_owned())
+        .collect();
+    match svc::zip(&actor, &db.0, &numbers).await {
+        Ok(bytes) => Download::attachment(bytes, "certificates.zip"),
+        Err(e) => Download::Page(error_page(templates, &chrome, &e)),
+    }
+}
+
+#[get("/certificates/<number>", rank = 2)]
+async fn detail_page(number: &str, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::get(&actor, &db.0, number).await {
+        Ok((c, s)) => render(
+            templates,
+            "certificates/detail.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { c => Serde(&c), s => Serde(&s) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[get("/certificates/<number>/<file>")]
+async fn file_download(
+    number: &str,
+    file: &str,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Download {
+    match svc::download(&actor, &db.0, number, file).await {
+        Ok((name, bytes)) => Download::attachment(bytes, &name),
+        Err(e) => Download::Page(error_page(templates, &chrome, &e)),
+    }
+}
+
+/// The certificates the caller may see: an enterprise its own, a laboratory those it
+/// issued, the regulator all; `q` searches the number, item and names.
+#[utoipa::path(
+    get, path = "/api/v1/certificates", tag = "certificates",
+    params(("q" = Option<String>, Query), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query, description = "at most 200")),
+    responses((status = 200, description = "the list"), (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/certificates")]
+pub async fn list_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<svc::CertificateList>> {
+    let q: std::collections::BTreeMap<&str, &str> = query.iter().collect();
+    let (offset, limit) = page_params(&q)?;
+    Ok(Json(
+        svc::list(&actor, &db.0, q.get("q").copied().unwrap_or(""), offset, limit).await?,
+    ))
+}
+
+#[derive(serde::Serialize)]
+pub struct CertificateDetail {
+    #[serde(flatten)]
+    certificate: svc::CertificateView,
+    content: crate::domain::certificates::Snapshot,
+}
+
+/// One certificate with its frozen content.
+#[utoipa::path(
+    get, path = "/api/v1/certificates/{number}", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "the certificate"), (status = 404, description = "not one the caller may see")),
+    security(("bearer" = []))
+)]
+#[get("/certificates/<number>", rank = 2)]
+pub async fn detail_api(number: &str, db: &State<Db>, actor: Actor) -> ApiResult<Json<CertificateDetail>> {
+    let (certificate, content) = svc::get(&actor, &db.0, number).await?;
+    Ok(Json(CertificateDetail { certificate, content }))
+}
+
+/// A certificate's issued file: `dcc` (XML) or `pdf`, as an attachment.
+#[utoipa::path(
+    get, path = "/api/v1/certificates/{number}/{file}", tag = "certificates",
+    params(("number" = String, Path), ("file" = String, Path, description = "dcc or pdf")),
+    responses((status = 200, description = "the file"), (status = 404, description = "not one the caller may see")),
+    security(("bearer" = []))
+)]
+#[get("/certificates/<number>/<file>")]
+pub async fn file_api(
+    number: &str,
+    file: &str,
+    db: &State<Db>,
+    actor: Actor,
+) -> Result<Download, super::error::ApiError> {
+    let (name, bytes) = svc::download(&actor, &db.0, number, file).await?;
+    Ok(Download::attachment(bytes, &name))
+}
+
+/// An issued certificate never changes (ISO/IEC 17025 §7.8.8): an amendment is a new
+/// certificate. Every edit is refused with 409.
+#[utoipa::path(
+    put, path = "/api/v1/certificates/{number}", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 409, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[put("/certificates/<number>", data = "<_body>")]
+pub async fn edit_api_put(number: &str, _body: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
+    Err(immutable(&actor, db, number).await.into())
+}
+
+#[patch("/certificates/<number>", data = "<_body>")]
+pub async fn edit_api_patch(number: &str, _body: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
+    Err(immutable(&actor, db, number).await.into())
+}
+
+/// 404 for a certificate the caller may not see, else 409.
+async fn immutable(actor: &Actor, db: &Db, number: &str) -> Error {
+    match svc::get(actor, &db.0, number).await {
+        Ok(_) => Error::Conflict {
+            code: "certificate.immutable",
+            message: "an issued certificate cannot be changed; issue an amendment".into(),
+            fields: vec![],
+        },
+        Err(e) => e,
+    }
 }

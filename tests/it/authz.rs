@@ -720,6 +720,36 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![]),
                 expect: [S(422); 9],
             },
+            // The institute's demo verification certificate for enterprise A: its staff, the
+            // customer and the overseers see it; the centre's staff are told it does not exist.
+            Case {
+                route: ("GET", "/certificates"),
+                method: Method::Get,
+                uri: "/certificates?q=2026".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("GET", "/certificates/<number>"),
+                method: Method::Get,
+                uri: "/certificates/124400001JA7N1F563-2026-000001".into(),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
+            },
+            Case {
+                route: ("GET", "/certificates/<number>/<file>"),
+                method: Method::Get,
+                uri: "/certificates/124400001JA7N1F563-2026-000001/dcc".into(),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
+            },
+            Case {
+                route: ("GET", "/certificates.zip"),
+                method: Method::Get,
+                uri: "/certificates.zip?number=124400001JA7N1F563-2026-000001".into(),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),
@@ -914,6 +944,42 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/api/v1/certificates/verify".into(),
                 body: Body::Json(json!({"not": "a certificate"})),
                 expect: ALL_200,
+            },
+            Case {
+                route: ("GET", "/api/v1/certificates"),
+                method: Method::Get,
+                uri: "/api/v1/certificates".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/certificates/<number>"),
+                method: Method::Get,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
+            },
+            Case {
+                route: ("GET", "/api/v1/certificates/<number>/<file>"),
+                method: Method::Get,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001/dcc".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
+            },
+            // An issued certificate never changes.
+            Case {
+                route: ("PUT", "/api/v1/certificates/<number>"),
+                method: Method::Put,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001".into(),
+                body: Body::Json(json!({"method": "JJG 0-0000"})),
+                expect: [S(401), S(409), S(409), S(409), S(409), S(404), S(404), S(404), S(409)],
+            },
+            Case {
+                route: ("PATCH", "/api/v1/certificates/<number>"),
+                method: Method::Patch,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001".into(),
+                body: Body::Json(json!({"method": "JJG 0-0000"})),
+                expect: [S(401), S(409), S(409), S(409), S(409), S(404), S(404), S(404), S(409)],
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

@@ -16,9 +16,12 @@ async fn numbers_signatures_verification_and_amendments() {
     let app = TestApp::demo().await;
     let lab = app.organisation_id(INSTITUTE).await;
     let customer = app.organisation_id(ENTERPRISE_A).await;
-    let dir = tempfile::tempdir().unwrap();
-    let keys = KeyStore::new(dir.path());
+    // The app's own key store: the demo certificates were signed with its keys.
+    let keys = app.client.rocket().state::<KeyStore>().unwrap().clone();
     let approver = Actor::system("test");
+    // The demo set issued the institute's first two certificates of 2026.
+    let demo_issues = app.events("certificate.issue").await;
+    assert_eq!(demo_issues, 3);
     let now = chrono::Utc::now();
     let request = || IssueRequest {
         lab_id: lab,
@@ -27,13 +30,16 @@ async fn numbers_signatures_verification_and_amendments() {
         amends: None,
     };
     let first = issue(&approver, &app.db, &keys, request(), now).await.unwrap();
-    assert_eq!(first.number, format!("{INSTITUTE}-2026-000001"));
+    assert_eq!(first.number, format!("{INSTITUTE}-2026-000003"));
     assert_eq!((first.revision, first.status.as_str()), (1, "issued"));
-    // The private key is a file of the key store, readable by its owner only.
-    let key_files: Vec<_> = std::fs::read_dir(dir.path().join("keys")).unwrap().collect();
-    assert_eq!(key_files.len(), 1);
-    let mode = key_files[0].as_ref().unwrap().metadata().unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600);
+    // The private keys are files of the key store, readable by their owner only: one
+    // per laboratory that has signed (the institute and the centre).
+    let key_dir = app.data_dir().join("keys");
+    let key_files: Vec<_> = std::fs::read_dir(&key_dir).unwrap().map(|f| f.unwrap()).collect();
+    assert_eq!(key_files.len(), 2);
+    for f in &key_files {
+        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+    }
 
     // 50 at once: no gap, no duplicate.
     let tasks: Vec<_> = (0..50)
@@ -48,8 +54,8 @@ async fn numbers_signatures_verification_and_amendments() {
         seqs.push(t.await.unwrap().unwrap().seq);
     }
     seqs.sort();
-    assert_eq!(seqs, (2..=51).collect::<Vec<i32>>());
-    assert_eq!(app.events("certificate.issue").await, 51);
+    assert_eq!(seqs, (4..=53).collect::<Vec<i32>>());
+    assert_eq!(app.events("certificate.issue").await, demo_issues + 51);
 
     // The DCC verifies as served; one changed byte does not.
     let dcc = first.dcc.clone().into_bytes();
@@ -170,7 +176,7 @@ async fn numbers_signatures_verification_and_amendments() {
     )
     .await;
     assert!(matches!(again, Err(metrocal::service::Error::Conflict { .. })));
-    assert_eq!(app.events("certificate.amend").await, 1);
+    assert_eq!(app.events("certificate.amend").await, 2, "the demo's and this one");
     // Withdrawal.
     withdraw(&approver, &app.db, &amended.number, "item returned unrepaired", now)
         .await
@@ -258,4 +264,91 @@ async fn the_command_line_verifies_and_exports() {
     let o = run(&["certificate", "verify", bad.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("NOT GENUINE"));
+}
+
+#[rocket::async_test]
+async fn the_portal_shows_each_enterprise_its_own() {
+    let app = TestApp::demo().await;
+    let a = app.user("enterprise").await;
+    let b = app.user_in("enterprise", crate::support::ENTERPRISE_B).await;
+    let list = |u: &crate::support::TestUser, q: &str| {
+        let req = u.api(app.client.get(format!("/api/v1/certificates?q={q}")));
+        async move { req.dispatch().await.into_json::<Value>().await.unwrap() }
+    };
+    // Enterprise A: the centre's calibration certificate (amended, so two) and the
+    // institute's verification certificate; B: its result notice.
+    let la = list(&a, "").await;
+    let lb = list(&b, "").await;
+    assert_eq!(la["total"], 3, "{la}");
+    assert_eq!(lb["total"], 1, "{lb}");
+    let kinds: Vec<&str> = la["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"calibration") && kinds.contains(&"verification"));
+    assert_eq!(lb["certificates"][0]["kind"], "verification_notice");
+    // Searching by the item.
+    assert_eq!(list(&a, "EB-2201").await["total"], 1);
+    // B's notice is not there for A, whatever is guessed.
+    let notice = lb["certificates"][0]["number"].as_str().unwrap().to_owned();
+    for uri in [
+        format!("/api/v1/certificates/{notice}"),
+        format!("/api/v1/certificates/{notice}/dcc"),
+    ] {
+        let res = a.api(app.client.get(uri.clone())).dispatch().await;
+        assert_eq!(res.status(), Status::NotFound, "{uri}");
+    }
+    let mine = la["certificates"][0]["number"].as_str().unwrap().to_owned();
+    let res = a
+        .browser(
+            app.client
+                .get(format!("/certificates.zip?number={mine}&number={notice}")),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(
+        res.status(),
+        Status::NotFound,
+        "one foreign number spoils the whole ZIP"
+    );
+    // A's own file: an attachment with a safe name, the bytes as issued.
+    let res = a
+        .browser(app.client.get(format!("/certificates/{mine}/dcc")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    assert_eq!(
+        res.headers().get_one("Content-Disposition"),
+        Some(format!("attachment; filename=\"{mine}.xml\"").as_str())
+    );
+    let bytes = res.into_bytes().await.unwrap();
+    let v = verify_file(&app.db, &bytes).await.unwrap();
+    assert!(v.genuine);
+    // A ZIP of two of A's certificates holds both DCCs.
+    let other = la["certificates"][1]["number"].as_str().unwrap().to_owned();
+    let res = a
+        .browser(
+            app.client
+                .get(format!("/certificates.zip?number={mine}&number={other}")),
+        )
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let zip = res.into_bytes().await.unwrap();
+    assert_eq!(&zip[..2], b"PK");
+    let text = String::from_utf8_lossy(&zip);
+    assert!(text.contains(&format!("{mine}.xml")) && text.contains(&format!("{other}.xml")));
+    // An issued certificate cannot be edited.
+    let res = a
+        .api(app.client.put(format!("/api/v1/certificates/{mine}")))
+        .body("{}")
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Conflict);
+    // The portal page lists them.
+    let res = a.browser(app.client.get("/certificates")).dispatch().await;
+    let html = res.into_string().await.unwrap();
+    assert!(html.contains(&mine) && !html.contains(&notice));
 }
