@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod mail;
 pub mod organisations;
 pub mod planner;
+pub mod records;
 pub mod reference;
 pub mod schedule;
 pub mod standards;

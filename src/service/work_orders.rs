@@ -316,3 +316,45 @@ pub async fn move_to(
     super::planner::forget_plan();
     Ok(w)
 }
+
+/// One work order, for its laboratory and the holder of its item.
+pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<work_order::Model> {
+    actor.require_login()?;
+    q::work_order_by_id(db, id)
+        .await?
+        .filter(|w| actor.sees_organisation(w.lab_id) || actor.sees_organisation(w.owner_id))
+        .ok_or(Error::NotFound { what: "work order" })
+}
+
+/// A standard a record may name: the laboratory's, in service.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardChoice {
+    pub id: i32,
+    pub name_zh: String,
+    pub cert_no: String,
+    pub category_code: String,
+}
+
+/// The laboratory's standards in service, those of the work order's category first.
+pub async fn lab_standards(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    lab: i32,
+    category: &str,
+) -> Result<Vec<StandardChoice>> {
+    if !actor.sees_organisation(lab) {
+        return Err(Error::NotFound { what: "laboratory" });
+    }
+    let mut list: Vec<StandardChoice> = crate::store::planning::standards_of_lab(db, lab)
+        .await?
+        .into_iter()
+        .map(|(id, name_zh, cert_no, category_code)| StandardChoice {
+            id,
+            name_zh,
+            cert_no,
+            category_code,
+        })
+        .collect();
+    list.sort_by_key(|s| (s.category_code != category, s.category_code.clone(), s.id));
+    Ok(list)
+}

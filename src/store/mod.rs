@@ -9,6 +9,7 @@ pub mod entities;
 pub mod intervals;
 pub mod lifecycle;
 pub mod planning;
+pub mod records;
 pub mod register;
 pub mod schedule;
 pub mod traceability;

@@ -271,3 +271,26 @@ pub async fn work_orders<C: ConnectionTrait>(
         .await?;
     Ok((rows, total))
 }
+
+/// (id, name, certificate number, category) of a laboratory's standards in service.
+pub async fn standards_of_lab<C: ConnectionTrait>(
+    db: &C,
+    lab: i32,
+) -> Result<Vec<(i32, String, String, String)>, DbErr> {
+    use super::entities::standard;
+    standard::Entity::find()
+        .select_only()
+        .columns([
+            standard::Column::Id,
+            standard::Column::NameZh,
+            standard::Column::CertNo,
+            standard::Column::CategoryCode,
+        ])
+        .filter(standard::Column::OwnerId.eq(lab))
+        .filter(standard::Column::Status.eq("in_service"))
+        .order_by_asc(standard::Column::Id)
+        .limit(2000)
+        .into_tuple()
+        .all(db)
+        .await
+}

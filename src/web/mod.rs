@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod openapi;
 pub mod organisations;
 pub mod planner;
+pub mod records;
 pub mod schedule;
 pub mod standards;
 pub mod templates;
@@ -297,6 +298,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", traceability::page_routes())
         .mount("/", schedule::page_routes())
         .mount("/", planner::page_routes())
+        .mount("/", records::page_routes())
         .mount("/", certificates::page_routes())
         .mount("/", intervals::page_routes())
         .mount("/", lifecycle::page_routes())
@@ -309,6 +311,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", traceability::api_routes())
         .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", planner::api_routes())
+        .mount("/api/v1", records::api_routes())
         .mount("/api/v1", certificates::api_routes())
         .mount("/api/v1", intervals::api_routes())
         .mount("/api/v1", lifecycle::api_routes())

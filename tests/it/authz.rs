@@ -750,6 +750,42 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
             },
+            // Records of nobody's work order: not found for everyone.
+            Case {
+                route: ("GET", "/work-orders/<id>/record"),
+                method: Method::Get,
+                uri: "/work-orders/999999/record".into(),
+                body: Body::None,
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/work-orders/<id>/record"),
+                method: Method::Post,
+                uri: "/work-orders/999999/record".into(),
+                body: Body::Form(vec![("password", "x".into())]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/records/<id>"),
+                method: Method::Get,
+                uri: "/records/999999".into(),
+                body: Body::None,
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/records/<id>/sign"),
+                method: Method::Post,
+                uri: "/records/999999/sign".into(),
+                body: Body::Form(vec![("password", "x".into())]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/records/<id>/points/<position>/readings"),
+                method: Method::Post,
+                uri: "/records/999999/points/0/readings".into(),
+                body: Body::Form(vec![("password", "x".into())]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/inbox/<id>/read"),
@@ -980,6 +1016,34 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001".into(),
                 body: Body::Json(json!({"method": "JJG 0-0000"})),
                 expect: [S(401), S(409), S(409), S(409), S(409), S(404), S(404), S(404), S(409)],
+            },
+            Case {
+                route: ("POST", "/api/v1/work-orders/<id>/record"),
+                method: Method::Post,
+                uri: "/api/v1/work-orders/999999/record".into(),
+                body: Body::Json(json!({"kind": "calibration"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/records/<id>"),
+                method: Method::Get,
+                uri: "/api/v1/records/999999".into(),
+                body: Body::None,
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/records/<id>/sign"),
+                method: Method::Post,
+                uri: "/api/v1/records/999999/sign".into(),
+                body: Body::Json(json!({"password": "x"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/records/<id>/points/<position>/readings"),
+                method: Method::Post,
+                uri: "/api/v1/records/999999/points/0/readings".into(),
+                body: Body::Json(json!({"readings": "1", "reason": "x"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

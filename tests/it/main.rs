@@ -13,6 +13,7 @@ mod lifecycle;
 mod mail;
 mod pages;
 mod planning;
+mod records;
 mod schedule;
 mod sessions;
 mod support;

@@ -1,0 +1,987 @@
+//! Recording results for a work order, and the record's way to a certificate: the
+//! technician records and signs, a reviewer (核验) signs, an approver (批准) signs and
+//! the certificate is issued. Three different people, each re-entering their password;
+//! each signature binds the SHA-256 of the record's content as it then stood.
+//!
+//! Raw observations are kept as entered; a later correction keeps the original, with
+//! who, when and why (`record_edits`).
+
+use super::keys::KeyStore;
+use super::{Actor, Error, Result};
+use crate::domain::accounts::{check_segregation, Duty, Role};
+use crate::domain::certificates::{self as cert, Bilingual, CertificateKind, Snapshot};
+use crate::domain::conformity::{decide, Decision, DecisionRule};
+use crate::domain::register::parse_date;
+use crate::domain::units::{from_si, parse_quantity, parse_tolerance, QuantityKind};
+use crate::domain::Error as FieldError;
+use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
+use crate::store::records as q;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One point as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PointInput {
+    /// "100 mm"
+    pub nominal: String,
+    /// The reference value, in a unit of the same kind.
+    pub reference: String,
+    /// The readings, in the nominal's unit, separated by spaces or commas.
+    pub readings: String,
+    /// The expanded uncertainty ("0.05 µm"), its k and p.
+    pub u: String,
+    pub k: String,
+    pub p: String,
+    /// "±0.6 µm" (needed for a verdict).
+    pub mpe: String,
+    /// The error after adjustment, when the item was adjusted.
+    pub as_left: String,
+}
+
+/// A record as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordInput {
+    /// calibration or verification
+    pub kind: String,
+    /// JJG/JJF method
+    pub method: String,
+    /// simple, guarded or non_binary (agreed with the customer)
+    pub decision_rule: String,
+    /// The guard band as a multiple of U (default 1).
+    pub guard_multiple: String,
+    pub received_on: String,
+    pub calibrated_on: String,
+    /// "20.1 °C"
+    pub temperature: String,
+    /// "52 %"
+    pub humidity: String,
+    pub adjusted: bool,
+    /// A recommended interval in months, only when the customer asked for one.
+    pub interval_months: String,
+    /// The laboratory's CMC for the range ("0.08 µm"): no U is reported below it.
+    pub cmc: String,
+    /// The register standards used, by id.
+    pub standards: Vec<i32>,
+    pub points: Vec<PointInput>,
+}
+
+fn number(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Some(v),
+        _ => {
+            errors.push(FieldError::new(
+                field,
+                "field.number",
+                format!("'{}' is not a number", text.trim()),
+            ));
+            None
+        }
+    }
+}
+
+/// The content a signature binds: the record as it stands, canonical JSON, hashed.
+fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model], standards: &[i32]) -> String {
+    let value = serde_json::json!({
+        "work_order_id": r.work_order_id, "kind": r.kind, "method": r.method, "quantity": r.quantity,
+        "decision_rule": r.decision_rule, "guard_multiple": r.guard_multiple,
+        "received_on": r.received_on, "calibrated_on": r.calibrated_on,
+        "temperature_si": r.temperature_si, "temperature_unit": r.temperature_unit,
+        "humidity_percent": r.humidity_percent, "adjusted": r.adjusted, "interval_months": r.interval_months,
+        "cmc_si": r.cmc_si, "standards": standards,
+        "points": points.iter().map(|p| serde_json::json!({
+            "position": p.position, "unit": p.unit, "nominal_si": p.nominal_si, "reference_si": p.reference_si,
+            "readings": p.readings, "error_si": p.error_si, "u_si": p.u_si, "u_unit": p.u_unit, "k": p.k, "p": p.p,
+            "raised_to_cmc": p.raised_to_cmc, "mpe_si": p.mpe_si, "decision": p.decision,
+            "as_left_error_si": p.as_left_error_si,
+        })).collect::<Vec<_>>(),
+    });
+    hex::encode(Sha256::digest(value.to_string().as_bytes()))
+}
+
+/// The work order, for a member of its laboratory with one of `roles`.
+async fn work_order_for(
+    actor: &Actor,
+    db: &impl sea_orm::ConnectionTrait,
+    id: i32,
+    roles: &[Role],
+) -> Result<crate::store::entities::work_order::Model> {
+    actor.require_login()?;
+    let w = crate::store::planning::work_order_by_id(db, id)
+        .await?
+        .filter(|w| actor.sees_organisation(w.lab_id))
+        .ok_or(Error::NotFound { what: "work order" })?;
+    let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);
+    if !own || !actor.may(roles) {
+        return Err(actor.forbidden());
+    }
+    Ok(w)
+}
+
+/// Records the results of a work order in calibration. Every field is checked and every
+/// error named; units must be of the quantity's kind; the standards must be the
+/// laboratory's, valid on the day (their own calibration and their assessment
+/// certificate) and cover every point's nominal value.
+pub async fn record(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    work_order_id: i32,
+    input: &RecordInput,
+    now: DateTime<Utc>,
+) -> Result<calibration_record::Model> {
+    let w = work_order_for(actor, db, work_order_id, &[Role::Technician]).await?;
+    if w.status != "in_calibration" {
+        return Err(Error::field(
+            "work_order",
+            "record.not_in_calibration",
+            format!(
+                "the work order is {}; results are recorded while it is in calibration",
+                w.status
+            ),
+        ));
+    }
+    if q::of_work_order(db, w.id).await?.is_some() {
+        return Err(Error::Conflict {
+            code: "record.exists",
+            message: "the work order's results are recorded already; correct a reading instead".into(),
+            fields: vec![],
+        });
+    }
+    let mut e: Vec<FieldError> = Vec::new();
+    let kind = match input.kind.trim() {
+        k @ ("calibration" | "verification") => k,
+        _ => {
+            e.push(FieldError::new(
+                "kind",
+                "record.kind_invalid",
+                "calibration or verification",
+            ));
+            "calibration"
+        }
+    };
+    if input.method.trim().is_empty() || input.method.chars().count() > 200 {
+        e.push(FieldError::new(
+            "method",
+            "field.required",
+            "the JJG/JJF method (at most 200 characters)",
+        ));
+    }
+    let rule = DecisionRule::parse(&input.decision_rule);
+    if rule.is_none() {
+        e.push(FieldError::new(
+            "decision_rule",
+            "record.rule_invalid",
+            format!(
+                "the decision rule agreed with the customer: {}",
+                DecisionRule::choices()
+            ),
+        ));
+    }
+    let guard = if input.guard_multiple.trim().is_empty() {
+        Some(1.0)
+    } else {
+        number("guard_multiple", &input.guard_multiple, &mut e).filter(|g| {
+            let ok = *g > 0.0 && *g <= 10.0;
+            if !ok {
+                e.push(FieldError::new(
+                    "guard_multiple",
+                    "record.guard_invalid",
+                    "a multiple of U above 0, at most 10",
+                ));
+            }
+            ok
+        })
+    };
+    let received = parse_date("received_on", &input.received_on)
+        .map_err(|x| e.push(x))
+        .ok();
+    let calibrated = parse_date("calibrated_on", &input.calibrated_on)
+        .map_err(|x| e.push(x))
+        .ok();
+    if let (Some(r), Some(c)) = (received, calibrated) {
+        if c < r {
+            e.push(FieldError::new(
+                "calibrated_on",
+                "record.dates_out_of_order",
+                "calibrated before it was received",
+            ));
+        }
+        if c > now.date_naive() + chrono::Duration::days(1) {
+            e.push(FieldError::new(
+                "calibrated_on",
+                "record.in_future",
+                "a calibration is recorded after it is done",
+            ));
+        }
+    }
+    let temperature = parse_quantity("temperature", &input.temperature, QuantityKind::Temperature)
+        .map_err(|x| e.push(x))
+        .ok();
+    let humidity = parse_quantity("humidity", &input.humidity, QuantityKind::Ratio)
+        .map_err(|x| e.push(x))
+        .ok()
+        .map(|h| h.si * 100.0)
+        .filter(|h| {
+            let ok = (0.0..=100.0).contains(h);
+            if !ok {
+                e.push(FieldError::new(
+                    "humidity",
+                    "record.humidity_range",
+                    "relative humidity from 0 to 100 %",
+                ));
+            }
+            ok
+        });
+    let interval = match input.interval_months.trim() {
+        "" => None,
+        t => match t.parse::<i32>() {
+            Ok(m) if (1..=120).contains(&m) => Some(m),
+            _ => {
+                e.push(FieldError::new(
+                    "interval_months",
+                    "record.interval_invalid",
+                    "from 1 to 120 months",
+                ));
+                None
+            }
+        },
+    };
+    // The quantity: the item's, else the first standard's.
+    let mut standards = Vec::new();
+    for id in &input.standards {
+        match crate::store::register::standard_by_id(db, *id).await? {
+            Some(s) if s.owner_id == w.lab_id => standards.push(s),
+            _ => e.push(FieldError::new(
+                "standards",
+                "record.standard_unknown",
+                format!("no standard {id} at this laboratory"),
+            )),
+        }
+    }
+    if input.standards.is_empty() {
+        e.push(FieldError::new(
+            "standards",
+            "record.standards_required",
+            "name the standards used",
+        ));
+    }
+    let item_quantity = match w.item_kind.as_str() {
+        "instrument" => q::instrument_by_id(db, w.item_id).await?.and_then(|i| i.quantity),
+        "device" => q::device_by_id(db, w.item_id).await?.and_then(|d| d.quantity),
+        _ => None,
+    };
+    let qkind = item_quantity
+        .as_deref()
+        .or(standards.first().map(|s| s.quantity.as_str()))
+        .and_then(QuantityKind::parse);
+    let cmc = match (qkind, input.cmc.trim()) {
+        (_, "") => None,
+        (Some(k), t) => parse_quantity("cmc", t, k.difference_kind())
+            .map_err(|x| e.push(x))
+            .ok()
+            .map(|q| q.si),
+        (None, _) => None,
+    };
+    if input.points.is_empty() {
+        e.push(FieldError::new(
+            "points",
+            "record.points_required",
+            "record at least one measurement point",
+        ));
+    }
+    if input.points.len() > 200 {
+        e.push(FieldError::new(
+            "points",
+            "record.too_many_points",
+            "at most 200 points",
+        ));
+    }
+    let mut points: Vec<record_point::ActiveModel> = Vec::new();
+    for (i, p) in input.points.iter().enumerate() {
+        let f = |name: &str| format!("points[{i}].{name}");
+        let Some(k) = qkind else {
+            e.push(FieldError::new(
+                f("nominal"),
+                "record.quantity_unknown",
+                "neither the item nor the standard has a kind of quantity",
+            ));
+            break;
+        };
+        let nominal = parse_quantity(&f("nominal"), &p.nominal, k).map_err(|x| e.push(x)).ok();
+        let reference = parse_quantity(&f("reference"), &p.reference, k)
+            .map_err(|x| e.push(x))
+            .ok();
+        let readings: Vec<String> = p
+            .readings
+            .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == ';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let values: Vec<f64> = readings
+            .iter()
+            .filter_map(|r| number(&f("readings"), r, &mut e))
+            .collect();
+        if readings.is_empty() {
+            e.push(FieldError::new(
+                f("readings"),
+                "record.readings_required",
+                "at least one reading",
+            ));
+        }
+        let u = parse_quantity(&f("u"), &p.u, k.difference_kind())
+            .map_err(|x| e.push(x))
+            .ok();
+        if u.is_some_and(|u| u.si <= 0.0) {
+            e.push(FieldError::new(
+                f("u"),
+                "record.u_not_positive",
+                "the expanded uncertainty is above zero",
+            ));
+        }
+        let kf = number(&f("k"), if p.k.trim().is_empty() { "2" } else { &p.k }, &mut e);
+        let pf = number(&f("p"), if p.p.trim().is_empty() { "0.95" } else { &p.p }, &mut e);
+        if pf.is_some_and(|p| !(0.0 < p && p < 1.0)) {
+            e.push(FieldError::new(
+                f("p"),
+                "record.p_invalid",
+                "a coverage probability between 0 and 1",
+            ));
+        }
+        let mpe = match p.mpe.trim() {
+            "" => None,
+            // "±0.6 µm" is how an MPE is written; the limit is symmetric either way.
+            t => parse_tolerance(
+                &f("mpe"),
+                t.trim_start_matches(['±', '+', '-']).trim_start_matches("+-"),
+                k.difference_kind(),
+            )
+            .map_err(|x| e.push(x))
+            .ok(),
+        };
+        if kind == "verification" && mpe.is_none() && p.mpe.trim().is_empty() {
+            e.push(FieldError::new(
+                f("mpe"),
+                "record.mpe_required",
+                "a verification needs the MPE of every point",
+            ));
+        }
+        let as_left = match p.as_left.trim() {
+            "" => None,
+            t => parse_quantity(&f("as_left"), t, k.difference_kind())
+                .map_err(|x| e.push(x))
+                .ok(),
+        };
+        if input.adjusted && p.as_left.trim().is_empty() {
+            e.push(FieldError::new(
+                f("as_left"),
+                "record.as_left_required",
+                "the item was adjusted: give the error after adjustment",
+            ));
+        }
+        let (Some(nominal), Some(reference), Some(u), Some(kf), Some(pf)) = (nominal, reference, u, kf, pf) else {
+            continue;
+        };
+        if values.len() != readings.len() || values.is_empty() {
+            continue;
+        }
+        for s in &standards {
+            if QuantityKind::parse(&s.quantity) == Some(k)
+                && !(s.range_min_si <= nominal.si && nominal.si <= s.range_max_si)
+            {
+                e.push(FieldError::new(
+                    f("nominal"),
+                    "record.out_of_range",
+                    format!(
+                        "{} is outside the range of the standard {}",
+                        nominal.display(),
+                        s.cert_no
+                    ),
+                ));
+            }
+        }
+        let unit = k.unit(nominal.unit).expect("parsed in this unit");
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        // In SI: the difference of two absolute values (°C offsets cancel).
+        let error_si = unit.to_si(mean) - reference.si;
+        let (u_si, raised) = cert::reported_u(u.si, cmc);
+        let decision = match (rule, mpe) {
+            (Some(r), Some(m)) => Some(
+                decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))
+                    .as_str()
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        points.push(record_point::ActiveModel {
+            position: Set(i as i32),
+            unit: Set(nominal.unit.to_owned()),
+            nominal_si: Set(nominal.si),
+            reference_si: Set(reference.si),
+            readings: Set(serde_json::to_string(&readings).unwrap_or_default()),
+            error_si: Set(error_si),
+            u_si: Set(u_si),
+            u_unit: Set(u.unit.to_owned()),
+            k: Set(kf),
+            p: Set(pf),
+            u_source: Set("entered".into()),
+            raised_to_cmc: Set(raised),
+            mpe_si: Set(mpe.map(|m| m.si)),
+            decision: Set(decision),
+            as_left_error_si: Set(as_left.map(|a| a.si)),
+            ..Default::default()
+        });
+    }
+    // The standards on the day: their assessment certificate and their own calibration.
+    if let Some(on) = calibrated {
+        for s in &standards {
+            let item = crate::domain::traceability::Item::new(crate::domain::traceability::ItemKind::Standard, s.id);
+            if let Some(x) = super::traceability::reference_out_of_service(db, item, on).await? {
+                e.push(FieldError::new("standards", x.code, x.message));
+            }
+            if q::valid_calibration(db, s.id, on).await?.is_none() {
+                e.push(FieldError::new(
+                    "standards",
+                    "record.standard_not_calibrated",
+                    format!("the standard {} has no calibration valid on {on}", s.cert_no),
+                ));
+            }
+        }
+    }
+    if !e.is_empty() {
+        return Err(Error::invalid(e));
+    }
+    let t = temperature.expect("checked");
+    let txn = db.begin().await?;
+    let r = q::insert(
+        &txn,
+        calibration_record::ActiveModel {
+            work_order_id: Set(w.id),
+            kind: Set(kind.to_owned()),
+            method: Set(input.method.trim().to_owned()),
+            quantity: Set(qkind.expect("checked").as_str().to_owned()),
+            decision_rule: Set(rule.expect("checked").as_str().to_owned()),
+            guard_multiple: Set(guard.expect("checked")),
+            received_on: Set(received.expect("checked")),
+            calibrated_on: Set(calibrated.expect("checked")),
+            temperature_si: Set(t.si),
+            temperature_unit: Set(t.unit.to_owned()),
+            humidity_percent: Set(humidity.expect("checked")),
+            adjusted: Set(input.adjusted),
+            interval_months: Set(interval),
+            cmc_si: Set(cmc),
+            status: Set("draft".into()),
+            certificate_id: Set(None),
+            created_by: Set(actor.principal().map(|p| p.user_id)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+        points,
+        &input.standards,
+    )
+    .await?;
+    let mut changes = super::audit::Changes::new();
+    changes.note("work_order", w.id.into());
+    changes.note("input", serde_json::to_value(input).unwrap_or_default());
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "record.create",
+            entity_type: "calibration_record",
+            entity_id: r.id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(r)
+}
+
+/// Corrects a point's readings before the record is reviewed: the original stays in the
+/// record's edits, with who, when and why, and the error and decision follow.
+pub async fn correct_readings(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    record_id: i32,
+    position: i32,
+    readings: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require_login()?;
+    let r = q::by_id(db, record_id)
+        .await?
+        .ok_or(Error::NotFound { what: "record" })?;
+    work_order_for(actor, db, r.work_order_id, &[Role::Technician]).await?;
+    if !matches!(r.status.as_str(), "draft" | "recorded") {
+        return Err(Error::Conflict {
+            code: "record.signed",
+            message: format!("the record is {}; it can no longer be corrected", r.status),
+            fields: vec![],
+        });
+    }
+    if reason.trim().is_empty() {
+        return Err(Error::field(
+            "reason",
+            "record.reason_required",
+            "say why the reading is corrected",
+        ));
+    }
+    let mut p = q::points_of(db, record_id)
+        .await?
+        .into_iter()
+        .find(|p| p.position == position)
+        .ok_or_else(|| Error::field("position", "record.point_unknown", "no such point"))?;
+    let mut e = Vec::new();
+    let list: Vec<String> = readings
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == ';')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let values: Vec<f64> = list.iter().filter_map(|v| number("readings", v, &mut e)).collect();
+    if list.is_empty() {
+        e.push(FieldError::new(
+            "readings",
+            "record.readings_required",
+            "at least one reading",
+        ));
+    }
+    if !e.is_empty() {
+        return Err(Error::invalid(e));
+    }
+    let k = QuantityKind::parse(&r.quantity).ok_or_else(|| Error::Internal("record without a quantity".into()))?;
+    let unit = k
+        .unit(&p.unit)
+        .ok_or_else(|| Error::Internal("record point without a unit".into()))?;
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let old = p.readings.clone();
+    p.readings = serde_json::to_string(&list).unwrap_or_default();
+    p.error_si = unit.to_si(mean) - p.reference_si;
+    p.decision = match (DecisionRule::parse(&r.decision_rule), p.mpe_si) {
+        (Some(rule), Some(m)) => Some(
+            decide(rule, p.error_si, m, p.u_si * r.guard_multiple)
+                .as_str()
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    let txn = db.begin().await?;
+    let new = p.readings.clone();
+    q::update_point(&txn, p).await?;
+    q::insert_edit(
+        &txn,
+        record_edit::ActiveModel {
+            record_id: Set(record_id),
+            position: Set(position),
+            field: Set("readings".into()),
+            old_value: Set(old.clone()),
+            new_value: Set(new.clone()),
+            reason: Set(reason.trim().to_owned()),
+            edited_by: Set(actor.principal().map(|p| p.user_id)),
+            edited_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let mut changes = super::audit::Changes::new();
+    changes.set(&format!("points[{position}].readings"), old.into(), new.into());
+    changes.note("reason", reason.trim().into());
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "record.correct",
+            entity_type: "calibration_record",
+            entity_id: record_id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// What a signature did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signed {
+    pub status: String,
+    pub certificate: Option<String>,
+}
+
+/// Signs the record's next step with the signer's password: the technician records,
+/// a reviewer reviews (核验), an approver approves (批准), three different people. The
+/// approval issues the certificate and completes the work order.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    record_id: i32,
+    password: &str,
+    client_addr: &str,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Signed> {
+    actor.require_login()?;
+    let r = q::by_id(db, record_id)
+        .await?
+        .ok_or(Error::NotFound { what: "record" })?;
+    let (duty, role, meaning, next, role_name) = match r.status.as_str() {
+        "draft" => (
+            Duty::Record,
+            Role::Technician,
+            "检定/校准 / performed",
+            "recorded",
+            "technician",
+        ),
+        "recorded" => (Duty::Review, Role::Reviewer, "核验 / reviewed", "reviewed", "reviewer"),
+        "reviewed" => (Duty::Approve, Role::Approver, "批准 / approved", "approved", "approver"),
+        s => {
+            return Err(Error::Conflict {
+                code: "record.signed",
+                message: format!("the record is {s}: nothing is left to sign"),
+                fields: vec![],
+            })
+        }
+    };
+    let w = work_order_for(actor, db, r.work_order_id, &[role]).await?;
+    let signatures = q::signatures_of(db, r.id).await?;
+    if let Some(p) = actor.principal() {
+        let earlier: Vec<(Duty, i32)> = signatures
+            .iter()
+            .filter_map(|s| {
+                let d = match s.role.as_str() {
+                    "technician" => Duty::Record,
+                    "reviewer" => Duty::Review,
+                    _ => Duty::Approve,
+                };
+                s.user_id.map(|u| (d, u))
+            })
+            .collect();
+        check_segregation(duty, p.user_id, &earlier).map_err(|e| Error::invalid(vec![e]))?;
+    }
+    super::accounts::confirm_password(actor, db, password, client_addr, now).await?;
+    let points = q::points_of(db, r.id).await?;
+    let standards = q::standards_of(db, r.id).await?;
+    let sha = content_sha256(&r, &points, &standards);
+    let name = actor.principal().map_or_else(|| actor.label(), |p| p.name.clone());
+    let txn = db.begin().await?;
+    if q::set_status(&txn, r.id, &r.status, next, None, now).await? == 0 {
+        return Err(Error::Conflict {
+            code: "record.moved",
+            message: "someone else signed this record first; reload it".into(),
+            fields: vec![],
+        });
+    }
+    q::insert_signature(
+        &txn,
+        record_signature::ActiveModel {
+            record_id: Set(r.id),
+            user_id: Set(actor.principal().map(|p| p.user_id)),
+            name: Set(name.clone()),
+            role: Set(role_name.into()),
+            meaning: Set(meaning.into()),
+            content_sha256: Set(sha.clone()),
+            signed_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // The work order follows: awaiting review once recorded.
+    if duty == Duty::Record && w.status == "in_calibration" {
+        crate::store::planning::move_work_order(&txn, w.id, "in_calibration", "awaiting_review", "", now).await?;
+    }
+    let mut changes = super::audit::Changes::new();
+    changes.set("status", r.status.clone().into(), next.into());
+    changes.note("content_sha256", sha.clone().into());
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "record.sign",
+            entity_type: "calibration_record",
+            entity_id: r.id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let mut out = Signed {
+        status: next.to_owned(),
+        certificate: None,
+    };
+    if duty == Duty::Approve {
+        let mut signatures = signatures;
+        signatures.push(record_signature::Model {
+            id: 0,
+            record_id: r.id,
+            user_id: actor.principal().map(|p| p.user_id),
+            name,
+            role: role_name.into(),
+            meaning: meaning.into(),
+            content_sha256: sha,
+            signed_at: now,
+        });
+        let c = issue_for(actor, db, keys, &r, &w, &points, &standards, &signatures, today, now).await?;
+        out.status = "issued".into();
+        out.certificate = Some(c);
+    }
+    Ok(out)
+}
+
+/// The certificate of an approved record: its snapshot, the certificate, the traceability
+/// link of the calibration (`calibrations`, source `recorded`), the record marked issued
+/// and the work order completed.
+#[allow(clippy::too_many_arguments)]
+async fn issue_for(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    r: &calibration_record::Model,
+    w: &crate::store::entities::work_order::Model,
+    points: &[record_point::Model],
+    standard_ids: &[i32],
+    signatures: &[record_signature::Model],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let orgs = crate::store::register::organisations_by_ids(db, &[w.lab_id, w.owner_id]).await?;
+    let party = |id: i32| {
+        orgs.get(&id)
+            .map(|o| cert::Party {
+                name: Bilingual {
+                    zh: o.name_zh.clone(),
+                    en: o.name_en.clone(),
+                },
+                // The register keeps the city; the street address is the laboratory's to add.
+                address: "广东省".into(),
+                code: o.code.clone(),
+            })
+            .unwrap_or_default()
+    };
+    let item = match w.item_kind.as_str() {
+        "instrument" => q::instrument_by_id(db, w.item_id).await?.map(|i| cert::Item {
+            name: Bilingual {
+                zh: i.name.clone(),
+                en: i.name.clone(),
+            },
+            manufacturer: i.manufacturer,
+            model: i.model,
+            serial: i.serial,
+        }),
+        "device" => q::device_by_id(db, w.item_id).await?.map(|d| cert::Item {
+            name: Bilingual {
+                zh: d.name.clone(),
+                en: d.name.clone(),
+            },
+            manufacturer: d.manufacturer,
+            model: d.model,
+            serial: d.serial,
+        }),
+        _ => None,
+    }
+    .unwrap_or_else(|| cert::Item {
+        name: Bilingual {
+            zh: w.label.clone(),
+            en: w.label.clone(),
+        },
+        manufacturer: String::new(),
+        model: String::new(),
+        serial: format!("{}-{}", w.item_kind, w.item_id),
+    });
+    let k = QuantityKind::parse(&r.quantity).ok_or_else(|| Error::Internal("record without a quantity".into()))?;
+    let d = k.difference_kind();
+    let val = |kind: QuantityKind, si: f64, unit: &str| cert::Value {
+        value: from_si(kind, unit, si).unwrap_or(si),
+        unit: unit.to_owned(),
+    };
+    let mut used = Vec::new();
+    for id in standard_ids {
+        let Some(s) = crate::store::register::standard_by_id(db, *id).await? else {
+            continue;
+        };
+        let c = q::valid_calibration(db, s.id, r.calibrated_on).await?;
+        used.push(cert::StandardUsed {
+            name: Bilingual {
+                zh: s.name_zh.clone(),
+                en: s.name_en.clone(),
+            },
+            serial: String::new(),
+            certificate_no: c.as_ref().map(|c| c.certificate_no.clone()).unwrap_or_default(),
+            valid_until: c.as_ref().map_or(s.cert_expires_on, |c| c.valid_until),
+            assessment_no: s.cert_no.clone(),
+            calibrated_by: c
+                .as_ref()
+                .and_then(|c| c.lab_id.or(c.provider_id))
+                .map(|id| format!("#{id}"))
+                .unwrap_or_default(),
+        });
+    }
+    let decisions: Vec<Decision> = points
+        .iter()
+        .filter_map(|p| p.decision.as_deref().and_then(Decision::parse))
+        .collect();
+    let verdict = cert::item_decision(decisions.iter().copied());
+    let kind = match (r.kind.as_str(), verdict) {
+        ("verification", Some(Decision::Pass)) => CertificateKind::Verification,
+        ("verification", _) => CertificateKind::VerificationNotice,
+        _ => CertificateKind::Calibration,
+    };
+    let interval = w.due_on.map(|_| 12);
+    let snapshot = Snapshot {
+        number: String::new(),
+        kind: kind.as_str().into(),
+        revision: 1,
+        replaces: None,
+        amendment_reason: None,
+        lab: party(w.lab_id),
+        customer: party(w.owner_id),
+        item,
+        method: r.method.clone(),
+        received_on: r.received_on,
+        calibrated_on: r.calibrated_on,
+        issued_on: today,
+        valid_until: (kind == CertificateKind::Verification).then(|| {
+            crate::domain::schedule::add_months(
+                r.calibrated_on,
+                r.interval_months.unwrap_or(interval.unwrap_or(12)) as u32,
+            )
+            .pred_opt()
+            .unwrap_or(r.calibrated_on)
+        }),
+        interval_months: r.interval_months.map(|m| m as u32),
+        environment: cert::Environment {
+            temperature: val(QuantityKind::Temperature, r.temperature_si, &r.temperature_unit),
+            humidity: cert::Value {
+                value: r.humidity_percent,
+                unit: "%".into(),
+            },
+        },
+        standards: used,
+        points: points
+            .iter()
+            .map(|p| {
+                let readings: Vec<String> = serde_json::from_str(&p.readings).unwrap_or_default();
+                cert::Point {
+                    nominal: val(k, p.nominal_si, &p.unit),
+                    reference: val(k, p.reference_si, &p.unit),
+                    readings: readings.iter().filter_map(|r| r.parse().ok()).collect(),
+                    error: val(d, p.error_si, &p.u_unit),
+                    u: val(d, p.u_si, &p.u_unit),
+                    k: p.k,
+                    p: p.p,
+                    raised_to_cmc: p.raised_to_cmc,
+                    mpe: p.mpe_si.map(|m| val(d, m, &p.u_unit)),
+                    decision: p.decision.clone(),
+                    as_left_error: p.as_left_error_si.map(|a| val(d, a, &p.u_unit)),
+                }
+            })
+            .collect(),
+        decision_rule: Some(r.decision_rule.clone()),
+        decision: verdict.map(|v| v.as_str().to_owned()),
+        adjusted: r.adjusted,
+        signatures: signatures
+            .iter()
+            .map(|s| cert::Signature {
+                name: s.name.clone(),
+                role: s.role.clone(),
+                meaning: s.meaning.clone(),
+                signed_at: s.signed_at,
+                content_sha256: s.content_sha256.clone(),
+            })
+            .collect(),
+    };
+    let c = super::certificates::issue(
+        actor,
+        db,
+        keys,
+        super::certificates::IssueRequest {
+            lab_id: w.lab_id,
+            customer_id: w.owner_id,
+            snapshot,
+            amends: None,
+        },
+        now,
+    )
+    .await?;
+    let txn = db.begin().await?;
+    q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
+    crate::store::planning::move_work_order(&txn, w.id, "awaiting_review", "completed", &c.number, now).await?;
+    // The calibration as a traceability link: the item against the first standard used.
+    let first = points.first();
+    crate::store::traceability::insert_calibration(
+        &txn,
+        calibration::ActiveModel {
+            item_kind: Set(w.item_kind.clone()),
+            item_id: Set(w.item_id),
+            reference_kind: Set(standard_ids.first().map(|_| "standard".to_owned())),
+            reference_id: Set(standard_ids.first().copied()),
+            provider_id: Set(None),
+            provider_evidence: Set(String::new()),
+            lab_id: Set(Some(w.lab_id)),
+            certificate_no: Set(c.number.clone()),
+            calibrated_on: Set(r.calibrated_on),
+            valid_until: Set(crate::domain::schedule::add_months(r.calibrated_on, 12)
+                .pred_opt()
+                .unwrap_or(r.calibrated_on)),
+            quantity: Set(Some(r.quantity.clone())),
+            uncertainty_si: Set(first.map(|p| p.u_si)),
+            uncertainty_unit: Set(first.map(|p| p.u_unit.clone())),
+            mpe_si: Set(first.and_then(|p| p.mpe_si)),
+            as_found_error_si: Set(first.map(|p| p.error_si)),
+            decision_rule: Set(Some(r.decision_rule.clone())),
+            decision: Set(verdict.map(|v| v.as_str().to_owned())),
+            source: Set("recorded".into()),
+            created_by: Set(actor.principal().map(|p| p.user_id)),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    super::traceability::forget_province();
+    Ok(c.number)
+}
+
+/// A record with its points, standards, edits and signatures, for its laboratory.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub record: calibration_record::Model,
+    pub points: Vec<record_point::Model>,
+    pub standards: Vec<i32>,
+    pub edits: Vec<record_edit::Model>,
+    pub signatures: Vec<record_signature::Model>,
+    pub content_sha256: String,
+}
+
+pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<RecordView> {
+    actor.require_login()?;
+    let r = q::by_id(db, id).await?.ok_or(Error::NotFound { what: "record" })?;
+    let w = crate::store::planning::work_order_by_id(db, r.work_order_id)
+        .await?
+        .filter(|w| actor.sees_organisation(w.lab_id))
+        .ok_or(Error::NotFound { what: "record" })?;
+    let _ = w;
+    let (points, standards, edits, signatures) = (
+        q::points_of(db, id).await?,
+        q::standards_of(db, id).await?,
+        q::edits_of(db, id).await?,
+        q::signatures_of(db, id).await?,
+    );
+    let content_sha256 = content_sha256(&r, &points, &standards);
+    Ok(RecordView {
+        record: r,
+        points,
+        standards,
+        edits,
+        signatures,
+        content_sha256,
+    })
+}

@@ -1,0 +1,37 @@
+//! What a technician recorded for a work order, and where it stands.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[sea_orm(table_name = "calibration_records")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub work_order_id: i32,
+    /// calibration or verification.
+    pub kind: String,
+    pub method: String,
+    pub quantity: String,
+    pub decision_rule: String,
+    /// The guard band w as a multiple of U (ILAC-G8 §4.2.2).
+    pub guard_multiple: f64,
+    pub received_on: Date,
+    pub calibrated_on: Date,
+    pub temperature_si: f64,
+    pub temperature_unit: String,
+    pub humidity_percent: f64,
+    pub adjusted: bool,
+    pub interval_months: Option<i32>,
+    /// The laboratory's CMC for the range, in SI: no U is reported below it.
+    pub cmc_si: Option<f64>,
+    /// recorded, reviewed, approved.
+    pub status: String,
+    pub certificate_id: Option<i32>,
+    pub created_by: Option<i32>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,147 @@
+//! Calibration records, their points, standards, edits and signatures.
+
+use super::entities::{
+    calibration, calibration_record, device, instrument, record_edit, record_point, record_signature, record_standard,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+pub async fn by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<calibration_record::Model>, DbErr> {
+    calibration_record::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn of_work_order<C: ConnectionTrait>(db: &C, wo: i32) -> Result<Option<calibration_record::Model>, DbErr> {
+    calibration_record::Entity::find()
+        .filter(calibration_record::Column::WorkOrderId.eq(wo))
+        .one(db)
+        .await
+}
+
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    row: calibration_record::ActiveModel,
+    points: Vec<record_point::ActiveModel>,
+    standards: &[i32],
+) -> Result<calibration_record::Model, DbErr> {
+    let r = sea_orm::ActiveModelTrait::insert(row, db).await?;
+    for mut p in points {
+        p.record_id = Set(r.id);
+        sea_orm::ActiveModelTrait::insert(p, db).await?;
+    }
+    for s in standards {
+        record_standard::Entity::insert(record_standard::ActiveModel {
+            record_id: Set(r.id),
+            standard_id: Set(*s),
+        })
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(r)
+}
+
+pub async fn points_of<C: ConnectionTrait>(db: &C, record: i32) -> Result<Vec<record_point::Model>, DbErr> {
+    record_point::Entity::find()
+        .filter(record_point::Column::RecordId.eq(record))
+        .order_by_asc(record_point::Column::Position)
+        .all(db)
+        .await
+}
+
+pub async fn standards_of<C: ConnectionTrait>(db: &C, record: i32) -> Result<Vec<i32>, DbErr> {
+    Ok(record_standard::Entity::find()
+        .filter(record_standard::Column::RecordId.eq(record))
+        .order_by_asc(record_standard::Column::StandardId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.standard_id)
+        .collect())
+}
+
+pub async fn signatures_of<C: ConnectionTrait>(db: &C, record: i32) -> Result<Vec<record_signature::Model>, DbErr> {
+    record_signature::Entity::find()
+        .filter(record_signature::Column::RecordId.eq(record))
+        .order_by_asc(record_signature::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn edits_of<C: ConnectionTrait>(db: &C, record: i32) -> Result<Vec<record_edit::Model>, DbErr> {
+    record_edit::Entity::find()
+        .filter(record_edit::Column::RecordId.eq(record))
+        .order_by_asc(record_edit::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn insert_signature<C: ConnectionTrait>(db: &C, row: record_signature::ActiveModel) -> Result<(), DbErr> {
+    record_signature::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+pub async fn insert_edit<C: ConnectionTrait>(db: &C, row: record_edit::ActiveModel) -> Result<(), DbErr> {
+    record_edit::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+/// Moves a record from `from` to `to`; 0 when it was not in `from`.
+pub async fn set_status<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    from: &str,
+    to: &str,
+    certificate: Option<i32>,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let mut q = calibration_record::Entity::update_many()
+        .col_expr(calibration_record::Column::Status, to.into())
+        .col_expr(calibration_record::Column::UpdatedAt, at.into());
+    if let Some(c) = certificate {
+        q = q.col_expr(calibration_record::Column::CertificateId, Some(c).into());
+    }
+    Ok(q.filter(calibration_record::Column::Id.eq(id))
+        .filter(calibration_record::Column::Status.eq(from))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn update_point<C: ConnectionTrait>(db: &C, p: record_point::Model) -> Result<(), DbErr> {
+    let am: record_point::ActiveModel = p.into();
+    let mut am = am;
+    for c in [
+        record_point::Column::Readings,
+        record_point::Column::ErrorSi,
+        record_point::Column::Decision,
+        record_point::Column::USi,
+        record_point::Column::RaisedToCmc,
+    ] {
+        sea_orm::ActiveModelTrait::reset(&mut am, c);
+    }
+    sea_orm::ActiveModelTrait::update(am, db).await?;
+    Ok(())
+}
+
+/// The standard's calibration valid on `on` (calibrated on or before, valid until on or after), if any.
+pub async fn valid_calibration<C: ConnectionTrait>(
+    db: &C,
+    standard_id: i32,
+    on: NaiveDate,
+) -> Result<Option<calibration::Model>, DbErr> {
+    calibration::Entity::find()
+        .filter(calibration::Column::ItemKind.eq("standard"))
+        .filter(calibration::Column::ItemId.eq(standard_id))
+        .filter(calibration::Column::CalibratedOn.lte(on))
+        .filter(calibration::Column::ValidUntil.gte(on))
+        .order_by_desc(calibration::Column::CalibratedOn)
+        .one(db)
+        .await
+}
+
+pub async fn instrument_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<instrument::Model>, DbErr> {
+    instrument::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn device_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<device::Model>, DbErr> {
+    device::Entity::find_by_id(id).one(db).await
+}

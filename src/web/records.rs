@@ -1,0 +1,344 @@
+//! Recording results and signing them: the record form of a work order
+//! (/work-orders/{id}/record), the record's page with its signature step
+//! (/records/{id}), and the same under /api/v1.
+
+use super::error::ApiResult;
+use super::guards::{ClientAddr, CsrfForm};
+use super::templates::Templates;
+use super::{error_page, render, Chrome, Clock, Db, Page};
+use crate::service::keys::KeyStore;
+use crate::service::records::{self as svc, PointInput, RecordInput, RecordView, Signed};
+use crate::service::{Actor, Error};
+use minijinja::value::Serde;
+use rocket::data::Data;
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+
+pub fn page_routes() -> Vec<Route> {
+    routes![record_form_page, record_save_page, record_page, sign_page, correct_page]
+}
+
+pub fn api_routes() -> Vec<Route> {
+    routes![record_api, record_view_api, sign_api, correct_api]
+}
+
+/// Rows of points the form offers.
+const FORM_POINTS: usize = 6;
+
+/// A JSON body into `T`, each error naming the field where it went wrong.
+fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
+    let de = &mut serde_json::Deserializer::from_str(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path.is_empty() || path == "." {
+            "body".to_owned()
+        } else {
+            path
+        };
+        Error::field(&field, "request.json_invalid", e.inner().to_string())
+    })
+}
+
+fn input_from_form(form: &CsrfForm) -> RecordInput {
+    let mut input = RecordInput {
+        kind: form.get("kind").to_owned(),
+        method: form.get("method").to_owned(),
+        decision_rule: form.get("decision_rule").to_owned(),
+        guard_multiple: form.get("guard_multiple").to_owned(),
+        received_on: form.get("received_on").to_owned(),
+        calibrated_on: form.get("calibrated_on").to_owned(),
+        temperature: form.get("temperature").to_owned(),
+        humidity: form.get("humidity").to_owned(),
+        adjusted: matches!(form.get("adjusted"), "on" | "true" | "1"),
+        interval_months: form.get("interval_months").to_owned(),
+        cmc: form.get("cmc").to_owned(),
+        standards: form
+            .iter()
+            .filter(|(k, _)| *k == "standards")
+            .filter_map(|(_, v)| v.trim().parse().ok())
+            .collect(),
+        points: Vec::new(),
+    };
+    for i in 0..FORM_POINTS {
+        let g = |f: &str| form.get(&format!("p{i}_{f}")).to_owned();
+        let p = PointInput {
+            nominal: g("nominal"),
+            reference: g("reference"),
+            readings: g("readings"),
+            u: g("u"),
+            k: g("k"),
+            p: g("p"),
+            mpe: g("mpe"),
+            as_left: g("as_left"),
+        };
+        // An empty row is not a point.
+        if !(p.nominal.trim().is_empty() && p.reference.trim().is_empty() && p.readings.trim().is_empty()) {
+            input.points.push(p);
+        }
+    }
+    input
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_view(
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+    id: i32,
+    status: Status,
+    input: Option<&RecordInput>,
+    errors: Option<std::collections::BTreeMap<String, String>>,
+) -> Page {
+    let w = match crate::service::work_orders::get(actor, &db.0, id).await {
+        Ok(w) => w,
+        Err(e) => return error_page(templates, chrome, &e),
+    };
+    let standards = match crate::service::work_orders::lab_standards(actor, &db.0, w.lab_id, &w.category_code).await {
+        Ok(s) => s,
+        Err(e) => return error_page(templates, chrome, &e),
+    };
+    render(
+        templates,
+        "records/form.html",
+        chrome,
+        status,
+        minijinja::context! {
+            w => Serde(&w), standards => Serde(&standards), input => Serde(input), errors => Serde(errors),
+            rows => FORM_POINTS,
+        },
+    )
+}
+
+#[get("/work-orders/<id>/record")]
+async fn record_form_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    form_view(db, templates, &actor, &chrome, id, Status::Ok, None, None).await
+}
+
+#[post("/work-orders/<id>/record", data = "<form>")]
+async fn record_save_page(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    let input = input_from_form(&form);
+    match svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await {
+        Ok(r) => Page::redirect(format!("/records/{}", r.id)),
+        Err(e @ Error::Invalid { .. }) => {
+            let messages = e.field_messages();
+            form_view(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                id,
+                Status::UnprocessableEntity,
+                Some(&input),
+                Some(messages),
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[get("/records/<id>")]
+async fn record_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::view(&actor, &db.0, id).await {
+        Ok(v) => render(
+            templates,
+            "records/record.html",
+            &chrome,
+            Status::Ok,
+            minijinja::context! { v => Serde(&v) },
+        ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/records/<id>/sign", data = "<form>")]
+async fn sign_page(
+    id: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    clock: &State<Clock>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    addr: ClientAddr,
+) -> Page {
+    match svc::sign(
+        &actor,
+        &db.0,
+        keys,
+        id,
+        form.get("password"),
+        &addr.0,
+        clock.today(),
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(s) => match s.certificate {
+            Some(n) => Page::redirect(format!("/certificates/{n}")),
+            None => Page::redirect(format!("/records/{id}")),
+        },
+        Err(e @ Error::Invalid { .. }) => match svc::view(&actor, &db.0, id).await {
+            Ok(v) => render(
+                templates,
+                "records/record.html",
+                &chrome,
+                Status::UnprocessableEntity,
+                minijinja::context! { v => Serde(&v), errors => Serde(e.field_messages()) },
+            ),
+            Err(e) => error_page(templates, &chrome, &e),
+        },
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/records/<id>/points/<position>/readings", data = "<form>")]
+async fn correct_page(
+    id: i32,
+    position: i32,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::correct_readings(
+        &actor,
+        &db.0,
+        id,
+        position,
+        form.get("readings"),
+        form.get("reason"),
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(()) => Page::redirect(format!("/records/{id}")),
+        Err(e @ Error::Invalid { .. }) => match svc::view(&actor, &db.0, id).await {
+            Ok(v) => render(
+                templates,
+                "records/record.html",
+                &chrome,
+                Status::UnprocessableEntity,
+                minijinja::context! { v => Serde(&v), errors => Serde(e.field_messages()) },
+            ),
+            Err(e) => error_page(templates, &chrome, &e),
+        },
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+/// Records a work order's results (the technician, while it is in calibration):
+/// `kind`, `method`, `decision_rule`, `guard_multiple`, `received_on`, `calibrated_on`,
+/// `temperature`, `humidity`, `adjusted`, `interval_months`, `cmc`, `standards` (ids) and
+/// `points` (`nominal`, `reference`, `readings`, `u`, `k`, `p`, `mpe`, `as_left`), all
+/// quantities with their units. 422 names each field, e.g. `points[0].nominal`.
+#[utoipa::path(
+    post, path = "/api/v1/work-orders/{id}/record", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 201, description = "recorded"), (status = 409, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/work-orders/<id>/record", data = "<data>")]
+pub async fn record_api(
+    id: i32,
+    data: Data<'_>,
+    db: &State<Db>,
+    actor: Actor,
+) -> ApiResult<(Status, Json<crate::store::entities::calibration_record::Model>)> {
+    let body = super::standards::read_body(data).await?;
+    let input: RecordInput = json_body(&body)?;
+    Ok((
+        Status::Created,
+        Json(svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await?),
+    ))
+}
+
+/// A record with its points, standards, corrections and signatures.
+#[utoipa::path(
+    get, path = "/api/v1/records/{id}", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "the record"), (status = 404, description = "not one of the caller's laboratory")),
+    security(("bearer" = []))
+)]
+#[get("/records/<id>")]
+pub async fn record_view_api(id: i32, db: &State<Db>, actor: Actor) -> ApiResult<Json<RecordView>> {
+    Ok(Json(svc::view(&actor, &db.0, id).await?))
+}
+
+#[derive(serde::Deserialize)]
+struct SignBody {
+    password: String,
+}
+
+/// Signs the record's next step with the signer's password: technician, then reviewer
+/// (核验), then approver (批准), three different people; the approval issues the certificate.
+#[utoipa::path(
+    post, path = "/api/v1/records/{id}/sign", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "signed; the certificate's number once approved"),
+        (status = 403, description = "not this step's role, or a wrong password"),
+        (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[allow(clippy::too_many_arguments)]
+#[post("/records/<id>/sign", data = "<data>")]
+pub async fn sign_api(
+    id: i32,
+    data: Data<'_>,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    clock: &State<Clock>,
+    actor: Actor,
+    addr: ClientAddr,
+) -> ApiResult<Json<Signed>> {
+    let body = super::standards::read_body(data).await?;
+    let b: SignBody = json_body(&body)?;
+    Ok(Json(
+        svc::sign(
+            &actor,
+            &db.0,
+            keys,
+            id,
+            &b.password,
+            &addr.0,
+            clock.today(),
+            chrono::Utc::now(),
+        )
+        .await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct CorrectBody {
+    readings: String,
+    reason: String,
+}
+
+/// Corrects a point's readings before review; the original is kept with who, when and why.
+#[utoipa::path(
+    post, path = "/api/v1/records/{id}/points/{position}/readings", tag = "certificates",
+    params(("id" = i32, Path), ("position" = i32, Path)),
+    responses((status = 200, description = "corrected"), (status = 409, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/records/<id>/points/<position>/readings", data = "<data>")]
+pub async fn correct_api(id: i32, position: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
+    let body = super::standards::read_body(data).await?;
+    let b: CorrectBody = json_body(&body)?;
+    svc::correct_readings(&actor, &db.0, id, position, &b.readings, &b.reason, chrono::Utc::now()).await?;
+    Ok(Json(()))
+}

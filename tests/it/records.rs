@@ -1,0 +1,323 @@
+//! From a work order to an issued certificate through the web routes: the technician
+//! records (typed units, standards valid on the day, U raised to the CMC), corrects a
+//! reading (the original kept), signs; a reviewer and an approver sign with their
+//! passwords, three different people; the certificate is issued, its DCC validates, the
+//! calibration becomes a traceability link and the work order is completed.
+
+use crate::support::{TestApp, TestUser, ENTERPRISE_A, INSTITUTE, PASSWORD};
+use rocket::http::ContentType;
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+async fn sql(app: &TestApp, text: &str) {
+    app.db
+        .execute_unprepared(text)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+}
+
+async fn one(app: &TestApp, q: &str) -> i64 {
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            q.to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get::<i64>("", "n")
+        .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
+        .unwrap()
+}
+
+async fn post(app: &TestApp, user: &TestUser, uri: &str, body: Value) -> (u16, Value) {
+    let res = user
+        .api(app.client.post(uri.to_owned()))
+        .header(ContentType::JSON)
+        .body(body.to_string())
+        .dispatch()
+        .await;
+    let status = res.status().code;
+    (status, res.into_json().await.unwrap_or(Value::Null))
+}
+
+fn field<'a>(e: &'a Value, name: &str) -> Option<&'a str> {
+    e["error"]["fields"][name].as_str()
+}
+
+#[rocket::async_test]
+async fn a_record_becomes_a_certificate_signed_by_three_people() {
+    let app = TestApp::demo().await;
+    let lab = app.organisation_id(INSTITUTE).await;
+    let customer = app.organisation_id(ENTERPRISE_A).await;
+    let now = "2026-11-01T00:00:00Z";
+    // A length standard of the institute: in service, assessed to 2029, calibrated for 2026,
+    // ranging 0 to 1 m.
+    let standard = one(
+        &app,
+        &format!("SELECT MIN(id) AS n FROM standards WHERE owner_id = {lab}"),
+    )
+    .await;
+    sql(
+        &app,
+        &format!(
+            "UPDATE standards SET quantity = 'length', range_min_si = 0, range_max_si = 1, status = 'in_service', \
+             cert_expires_on = '2029-12-31' WHERE id = {standard}"
+        ),
+    )
+    .await;
+    sql(
+        &app,
+        &format!("DELETE FROM calibrations WHERE item_kind = 'standard' AND item_id = {standard}"),
+    )
+    .await;
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, valid_until, \
+             source, created_at) VALUES ('standard', {standard}, '', 'NIM-2026-0815', '2026-01-10', '2026-12-31', 'manual', '{now}')"
+        ),
+    )
+    .await;
+    // Enterprise A's gauge block, in calibration at the institute.
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, mpe_si, \
+             mpe_unit, created_at, updated_at) VALUES ({customer}, '量块', '哈量', '100 mm 2 级', 'GB-100-0042', '01219000', \
+             'length', 0.0000006, 'µm', '{now}', '{now}')"
+        ),
+    )
+    .await;
+    let instrument = one(&app, "SELECT id AS n FROM instruments WHERE serial = 'GB-100-0042'").await;
+    sql(
+        &app,
+        &format!(
+            "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, \
+             status, note, created_by, created_at, updated_at) VALUES ({lab}, 'instrument', {instrument}, {customer}, \
+             '01219000', '量块 GB-100-0042', '2026-12-01', '2026-11-23', 'in_calibration', '', NULL, '{now}', '{now}')"
+        ),
+    )
+    .await;
+    let wo = one(&app, "SELECT MAX(id) AS n FROM work_orders").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let good = json!({
+        "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+        "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+        "temperature": "20.1 °C", "humidity": "52 %", "adjusted": false, "cmc": "0.08 µm",
+        "standards": [standard],
+        "points": [{"nominal": "100 mm", "reference": "100.00000 mm", "readings": "100.00012 100.00014 100.00010",
+                    "u": "0.05 µm", "k": "2", "p": "0.95", "mpe": "±0.6 µm"}],
+    });
+    // The page's form: refused input comes back as typed, with the field's message.
+    let res = technician
+        .browser(app.client.get(format!("/work-orders/{wo}/record")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    let res = technician
+        .browser(app.client.post(format!("/work-orders/{wo}/record")))
+        .header(ContentType::Form)
+        .body(crate::support::form(&[
+            ("kind", "calibration"),
+            ("method", "JJG 146-2011"),
+            ("p0_nominal", "100 kg"),
+            ("p0_reference", "100 mm"),
+            ("p0_readings", "100.0001"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 422);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains("value=\"100 kg\"") && html.contains("aria-invalid"),
+        "{html}"
+    );
+    assert_eq!(app.count("calibration_records").await, 0);
+    let uri = format!("/api/v1/work-orders/{wo}/record");
+    // A reading of the wrong kind, and a humidity above 100 %, are refused by field; nothing is written.
+    let mut bad = good.clone();
+    bad["points"][0]["nominal"] = json!("100 kg");
+    bad["humidity"] = json!("120 %");
+    let (status, e) = post(&app, &technician, &uri, bad).await;
+    assert_eq!(status, 422, "{e}");
+    assert!(
+        field(&e, "points[0].nominal").is_some() && field(&e, "humidity").is_some(),
+        "{e}"
+    );
+    assert_eq!(app.count("calibration_records").await, 0);
+    // A standard whose own calibration had lapsed on the day cannot be used.
+    let mut lapsed = good.clone();
+    lapsed["calibrated_on"] = json!("2027-01-05");
+    lapsed["received_on"] = json!("2027-01-04");
+    let (status, e) = post(&app, &technician, &uri, lapsed).await;
+    assert_eq!(status, 422);
+    assert!(
+        field(&e, "standards").is_some() || field(&e, "calibrated_on").is_some(),
+        "{e}"
+    );
+    // An enterprise user cannot record.
+    let holder = app.user("enterprise").await;
+    let (status, _) = post(&app, &holder, &uri, good.clone()).await;
+    assert_eq!(status, 404);
+    let (status, r) = post(&app, &technician, &uri, good.clone()).await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let (status, _) = post(&app, &technician, &uri, good.clone()).await;
+    assert_eq!(status, 409, "one record per work order");
+
+    // Hand arithmetic: the mean of the readings is 100.00012 mm, so the error is
+    // +0.12 µm; U 0.05 µm is below the CMC 0.08 µm, so 0.08 µm is reported and flagged;
+    // |0.12| ≤ 0.6 µm: pass under simple acceptance (ILAC-G8 §4.2.1).
+    let v = view(&app, &technician, record).await;
+    let p = &v["points"][0];
+    assert!((p["error_si"].as_f64().unwrap() - 1.2e-7).abs() < 1e-15, "{p}");
+    assert!((p["u_si"].as_f64().unwrap() - 8e-8).abs() < 1e-18);
+    assert_eq!(p["raised_to_cmc"], true);
+    assert_eq!(p["decision"], "pass");
+    assert_eq!(
+        p["readings"], "[\"100.00012\",\"100.00014\",\"100.00010\"]",
+        "kept as entered"
+    );
+
+    // A corrected reading: the original kept, with the reason.
+    let (status, _) = post(
+        &app,
+        &technician,
+        &format!("/api/v1/records/{record}/points/0/readings"),
+        json!({"readings": "100.00012 100.00013 100.00011", "reason": "transcription error in the second reading"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let v = view(&app, &technician, record).await;
+    assert_eq!(
+        v["edits"][0]["old_value"],
+        "[\"100.00012\",\"100.00014\",\"100.00010\"]"
+    );
+    assert!((v["points"][0]["error_si"].as_f64().unwrap() - 1.2e-7).abs() < 1e-15);
+
+    // The technician signs with the password; a wrong one is refused and audited.
+    let sign = format!("/api/v1/records/{record}/sign");
+    let (status, e) = post(&app, &technician, &sign, json!({"password": "not mine"})).await;
+    assert!(status == 422 && field(&e, "password").is_some(), "{e}");
+    assert_eq!(app.events("reauth.failed").await, 1);
+    let (status, s) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("recorded")), "{s}");
+    assert_eq!(
+        one(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'awaiting_review'")
+        )
+        .await,
+        1
+    );
+    // Corrections stop once reviewed; the technician may not review; someone who recorded
+    // may not review even with the reviewer's role.
+    let (status, _) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!(status, 403);
+    sql(
+        &app,
+        &format!(
+            "UPDATE users SET roles = 'technician,reviewer' WHERE id = {}",
+            technician.id
+        ),
+    )
+    .await;
+    let (status, e) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    assert!(
+        status == 422 && field(&e, "signer").is_some(),
+        "the one who recorded does not review: {e}"
+    );
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let (status, s) = post(&app, &reviewer, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("reviewed")), "{s}");
+    // The reviewer, also an approver, may not approve what they reviewed.
+    let reviewer_approver_id = reviewer.id;
+    sql(
+        &app,
+        &format!("UPDATE users SET roles = 'reviewer,approver' WHERE id = {reviewer_approver_id}"),
+    )
+    .await;
+    let (status, e) = post(&app, &reviewer, &sign, json!({"password": PASSWORD})).await;
+    assert!(status == 422 && field(&e, "signer").is_some(), "{e}");
+    let approver = app.user_in("approver", INSTITUTE).await;
+    let (status, s) = post(&app, &approver, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("issued")), "{s}");
+    let number = s["certificate"].as_str().unwrap().to_owned();
+    assert_eq!(app.events("record.sign").await, 3);
+
+    // The certificate: the customer sees it, with its content and three signatures.
+    let res = holder
+        .api(app.client.get(format!("/api/v1/certificates/{number}")))
+        .dispatch()
+        .await;
+    let c: Value = res.into_json().await.unwrap();
+    assert_eq!(c["kind"], "calibration");
+    assert_eq!(c["content"]["customer"]["code"], ENTERPRISE_A);
+    let point = &c["content"]["points"][0];
+    assert_eq!(
+        (point["error"]["unit"].as_str(), point["u"]["unit"].as_str()),
+        (Some("µm"), Some("µm"))
+    );
+    assert!(
+        (point["error"]["value"].as_f64().unwrap() - 0.12).abs() < 1e-9,
+        "{point}"
+    );
+    assert!((point["u"]["value"].as_f64().unwrap() - 0.08).abs() < 1e-9);
+    assert_eq!(point["raised_to_cmc"], true);
+    let roles: Vec<&str> = c["content"]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["technician", "reviewer", "approver"]);
+    assert_eq!(c["content"]["standards"][0]["certificate_no"], "NIM-2026-0815");
+    // Its DCC validates against the PTB schema.
+    let res = holder
+        .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
+        .dispatch()
+        .await;
+    let dcc = res.into_bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("issued.xml");
+    std::fs::write(&path, &dcc).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The calibration is now a link of the item's chain, and the work order is completed.
+    assert_eq!(
+        one(
+            &app,
+            &format!(
+                "SELECT COUNT(*) AS n FROM calibrations WHERE source = 'recorded' AND certificate_no = '{number}'"
+            )
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        one(
+            &app,
+            &format!("SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'completed'")
+        )
+        .await,
+        1
+    );
+    // Nothing is left to sign.
+    let (status, _) = post(&app, &approver, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!(status, 409);
+}
+
+async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
+    u.api(app.client.get(format!("/api/v1/records/{record}")))
+        .dispatch()
+        .await
+        .into_json::<Value>()
+        .await
+        .unwrap()
+}
