@@ -50,6 +50,23 @@ pub fn reported_u(u: f64, cmc: Option<f64>) -> (f64, bool) {
     }
 }
 
+/// A reported result and its expanded uncertainty as a certificate states them
+/// (JJF 1059.1-2012 §5.3.8; GUM §7.2.6): U to two significant digits, and the value to
+/// the same decimal place as U's last digit. Values in one unit.
+pub fn round_to_u(value: f64, u: f64) -> (f64, f64) {
+    if !(u.is_finite() && u > 0.0 && value.is_finite()) {
+        return (value, u);
+    }
+    let u2 = super::units::round_sig(u, 2);
+    // The decimal place of U's last significant digit.
+    let place = u2.abs().log10().floor() as i32 - 1;
+    let scale = 10f64.powi(-place);
+    let v = (value * scale).round() / scale;
+    let digits = (-place).max(0) as usize;
+    let v: f64 = format!("{v:.digits$}").parse().unwrap_or(v);
+    (v, u2)
+}
+
 /// The item's decision: its worst point's.
 pub fn item_decision(points: impl IntoIterator<Item = Decision>) -> Option<Decision> {
     points.into_iter().max_by_key(|d| d.severity())
@@ -365,6 +382,18 @@ mod tests {
         assert_eq!(reported_u(1.0e-6, Some(1.0e-6)), (1.0e-6, false));
         assert_eq!(reported_u(1.2e-6, Some(1.0e-6)), (1.2e-6, false));
         assert_eq!(reported_u(1.2e-6, None), (1.2e-6, false));
+    }
+
+    #[test]
+    fn results_are_stated_to_the_digits_of_their_uncertainty() {
+        // JJF 1059.1-2012 §5.3.8: U with at most two significant digits, the result at the
+        // same last digit. 100.021 47 g with U = 0.003 514 g: U = 0.0035 g, y = 100.0215 g.
+        assert_eq!(round_to_u(100.02147, 0.003514), (100.0215, 0.0035));
+        // Float noise from a conversion through SI goes: 0.119 999 999 992 µm with U 0.08 µm.
+        assert_eq!(round_to_u(0.119999999992, 0.08), (0.12, 0.08));
+        // U = 1.2 (two digits) keeps one decimal.
+        assert_eq!(round_to_u(10.04, 1.234), (10.0, 1.2));
+        assert_eq!(round_to_u(-0.0004449, 0.00027), (-0.00044, 0.00027));
     }
 
     #[test]

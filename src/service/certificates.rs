@@ -31,6 +31,13 @@ pub fn signed_message(number: &str, content_sha256: &str, dcc_sha256: &str, pdf_
     .into_bytes()
 }
 
+/// The public verification page of a certificate, for its QR code: the server's public
+/// address (`METROCAL_PUBLIC_URL`, as the operator's proxy serves it) and the token.
+pub fn verify_url(token: &str) -> String {
+    let base = std::env::var("METROCAL_PUBLIC_URL").unwrap_or_else(|_| "http://localhost:8000".into());
+    format!("{}/verify/{token}", base.trim_end_matches('/'))
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -116,9 +123,11 @@ pub async fn issue(
     let (content, content_sha) = s.digest();
     let dcc = crate::render::dcc::render(&s).map_err(|e| Error::Internal(e.to_string()))?;
     let dcc_sha = sha256_hex(&dcc);
-    let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
-    let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, None));
     let token = super::random_hex(16);
+    let pdf = crate::render::pdf::render(&s, &verify_url(&token)).map_err(Error::Internal)?;
+    let pdf_sha = sha256_hex(&pdf);
+    let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
+    let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, Some(&pdf_sha)));
     let row = q::insert(
         &txn,
         certificate::ActiveModel {
@@ -138,8 +147,8 @@ pub async fn issue(
             content_sha256: Set(content_sha.clone()),
             dcc: Set(String::from_utf8(dcc).expect("the DCC is UTF-8")),
             dcc_sha256: Set(dcc_sha),
-            pdf: Set(None),
-            pdf_sha256: Set(None),
+            pdf: Set(Some(pdf)),
+            pdf_sha256: Set(Some(pdf_sha)),
             key_id: Set(key_id),
             signature: Set(signature),
             issued_at: Set(now),

@@ -798,8 +798,10 @@ async fn issue_for(
     });
     let k = QuantityKind::parse(&r.quantity).ok_or_else(|| Error::Internal("record without a quantity".into()))?;
     let d = k.difference_kind();
+    // Back in the unit entered, to 12 significant digits: the conversion through SI must
+    // not print 20.100000000000023 °C for 20.1 °C.
     let val = |kind: QuantityKind, si: f64, unit: &str| cert::Value {
-        value: from_si(kind, unit, si).unwrap_or(si),
+        value: crate::domain::units::round_sig(from_si(kind, unit, si).unwrap_or(si), 12),
         unit: unit.to_owned(),
     };
     let mut used = Vec::new();
@@ -869,18 +871,33 @@ async fn issue_for(
             .iter()
             .map(|p| {
                 let readings: Vec<String> = serde_json::from_str(&p.readings).unwrap_or_default();
+                let u = val(d, p.u_si, &p.u_unit);
+                let (error, u_stated) = cert::round_to_u(val(d, p.error_si, &p.u_unit).value, u.value);
+                let left = p.as_left_error_si.map(|a| {
+                    let v = val(d, a, &p.u_unit);
+                    cert::Value {
+                        value: cert::round_to_u(v.value, u.value).0,
+                        unit: v.unit,
+                    }
+                });
                 cert::Point {
                     nominal: val(k, p.nominal_si, &p.unit),
                     reference: val(k, p.reference_si, &p.unit),
                     readings: readings.iter().filter_map(|r| r.parse().ok()).collect(),
-                    error: val(d, p.error_si, &p.u_unit),
-                    u: val(d, p.u_si, &p.u_unit),
+                    error: cert::Value {
+                        value: error,
+                        unit: p.u_unit.clone(),
+                    },
+                    u: cert::Value {
+                        value: u_stated,
+                        unit: p.u_unit.clone(),
+                    },
                     k: p.k,
                     p: p.p,
                     raised_to_cmc: p.raised_to_cmc,
                     mpe: p.mpe_si.map(|m| val(d, m, &p.u_unit)),
                     decision: p.decision.clone(),
-                    as_left_error: p.as_left_error_si.map(|a| val(d, a, &p.u_unit)),
+                    as_left_error: left,
                 }
             })
             .collect(),

@@ -90,6 +90,16 @@ async fn numbers_signatures_verification_and_amendments() {
     let v = verify_file(&app.db, dcc2.as_bytes()).await.unwrap();
     assert!(!v.genuine, "the content no longer matches its digest: {v:?}");
 
+    // The PDF too: as issued it verifies, one changed byte does not.
+    let pdf = first.pdf.clone().expect("a PDF is issued");
+    assert!(pdf.starts_with(b"%PDF-"));
+    let v = verify_file(&app.db, &pdf).await.unwrap();
+    assert!(v.genuine && v.file == Some("pdf"), "{v:?}");
+    let mut bad_pdf = pdf.clone();
+    let at = bad_pdf.len() / 2;
+    bad_pdf[at] ^= 0x20;
+    assert!(!verify_file(&app.db, &bad_pdf).await.unwrap().genuine);
+
     // The public page needs no login.
     let res = app.client.get(format!("/verify/{}", first.token)).dispatch().await;
     assert_eq!(res.status(), Status::Ok);
@@ -252,6 +262,14 @@ async fn the_command_line_verifies_and_exports() {
         c.dcc.as_bytes(),
         "byte for byte as served"
     );
+    let pdf = out_dir.join(format!("{}.pdf", c.number));
+    assert_eq!(
+        std::fs::read(&pdf).unwrap(),
+        c.pdf.clone().unwrap(),
+        "the PDF as served"
+    );
+    let o = run(&["certificate", "verify", pdf.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let o = run(&["certificate", "verify", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("GENUINE"));
@@ -313,6 +331,19 @@ async fn the_portal_shows_each_enterprise_its_own() {
         Status::NotFound,
         "one foreign number spoils the whole ZIP"
     );
+    // The PDF, as served every time: the same bytes.
+    let pdf_uri = format!("/certificates/{mine}/pdf");
+    let res = a.browser(app.client.get(pdf_uri.clone())).dispatch().await;
+    assert_eq!(res.content_type(), Some(ContentType::PDF));
+    let first_pdf = res.into_bytes().await.unwrap();
+    let again = a
+        .browser(app.client.get(pdf_uri))
+        .dispatch()
+        .await
+        .into_bytes()
+        .await
+        .unwrap();
+    assert_eq!(again, first_pdf);
     // A's own file: an attachment with a safe name, the bytes as issued.
     let res = a
         .browser(app.client.get(format!("/certificates/{mine}/dcc")))

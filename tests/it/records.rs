@@ -289,6 +289,44 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The PDF carries the §7.8 content (ISO/IEC 17025 §7.8.2.1, §7.8.4.1, §7.8.6).
+    let res = holder
+        .api(app.client.get(format!("/api/v1/certificates/{number}/pdf")))
+        .dispatch()
+        .await;
+    let pdf = res.into_bytes().await.unwrap();
+    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg("-layout")
+        .arg(dir.path().join("c.pdf"))
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lab_name = c["content"]["lab"]["name"]["zh"].as_str().unwrap().to_owned();
+    let customer_name = c["content"]["customer"]["name"]["zh"].as_str().unwrap().to_owned();
+    for needle in [
+        "校准证书",
+        &lab_name,
+        &number,
+        &customer_name,
+        "量块",
+        "GB-100-0042",
+        "JJG 146-2011",
+        "2026-11-20",
+        "2026-11-24",
+        "20.1 °C",
+        "52 %",
+        "100 mm",
+        "0.12 µm",
+        "0.08 µm",
+        "NIM-2026-0815",
+        "简单接受",
+        "Page 1 of 1",
+        "以下空白",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
     // The calibration is now a link of the item's chain, and the work order is completed.
     assert_eq!(
         one(
