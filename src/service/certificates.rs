@@ -659,6 +659,17 @@ pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<
         serial: "EB-2201".into(),
     };
     ver.method = "JJG 1036-2022".into();
+    ver.standards = vec![crate::domain::certificates::StandardUsed {
+        name: Bilingual {
+            zh: "E2 等级砝码".into(),
+            en: "Class E2 weights".into(),
+        },
+        serial: "W-E2-0031".into(),
+        certificate_no: "GDJL-2026-M0412".into(),
+        valid_until: d("2027-05-31"),
+        assessment_no: "[2025]粤社量标证字第000038号".into(),
+        calibrated_by: "广东省计量测试研究院 / Guangdong Institute of Metrology".into(),
+    }];
     ver.adjusted = false;
     ver.valid_until = Some(d("2027-11-23"));
     ver.points = vec![Point {
@@ -703,6 +714,17 @@ pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<
         serial: "PG-0713".into(),
     };
     notice.method = "JJG 52-2013".into();
+    notice.standards = vec![crate::domain::certificates::StandardUsed {
+        name: Bilingual {
+            zh: "活塞式压力计".into(),
+            en: "Piston gauge".into(),
+        },
+        serial: "PG-0.05-118".into(),
+        certificate_no: "GDJL-2026-P0207".into(),
+        valid_until: d("2027-02-28"),
+        assessment_no: "[2025]粤社量标证字第000108号".into(),
+        calibrated_by: "中国计量科学研究院 / National Institute of Metrology, China".into(),
+    }];
     notice.valid_until = None;
     notice.decision = Some("fail".into());
     notice.points = vec![Point {
