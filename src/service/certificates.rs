@@ -580,7 +580,7 @@ pub async fn zip(actor: &Actor, db: &DatabaseConnection, numbers: &[String]) -> 
 /// new user finds the portal and the verification page working: a calibration
 /// certificate from the measurement centre (adjusted, and then amended), a verification
 /// certificate and a verification result notice from the institute.
-pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Utc>) -> Result<usize> {
+pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Utc>) -> Result<()> {
     use crate::domain::certificates::{Bilingual, Item, Party, Point, Value};
     let org = |code: &'static str| async move {
         crate::store::register::organisation_by_code(db, code)
@@ -607,42 +607,30 @@ pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<
     };
     let operator = Actor::system("first start");
     let d = |s: &str| s.parse::<NaiveDate>().expect("a demo date");
-    let mut issued = 0;
+    let put = async |lab_id: i32, customer_id: i32, snapshot: Snapshot, amends: Option<(i32, String)>| {
+        let req = IssueRequest {
+            lab_id,
+            customer_id,
+            snapshot,
+            amends,
+        };
+        issue(&operator, db, keys, req, now).await
+    };
 
     // The centre's calibration certificate for enterprise A's gauge block, then amended.
     let mut cal = Snapshot::example();
     cal.lab = party(&centre);
     cal.customer = party(&customer_a);
-    let first = issue(
-        &operator,
-        db,
-        keys,
-        IssueRequest {
-            lab_id: centre.id,
-            customer_id: customer_a.id,
-            snapshot: cal.clone(),
-            amends: None,
-        },
-        now,
-    )
-    .await?;
-    issued += 1;
+    let first = put(centre.id, customer_a.id, cal.clone(), None).await?;
     let mut corrected = cal;
     corrected.item.model = "100 mm 1 级".into();
-    issue(
-        &operator,
-        db,
-        keys,
-        IssueRequest {
-            lab_id: centre.id,
-            customer_id: customer_a.id,
-            snapshot: corrected,
-            amends: Some((first.id, "器具等级更正为 1 级 / grade corrected to 1".into())),
-        },
-        now,
+    put(
+        centre.id,
+        customer_a.id,
+        corrected,
+        Some((first.id, "器具等级更正为 1 级 / grade corrected to 1".into())),
     )
     .await?;
-    issued += 1;
 
     // The institute's verification certificate for enterprise A's balance: passed, valid a year.
     let mut ver = Snapshot::example();
@@ -685,20 +673,7 @@ pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<
         decision: Some("pass".into()),
         as_left_error: None,
     }];
-    issue(
-        &operator,
-        db,
-        keys,
-        IssueRequest {
-            lab_id: institute.id,
-            customer_id: customer_a.id,
-            snapshot: ver.clone(),
-            amends: None,
-        },
-        now,
-    )
-    .await?;
-    issued += 1;
+    put(institute.id, customer_a.id, ver.clone(), None).await?;
 
     // The institute's result notice for enterprise B's pressure gauge: failed.
     let mut notice = ver;
@@ -740,19 +715,6 @@ pub async fn issue_demo(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<
         decision: Some("fail".into()),
         as_left_error: None,
     }];
-    issue(
-        &operator,
-        db,
-        keys,
-        IssueRequest {
-            lab_id: institute.id,
-            customer_id: customer_b.id,
-            snapshot: notice,
-            amends: None,
-        },
-        now,
-    )
-    .await?;
-    issued += 1;
-    Ok(issued)
+    put(institute.id, customer_b.id, notice, None).await?;
+    Ok(())
 }

@@ -6,33 +6,8 @@
 use crate::support::{TestApp, INSTITUTE};
 use metrocal::domain::units::QuantityKind;
 use metrocal::service::{schedule, Actor};
-use rocket::http::ContentType;
 use sea_orm::ConnectionTrait;
-use serde_json::{json, Value};
-
-async fn sql(app: &TestApp, text: &str) {
-    app.db
-        .execute_unprepared(text)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-}
-
-async fn get(app: &TestApp, user: &crate::support::TestUser, uri: &str) -> (u16, Value) {
-    let res = user.api(app.client.get(uri.to_owned())).dispatch().await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, user: &crate::support::TestUser, uri: &str, body: Value) -> (u16, Value) {
-    let res = user
-        .api(app.client.post(uri.to_owned()))
-        .header(ContentType::JSON)
-        .body(body.to_string())
-        .dispatch()
-        .await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
+use serde_json::json;
 
 async fn notifications(app: &TestApp, kind: &str) -> i64 {
     let row = app
@@ -63,9 +38,9 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
     let technician = app.user_in("technician", INSTITUTE).await;
     let holder = app.user("enterprise").await;
     let uri = format!("/api/v1/standards/{id}/lifecycle");
-    let (status, v) = get(&app, &technician, &uri).await;
+    let (status, v) = app.get_as(&technician, &uri).await;
     assert_eq!(status, 200, "{v}");
-    let (status, _) = get(&app, &holder, &uri).await;
+    let (status, _) = app.get_as(&holder, &uri).await;
     assert_eq!(
         status, 404,
         "another organisation's standard's lifecycle does not exist for it"
@@ -82,73 +57,72 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
         "values": "2026-01-10 10.0015\n2026-02-11 10.0021\n2026-03-12 10.0012\n2026-04-15 10.0018",
         "limit": format!("0.001 {unit}"), "limit_source": "mpe",
     });
-    let (status, r) = post(&app, &technician, &checks, stability.clone()).await;
+    let (status, r) = app.post_as(&technician, &checks, stability.clone()).await;
     assert_eq!((status, r["passed"].as_bool()), (201, Some(true)), "{r}");
     // A limit in a unit of another kind, and three means, are refused by field.
     let mut bad = stability.clone();
     bad["limit"] = json!(format!("0.001 {wrong}"));
     bad["values"] = json!("2026-01-10 1\n2026-03-10 1\n2026-05-10 1");
-    let (status, e) = post(&app, &technician, &checks, bad).await;
+    let (status, e) = app.post_as(&technician, &checks, bad).await;
     assert_eq!(status, 422);
     assert!(e["error"]["fields"]["limit"].is_string(), "{e}");
     let mut few = stability.clone();
     few["values"] = json!("2026-01-10 1\n2026-03-10 1\n2026-05-10 1");
-    let (status, e) = post(&app, &technician, &checks, few).await;
+    let (status, e) = app.post_as(&technician, &checks, few).await;
     assert!(status == 422 && e["error"]["fields"]["values"].is_string(), "{e}");
     // Repeatability: s = 0.001636391694485729 (Python statistics.stdev) against 0.0017 and 0.0016.
     let readings = "100.012 100.015 100.011 100.013 100.016 100.012 100.014 100.013 100.015 100.012";
-    let (status, r) = post(
-        &app,
-        &technician,
-        &checks,
-        json!({"kind": "repeatability", "performed_on": "2026-05-01", "unit": unit, "values": readings,
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &checks,
+            json!({"kind": "repeatability", "performed_on": "2026-05-01", "unit": unit, "values": readings,
                "limit": format!("0.0017 {unit}"), "limit_source": "budget"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!((status, r["passed"].as_bool()), (201, Some(true)), "{r}");
-    let (status, r) = post(
-        &app,
-        &technician,
-        &checks,
-        json!({"kind": "repeatability", "performed_on": "2026-05-02", "unit": unit, "values": readings,
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &checks,
+            json!({"kind": "repeatability", "performed_on": "2026-05-02", "unit": unit, "values": readings,
                "limit": format!("0.0016 {unit}"), "limit_source": "budget"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!((status, r["passed"].as_bool()), (201, Some(false)), "{r}");
     assert_eq!(app.events("standard_check.create").await, 3);
     // The enterprise cannot record a check on the institute's standard.
-    let (status, _) = post(&app, &holder, &checks, stability.clone()).await;
+    let (status, _) = app.post_as(&holder, &checks, stability.clone()).await;
     assert_eq!(status, 404);
 
     // The logbook.
     let logbook = format!("/api/v1/standards/{id}/logbook");
-    let (status, _) = post(
-        &app,
-        &technician,
-        &logbook,
-        json!({"kind": "staff", "occurred_on": "2026-06-01", "description": "检定员张三调离，李四接任"}),
-    )
-    .await;
+    let (status, _) = app
+        .post_as(
+            &technician,
+            &logbook,
+            json!({"kind": "staff", "occurred_on": "2026-06-01", "description": "检定员张三调离，李四接任"}),
+        )
+        .await;
     assert_eq!(status, 201);
-    let (status, e) = post(
-        &app,
-        &technician,
-        &logbook,
-        json!({"kind": "coffee", "occurred_on": "2026-06-01", "description": ""}),
-    )
-    .await;
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &logbook,
+            json!({"kind": "coffee", "occurred_on": "2026-06-01", "description": ""}),
+        )
+        .await;
     assert_eq!(status, 422);
     assert!(e["error"]["fields"]["kind"].is_string() && e["error"]["fields"]["description"].is_string());
     assert_eq!(app.events("logbook.create").await, 1);
 
     // The renewal package: a certificate issued 2024-03-01, valid to 2028-02-29; one
     // device with certificates to 2025-01-31 and from 2025-03-01: a gap in February 2025.
-    sql(
-        &app,
-        &format!("UPDATE standards SET cert_issued_on = '2024-03-01', cert_expires_on = '2028-02-29' WHERE id = {id}"),
-    )
+    app.sql(&format!(
+        "UPDATE standards SET cert_issued_on = '2024-03-01', cert_expires_on = '2028-02-29' WHERE id = {id}"
+    ))
     .await;
-    sql(&app, &format!("DELETE FROM devices WHERE standard_id = {id} AND id NOT IN (SELECT MIN(id) FROM devices WHERE standard_id = {id})")).await;
+    app.sql(&format!("DELETE FROM devices WHERE standard_id = {id} AND id NOT IN (SELECT MIN(id) FROM devices WHERE standard_id = {id})")).await;
     let device: i64 = {
         let row = app
             .db
@@ -161,10 +135,9 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
             .unwrap();
         row.try_get::<i32>("", "id").unwrap() as i64
     };
-    sql(
-        &app,
-        &format!("DELETE FROM calibrations WHERE item_kind = 'device' AND item_id = {device}"),
-    )
+    app.sql(&format!(
+        "DELETE FROM calibrations WHERE item_kind = 'device' AND item_id = {device}"
+    ))
     .await;
     let now = "2026-01-01T00:00:00Z";
     for (cert, on, until) in [
@@ -172,16 +145,14 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
         ("D-2025", "2025-03-01", "2026-02-28"),
         ("D-2026", "2026-03-01", "2027-02-28"),
     ] {
-        sql(
-            &app,
-            &format!(
+        app.sql(&format!(
                 "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, \
                  valid_until, source, created_at) VALUES ('device', {device}, '', '{cert}', '{on}', '{until}', 'manual', '{now}')"
             ),
         )
         .await;
     }
-    let (_, v) = get(&app, &technician, &uri).await;
+    let (_, v) = app.get_as(&technician, &uri).await;
     let gaps = v["gaps"].as_array().unwrap();
     let device_gaps: Vec<(&str, &str)> = gaps
         .iter()
@@ -224,19 +195,18 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
     assert!(s4.reminders.renewal >= 1, "three months before: {s4:?}");
 
     // A standard whose certificate had expired on the day cannot be the reference.
-    sql(
-        &app,
-        &format!("UPDATE standards SET cert_expires_on = '2026-03-31' WHERE id = {other}"),
-    )
+    app.sql(&format!(
+        "UPDATE standards SET cert_expires_on = '2026-03-31' WHERE id = {other}"
+    ))
     .await;
     let admin = app.user("institute_admin").await;
     let link = |on: &str| {
         json!({"item_kind": "standard", "item_id": id, "reference_kind": "standard", "reference_id": other,
                "certificate_no": format!("X-{on}"), "calibrated_on": on, "valid_until": "2027-03-31"})
     };
-    let (status, e) = post(&app, &admin, "/api/v1/calibrations", link("2026-04-01")).await;
+    let (status, e) = app.post_as(&admin, "/api/v1/calibrations", link("2026-04-01")).await;
     assert!(status == 422 && e["error"]["fields"]["reference_id"].is_string(), "{e}");
     // On its last valid day it could.
-    let (status, e) = post(&app, &admin, "/api/v1/calibrations", link("2026-03-31")).await;
+    let (status, e) = app.post_as(&admin, "/api/v1/calibrations", link("2026-03-31")).await;
     assert_eq!(status, 201, "{e}");
 }

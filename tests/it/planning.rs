@@ -11,22 +11,6 @@ fn day(s: &str) -> chrono::NaiveDate {
     s.parse().unwrap()
 }
 
-async fn get(app: &TestApp, user: &crate::support::TestUser, uri: &str) -> (u16, Value) {
-    let res = user.api(app.client.get(uri.to_owned())).dispatch().await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, user: &crate::support::TestUser, uri: &str, body: Value) -> (u16, Value) {
-    let res = user
-        .api(app.client.post(uri.to_owned()))
-        .body(body.to_string())
-        .dispatch()
-        .await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
-
 #[rocket::async_test]
 async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_step() {
     let app = TestApp::demo().await;
@@ -64,7 +48,7 @@ async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_st
     assert!(html.contains("cap-per_week-error") && html.contains("cap-category_code-error"));
     assert!(html.contains("value=\"99x\""), "the typed value is kept");
 
-    let (status, p) = get(&app, &lab, "/api/v1/plan?weeks=4&start=2026-11-30").await;
+    let (status, p) = app.get_as(&lab, "/api/v1/plan?weeks=4&start=2026-11-30").await;
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["lab_id"], institute);
     let load = &p["load"]["weeks"];
@@ -124,14 +108,14 @@ async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_st
             "{i}"
         );
     }
-    let (status, e) = get(&app, &lab, "/api/v1/plan?weeks=0").await;
+    let (status, e) = app.get_as(&lab, "/api/v1/plan?weeks=0").await;
     assert!(status == 422 && e["error"]["fields"]["weeks"].is_string(), "{e}");
     // Another laboratory's plan is not the scheduler's to read.
-    let (status, _) = get(&app, &lab, &format!("/api/v1/plan?lab={}", institute + 1)).await;
+    let (status, _) = app.get_as(&lab, &format!("/api/v1/plan?lab={}", institute + 1)).await;
     assert_eq!(status, 404);
     // An enterprise has no plan.
     let holder = app.user("enterprise").await;
-    let (status, _) = get(&app, &holder, "/api/v1/plan").await;
+    let (status, _) = app.get_as(&holder, "/api/v1/plan").await;
     assert_eq!(status, 403);
 
     // The page shows the chart, and accepting makes a work order per planned item.
@@ -150,67 +134,73 @@ async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_st
     assert_eq!(app.count("work_orders").await, planned);
     assert_eq!(app.events("work_order.create").await, planned);
     // Accepted items leave the next proposal.
-    let (_, again) = get(&app, &lab, "/api/v1/plan?weeks=4&start=2026-11-30").await;
+    let (_, again) = app.get_as(&lab, "/api/v1/plan?weeks=4&start=2026-11-30").await;
     assert_eq!(again["planned"].as_array().unwrap().len(), 0, "{}", again["planned"]);
 
     // One order through its states.
-    let (status, list) = get(&app, &lab, "/api/v1/work-orders?limit=1").await;
+    let (status, list) = app.get_as(&lab, "/api/v1/work-orders?limit=1").await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["total"].as_i64(), Some(planned));
     let id = list["orders"][0]["id"].as_i64().unwrap();
     let uri = format!("/api/v1/work-orders/{id}/status");
     // Skipping a state is refused, naming the field.
-    let (status, e) = post(&app, &lab, &uri, json!({"status": "in_calibration"})).await;
+    let (status, e) = app.post_as(&lab, &uri, json!({"status": "in_calibration"})).await;
     assert!(status == 422 && e["error"]["fields"]["status"].is_string(), "{e}");
-    let (status, w) = post(&app, &lab, &uri, json!({"status": "received"})).await;
+    let (status, w) = app.post_as(&lab, &uri, json!({"status": "received"})).await;
     assert_eq!((status, w["status"].as_str()), (200, Some("received")), "{w}");
-    let (status, _) = post(&app, &lab, &uri, json!({"status": "in_calibration"})).await;
+    let (status, _) = app.post_as(&lab, &uri, json!({"status": "in_calibration"})).await;
     assert_eq!(status, 200);
-    let (status, _) = post(&app, &lab, &uri, json!({"status": "awaiting_review"})).await;
+    let (status, _) = app.post_as(&lab, &uri, json!({"status": "awaiting_review"})).await;
     assert_eq!(status, 200);
     // The scheduler does not complete the review; an enterprise moves nothing.
-    let (status, _) = post(&app, &lab, &uri, json!({"status": "completed"})).await;
+    let (status, _) = app.post_as(&lab, &uri, json!({"status": "completed"})).await;
     assert_eq!(status, 403);
-    let (status, _) = post(&app, &holder, &uri, json!({"status": "completed"})).await;
+    let (status, _) = app.post_as(&holder, &uri, json!({"status": "completed"})).await;
     assert_eq!(status, 404, "another organisation's order does not exist for it");
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
-    let (status, w) = post(&app, &reviewer, &uri, json!({"status": "completed"})).await;
+    let (status, w) = app.post_as(&reviewer, &uri, json!({"status": "completed"})).await;
     assert_eq!((status, w["status"].as_str()), (200, Some("completed")), "{w}");
-    let (status, _) = post(&app, &lab, &uri, json!({"status": "cancelled", "note": "late"})).await;
+    let (status, _) = app
+        .post_as(&lab, &uri, json!({"status": "cancelled", "note": "late"}))
+        .await;
     assert_eq!(status, 422, "a completed order stays completed");
     assert_eq!(app.events("work_order.move").await, 4);
 
     // Cancelling needs a reason, and is audited as a cancellation.
-    let (_, list) = get(&app, &lab, "/api/v1/work-orders?status=planned&limit=1").await;
+    let (_, list) = app.get_as(&lab, "/api/v1/work-orders?status=planned&limit=1").await;
     let other = list["orders"][0]["id"].as_i64().unwrap();
     let uri = format!("/api/v1/work-orders/{other}/status");
-    let (status, e) = post(&app, &lab, &uri, json!({"status": "cancelled"})).await;
+    let (status, e) = app.post_as(&lab, &uri, json!({"status": "cancelled"})).await;
     assert!(status == 422 && e["error"]["fields"]["note"].is_string(), "{e}");
-    let (status, _) = post(&app, &lab, &uri, json!({"status": "cancelled", "note": "客户撤回"})).await;
+    let (status, _) = app
+        .post_as(&lab, &uri, json!({"status": "cancelled", "note": "客户撤回"}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(app.events("work_order.cancel").await, 1);
     // A cancelled item can be ordered again by hand; a second open order is refused.
     let w: Value = {
-        let (_, list) = get(&app, &lab, "/api/v1/work-orders?status=cancelled").await;
+        let (_, list) = app.get_as(&lab, "/api/v1/work-orders?status=cancelled").await;
         list["orders"][0].clone()
     };
     let body = json!({"item_kind": w["item_kind"], "item_id": w["item_id"], "planned_on": "2026-12-15"});
-    let (status, created) = post(&app, &lab, "/api/v1/work-orders", body.clone()).await;
+    let (status, created) = app.post_as(&lab, "/api/v1/work-orders", body.clone()).await;
     assert_eq!(status, 201, "{created}");
-    let (status, _) = post(&app, &lab, "/api/v1/work-orders", body).await;
+    let (status, _) = app.post_as(&lab, "/api/v1/work-orders", body).await;
     assert_eq!(status, 409);
-    let (status, e) = post(
-        &app,
-        &lab,
-        "/api/v1/work-orders",
-        json!({"item_kind": "ship", "item_id": 1, "planned_on": "2026-02-30"}),
-    )
-    .await;
+    let (status, e) = app
+        .post_as(
+            &lab,
+            "/api/v1/work-orders",
+            json!({"item_kind": "ship", "item_id": 1, "planned_on": "2026-02-30"}),
+        )
+        .await;
     assert_eq!(status, 422);
     let fields: Vec<&String> = e["error"]["fields"].as_object().unwrap().keys().collect();
     assert_eq!(fields, ["item_kind", "planned_on"], "{e}");
     // The enterprise sees the orders for its own items, read-only.
-    let (status, list) = get(&app, &holder, "/api/v1/work-orders?side=holder&status=completed").await;
+    let (status, list) = app
+        .get_as(&holder, "/api/v1/work-orders?side=holder&status=completed")
+        .await;
     assert_eq!(status, 200);
     for o in list["orders"].as_array().unwrap() {
         assert!(o["moves"].as_array().unwrap().is_empty());

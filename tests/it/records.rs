@@ -6,41 +6,7 @@
 
 use crate::support::{TestApp, TestUser, ENTERPRISE_A, INSTITUTE, PASSWORD};
 use rocket::http::ContentType;
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
-
-async fn sql(app: &TestApp, text: &str) {
-    app.db
-        .execute_unprepared(text)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-}
-
-async fn one(app: &TestApp, q: &str) -> i64 {
-    let row = app
-        .db
-        .query_one_raw(sea_orm::Statement::from_string(
-            app.db.get_database_backend(),
-            q.to_owned(),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get::<i64>("", "n")
-        .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
-        .unwrap()
-}
-
-async fn post(app: &TestApp, user: &TestUser, uri: &str, body: Value) -> (u16, Value) {
-    let res = user
-        .api(app.client.post(uri.to_owned()))
-        .header(ContentType::JSON)
-        .body(body.to_string())
-        .dispatch()
-        .await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
 
 fn field<'a>(e: &'a Value, name: &str) -> Option<&'a str> {
     e["error"]["fields"][name].as_str()
@@ -54,53 +20,42 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     let now = "2026-11-01T00:00:00Z";
     // A length standard of the institute: in service, assessed to 2029, calibrated for 2026,
     // ranging 0 to 1 m.
-    let standard = one(
-        &app,
-        &format!("SELECT MIN(id) AS n FROM standards WHERE owner_id = {lab}"),
-    )
-    .await;
-    sql(
-        &app,
-        &format!(
-            "UPDATE standards SET quantity = 'length', range_min_si = 0, range_max_si = 1, status = 'in_service', \
+    let standard = app
+        .scalar(&format!("SELECT MIN(id) AS n FROM standards WHERE owner_id = {lab}"))
+        .await;
+    app.sql(&format!(
+        "UPDATE standards SET quantity = 'length', range_min_si = 0, range_max_si = 1, status = 'in_service', \
              cert_expires_on = '2029-12-31' WHERE id = {standard}"
-        ),
-    )
+    ))
     .await;
-    sql(
-        &app,
-        &format!("DELETE FROM calibrations WHERE item_kind = 'standard' AND item_id = {standard}"),
-    )
+    app.sql(&format!(
+        "DELETE FROM calibrations WHERE item_kind = 'standard' AND item_id = {standard}"
+    ))
     .await;
-    sql(
-        &app,
-        &format!(
+    app.sql(&format!(
             "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, valid_until, \
              source, created_at) VALUES ('standard', {standard}, '', 'NIM-2026-0815', '2026-01-10', '2026-12-31', 'manual', '{now}')"
         ),
     )
     .await;
     // Enterprise A's gauge block, in calibration at the institute.
-    sql(
-        &app,
-        &format!(
+    app.sql(&format!(
             "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, mpe_si, \
              mpe_unit, created_at, updated_at) VALUES ({customer}, '量块', '哈量', '100 mm 2 级', 'GB-100-0042', '01219000', \
              'length', 0.0000006, 'µm', '{now}', '{now}')"
         ),
     )
     .await;
-    let instrument = one(&app, "SELECT id AS n FROM instruments WHERE serial = 'GB-100-0042'").await;
-    sql(
-        &app,
-        &format!(
-            "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, \
+    let instrument = app
+        .scalar("SELECT id AS n FROM instruments WHERE serial = 'GB-100-0042'")
+        .await;
+    app.sql(&format!(
+        "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, \
              status, note, created_by, created_at, updated_at) VALUES ({lab}, 'instrument', {instrument}, {customer}, \
              '01219000', '量块 GB-100-0042', '2026-12-01', '2026-11-23', 'in_calibration', '', NULL, '{now}', '{now}')"
-        ),
-    )
+    ))
     .await;
-    let wo = one(&app, "SELECT MAX(id) AS n FROM work_orders").await;
+    let wo = app.scalar("SELECT MAX(id) AS n FROM work_orders").await;
     let technician = app.user_in("technician", INSTITUTE).await;
     let good = json!({
         "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
@@ -140,7 +95,7 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     let mut bad = good.clone();
     bad["points"][0]["nominal"] = json!("100 kg");
     bad["humidity"] = json!("120 %");
-    let (status, e) = post(&app, &technician, &uri, bad).await;
+    let (status, e) = app.post_as(&technician, &uri, bad).await;
     assert_eq!(status, 422, "{e}");
     assert!(
         field(&e, "points[0].nominal").is_some() && field(&e, "humidity").is_some(),
@@ -151,7 +106,7 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     let mut lapsed = good.clone();
     lapsed["calibrated_on"] = json!("2027-01-05");
     lapsed["received_on"] = json!("2027-01-04");
-    let (status, e) = post(&app, &technician, &uri, lapsed).await;
+    let (status, e) = app.post_as(&technician, &uri, lapsed).await;
     assert_eq!(status, 422);
     assert!(
         field(&e, "standards").is_some() || field(&e, "calibrated_on").is_some(),
@@ -159,12 +114,12 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     );
     // An enterprise user cannot record.
     let holder = app.user("enterprise").await;
-    let (status, _) = post(&app, &holder, &uri, good.clone()).await;
+    let (status, _) = app.post_as(&holder, &uri, good.clone()).await;
     assert_eq!(status, 404);
-    let (status, r) = post(&app, &technician, &uri, good.clone()).await;
+    let (status, r) = app.post_as(&technician, &uri, good.clone()).await;
     assert_eq!(status, 201, "{r}");
     let record = r["id"].as_i64().unwrap();
-    let (status, _) = post(&app, &technician, &uri, good.clone()).await;
+    let (status, _) = app.post_as(&technician, &uri, good.clone()).await;
     assert_eq!(status, 409, "one record per work order");
 
     // Hand arithmetic: the mean of the readings is 100.00012 mm, so the error is
@@ -182,13 +137,13 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     );
 
     // A corrected reading: the original kept, with the reason.
-    let (status, _) = post(
-        &app,
-        &technician,
-        &format!("/api/v1/records/{record}/points/0/readings"),
-        json!({"readings": "100.00012 100.00013 100.00011", "reason": "transcription error in the second reading"}),
-    )
-    .await;
+    let (status, _) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/records/{record}/points/0/readings"),
+            json!({"readings": "100.00012 100.00013 100.00011", "reason": "transcription error in the second reading"}),
+        )
+        .await;
     assert_eq!(status, 200);
     let v = view(&app, &technician, record).await;
     assert_eq!(
@@ -199,50 +154,45 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
 
     // The technician signs with the password; a wrong one is refused and audited.
     let sign = format!("/api/v1/records/{record}/sign");
-    let (status, e) = post(&app, &technician, &sign, json!({"password": "not mine"})).await;
+    let (status, e) = app.post_as(&technician, &sign, json!({"password": "not mine"})).await;
     assert!(status == 422 && field(&e, "password").is_some(), "{e}");
     assert_eq!(app.events("reauth.failed").await, 1);
-    let (status, s) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    let (status, s) = app.post_as(&technician, &sign, json!({"password": PASSWORD})).await;
     assert_eq!((status, s["status"].as_str()), (200, Some("recorded")), "{s}");
     assert_eq!(
-        one(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'awaiting_review'")
-        )
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'awaiting_review'"
+        ))
         .await,
         1
     );
     // Corrections stop once reviewed; the technician may not review; someone who recorded
     // may not review even with the reviewer's role.
-    let (status, _) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    let (status, _) = app.post_as(&technician, &sign, json!({"password": PASSWORD})).await;
     assert_eq!(status, 403);
-    sql(
-        &app,
-        &format!(
-            "UPDATE users SET roles = 'technician,reviewer' WHERE id = {}",
-            technician.id
-        ),
-    )
+    app.sql(&format!(
+        "UPDATE users SET roles = 'technician,reviewer' WHERE id = {}",
+        technician.id
+    ))
     .await;
-    let (status, e) = post(&app, &technician, &sign, json!({"password": PASSWORD})).await;
+    let (status, e) = app.post_as(&technician, &sign, json!({"password": PASSWORD})).await;
     assert!(
         status == 422 && field(&e, "signer").is_some(),
         "the one who recorded does not review: {e}"
     );
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
-    let (status, s) = post(&app, &reviewer, &sign, json!({"password": PASSWORD})).await;
+    let (status, s) = app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await;
     assert_eq!((status, s["status"].as_str()), (200, Some("reviewed")), "{s}");
     // The reviewer, also an approver, may not approve what they reviewed.
     let reviewer_approver_id = reviewer.id;
-    sql(
-        &app,
-        &format!("UPDATE users SET roles = 'reviewer,approver' WHERE id = {reviewer_approver_id}"),
-    )
+    app.sql(&format!(
+        "UPDATE users SET roles = 'reviewer,approver' WHERE id = {reviewer_approver_id}"
+    ))
     .await;
-    let (status, e) = post(&app, &reviewer, &sign, json!({"password": PASSWORD})).await;
+    let (status, e) = app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await;
     assert!(status == 422 && field(&e, "signer").is_some(), "{e}");
     let approver = app.user_in("approver", INSTITUTE).await;
-    let (status, s) = post(&app, &approver, &sign, json!({"password": PASSWORD})).await;
+    let (status, s) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
     assert_eq!((status, s["status"].as_str()), (200, Some("issued")), "{s}");
     let number = s["certificate"].as_str().unwrap().to_owned();
     assert_eq!(app.events("record.sign").await, 3);
@@ -329,25 +279,21 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     }
     // The calibration is now a link of the item's chain, and the work order is completed.
     assert_eq!(
-        one(
-            &app,
-            &format!(
-                "SELECT COUNT(*) AS n FROM calibrations WHERE source = 'recorded' AND certificate_no = '{number}'"
-            )
-        )
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM calibrations WHERE source = 'recorded' AND certificate_no = '{number}'"
+        ))
         .await,
         1
     );
     assert_eq!(
-        one(
-            &app,
-            &format!("SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'completed'")
-        )
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'completed'"
+        ))
         .await,
         1
     );
     // Nothing is left to sign.
-    let (status, _) = post(&app, &approver, &sign, json!({"password": PASSWORD})).await;
+    let (status, _) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
     assert_eq!(status, 409);
 }
 

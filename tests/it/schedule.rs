@@ -6,20 +6,6 @@ use crate::support::{TestApp, ENTERPRISE_A, ENTERPRISE_B, INSTITUTE};
 use metrocal::service::{schedule, Actor};
 use rocket::http::Status;
 use sea_orm::ConnectionTrait;
-use serde_json::Value;
-
-async fn sql(app: &TestApp, text: &str) {
-    app.db
-        .execute_unprepared(text)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-}
-
-async fn get(app: &TestApp, user: &crate::support::TestUser, uri: &str) -> (u16, Value) {
-    let res = user.api(app.client.get(uri.to_owned())).dispatch().await;
-    let status = res.status().code;
-    (status, res.into_json().await.unwrap_or(Value::Null))
-}
 
 fn day(s: &str) -> chrono::NaiveDate {
     s.parse().unwrap()
@@ -41,14 +27,11 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         page["items"][0]["id"].as_i64().unwrap()
     };
     let now = "2026-01-01T00:00:00Z";
-    sql(
-        &app,
-        &format!(
-            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, \
+    app.sql(&format!(
+        "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, \
              mpe_si, mpe_unit, created_at, updated_at) VALUES ({a}, 'Caliper for recall', 'M', 'X-1', 'RECALL-1', \
              '0101', 'length', NULL, NULL, '{now}', '{now}')"
-        ),
-    )
+    ))
     .await;
     let row = app
         .db
@@ -64,14 +47,11 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         ("R-2024", "2024-02-29", "2025-02-28"),
         ("R-2025", "2025-12-20", "2026-12-19"),
     ] {
-        sql(
-            &app,
-            &format!(
+        app.sql(&format!(
                 "INSERT INTO calibrations (item_kind, item_id, reference_kind, reference_id, provider_evidence, \
                  lab_id, certificate_no, calibrated_on, valid_until, source, created_at) VALUES ('instrument', \
                  {instrument}, 'standard', {standard}, '', {institute}, '{cert}', '{on}', '{until}', 'manual', '{now}')"
-            ),
-        )
+            ))
         .await;
     }
 
@@ -104,7 +84,7 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     // due soon within the default 30-day window, due next month; the laboratory is the
     // institute named on its calibration.
     let uri = "/api/v1/recall?side=holder&q=RECALL-1";
-    let (status, list) = get(&app, &holder, uri).await;
+    let (status, list) = app.get_as(&holder, uri).await;
     assert_eq!(status, 200, "{list}");
     let rows = list["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{list}");
@@ -115,15 +95,15 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     assert_eq!(r["lab_id"], institute);
     let on = list["on"].as_str().unwrap().to_owned();
     // The list takes the status on the day asked.
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-28")).await;
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-11-28")).await;
     let r = &list["rows"][0];
     assert_eq!(
         (r["status"].as_str(), r["bucket"].as_str()),
         (Some("due_soon"), Some("next_month"))
     );
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-19")).await;
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-11-19")).await;
     assert_eq!(list["rows"][0]["status"], "in_date", "31 days before");
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-21")).await;
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-12-21")).await;
     assert_eq!(
         (list["rows"][0]["status"].as_str(), list["rows"][0]["bucket"].as_str()),
         (Some("overdue"), Some("overdue"))
@@ -131,61 +111,75 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     let _ = on;
 
     // A narrower warning window of the enterprise's own: 14 days, so in date on 28 November.
-    sql(
-        &app,
-        &format!(
-            "INSERT INTO schedule_settings (organisation_id, month_end, early_window_days, warning_days, \
+    app.sql(&format!(
+        "INSERT INTO schedule_settings (organisation_id, month_end, early_window_days, warning_days, \
              default_interval_months, updated_at) VALUES ({a}, false, 0, 14, 12, '{now}')"
-        ),
-    )
+    ))
     .await;
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-11-28")).await;
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-11-28")).await;
     assert_eq!(list["rows"][0]["status"], "in_date");
     assert_eq!(list["rules"]["due"]["warning_days"], 14);
     // Keep to the month's end, and the next run moves the due date to 31 December.
-    sql(
-        &app,
-        &format!("UPDATE schedule_settings SET month_end = true WHERE organisation_id = {a}"),
-    )
+    app.sql(&format!(
+        "UPDATE schedule_settings SET month_end = true WHERE organisation_id = {a}"
+    ))
     .await;
     let third = schedule::run_daily(&operator, &app.db, today, chrono::Utc::now())
         .await
         .unwrap();
     assert!(third.changed >= 1);
-    let (_, list) = get(&app, &holder, uri).await;
+    let (_, list) = app.get_as(&holder, uri).await;
     assert_eq!(list["rows"][0]["due_on"], "2026-12-31");
 
     // Filters: by bucket and status the instrument is found where it belongs.
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&bucket=this_month")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-05&bucket=this_month"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 1, "{list}");
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&bucket=next_month")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-05&bucket=next_month"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 0);
     // 26 days before is outside the 14-day window, 11 days before inside it.
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=due_soon")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-05&status=due_soon"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 0);
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=in_date")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-05&status=in_date"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 1);
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-20&status=due_soon")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-20&status=due_soon"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 1);
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-17&status=due_soon")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-17&status=due_soon"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 1, "14 days before");
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-16&status=due_soon")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-16&status=due_soon"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 0, "15 days before");
-    let (_, list) = get(&app, &holder, &format!("{uri}&on=2026-12-05&status=overdue")).await;
+    let (_, list) = app
+        .get_as(&holder, &format!("{uri}&on=2026-12-05&status=overdue"))
+        .await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 0);
     // The bucket counts add up to the list's items in service.
-    let (_, all) = get(&app, &holder, "/api/v1/recall?side=holder&status=").await;
+    let (_, all) = app.get_as(&holder, "/api/v1/recall?side=holder&status=").await;
     let counted: i64 = all["buckets"]
         .as_array()
         .unwrap()
         .iter()
         .map(|b| b["count"].as_i64().unwrap())
         .sum();
-    let (_, oos) = get(&app, &holder, "/api/v1/recall?side=holder&status=out_of_service").await;
+    let (_, oos) = app
+        .get_as(&holder, "/api/v1/recall?side=holder&status=out_of_service")
+        .await;
     assert_eq!(counted + oos["total"].as_i64().unwrap(), all["total"].as_i64().unwrap());
 
     // The laboratory's side lists it too.
-    let (_, list) = get(&app, &lab, "/api/v1/recall?side=lab&q=RECALL-1").await;
+    let (_, list) = app.get_as(&lab, "/api/v1/recall?side=lab&q=RECALL-1").await;
     assert_eq!(list["rows"].as_array().unwrap().len(), 1, "{list}");
 
     // Bad parameters: 422 naming the field.
@@ -197,15 +191,17 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         ("limit=-1", "limit"),
         ("kind=car", "kind"),
     ] {
-        let (status, body) = get(&app, &holder, &format!("/api/v1/recall?{param}")).await;
+        let (status, body) = app.get_as(&holder, &format!("/api/v1/recall?{param}")).await;
         assert_eq!(status, 422, "{param}: {body}");
         assert!(body.to_string().contains(field), "{param}: {body}");
     }
     // Another enterprise sees nothing of A's.
     let other = app.user_in("enterprise", ENTERPRISE_B).await;
-    let (status, _) = get(&app, &other, &format!("/api/v1/recall?side=holder&organisation={a}")).await;
+    let (status, _) = app
+        .get_as(&other, &format!("/api/v1/recall?side=holder&organisation={a}"))
+        .await;
     assert_eq!(status, 403);
-    let (_, own) = get(&app, &other, "/api/v1/recall?side=holder&q=RECALL-1").await;
+    let (_, own) = app.get_as(&other, "/api/v1/recall?side=holder&q=RECALL-1").await;
     assert_eq!(own["rows"].as_array().unwrap().len(), 0);
 
     // The page, and the CSV with the same row.
@@ -306,7 +302,7 @@ async fn a_calendar_feed_answers_until_it_is_revoked() {
         "{ics}"
     );
     // Every event is an all-day event on a due date the recall list gives.
-    let (_, list) = get(&app, &lab, "/api/v1/recall?side=lab&status=due_soon").await;
+    let (_, list) = app.get_as(&lab, "/api/v1/recall?side=lab&status=due_soon").await;
     let first = &list["rows"][0];
     let due = first["due_on"].as_str().unwrap().replace('-', "");
     assert!(ics.contains(&format!("DTSTART;VALUE=DATE:{due}")), "{due}");
@@ -401,7 +397,7 @@ async fn an_organisation_sets_its_rules_and_bad_input_is_shown_again() {
     .await;
     assert_eq!(res.status(), Status::SeeOther);
     assert_eq!(app.events("schedule_settings.update").await, 1);
-    let (_, list) = get(&app, &lab, "/api/v1/recall").await;
+    let (_, list) = app.get_as(&lab, "/api/v1/recall").await;
     assert_eq!(list["rules"]["due"]["warning_days"], 14);
     assert_eq!(list["rules"]["due"]["month_end"], true);
     assert_eq!(list["rules"]["default_interval_months"], 24);

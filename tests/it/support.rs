@@ -195,6 +195,50 @@ impl TestApp {
         (status, serde_json::from_str(&body).unwrap_or(serde_json::Value::Null))
     }
 
+    /// Runs the SQL a test sets its scene with; a failure names the statement.
+    pub async fn sql(&self, text: &str) {
+        use sea_orm::ConnectionTrait;
+        self.db
+            .execute_unprepared(text)
+            .await
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+
+    /// The whole number a query returns in its column `n`.
+    pub async fn scalar(&self, query: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                query.to_owned(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .unwrap_or_else(|| panic!("{query}: no row"));
+        row.try_get::<i64>("", "n")
+            .or_else(|_| row.try_get::<i32>("", "n").map(i64::from))
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    /// A GET of the API as `user`: the status and the JSON body (null when there is none).
+    pub async fn get_as(&self, user: &TestUser, uri: &str) -> (u16, serde_json::Value) {
+        let res = user.api(self.client.get(uri.to_owned())).dispatch().await;
+        let status = res.status().code;
+        (status, res.into_json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// A POST of `body` as JSON to the API as `user`: the status and the JSON body.
+    pub async fn post_as(&self, user: &TestUser, uri: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let res = user
+            .api(self.client.post(uri.to_owned()))
+            .header(rocket::http::ContentType::JSON)
+            .body(body.to_string())
+            .dispatch()
+            .await;
+        let status = res.status().code;
+        (status, res.into_json().await.unwrap_or(serde_json::Value::Null))
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let row = self
             .db
