@@ -152,6 +152,17 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     );
     assert!((v["points"][0]["error_si"].as_f64().unwrap() - 1.2e-7).abs() < 1e-15);
 
+    // The record's page shows the correction and offers the technician's signature.
+    let res = technician
+        .browser(app.client.get(format!("/records/{record}")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    let html = res.into_string().await.unwrap();
+    assert!(
+        html.contains("transcription error") && html.contains("name=\"password\""),
+        "{html}"
+    );
     // The technician signs with the password; a wrong one is refused and audited.
     let sign = format!("/api/v1/records/{record}/sign");
     let (status, e) = app.post_as(&technician, &sign, json!({"password": "not mine"})).await;
