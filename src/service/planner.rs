@@ -408,9 +408,11 @@ pub async fn accept(
     let plan = plan(actor, db, cache, start, weeks).await?;
     let mine: Vec<&PlannedItem> = plan.planned.iter().filter(|i| i.lab_id == Some(lab)).collect();
     let txn = db.begin().await?;
+    // A cached plan may be up to a minute old: skip what was ordered since.
+    let open: rustc_hash::FxHashSet<(String, i32)> = q::open_items_of(&txn, lab).await?.into_iter().collect();
     let mut rows = Vec::new();
     for i in &mine {
-        if q::open_work_order(&txn, &i.item_kind, i.item_id).await?.is_some() {
+        if open.contains(&(i.item_kind.clone(), i.item_id)) {
             continue;
         }
         rows.push(work_order::ActiveModel {

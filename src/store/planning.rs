@@ -211,6 +211,18 @@ pub async fn open_work_order<C: ConnectionTrait>(
         .await
 }
 
+/// The (kind, id) of a laboratory's items that have an open work order.
+pub async fn open_items_of<C: ConnectionTrait>(db: &C, lab: i32) -> Result<Vec<(String, i32)>, DbErr> {
+    work_order::Entity::find()
+        .select_only()
+        .columns([work_order::Column::ItemKind, work_order::Column::ItemId])
+        .filter(work_order::Column::LabId.eq(lab))
+        .filter(work_order::Column::Status.is_in(OPEN.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
 /// Moves a work order from `from` to `to`; 0 rows when someone else moved it first.
 pub async fn move_work_order<C: ConnectionTrait>(
     db: &C,

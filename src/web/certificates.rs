@@ -139,19 +139,7 @@ pub async fn verify_token_api(token: &str, db: &State<Db>) -> ApiResult<Json<Ver
 )]
 #[post("/certificates/verify", data = "<data>")]
 pub async fn verify_file_api(data: Data<'_>, db: &State<Db>) -> ApiResult<Json<Verification>> {
-    let body = data
-        .open(MAX_UPLOAD_MIB.mebibytes())
-        .into_bytes()
-        .await
-        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
-    if !body.is_complete() {
-        return Err(Error::field(
-            "body",
-            "request.too_large",
-            format!("the file is larger than {MAX_UPLOAD_MIB} MiB"),
-        )
-        .into());
-    }
+    let body = super::standards::read_bytes(data, MAX_UPLOAD_MIB.mebibytes(), &format!("{MAX_UPLOAD_MIB} MiB")).await?;
     if body.is_empty() {
         return Err(Error::field("body", "verify.file_missing", "send the PDF or DCC file as the body").into());
     }

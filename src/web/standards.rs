@@ -30,16 +30,23 @@ pub fn api_routes() -> Vec<Route> {
 const BODY_LIMIT_KIB: u64 = 64;
 
 pub(super) async fn read_body(data: Data<'_>) -> Result<String, Error> {
+    let bytes = read_bytes(data, BODY_LIMIT_KIB.kibibytes(), &format!("{BODY_LIMIT_KIB} KiB")).await?;
+    String::from_utf8(bytes)
+        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))
+}
+
+/// A request body of at most `limit` (named `shown` in the error) as bytes.
+pub(super) async fn read_bytes(data: Data<'_>, limit: rocket::data::ByteUnit, shown: &str) -> Result<Vec<u8>, Error> {
     let body = data
-        .open(BODY_LIMIT_KIB.kibibytes())
-        .into_string()
+        .open(limit)
+        .into_bytes()
         .await
         .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
     if !body.is_complete() {
         return Err(Error::field(
             "body",
             "request.too_large",
-            format!("the body is larger than {BODY_LIMIT_KIB} KiB"),
+            format!("the body is larger than {shown}"),
         ));
     }
     Ok(body.into_inner())
