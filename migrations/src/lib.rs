@@ -15,6 +15,7 @@ mod m20261128_000005_schedules;
 mod m20261128_000006_planning;
 mod m20261128_000007_certificates;
 mod m20261128_000008_records;
+mod m20261128_000009_cmc_address;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_planning::Migration),
             Box::new(m20261128_000007_certificates::Migration),
             Box::new(m20261128_000008_records::Migration),
+            Box::new(m20261128_000009_cmc_address::Migration),
         ]
     }
 }

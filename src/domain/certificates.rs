@@ -50,6 +50,27 @@ pub fn reported_u(u: f64, cmc: Option<f64>) -> (f64, bool) {
     }
 }
 
+/// One line of a laboratory's CMC table, in SI: over [min, max] of a quantity, an
+/// expanded uncertainty of `absolute + relative · |x|`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CmcLine {
+    pub min: f64,
+    pub max: f64,
+    pub absolute: f64,
+    pub relative: f64,
+}
+
+/// The laboratory's CMC at the value `x`: of the lines whose range holds `x` (both ends
+/// included), the smallest, since a laboratory may claim its best capability there and
+/// no better (ILAC-P14:09/2020 §5.4). `None` when no line covers `x`.
+pub fn cmc_at(lines: &[CmcLine], x: f64) -> Option<f64> {
+    lines
+        .iter()
+        .filter(|l| l.min <= x && x <= l.max)
+        .map(|l| l.absolute + l.relative * x.abs())
+        .min_by(f64::total_cmp)
+}
+
 /// A reported result and its expanded uncertainty as a certificate states them
 /// (JJF 1059.1-2012 §5.3.8; GUM §7.2.6): U to two significant digits, and the value to
 /// the same decimal place as U's last digit. Values in one unit.
@@ -360,6 +381,34 @@ pub fn checklist(s: &Snapshot) -> Vec<&'static str> {
 
 #[cfg(test)]
 mod tests {
+    /// A CMC of (0.05 + 0.5·10⁻⁶·L) µm for gauge blocks up to 100 mm, as CNAS scopes
+    /// write it: at 100 mm, 0.05 µm + 0.05 µm = 0.10 µm; at 100.001 mm no line applies;
+    /// where a second, better line for 0–10 mm overlaps, the better one is the CMC.
+    #[test]
+    fn cmc_is_the_line_covering_the_value() {
+        use super::{cmc_at, CmcLine};
+        let lines = [
+            CmcLine {
+                min: 0.0005,
+                max: 0.1,
+                absolute: 0.05e-6,
+                relative: 0.5e-6,
+            },
+            CmcLine {
+                min: 0.0005,
+                max: 0.01,
+                absolute: 0.03e-6,
+                relative: 0.0,
+            },
+        ];
+        assert!((cmc_at(&lines, 0.1).unwrap() - 0.10e-6).abs() < 1e-15);
+        assert!((cmc_at(&lines, 0.005).unwrap() - 0.03e-6).abs() < 1e-15);
+        assert!((cmc_at(&lines, 0.0005).unwrap() - 0.03e-6).abs() < 1e-15);
+        assert_eq!(cmc_at(&lines, 0.100001), None);
+        assert_eq!(cmc_at(&lines, 0.0001), None);
+        assert_eq!(cmc_at(&[], 0.05), None);
+    }
+
     use super::*;
     use crate::domain::conformity::Decision::*;
 

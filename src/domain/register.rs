@@ -386,18 +386,21 @@ pub struct OrganisationInput {
     pub name_en: String,
     /// The GB/T 2260 code of its city.
     pub city: String,
+    /// The street address its certificates print (ISO/IEC 17025 §7.8.2.1 b).
+    pub address: String,
 }
 
 impl OrganisationInput {
-    pub const FIELDS: &'static [&'static str] = &["code", "kind", "name_zh", "name_en", "city"];
+    pub const FIELDS: &'static [&'static str] = &["code", "kind", "name_zh", "name_en", "city", "address"];
 
-    pub fn entries(&self) -> [(&'static str, &str); 5] {
+    pub fn entries(&self) -> [(&'static str, &str); 6] {
         [
             ("code", &self.code),
             ("kind", &self.kind),
             ("name_zh", &self.name_zh),
             ("name_en", &self.name_en),
             ("city", &self.city),
+            ("address", &self.address),
         ]
     }
 
@@ -408,6 +411,7 @@ impl OrganisationInput {
             "name_zh" => &mut self.name_zh,
             "name_en" => &mut self.name_en,
             "city" => &mut self.city,
+            "address" => &mut self.address,
             _ => return None,
         })
     }
@@ -433,6 +437,7 @@ pub struct OrganisationDraft {
     pub name_zh: String,
     pub name_en: String,
     pub region_code: Option<String>,
+    pub address: String,
 }
 
 /// Checks an organisation: its kind, its code against the kind (GB 32100 for
@@ -468,6 +473,10 @@ pub fn validate_organisation(
     if name_en.chars().count() > 200 {
         errors.push(Error::new("name_en", "field.too_long", "at most 200 characters"));
     }
+    let address = input.address.trim();
+    if address.chars().count() > 300 {
+        errors.push(Error::new("address", "field.too_long", "at most 300 characters"));
+    }
     let city = input.city.trim();
     let region_code = if city.is_empty() {
         if kind.is_some_and(OrgKind::has_uscc) {
@@ -495,6 +504,7 @@ pub fn validate_organisation(
             name_zh: name_zh.to_owned(),
             name_en: name_en.to_owned(),
             region_code,
+            address: address.to_owned(),
         }),
         _ => Err(errors),
     }
@@ -556,8 +566,10 @@ mod organisation_tests {
             name_zh: "福州某企业".into(),
             name_en: String::new(),
             city: "440100".into(),
+            address: "福州市鼓楼区示例路 1 号".into(),
         };
         let d = validate_organisation(&ok, |c| c == "440100").unwrap();
+        assert_eq!(d.address, "福州市鼓楼区示例路 1 号");
         assert_eq!(
             (d.kind, d.region_code.as_deref()),
             (OrgKind::Enterprise, Some("440100"))
@@ -566,11 +578,12 @@ mod organisation_tests {
             code: "91350100M000100Y44".into(),
             name_zh: " ".into(),
             city: "999999".into(),
+            address: "路".repeat(301),
             ..ok.clone()
         };
         let errors = validate_organisation(&bad, |c| c == "440100").unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["code", "name_zh", "city"]);
+        assert_eq!(fields, ["code", "name_zh", "address", "city"]);
         let unknown_kind = OrganisationInput {
             kind: "ministry".into(),
             ..ok

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod certificates;
+pub mod cmc;
 pub mod dashboard;
 pub mod generate;
 pub mod intervals;

@@ -26,6 +26,7 @@ pub struct OrganisationView {
     pub kind_name_en: String,
     pub name_zh: String,
     pub name_en: String,
+    pub address: String,
 }
 
 fn view(o: organisation::Model) -> OrganisationView {
@@ -38,6 +39,7 @@ fn view(o: organisation::Model) -> OrganisationView {
         kind: o.kind,
         name_zh: o.name_zh,
         name_en: o.name_en,
+        address: o.address,
     }
 }
 
@@ -233,6 +235,7 @@ fn input_of(o: &organisation::Model, city: Option<&str>) -> OrganisationInput {
         name_zh: o.name_zh.clone(),
         name_en: o.name_en.clone(),
         city: city.unwrap_or_default().to_owned(),
+        address: o.address.clone(),
     }
 }
 
@@ -312,6 +315,7 @@ pub async fn create(
             name_zh: Set(d.name_zh.clone()),
             name_en: Set(d.name_en.clone()),
             region_id: Set(region_id),
+            address: Set(d.address.clone()),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -373,6 +377,7 @@ pub async fn update(
     row.name_zh = Set(d.name_zh.clone());
     row.name_en = Set(d.name_en.clone());
     row.region_id = Set(region_id);
+    row.address = Set(d.address.clone());
     row.updated_at = Set(now);
     let o = q::update_organisation(&txn, row).await?;
     if old.get("name_zh") != Some(&o.name_zh) {

@@ -31,8 +31,11 @@ pub struct PointInput {
     pub reference: String,
     /// The readings, in the nominal's unit, separated by spaces or commas.
     pub readings: String,
-    /// The expanded uncertainty ("0.05 µm"), its k and p.
+    /// The expanded uncertainty ("0.05 µm"), its k and p; or empty, with `budget`.
     pub u: String,
+    /// A saved uncertainty budget of the laboratory (by id) whose first measurand gives
+    /// U, k and p, instead of typing them.
+    pub budget: String,
     pub k: String,
     pub p: String,
     /// "±0.6 µm" (needed for a verdict).
@@ -62,7 +65,8 @@ pub struct RecordInput {
     pub adjusted: bool,
     /// A recommended interval in months, only when the customer asked for one.
     pub interval_months: String,
-    /// The laboratory's CMC for the range ("0.08 µm"): no U is reported below it.
+    /// A CMC for points no line of the laboratory's CMC table covers ("0.08 µm"). The
+    /// table (/organisations/{id}/cmc) comes first: no U is reported below it.
     pub cmc: String,
     /// The register standards used, by id.
     pub standards: Vec<i32>,
@@ -83,6 +87,101 @@ fn number(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<f64> 
     }
 }
 
+/// A saved budget the record form offers as a point's U.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetChoice {
+    pub id: i32,
+    pub title: String,
+    /// The first measurand's report line ("U = 0.05 µm, k = 2").
+    pub report: String,
+}
+
+/// The laboratory's saved budgets, for its technicians' record form.
+pub async fn budget_choices(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result<Vec<BudgetChoice>> {
+    actor.require_login()?;
+    if !actor.sees_organisation(lab) {
+        return Err(Error::NotFound { what: "laboratory" });
+    }
+    Ok(crate::store::budgets::budgets_of_organisation(db, lab)
+        .await?
+        .into_iter()
+        .map(|b| BudgetChoice {
+            id: b.id,
+            report: serde_json::from_str::<crate::domain::uncertainty::Evaluation>(&b.result)
+                .ok()
+                .and_then(|e| e.results.into_iter().next())
+                .map(|r| r.report)
+                .unwrap_or_default(),
+            title: b.title,
+        })
+        .collect())
+}
+
+/// U, k and p from a saved budget.
+struct BudgetU {
+    id: i32,
+    u: crate::domain::units::Quantity,
+    k: f64,
+    p: f64,
+}
+
+/// The expanded uncertainty of a saved budget of the laboratory: its first measurand's
+/// U, k and p, in a unit of the point's kind. An unknown budget, another laboratory's,
+/// or one in another kind of unit is a field error.
+async fn budget_u(
+    db: &DatabaseConnection,
+    field: &str,
+    text: &str,
+    lab: i32,
+    kind: QuantityKind,
+) -> Result<std::result::Result<BudgetU, FieldError>> {
+    let unknown = || {
+        FieldError::new(
+            field,
+            "record.budget_unknown",
+            format!("no budget {text} at this laboratory"),
+        )
+    };
+    let Ok(id) = text.trim_start_matches('#').parse::<i32>() else {
+        return Ok(Err(unknown()));
+    };
+    let Some(b) = crate::store::budgets::budget_by_id(db, id)
+        .await?
+        .filter(|b| b.organisation_id == lab)
+    else {
+        return Ok(Err(unknown()));
+    };
+    let Some(r) = serde_json::from_str::<crate::domain::uncertainty::Evaluation>(&b.result)
+        .ok()
+        .and_then(|ev| ev.results.into_iter().next())
+    else {
+        return Ok(Err(FieldError::new(
+            field,
+            "record.budget_empty",
+            "the budget has no result",
+        )));
+    };
+    let text = format!("{} {}", r.expanded_uncertainty, r.unit);
+    Ok(match parse_quantity(field, &text, kind) {
+        Ok(u) => Ok(BudgetU {
+            id,
+            u,
+            k: r.coverage_factor,
+            p: r.coverage_probability,
+        }),
+        Err(_) => Err(FieldError::new(
+            field,
+            "record.budget_unit",
+            format!(
+                "the budget's {} is in {}, not a unit of {}",
+                r.name,
+                r.unit,
+                kind.as_str()
+            ),
+        )),
+    })
+}
+
 /// The content a signature binds: the record as it stands, canonical JSON, hashed.
 fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model], standards: &[i32]) -> String {
     let value = serde_json::json!({
@@ -95,6 +194,7 @@ fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model],
         "points": points.iter().map(|p| serde_json::json!({
             "position": p.position, "unit": p.unit, "nominal_si": p.nominal_si, "reference_si": p.reference_si,
             "readings": p.readings, "error_si": p.error_si, "u_si": p.u_si, "u_unit": p.u_unit, "k": p.k, "p": p.p,
+            "u_source": p.u_source,
             "raised_to_cmc": p.raised_to_cmc, "mpe_si": p.mpe_si, "decision": p.decision,
             "as_left_error_si": p.as_left_error_si,
         })).collect::<Vec<_>>(),
@@ -299,6 +399,10 @@ pub async fn record(
             "at most 200 points",
         ));
     }
+    let cmc_lines = match qkind {
+        Some(k) => super::cmc::lines_for(db, w.lab_id, k.difference_kind()).await?,
+        None => Vec::new(),
+    };
     let mut points: Vec<record_point::ActiveModel> = Vec::new();
     for (i, p) in input.points.iter().enumerate() {
         let f = |name: &str| format!("points[{i}].{name}");
@@ -331,9 +435,28 @@ pub async fn record(
                 "at least one reading",
             ));
         }
-        let u = parse_quantity(&f("u"), &p.u, k.difference_kind())
-            .map_err(|x| e.push(x))
-            .ok();
+        let budget = match (p.u.trim(), p.budget.trim()) {
+            (_, "") => None,
+            ("", b) => budget_u(db, &f("budget"), b, w.lab_id, k.difference_kind())
+                .await?
+                .map_err(|x| e.push(x))
+                .ok(),
+            _ => {
+                e.push(FieldError::new(
+                    f("budget"),
+                    "record.u_twice",
+                    "give U or a budget, not both",
+                ));
+                None
+            }
+        };
+        let u = match &budget {
+            Some(b) => Some(b.u),
+            None if !p.budget.trim().is_empty() => None,
+            None => parse_quantity(&f("u"), &p.u, k.difference_kind())
+                .map_err(|x| e.push(x))
+                .ok(),
+        };
         if u.is_some_and(|u| u.si <= 0.0) {
             e.push(FieldError::new(
                 f("u"),
@@ -341,8 +464,13 @@ pub async fn record(
                 "the expanded uncertainty is above zero",
             ));
         }
-        let kf = number(&f("k"), if p.k.trim().is_empty() { "2" } else { &p.k }, &mut e);
-        let pf = number(&f("p"), if p.p.trim().is_empty() { "0.95" } else { &p.p }, &mut e);
+        let (kf, pf) = match &budget {
+            Some(b) => (Some(b.k), Some(b.p)),
+            None => (
+                number(&f("k"), if p.k.trim().is_empty() { "2" } else { &p.k }, &mut e),
+                number(&f("p"), if p.p.trim().is_empty() { "0.95" } else { &p.p }, &mut e),
+            ),
+        };
         if pf.is_some_and(|p| !(0.0 < p && p < 1.0)) {
             e.push(FieldError::new(
                 f("p"),
@@ -406,7 +534,10 @@ pub async fn record(
         let mean = values.iter().sum::<f64>() / values.len() as f64;
         // In SI: the difference of two absolute values (°C offsets cancel).
         let error_si = unit.to_si(mean) - reference.si;
-        let (u_si, raised) = cert::reported_u(u.si, cmc);
+        // The CMC of the range the point lies in; the record's own figure only where the
+        // laboratory's table has no line for it.
+        let floor = cert::cmc_at(&cmc_lines, nominal.si).or(cmc);
+        let (u_si, raised) = cert::reported_u(u.si, floor);
         let decision = match (rule, mpe) {
             (Some(r), Some(m)) => Some(
                 decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))
@@ -426,7 +557,7 @@ pub async fn record(
             u_unit: Set(u.unit.to_owned()),
             k: Set(kf),
             p: Set(pf),
-            u_source: Set("entered".into()),
+            u_source: Set(budget.map_or_else(|| "entered".to_owned(), |b| format!("budget:{}", b.id))),
             raised_to_cmc: Set(raised),
             mpe_si: Set(mpe.map(|m| m.si)),
             decision: Set(decision),
@@ -736,6 +867,15 @@ pub async fn sign(
     Ok(out)
 }
 
+/// The address a certificate prints for an organisation: its street address, or where
+/// none is kept yet, the province, so that the line is never empty.
+pub fn party_address(o: &crate::store::entities::organisation::Model) -> String {
+    match o.address.trim() {
+        "" => "广东省".into(),
+        a => a.to_owned(),
+    }
+}
+
 /// The certificate of an approved record: its snapshot, the certificate, the traceability
 /// link of the calibration (`calibrations`, source `recorded`), the record marked issued
 /// and the work order completed.
@@ -760,8 +900,7 @@ async fn issue_for(
                     zh: o.name_zh.clone(),
                     en: o.name_en.clone(),
                 },
-                // The register keeps the city; the street address is the laboratory's to add.
-                address: "广东省".into(),
+                address: party_address(o),
                 code: o.code.clone(),
             })
             .unwrap_or_default()

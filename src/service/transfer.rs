@@ -260,6 +260,8 @@ fn parse_orgs(t: &Table, regions: &HashSet<String>) -> Result<Vec<OrgRow>, Impor
             name_zh: t.get(r, "name_zh").to_owned(),
             name_en: t.get(r, "name_en").to_owned(),
             city: t.get(r, "city").to_owned(),
+            // The street address is kept through the register's pages, not the CSV.
+            address: String::new(),
         };
         let d = validate_organisation(&input, |c| regions.contains(c)).map_err(|errors| {
             let e = &errors[0];

@@ -1,7 +1,7 @@
 //! Saved uncertainty budgets.
 
 use super::entities::uncertainty_budget as budget;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 pub async fn budget_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<budget::Model>, DbErr> {
     budget::Entity::find_by_id(id).one(db).await
@@ -13,6 +13,17 @@ pub async fn budgets_of_standard<C: ConnectionTrait>(db: &C, standard_id: i32) -
         .filter(budget::Column::StandardId.eq(standard_id))
         .order_by_desc(budget::Column::UpdatedAt)
         .order_by_desc(budget::Column::Id)
+        .all(db)
+        .await
+}
+
+/// An organisation's budgets, the latest changed first.
+pub async fn budgets_of_organisation<C: ConnectionTrait>(db: &C, org: i32) -> Result<Vec<budget::Model>, DbErr> {
+    budget::Entity::find()
+        .filter(budget::Column::OrganisationId.eq(org))
+        .order_by_desc(budget::Column::UpdatedAt)
+        .order_by_desc(budget::Column::Id)
+        .limit(200)
         .all(db)
         .await
 }

@@ -1,7 +1,8 @@
 //! Calibration records, their points, standards, edits and signatures.
 
 use super::entities::{
-    calibration, calibration_record, device, instrument, record_edit, record_point, record_signature, record_standard,
+    calibration, calibration_record, cmc_entry, device, instrument, record_edit, record_point, record_signature,
+    record_standard,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -144,4 +145,33 @@ pub async fn instrument_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Opt
 
 pub async fn device_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<device::Model>, DbErr> {
     device::Entity::find_by_id(id).one(db).await
+}
+
+/// A laboratory's CMC lines, of one quantity or all, narrowest range first.
+pub async fn cmc_lines<C: ConnectionTrait>(
+    db: &C,
+    lab: i32,
+    quantity: Option<&str>,
+) -> Result<Vec<cmc_entry::Model>, DbErr> {
+    let mut q = cmc_entry::Entity::find().filter(cmc_entry::Column::LabId.eq(lab));
+    if let Some(k) = quantity {
+        q = q.filter(cmc_entry::Column::Quantity.eq(k));
+    }
+    q.order_by_asc(cmc_entry::Column::Quantity)
+        .order_by_asc(cmc_entry::Column::RangeMinSi)
+        .order_by_asc(cmc_entry::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn cmc_line<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<cmc_entry::Model>, DbErr> {
+    cmc_entry::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn insert_cmc<C: ConnectionTrait>(db: &C, row: cmc_entry::ActiveModel) -> Result<cmc_entry::Model, DbErr> {
+    sea_orm::ActiveModelTrait::insert(row, db).await
+}
+
+pub async fn delete_cmc<C: ConnectionTrait>(db: &C, id: i32) -> Result<u64, DbErr> {
+    Ok(cmc_entry::Entity::delete_by_id(id).exec(db).await?.rows_affected)
 }

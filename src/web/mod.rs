@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod certificates;
+pub mod cmc;
 pub mod dashboard;
 pub mod error;
 pub mod guards;
@@ -299,6 +300,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/", schedule::page_routes())
         .mount("/", planner::page_routes())
         .mount("/", records::page_routes())
+        .mount("/", cmc::page_routes())
         .mount("/", certificates::page_routes())
         .mount("/", intervals::page_routes())
         .mount("/", lifecycle::page_routes())
@@ -312,6 +314,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .mount("/api/v1", schedule::api_routes())
         .mount("/api/v1", planner::api_routes())
         .mount("/api/v1", records::api_routes())
+        .mount("/api/v1", cmc::api_routes())
         .mount("/api/v1", certificates::api_routes())
         .mount("/api/v1", intervals::api_routes())
         .mount("/api/v1", lifecycle::api_routes())

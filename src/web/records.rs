@@ -27,7 +27,7 @@ pub fn api_routes() -> Vec<Route> {
 const FORM_POINTS: usize = 6;
 
 /// A JSON body into `T`, each error naming the field where it went wrong.
-fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
     let de = &mut serde_json::Deserializer::from_str(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -67,6 +67,7 @@ fn input_from_form(form: &CsrfForm) -> RecordInput {
             reference: g("reference"),
             readings: g("readings"),
             u: g("u"),
+            budget: g("budget"),
             k: g("k"),
             p: g("p"),
             mpe: g("mpe"),
@@ -99,6 +100,10 @@ async fn form_view(
         Ok(s) => s,
         Err(e) => return error_page(templates, chrome, &e),
     };
+    let budgets = match svc::budget_choices(actor, &db.0, w.lab_id).await {
+        Ok(b) => b,
+        Err(e) => return error_page(templates, chrome, &e),
+    };
     render(
         templates,
         "records/form.html",
@@ -106,7 +111,7 @@ async fn form_view(
         status,
         minijinja::context! {
             w => Serde(&w), standards => Serde(&standards), input => Serde(input), errors => Serde(errors),
-            rows => FORM_POINTS,
+            rows => FORM_POINTS, budgets => Serde(&budgets),
         },
     )
 }
@@ -242,7 +247,8 @@ async fn correct_page(
 /// Records a work order's results (the technician, while it is in calibration):
 /// `kind`, `method`, `decision_rule`, `guard_multiple`, `received_on`, `calibrated_on`,
 /// `temperature`, `humidity`, `adjusted`, `interval_months`, `cmc`, `standards` (ids) and
-/// `points` (`nominal`, `reference`, `readings`, `u`, `k`, `p`, `mpe`, `as_left`), all
+/// `points` (`nominal`, `reference`, `readings`, `u` or `budget` (a saved budget's id), `k`, `p`,
+/// `mpe`, `as_left`), all
 /// quantities with their units. 422 names each field, e.g. `points[0].nominal`.
 #[utoipa::path(
     post, path = "/api/v1/work-orders/{id}/record", tag = "certificates",

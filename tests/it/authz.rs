@@ -750,6 +750,29 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(200)],
             },
+            // The CMC table: read by anyone logged in, kept by the laboratory's admin
+            // and approver (the approvers here are the centre's) and by system admins.
+            Case {
+                route: ("GET", "/organisations/<id>/cmc"),
+                method: Method::Get,
+                uri: format!("/organisations/{institute}/cmc"),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            Case {
+                route: ("POST", "/organisations/<id>/cmc"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/cmc"),
+                body: Body::Form(vec![("quantity", "length".into())]),
+                expect: [LOGIN, S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("POST", "/organisations/<id>/cmc/<line>/delete"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/cmc/999999/delete"),
+                body: Body::Form(vec![]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
             // Records of nobody's work order: not found for everyone.
             Case {
                 route: ("GET", "/work-orders/<id>/record"),
@@ -1022,6 +1045,27 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 method: Method::Post,
                 uri: "/api/v1/work-orders/999999/record".into(),
                 body: Body::Json(json!({"kind": "calibration"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("GET", "/api/v1/organisations/<id>/cmc"),
+                method: Method::Get,
+                uri: format!("/api/v1/organisations/{institute}/cmc"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("POST", "/api/v1/organisations/<id>/cmc"),
+                method: Method::Post,
+                uri: format!("/api/v1/organisations/{institute}/cmc"),
+                body: Body::Json(json!({"quantity": "length"})),
+                expect: [S(401), S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("DELETE", "/api/v1/organisations/<id>/cmc/<line>"),
+                method: Method::Delete,
+                uri: format!("/api/v1/organisations/{institute}/cmc/999999"),
+                body: Body::None,
                 expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },
             Case {

@@ -15,47 +15,7 @@ fn field<'a>(e: &'a Value, name: &str) -> Option<&'a str> {
 #[rocket::async_test]
 async fn a_record_becomes_a_certificate_signed_by_three_people() {
     let app = TestApp::demo().await;
-    let lab = app.organisation_id(INSTITUTE).await;
-    let customer = app.organisation_id(ENTERPRISE_A).await;
-    let now = "2026-11-01T00:00:00Z";
-    // A length standard of the institute: in service, assessed to 2029, calibrated for 2026,
-    // ranging 0 to 1 m.
-    let standard = app
-        .scalar(&format!("SELECT MIN(id) AS n FROM standards WHERE owner_id = {lab}"))
-        .await;
-    app.sql(&format!(
-        "UPDATE standards SET quantity = 'length', range_min_si = 0, range_max_si = 1, status = 'in_service', \
-             cert_expires_on = '2029-12-31' WHERE id = {standard}"
-    ))
-    .await;
-    app.sql(&format!(
-        "DELETE FROM calibrations WHERE item_kind = 'standard' AND item_id = {standard}"
-    ))
-    .await;
-    app.sql(&format!(
-            "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, valid_until, \
-             source, created_at) VALUES ('standard', {standard}, '', 'NIM-2026-0815', '2026-01-10', '2026-12-31', 'manual', '{now}')"
-        ),
-    )
-    .await;
-    // Enterprise A's gauge block, in calibration at the institute.
-    app.sql(&format!(
-            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, mpe_si, \
-             mpe_unit, created_at, updated_at) VALUES ({customer}, '量块', '哈量', '100 mm 2 级', 'GB-100-0042', '01219000', \
-             'length', 0.0000006, 'µm', '{now}', '{now}')"
-        ),
-    )
-    .await;
-    let instrument = app
-        .scalar("SELECT id AS n FROM instruments WHERE serial = 'GB-100-0042'")
-        .await;
-    app.sql(&format!(
-        "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, \
-             status, note, created_by, created_at, updated_at) VALUES ({lab}, 'instrument', {instrument}, {customer}, \
-             '01219000', '量块 GB-100-0042', '2026-12-01', '2026-11-23', 'in_calibration', '', NULL, '{now}', '{now}')"
-    ))
-    .await;
-    let wo = app.scalar("SELECT MAX(id) AS n FROM work_orders").await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0042").await;
     let technician = app.user_in("technician", INSTITUTE).await;
     let good = json!({
         "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
@@ -306,6 +266,191 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     // Nothing is left to sign.
     let (status, _) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
     assert_eq!(status, 409);
+}
+
+/// The institute's first standard made a length standard in service (assessed to 2029,
+/// calibrated for 2026, 0 to 1 m), and enterprise A's gauge block `serial` in calibration
+/// at the institute: the standard's id and the work order's.
+/// The laboratory's CMC table floors each point's U by the range it lies in, and a saved
+/// budget of the laboratory can give a point's U, k and p.
+#[rocket::async_test]
+async fn cmc_lines_and_saved_budgets_give_the_points_u() {
+    let app = TestApp::demo().await;
+    let lab = app.organisation_id(INSTITUTE).await;
+    let (standard, wo) = in_calibration(&app, "GB-040-0007").await;
+    let admin = app.user("institute_admin").await;
+    let cmc = format!("/api/v1/organisations/{lab}/cmc");
+    // Refused by field: a reversed range; an enterprise may not keep the table.
+    let (status, e) = app
+        .post_as(
+            &admin,
+            &cmc,
+            json!({"quantity": "length", "range_min": "50 mm", "range_max": "0 mm", "cmc": "0.04 µm"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(field(&e, "range_max").is_some(), "{e}");
+    let holder = app.user("enterprise").await;
+    let (status, _) = app
+        .post_as(
+            &holder,
+            &cmc,
+            json!({"quantity": "length", "range_min": "0 mm", "range_max": "50 mm", "cmc": "0.04 µm"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // (0.04 µm + 0.5×10⁻⁶·L) up to 50 mm; 0.10 µm above it.
+    for line in [
+        json!({"quantity": "length", "range_min": "0 mm", "range_max": "50 mm", "cmc": "0.04 µm", "cmc_relative": "0.5 ppm", "method": "JJG 146-2011"}),
+        json!({"quantity": "length", "range_min": "50 mm", "range_max": "1 m", "cmc": "0.10 µm", "method": "JJG 146-2011"}),
+    ] {
+        let (status, l) = app.post_as(&admin, &cmc, line).await;
+        assert_eq!(status, 201, "{l}");
+    }
+    let (_, table) = app.get_as(&admin, &cmc).await;
+    assert_eq!(table["lines"].as_array().unwrap().len(), 2, "{table}");
+    assert_eq!(table["lines"][0]["cmc_text"], "0.04 µm + 0.5×10⁻⁶·|x|");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE action = 'cmc.add' AND entity_id = '{lab}'"
+        ))
+        .await,
+        2
+    );
+    // A budget of the institute: U = 0.06 µm, k = 2, p = 0.9545; and one of another laboratory.
+    let other = app.organisation_id(crate::support::CENTRE).await;
+    let result = json!({"results": [{"name": "E", "unit": "µm", "estimate": 0.0, "standard_uncertainty": 0.03,
+        "effective_dof": null, "coverage_factor": 2.0, "expanded_uncertainty": 0.06, "coverage_probability": 0.9545,
+        "report": "U = 0.06 µm, k = 2", "contributions": [], "monte_carlo": null}], "correlation": [[1.0]]});
+    for org in [lab, other] {
+        app.sql(&format!(
+            "INSERT INTO uncertainty_budgets (standard_id, organisation_id, title, problem, result, revision, created_at, updated_at) \
+             VALUES ({standard}, {org}, '量块比较测量', '{{}}', '{result}', 1, '2026-11-01T00:00:00Z', '2026-11-01T00:00:00Z')"
+        ))
+        .await;
+    }
+    let ours = app
+        .scalar(&format!(
+            "SELECT id AS n FROM uncertainty_budgets WHERE organisation_id = {lab}"
+        ))
+        .await;
+    let theirs = app
+        .scalar(&format!(
+            "SELECT id AS n FROM uncertainty_budgets WHERE organisation_id = {other}"
+        ))
+        .await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let uri = format!("/api/v1/work-orders/{wo}/record");
+    let record = |points: Value| {
+        json!({
+            "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+            "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+            "temperature": "20.0 °C", "humidity": "50 %", "cmc": "0.5 µm",
+            "standards": [standard], "points": points,
+        })
+    };
+    let point = |nominal: &str, u: &str, budget: String| {
+        json!({"nominal": nominal, "reference": nominal, "readings": nominal.replace(" mm", ""),
+               "u": u, "budget": budget, "mpe": "±0.6 µm"})
+    };
+    // Another laboratory's budget, and U given twice, are refused.
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &uri,
+            record(json!([
+                point("40 mm", "", theirs.to_string()),
+                point("40 mm", "0.05 µm", ours.to_string())
+            ])),
+        )
+        .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        e["error"]["fields"]["points[0].budget"].as_str(),
+        Some(format!("no budget {theirs} at this laboratory").as_str()),
+        "{e}"
+    );
+    assert!(field(&e, "points[1].budget").is_some(), "{e}");
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &uri,
+            record(json!([
+                point("40 mm", "0.05 µm", String::new()),
+                point("100 mm", "", ours.to_string()),
+                point("100 mm", "0.12 µm", String::new()),
+            ])),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let v = view(&app, &technician, r["id"].as_i64().unwrap()).await;
+    let p = |i: usize, name: &str| v["points"][i][name].clone();
+    // By hand: at 40 mm the CMC is 0.04 µm + 0.5×10⁻⁶ × 40 mm = 0.04 + 0.02 = 0.06 µm, above
+    // the 0.05 µm entered: raised. At 100 mm the CMC is 0.10 µm: the budget's 0.06 µm is
+    // raised to it, k and p stay the budget's. 0.12 µm is above the CMC and stands. The
+    // record's own 0.5 µm applies nowhere, since the table covers every point.
+    assert!((p(0, "u_si").as_f64().unwrap() - 0.06e-6).abs() < 1e-15, "{v}");
+    assert_eq!(p(0, "raised_to_cmc"), true);
+    assert_eq!(p(0, "u_source"), "entered");
+    assert!((p(1, "u_si").as_f64().unwrap() - 0.10e-6).abs() < 1e-15, "{v}");
+    assert_eq!(p(1, "raised_to_cmc"), true);
+    assert_eq!(p(1, "u_source"), format!("budget:{ours}"));
+    assert_eq!(p(1, "k"), 2.0);
+    assert_eq!(p(1, "p"), 0.9545);
+    assert!((p(2, "u_si").as_f64().unwrap() - 0.12e-6).abs() < 1e-15, "{v}");
+    assert_eq!(p(2, "raised_to_cmc"), false);
+    // The CMC page shows the table.
+    let res = admin
+        .browser(app.client.get(format!("/organisations/{lab}/cmc")))
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 200);
+    assert!(res.into_string().await.unwrap().contains("0.1 µm"));
+}
+
+async fn in_calibration(app: &TestApp, serial: &str) -> (i64, i64) {
+    let lab = app.organisation_id(INSTITUTE).await;
+    let customer = app.organisation_id(ENTERPRISE_A).await;
+    let now = "2026-11-01T00:00:00Z";
+    // A length standard of the institute: in service, assessed to 2029, calibrated for 2026,
+    // ranging 0 to 1 m.
+    let standard = app
+        .scalar(&format!("SELECT MIN(id) AS n FROM standards WHERE owner_id = {lab}"))
+        .await;
+    app.sql(&format!(
+        "UPDATE standards SET quantity = 'length', range_min_si = 0, range_max_si = 1, status = 'in_service', \
+             cert_expires_on = '2029-12-31' WHERE id = {standard}"
+    ))
+    .await;
+    app.sql(&format!(
+        "DELETE FROM calibrations WHERE item_kind = 'standard' AND item_id = {standard}"
+    ))
+    .await;
+    app.sql(&format!(
+            "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, valid_until, \
+             source, created_at) VALUES ('standard', {standard}, '', 'NIM-2026-0815', '2026-01-10', '2026-12-31', 'manual', '{now}')"
+        ),
+    )
+    .await;
+    // Enterprise A's gauge block, in calibration at the institute.
+    app.sql(&format!(
+            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, mpe_si, \
+             mpe_unit, created_at, updated_at) VALUES ({customer}, '量块', '哈量', '100 mm 2 级', '{serial}', '01219000', \
+             'length', 0.0000006, 'µm', '{now}', '{now}')"
+        ),
+    )
+    .await;
+    let instrument = app
+        .scalar(&format!("SELECT id AS n FROM instruments WHERE serial = '{serial}'"))
+        .await;
+    app.sql(&format!(
+        "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, \
+             status, note, created_by, created_at, updated_at) VALUES ({lab}, 'instrument', {instrument}, {customer}, \
+             '01219000', '量块 {serial}', '2026-12-01', '2026-11-23', 'in_calibration', '', NULL, '{now}', '{now}')"
+    ))
+    .await;
+    let wo = app.scalar("SELECT MAX(id) AS n FROM work_orders").await;
+    (standard, wo)
 }
 
 async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {

@@ -9,6 +9,7 @@ pub mod calibration_record;
 pub mod category;
 pub mod certificate;
 pub mod certificate_sequence;
+pub mod cmc_entry;
 pub mod device;
 pub mod due_item;
 pub mod holiday;

@@ -13,6 +13,8 @@ pub struct Model {
     pub name_zh: String,
     pub name_en: String,
     pub region_id: Option<i32>,
+    /// The street address certificates print (ISO/IEC 17025 §7.8.2.1 b).
+    pub address: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
