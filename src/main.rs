@@ -105,6 +105,31 @@ enum CertificateCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Retires a laboratory's signing key and makes a new one; certificates signed with
+    /// the old key still verify. Prints the new key's id.
+    RotateKey {
+        /// The laboratory's unified social credit code.
+        #[arg(long)]
+        lab: String,
+    },
+    /// Withdraws a certificate (ISO/IEC 17025 §7.8.8): it stays downloadable, marked
+    /// withdrawn with the reason.
+    Withdraw {
+        number: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Amends a certificate: issues a new one, revision n + 1, with the changes of FILE
+    /// (a JSON Merge Patch over the amendable parts of its content) and supersedes it.
+    /// Prints the new certificate's number.
+    Amend {
+        number: String,
+        #[arg(long)]
+        reason: String,
+        /// A JSON file, e.g. {"item": {"serial": "GB-100-0042A"}}.
+        #[arg(long)]
+        changes: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -559,6 +584,68 @@ async fn run(cli: Cli) -> Result<(), String> {
                 std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
                 println!("{}", path.display());
             }
+        }
+        Command::Certificate(CertificateCommand::RotateKey { lab }) => {
+            let config = config(&cli)?;
+            let db = open(&cli).await?;
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir);
+            let org = metrocal::store::register::organisation_by_code(&db, lab.trim())
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("--lab: no organisation {lab}"))?;
+            let key_id = metrocal::service::certificates::rotate_key(
+                &Actor::system("cli certificate rotate-key"),
+                &db,
+                &keys,
+                org.id,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{key_id}");
+        }
+        Command::Certificate(CertificateCommand::Withdraw { number, reason }) => {
+            let db = open(&cli).await?;
+            metrocal::service::certificates::withdraw(
+                &Actor::system("cli certificate withdraw"),
+                &db,
+                number,
+                reason,
+                "",
+                "cli",
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{number} withdrawn");
+        }
+        Command::Certificate(CertificateCommand::Amend {
+            number,
+            reason,
+            changes,
+        }) => {
+            let text = std::fs::read_to_string(changes).map_err(|e| format!("{}: {e}", changes.display()))?;
+            let patch: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", changes.display()))?;
+            let config = config(&cli)?;
+            let db = open(&cli).await?;
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir);
+            let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+            let c = metrocal::service::certificates::amend(
+                &Actor::system("cli certificate amend"),
+                &db,
+                &keys,
+                number,
+                reason,
+                &patch,
+                "",
+                "cli",
+                today,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{}", c.number);
         }
         Command::Audit(AuditCommand::Head) => {
             let db = open(&cli).await?;

@@ -326,34 +326,53 @@ pub async fn verify_file(db: &DatabaseConnection, bytes: &[u8]) -> Result<Verifi
     describe(db, &c, Some(file)).await
 }
 
-/// Withdraws a certificate (§7.8.8): it stays downloadable, marked withdrawn. Audited.
-pub async fn withdraw(
+/// The current certificate `number` of the actor's laboratory, for its approvers: 404 for
+/// one the actor may not see, 403 for one they may see but not act on.
+async fn current_of_own_lab(
     actor: &Actor,
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     number: &str,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let txn = db.begin().await?;
-    let c = q::by_number(&txn, number)
+) -> Result<certificate::Model> {
+    actor.require_login()?;
+    let c = q::by_number(db, number)
         .await?
-        .filter(|c| actor.sees_organisation(c.lab_id))
+        .filter(|c| sees(actor, c))
         .ok_or(Error::NotFound { what: "certificate" })?;
     let own = actor.principal().is_none_or(|p| p.organisation_id == c.lab_id);
     if !actor.may(ISSUERS) || !own {
         return Err(actor.forbidden());
     }
-    if reason.trim().is_empty() {
+    Ok(c)
+}
+
+/// Withdraws a certificate (§7.8.8): it stays downloadable and verifiable, marked
+/// withdrawn with the reason. The approver confirms with their password. Audited.
+pub async fn withdraw(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    number: &str,
+    reason: &str,
+    password: &str,
+    client_addr: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let c = current_of_own_lab(actor, db, number).await?;
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(Error::field(
             "reason",
             "certificate.reason_required",
-            "say why it is withdrawn",
+            "say why it is withdrawn (at most 500 characters)",
         ));
     }
+    super::accounts::confirm_password(actor, db, password, client_addr, now).await?;
+    let txn = db.begin().await?;
     if q::set_status(&txn, c.id, "issued", "withdrawn", reason.trim(), now).await? == 0 {
         return Err(Error::Conflict {
             code: "certificate.not_current",
-            message: format!("{} is {}", c.number, c.status),
+            message: format!(
+                "{} is {}; only the current certificate can be withdrawn",
+                c.number, c.status
+            ),
             fields: vec![],
         });
     }
@@ -374,6 +393,231 @@ pub async fn withdraw(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The parts of a certificate's content an amendment may change. The number, revision,
+/// laboratory, issue date and signatures are the new certificate's own.
+pub const AMENDABLE: &[&str] = &[
+    "kind",
+    "customer",
+    "item",
+    "method",
+    "received_on",
+    "calibrated_on",
+    "valid_until",
+    "interval_months",
+    "environment",
+    "standards",
+    "points",
+    "decision_rule",
+    "decision",
+    "adjusted",
+];
+
+/// JSON Merge Patch (RFC 7396): objects merge key by key, `null` removes, anything else
+/// replaces.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("an object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        v => *target = v.clone(),
+    }
+}
+
+/// Amends a certificate (§7.8.8.2): a new certificate, with a new number and revision
+/// n + 1, carries the content with `changes` merged in (JSON Merge Patch over the
+/// [`AMENDABLE`] parts), says which certificate it replaces and why, and supersedes it.
+/// The approver confirms with their password and their signature is added to the
+/// content's signatures, bound to the amended content's digest.
+#[allow(clippy::too_many_arguments)]
+pub async fn amend(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    number: &str,
+    reason: &str,
+    changes: &serde_json::Value,
+    password: &str,
+    client_addr: &str,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<certificate::Model> {
+    let c = current_of_own_lab(actor, db, number).await?;
+    if c.status != CertificateStatus::Issued.as_str() {
+        return Err(Error::Conflict {
+            code: "certificate.not_current",
+            message: format!(
+                "{} is {}; only the current certificate can be amended",
+                c.number, c.status
+            ),
+            fields: vec![],
+        });
+    }
+    let mut errors = Vec::new();
+    if reason.trim().is_empty() || reason.chars().count() > 500 {
+        errors.push(crate::domain::Error::new(
+            "reason",
+            "certificate.reason_required",
+            "say why it is amended (at most 500 characters)",
+        ));
+    }
+    match changes.as_object() {
+        Some(m) if !m.is_empty() => {
+            for k in m.keys().filter(|k| !AMENDABLE.contains(&k.as_str())) {
+                errors.push(crate::domain::Error::new(
+                    format!("changes.{k}"),
+                    "certificate.not_amendable",
+                    format!("not amendable; these are: {}", AMENDABLE.join(", ")),
+                ));
+            }
+        }
+        _ => errors.push(crate::domain::Error::new(
+            "changes",
+            "certificate.no_changes",
+            "name what the amendment changes",
+        )),
+    }
+    if !errors.is_empty() {
+        return Err(Error::invalid(errors));
+    }
+    let mut content: serde_json::Value =
+        serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
+    merge_patch(&mut content, changes);
+    let mut s: Snapshot = serde_path_to_error::deserialize(&content).map_err(|e| {
+        Error::field(
+            &format!("changes.{}", e.path()),
+            "certificate.changes_invalid",
+            e.inner().to_string(),
+        )
+    })?;
+    if s.points.is_empty() {
+        return Err(Error::field(
+            "changes.points",
+            "certificate.points_required",
+            "at least one result",
+        ));
+    }
+    if s == serde_json::from_str::<Snapshot>(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))? {
+        return Err(Error::field(
+            "changes",
+            "certificate.no_changes",
+            "the changes leave the content as it was",
+        ));
+    }
+    super::accounts::confirm_password(actor, db, password, client_addr, now).await?;
+    s.issued_on = today;
+    let (_, amended_sha) = s.digest();
+    s.signatures.push(rules::Signature {
+        name: actor.principal().map_or_else(|| actor.label(), |p| p.name.clone()),
+        role: "approver".into(),
+        meaning: "修订批准 / amendment approved".into(),
+        signed_at: now,
+        content_sha256: amended_sha,
+    });
+    issue(
+        actor,
+        db,
+        keys,
+        IssueRequest {
+            lab_id: c.lab_id,
+            customer_id: c.customer_id,
+            snapshot: s,
+            amends: Some((c.id, reason.trim().to_owned())),
+        },
+        now,
+    )
+    .await
+}
+
+/// A laboratory's signing keys, the current one first.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyView {
+    pub key_id: String,
+    pub public_key: String,
+    pub created_at: DateTime<Utc>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+/// Who may rotate a laboratory's key: its institute admins, and system admins.
+fn may_rotate(actor: &Actor, lab: i32) -> bool {
+    actor.may(&[Role::SystemAdmin])
+        || (actor.may(&[Role::InstituteAdmin]) && actor.principal().is_none_or(|p| p.organisation_id == lab))
+}
+
+pub async fn keys_of(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result<(Vec<KeyView>, bool)> {
+    actor.require_login()?;
+    if !actor.sees_organisation(lab) {
+        return Err(Error::NotFound { what: "laboratory" });
+    }
+    let keys = q::keys_of(db, lab)
+        .await?
+        .into_iter()
+        .map(|k| KeyView {
+            key_id: k.key_id,
+            public_key: k.public_key,
+            created_at: k.created_at,
+            retired_at: k.retired_at,
+        })
+        .collect();
+    Ok((keys, may_rotate(actor, lab)))
+}
+
+/// Retires the laboratory's signing key and makes a new one (its private half in a 0600
+/// file under the data directory). Old public keys stay, so every certificate issued
+/// before still verifies. Audited with both key ids.
+pub async fn rotate_key(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    lab: i32,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    actor.require_login()?;
+    if !actor.sees_organisation(lab) {
+        return Err(Error::NotFound { what: "laboratory" });
+    }
+    crate::store::register::organisations_by_ids(db, &[lab])
+        .await?
+        .remove(&lab)
+        .ok_or(Error::NotFound { what: "laboratory" })?;
+    if !may_rotate(actor, lab) {
+        return Err(actor.forbidden());
+    }
+    let txn = db.begin().await?;
+    let old = q::active_key(&txn, lab).await?.map(|k| k.key_id);
+    let new = keys.rotate(&txn, lab, now).await?;
+    let mut changes = super::audit::Changes::new();
+    changes.set(
+        "key_id",
+        old.map_or(serde_json::Value::Null, Into::into),
+        new.clone().into(),
+    );
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "certificate.key_rotate",
+            entity_type: "organisation",
+            entity_id: lab.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(new)
 }
 
 /// A certificate's files as served: (file name, bytes).
@@ -421,6 +665,9 @@ pub struct CertificateView {
     pub dcc_sha256: String,
     pub replaces: Option<String>,
     pub superseded_by: Option<String>,
+    /// Whether the caller may amend or withdraw it (an approver of the issuing laboratory,
+    /// while it is current).
+    pub may_amend: bool,
 }
 
 fn view(c: &certificate::Model) -> CertificateView {
@@ -449,6 +696,7 @@ fn view(c: &certificate::Model) -> CertificateView {
         dcc_sha256: c.dcc_sha256.clone(),
         replaces: s.as_ref().and_then(|s| s.replaces.clone()),
         superseded_by: None,
+        may_amend: false,
     }
 }
 
@@ -515,6 +763,9 @@ pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result
         .ok_or(Error::NotFound { what: "certificate" })?;
     let mut v = view(&c);
     v.superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
+    v.may_amend = c.status == CertificateStatus::Issued.as_str()
+        && actor.may(ISSUERS)
+        && actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
     let s: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
     Ok((v, s))
 }

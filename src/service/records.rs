@@ -12,7 +12,7 @@ use crate::domain::accounts::{check_segregation, Duty, Role};
 use crate::domain::certificates::{self as cert, Bilingual, CertificateKind, Snapshot};
 use crate::domain::conformity::{decide, Decision, DecisionRule};
 use crate::domain::register::parse_date;
-use crate::domain::units::{from_si, parse_quantity, parse_tolerance, QuantityKind};
+use crate::domain::units::{display_stored, from_si, parse_quantity, parse_tolerance, QuantityKind};
 use crate::domain::Error as FieldError;
 use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
@@ -1115,6 +1115,21 @@ pub struct RecordView {
     pub edits: Vec<record_edit::Model>,
     pub signatures: Vec<record_signature::Model>,
     pub content_sha256: String,
+    /// Each point's values in the units they were entered in, as the page shows them.
+    pub shown: Vec<PointShown>,
+    /// The issued certificate's number, once issued.
+    pub certificate: Option<String>,
+}
+
+/// A point's values in their units ("100.00012 mm", "0.12 µm").
+#[derive(Debug, Clone, Serialize)]
+pub struct PointShown {
+    pub nominal: String,
+    pub reference: String,
+    pub error: String,
+    pub u: String,
+    pub mpe: Option<String>,
+    pub as_left: Option<String>,
 }
 
 pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<RecordView> {
@@ -1132,7 +1147,26 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
         q::signatures_of(db, id).await?,
     );
     let content_sha256 = content_sha256(&r, &points, &standards);
+    let kind = r.quantity.as_str();
+    let diff = QuantityKind::parse(kind).map_or(kind, |k| k.difference_kind().as_str());
+    let shown = points
+        .iter()
+        .map(|p| PointShown {
+            nominal: display_stored(kind, p.nominal_si, &p.unit),
+            reference: display_stored(kind, p.reference_si, &p.unit),
+            error: display_stored(diff, p.error_si, &p.u_unit),
+            u: display_stored(diff, p.u_si, &p.u_unit),
+            mpe: p.mpe_si.map(|m| display_stored(diff, m, &p.u_unit)),
+            as_left: p.as_left_error_si.map(|a| display_stored(diff, a, &p.u_unit)),
+        })
+        .collect();
+    let certificate = match r.certificate_id {
+        Some(id) => crate::store::certificates::by_id(db, id).await?.map(|c| c.number),
+        None => None,
+    };
     Ok(RecordView {
+        shown,
+        certificate,
         record: r,
         points,
         standards,

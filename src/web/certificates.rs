@@ -4,10 +4,11 @@
 //! under /api/v1.
 
 use super::error::ApiResult;
-use super::guards::QueryPairs;
+use super::guards::{ClientAddr, CsrfForm, QueryPairs};
 use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{error_page, render, Chrome, Clock, Db, Page};
 use crate::service::certificates::{self as svc, Verification};
+use crate::service::keys::KeyStore;
 use crate::service::Actor;
 use crate::service::Error;
 use minijinja::value::Serde;
@@ -27,7 +28,11 @@ pub fn page_routes() -> Vec<Route> {
         list_page,
         zip_download,
         detail_page,
-        file_download
+        file_download,
+        amend_page,
+        withdraw_page,
+        keys_page,
+        rotate_key_page
     ]
 }
 
@@ -39,7 +44,11 @@ pub fn api_routes() -> Vec<Route> {
         detail_api,
         file_api,
         edit_api_put,
-        edit_api_patch
+        edit_api_patch,
+        amend_api,
+        withdraw_api,
+        keys_api,
+        rotate_key_api
     ]
 }
 
@@ -236,14 +245,200 @@ async fn zip_download(
 
 #[get("/certificates/<number>", rank = 2)]
 async fn detail_page(number: &str, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::get(&actor, &db.0, number).await {
+    detail_view(
+        db,
+        templates,
+        &actor,
+        &chrome,
+        number,
+        Status::Ok,
+        minijinja::context! {},
+    )
+    .await
+}
+
+async fn detail_view(
+    db: &Db,
+    templates: &Templates,
+    actor: &Actor,
+    chrome: &Chrome,
+    number: &str,
+    status: Status,
+    extra: minijinja::Value,
+) -> Page {
+    match svc::get(actor, &db.0, number).await {
         Ok((c, s)) => render(
             templates,
             "certificates/detail.html",
+            chrome,
+            status,
+            minijinja::context! { c => Serde(&c), s => Serde(&s), ..extra },
+        ),
+        Err(e) => error_page(templates, chrome, &e),
+    }
+}
+
+/// The amendment form's fields: the item's identity, the method and the dates, the
+/// parts a laboratory most often corrects. Other parts are amended through the API.
+const AMEND_FIELDS: &[&str] = &[
+    "item.name.zh",
+    "item.name.en",
+    "item.manufacturer",
+    "item.model",
+    "item.serial",
+    "method",
+    "received_on",
+    "calibrated_on",
+];
+
+/// The changes an amendment form asks for, as a merge patch: only the fields typed
+/// differently from the certificate.
+fn form_changes(form: &CsrfForm, current: &serde_json::Value) -> serde_json::Value {
+    let mut changes = serde_json::Map::new();
+    for f in AMEND_FIELDS {
+        let typed = form.get(&f.replace('.', "_")).trim();
+        let path: Vec<&str> = f.split('.').collect();
+        let now = path
+            .iter()
+            .try_fold(current, |v, k| v.get(k))
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        if typed.is_empty() || typed == now {
+            continue;
+        }
+        let mut node = &mut changes;
+        for k in &path[..path.len() - 1] {
+            node = node
+                .entry((*k).to_owned())
+                .or_insert_with(|| serde_json::Value::Object(Default::default()))
+                .as_object_mut()
+                .expect("an object");
+        }
+        node.insert(path[path.len() - 1].to_owned(), typed.into());
+    }
+    serde_json::Value::Object(changes)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[post("/certificates/<number>/amend", data = "<form>")]
+async fn amend_page(
+    number: &str,
+    form: CsrfForm,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    clock: &State<Clock>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    addr: ClientAddr,
+) -> Page {
+    let current = match svc::get(&actor, &db.0, number).await {
+        Ok((_, s)) => serde_json::to_value(&s).unwrap_or_default(),
+        Err(e) => return error_page(templates, &chrome, &e),
+    };
+    let changes = form_changes(&form, &current);
+    match svc::amend(
+        &actor,
+        &db.0,
+        keys,
+        number,
+        form.get("reason"),
+        &changes,
+        form.get("password"),
+        &addr.0,
+        clock.today(),
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(c) => Page::redirect(format!("/certificates/{}", c.number)),
+        Err(e @ Error::Invalid { .. }) => {
+            let typed: std::collections::BTreeMap<&str, &str> = form.iter().filter(|(k, _)| *k != "password").collect();
+            let messages: std::collections::BTreeMap<String, String> = e
+                .field_messages()
+                .into_iter()
+                .map(|(k, v)| (k.trim_start_matches("changes.").replace('.', "_"), v))
+                .collect();
+            detail_view(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                number,
+                Status::UnprocessableEntity,
+                minijinja::context! { amend_form => Serde(&typed), amend_errors => Serde(&messages) },
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/certificates/<number>/withdraw", data = "<form>")]
+async fn withdraw_page(
+    number: &str,
+    form: CsrfForm,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+    addr: ClientAddr,
+) -> Page {
+    match svc::withdraw(
+        &actor,
+        &db.0,
+        number,
+        form.get("reason"),
+        form.get("password"),
+        &addr.0,
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(()) => Page::redirect(format!("/certificates/{number}")),
+        Err(e @ Error::Invalid { .. }) => {
+            let typed: std::collections::BTreeMap<&str, &str> = form.iter().filter(|(k, _)| *k != "password").collect();
+            detail_view(
+                db,
+                templates,
+                &actor,
+                &chrome,
+                number,
+                Status::UnprocessableEntity,
+                minijinja::context! { withdraw_form => Serde(&typed), withdraw_errors => Serde(e.field_messages()) },
+            )
+            .await
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[get("/organisations/<id>/keys")]
+async fn keys_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
+    match svc::keys_of(&actor, &db.0, id).await {
+        Ok((keys, may_rotate)) => render(
+            templates,
+            "certificates/keys.html",
             &chrome,
             Status::Ok,
-            minijinja::context! { c => Serde(&c), s => Serde(&s) },
+            minijinja::context! { lab_id => id, keys => Serde(&keys), may_rotate => may_rotate },
         ),
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
+#[post("/organisations/<id>/keys/rotate", data = "<_form>")]
+async fn rotate_key_page(
+    id: i32,
+    _form: CsrfForm,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    match svc::rotate_key(&actor, &db.0, keys, id, chrono::Utc::now()).await {
+        Ok(_) => Page::redirect(format!("/organisations/{id}/keys")),
         Err(e) => error_page(templates, &chrome, &e),
     }
 }
@@ -346,4 +541,123 @@ async fn immutable(actor: &Actor, db: &Db, number: &str) -> Error {
         },
         Err(e) => e,
     }
+}
+
+#[derive(serde::Deserialize)]
+struct AmendBody {
+    reason: String,
+    changes: serde_json::Value,
+    password: String,
+}
+
+/// Amends a certificate: `reason`, `changes` (a JSON Merge Patch over the amendable parts
+/// of its content: kind, customer, item, method, received_on, calibrated_on, valid_until,
+/// interval_months, environment, standards, points, decision_rule, decision, adjusted)
+/// and the approver's `password`. A new certificate is issued, revision n + 1, and the
+/// old one is superseded.
+#[utoipa::path(
+    post, path = "/api/v1/certificates/{number}/amend", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 201, description = "the amending certificate"), (status = 403, description = "not an approver of the issuing laboratory, or a wrong password"),
+        (status = 404, description = "not one the caller may see"), (status = 409, body = super::openapi::ErrorBody),
+        (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[allow(clippy::too_many_arguments)]
+#[post("/certificates/<number>/amend", data = "<data>")]
+pub async fn amend_api(
+    number: &str,
+    data: Data<'_>,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    clock: &State<Clock>,
+    actor: Actor,
+    addr: ClientAddr,
+) -> ApiResult<(Status, Json<svc::CertificateView>)> {
+    let body = super::standards::read_body(data).await?;
+    let b: AmendBody = super::records::json_body(&body)?;
+    let c = svc::amend(
+        &actor,
+        &db.0,
+        keys,
+        number,
+        &b.reason,
+        &b.changes,
+        &b.password,
+        &addr.0,
+        clock.today(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    let (v, _) = svc::get(&actor, &db.0, &c.number).await?;
+    Ok((Status::Created, Json(v)))
+}
+
+#[derive(serde::Deserialize)]
+struct WithdrawBody {
+    reason: String,
+    password: String,
+}
+
+/// Withdraws a certificate: `reason` and the approver's `password`. It stays
+/// downloadable, and its verification page says it is withdrawn.
+#[utoipa::path(
+    post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "withdrawn"), (status = 403, description = "not an approver of the issuing laboratory, or a wrong password"),
+        (status = 409, body = super::openapi::ErrorBody), (status = 422, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/certificates/<number>/withdraw", data = "<data>")]
+pub async fn withdraw_api(
+    number: &str,
+    data: Data<'_>,
+    db: &State<Db>,
+    actor: Actor,
+    addr: ClientAddr,
+) -> ApiResult<Json<svc::CertificateView>> {
+    let body = super::standards::read_body(data).await?;
+    let b: WithdrawBody = super::records::json_body(&body)?;
+    svc::withdraw(
+        &actor,
+        &db.0,
+        number,
+        &b.reason,
+        &b.password,
+        &addr.0,
+        chrono::Utc::now(),
+    )
+    .await?;
+    Ok(Json(svc::get(&actor, &db.0, number).await?.0))
+}
+
+/// A laboratory's signing keys: the current one, and the retired ones that still verify
+/// what they signed.
+#[utoipa::path(
+    get, path = "/api/v1/organisations/{id}/keys", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "the keys"), (status = 404, description = "not the caller's laboratory")),
+    security(("bearer" = []))
+)]
+#[get("/organisations/<id>/keys")]
+pub async fn keys_api(id: i32, db: &State<Db>, actor: Actor) -> ApiResult<Json<Vec<svc::KeyView>>> {
+    Ok(Json(svc::keys_of(&actor, &db.0, id).await?.0))
+}
+
+/// Rotates a laboratory's signing key (its institute admin, or a system admin).
+#[utoipa::path(
+    post, path = "/api/v1/organisations/{id}/keys/rotate", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "the new key's id"), (status = 403, description = "not the laboratory's admin")),
+    security(("bearer" = []))
+)]
+#[post("/organisations/<id>/keys/rotate")]
+pub async fn rotate_key_api(
+    id: i32,
+    db: &State<Db>,
+    keys: &State<KeyStore>,
+    actor: Actor,
+) -> ApiResult<Json<serde_json::Value>> {
+    let key_id = svc::rotate_key(&actor, &db.0, keys, id, chrono::Utc::now()).await?;
+    Ok(Json(serde_json::json!({ "key_id": key_id })))
 }

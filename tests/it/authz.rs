@@ -773,6 +773,48 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![]),
                 expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },
+            // Amending and withdrawing: the issuing laboratory's approvers (the matrix's
+            // approver is the centre's, so it does not see the institute's certificate).
+            Case {
+                route: ("POST", "/certificates/<number>/amend"),
+                method: Method::Post,
+                uri: "/certificates/124400001JA7N1F563-2026-000001/amend".into(),
+                body: Body::Form(vec![("reason", String::new()), ("password", "x".into())]),
+                expect: [LOGIN, S(403), S(403), S(403), S(403), S(404), S(404), S(404), S(403)],
+            },
+            Case {
+                route: ("POST", "/certificates/<number>/withdraw"),
+                method: Method::Post,
+                uri: "/certificates/124400001JA7N1F563-2026-000001/withdraw".into(),
+                body: Body::Form(vec![("reason", String::new()), ("password", "x".into())]),
+                expect: [LOGIN, S(403), S(403), S(403), S(403), S(404), S(404), S(404), S(403)],
+            },
+            // Signing keys: seen by the laboratory's staff and overseers, rotated by its
+            // admin and by system admins.
+            Case {
+                route: ("GET", "/organisations/<id>/keys"),
+                method: Method::Get,
+                uri: format!("/organisations/{institute}/keys"),
+                body: Body::None,
+                expect: [LOGIN, S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/organisations/<id>/keys/rotate"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/keys/rotate"),
+                body: Body::Form(vec![]),
+                expect: [
+                    LOGIN,
+                    S(403),
+                    To("/organisations/"),
+                    To("/organisations/"),
+                    S(403),
+                    S(404),
+                    S(404),
+                    S(404),
+                    S(404),
+                ],
+            },
             // Records of nobody's work order: not found for everyone.
             Case {
                 route: ("GET", "/work-orders/<id>/record"),
@@ -1067,6 +1109,34 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: format!("/api/v1/organisations/{institute}/cmc/999999"),
                 body: Body::None,
                 expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/certificates/<number>/amend"),
+                method: Method::Post,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001/amend".into(),
+                body: Body::Json(json!({"reason": "", "changes": {}, "password": "x"})),
+                expect: [S(401), S(403), S(403), S(403), S(403), S(404), S(404), S(404), S(403)],
+            },
+            Case {
+                route: ("POST", "/api/v1/certificates/<number>/withdraw"),
+                method: Method::Post,
+                uri: "/api/v1/certificates/124400001JA7N1F563-2026-000001/withdraw".into(),
+                body: Body::Json(json!({"reason": "", "password": "x"})),
+                expect: [S(401), S(403), S(403), S(403), S(403), S(404), S(404), S(404), S(403)],
+            },
+            Case {
+                route: ("GET", "/api/v1/organisations/<id>/keys"),
+                method: Method::Get,
+                uri: format!("/api/v1/organisations/{institute}/keys"),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/organisations/<id>/keys/rotate"),
+                method: Method::Post,
+                uri: format!("/api/v1/organisations/{institute}/keys/rotate"),
+                body: Body::Json(json!({})),
+                expect: [S(401), S(403), S(200), S(200), S(403), S(404), S(404), S(404), S(404)],
             },
             Case {
                 route: ("GET", "/api/v1/records/<id>"),

@@ -2,7 +2,7 @@
 //! signing key file, the public verification page and upload, one changed byte detected,
 //! amendments and withdrawal, and the command line's verify and export.
 
-use crate::support::{visitor, TestApp, ENTERPRISE_A, INSTITUTE};
+use crate::support::{visitor, TestApp, ENTERPRISE_A, INSTITUTE, PASSWORD};
 use metrocal::domain::certificates::Snapshot;
 use metrocal::service::certificates::{issue, verify_file, withdraw, IssueRequest};
 use metrocal::service::keys::KeyStore;
@@ -188,9 +188,17 @@ async fn numbers_signatures_verification_and_amendments() {
     assert!(matches!(again, Err(metrocal::service::Error::Conflict { .. })));
     assert_eq!(app.events("certificate.amend").await, 2, "the demo's and this one");
     // Withdrawal.
-    withdraw(&approver, &app.db, &amended.number, "item returned unrepaired", now)
-        .await
-        .unwrap();
+    withdraw(
+        &approver,
+        &app.db,
+        &amended.number,
+        "item returned unrepaired",
+        "",
+        "test",
+        now,
+    )
+    .await
+    .unwrap();
     let (_, v) = app.get_json(&format!("/api/v1/verify/{}", amended.token)).await;
     assert_eq!(v["status"], "withdrawn");
 
@@ -282,6 +290,53 @@ async fn the_command_line_verifies_and_exports() {
     let o = run(&["certificate", "verify", bad.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("NOT GENUINE"));
+
+    // Rotating the key: a new id printed, the old certificate still genuine.
+    let o = run(&["certificate", "rotate-key", "--lab", "124400001JA7N1F563"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let new_key = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert_eq!(new_key.len(), 16);
+    assert_ne!(new_key, c.key_id);
+    let o = run(&["certificate", "verify", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let o = run(&["certificate", "rotate-key", "--lab", "nobody"]);
+    assert!(!o.status.success());
+    // Amending from a file of changes: a new number, signed with the new key.
+    let changes = dir.path().join("changes.json");
+    std::fs::write(&changes, r#"{"item": {"serial": "GB-100-0042A"}}"#).unwrap();
+    let o = run(&[
+        "certificate",
+        "amend",
+        &c.number,
+        "--reason",
+        "出厂编号更正",
+        "--changes",
+        changes.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let amended = String::from_utf8_lossy(&o.stdout).trim().to_owned();
+    assert_ne!(amended, c.number);
+    let o = run(&["certificate", "export", &amended, "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success());
+    let xml = std::fs::read_to_string(out_dir.join(format!("{amended}.xml"))).unwrap();
+    assert!(xml.contains("GB-100-0042A") && xml.contains(&c.number));
+    // Withdrawing it; a second withdrawal is refused.
+    let o = run(&["certificate", "withdraw", &amended, "--reason", "客户退回"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["certificate", "withdraw", &amended, "--reason", "again"]);
+    assert!(!o.status.success());
+    let o = run(&[
+        "certificate",
+        "verify",
+        "--format",
+        "json",
+        out_dir.join(format!("{amended}.xml")).to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["status"].as_str(), v["genuine"].as_bool()),
+        (Some("withdrawn"), Some(true))
+    );
 }
 
 #[rocket::async_test]
@@ -382,4 +437,196 @@ async fn the_portal_shows_each_enterprise_its_own() {
     let res = a.browser(app.client.get("/certificates")).dispatch().await;
     let html = res.into_string().await.unwrap();
     assert!(html.contains(&mine) && !html.contains(&notice));
+}
+
+/// The institute's approver amends and withdraws through the API, signing with their
+/// password; its admin rotates the signing key, and what the old key signed still verifies.
+#[rocket::async_test]
+async fn amending_withdrawing_and_rotating_through_the_api() {
+    let app = TestApp::demo().await;
+    let lab = app.organisation_id(INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    let (_, list) = app.get_as(&approver, "/api/v1/certificates?limit=200").await;
+    let current = list["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "issued" && c["lab_id"] == lab)
+        .unwrap_or_else(|| panic!("an issued certificate of the institute in {list}"));
+    let number = current["number"].as_str().unwrap().to_owned();
+    let token = current["token"].as_str().unwrap().to_owned();
+    let amend = format!("/api/v1/certificates/{number}/amend");
+    let body = |changes: Value, password: &str| serde_json::json!({"reason": "出厂编号更正 / serial number corrected", "changes": changes, "password": password});
+    let serial = serde_json::json!({"item": {"serial": "EB-2201-A"}});
+    // Refused: a part that is not amendable, no change at all, a wrong type, a wrong password.
+    let (status, e) = app
+        .post_as(&approver, &amend, body(serde_json::json!({"number": "X"}), PASSWORD))
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["changes.number"].is_string(), "{e}");
+    let (status, e) = app
+        .post_as(&approver, &amend, body(serde_json::json!({}), PASSWORD))
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["changes"].is_string(), "{e}");
+    let (status, e) = app
+        .post_as(
+            &approver,
+            &amend,
+            body(serde_json::json!({"calibrated_on": "yesterday"}), PASSWORD),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["changes.calibrated_on"].is_string(), "{e}");
+    let (status, e) = app.post_as(&approver, &amend, body(serial.clone(), "wrong")).await;
+    assert_eq!(status, 422, "a wrong password signs nothing");
+    assert!(e["error"]["fields"]["password"].is_string(), "{e}");
+    // Not the issuing laboratory's approver: a technician is refused, an enterprise sees nothing.
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let (status, _) = app.post_as(&technician, &amend, body(serial.clone(), PASSWORD)).await;
+    assert_eq!(status, 403);
+    let holder = app.user("enterprise").await;
+    // The enterprise that is not this certificate's customer.
+    let a = app.organisation_id(ENTERPRISE_A).await;
+    let stranger = if current["customer_id"] == a {
+        crate::support::ENTERPRISE_B
+    } else {
+        ENTERPRISE_A
+    };
+    let other_customer = app.user_in("enterprise", stranger).await;
+    let (status, _) = app
+        .post_as(&other_customer, &amend, body(serial.clone(), PASSWORD))
+        .await;
+    assert_eq!(status, 404);
+    let before = app.count("certificates").await;
+    let (status, new) = app.post_as(&approver, &amend, body(serial, PASSWORD)).await;
+    assert_eq!(status, 201, "{new}");
+    assert_eq!(app.count("certificates").await, before + 1);
+    let new_number = new["number"].as_str().unwrap().to_owned();
+    assert_ne!(new_number, number);
+    assert_eq!(new["revision"], current["revision"].as_i64().unwrap() + 1);
+    assert_eq!(new["replaces"], number.as_str());
+    let (_, detail) = app
+        .get_as(&approver, &format!("/api/v1/certificates/{new_number}"))
+        .await;
+    assert_eq!(detail["content"]["item"]["serial"], "EB-2201-A");
+    let last = detail["content"]["signatures"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["meaning"], "修订批准 / amendment approved");
+    let (_, v) = app.get_json(&format!("/api/v1/verify/{token}")).await;
+    assert_eq!(
+        (v["status"].as_str(), v["superseded_by"].as_str()),
+        (Some("superseded"), Some(new_number.as_str()))
+    );
+    // The amending certificate's DCC says what it replaces, and validates.
+    let res = approver
+        .api(app.client.get(format!("/api/v1/certificates/{new_number}/dcc")))
+        .dispatch()
+        .await;
+    let dcc = res.into_string().await.unwrap();
+    assert!(dcc.contains(&format!(
+        "<dcc:replacedUniqueIdentifier>{number}</dcc:replacedUniqueIdentifier>"
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("amended.xml"), &dcc).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
+        .arg(dir.path().join("amended.xml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    // The superseded one can no longer be amended or withdrawn.
+    let (status, _) = app
+        .post_as(
+            &approver,
+            &amend,
+            body(serde_json::json!({"method": "JJG 1036-2022"}), PASSWORD),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // Withdrawal needs a reason; then the verification page says withdrawn.
+    let withdraw_uri = format!("/api/v1/certificates/{new_number}/withdraw");
+    let (status, e) = app
+        .post_as(
+            &approver,
+            &withdraw_uri,
+            serde_json::json!({"reason": " ", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["reason"].is_string(), "{e}");
+    let (status, w) = app
+        .post_as(
+            &approver,
+            &withdraw_uri,
+            serde_json::json!({"reason": "客户退回 / returned", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((status, w["status"].as_str()), (200, Some("withdrawn")), "{w}");
+    let (_, v) = app
+        .get_json(&format!("/api/v1/verify/{}", new["token"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        (v["status"].as_str(), v["genuine"].as_bool()),
+        (Some("withdrawn"), Some(true))
+    );
+    assert_eq!(app.events("certificate.withdraw").await, 1);
+
+    // Key rotation: the institute's admin, not its approver; the old key stays.
+    let rotate = format!("/api/v1/organisations/{lab}/keys/rotate");
+    let (status, _) = app.post_as(&approver, &rotate, Value::Null).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.post_as(&holder, &rotate, Value::Null).await;
+    assert_eq!(status, 404);
+    let admin = app.user("institute_admin").await;
+    let (_, keys) = app.get_as(&admin, &format!("/api/v1/organisations/{lab}/keys")).await;
+    let old_key = keys[0]["key_id"].as_str().unwrap().to_owned();
+    let (status, r) = app.post_as(&admin, &rotate, Value::Null).await;
+    assert_eq!(status, 200, "{r}");
+    let new_key = r["key_id"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, old_key);
+    let (_, keys) = app.get_as(&admin, &format!("/api/v1/organisations/{lab}/keys")).await;
+    assert_eq!(keys.as_array().unwrap().len(), 2);
+    assert!(keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["key_id"] == old_key.as_str() && k["retired_at"].is_string()));
+    assert_eq!(app.events("certificate.key_rotate").await, 1);
+    // What the old key signed still verifies; the next certificate is signed with the new key.
+    let (_, v) = app.get_json(&format!("/api/v1/verify/{token}")).await;
+    assert_eq!(v["genuine"], true, "{v}");
+    let (list_status, list) = app.get_as(&approver, "/api/v1/certificates?limit=200").await;
+    assert_eq!(list_status, 200);
+    let still = list["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "issued" && c["lab_id"] == lab)
+        .cloned()
+        .expect("the institute's other demo certificate, still current");
+    {
+        let c = still;
+        let n = c["number"].as_str().unwrap();
+        let (status, fresh) = app
+            .post_as(
+                &approver,
+                &format!("/api/v1/certificates/{n}/amend"),
+                body(serde_json::json!({"method": "JJG 1036-2022 (2)"}), PASSWORD),
+            )
+            .await;
+        assert_eq!(status, 201, "{fresh}");
+        let key_of = app
+            .scalar(&format!(
+                "SELECT COUNT(*) AS n FROM certificates WHERE number = '{}' AND key_id = '{new_key}'",
+                fresh["number"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(key_of, 1, "signed with the new key");
+    }
 }
