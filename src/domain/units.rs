@@ -503,6 +503,16 @@ pub fn canonical_symbol(symbol: &str) -> Option<&'static str> {
 
 /// A unit in the D-SI syntax of the PTB Digital Calibration Certificate (D-SI 2.2.1:
 /// `\milli\metre`, `\degreecelsius`, `\percent`). None for a unit D-SI has no name for.
+/// The catalogue's unit of `kind` written `dsi` in D-SI syntax (\milli\metre → mm), for
+/// reading a DCC. Only units of that kind: \one is not a length.
+pub fn unit_from_dsi(kind: QuantityKind, dsi: &str) -> Option<&'static str> {
+    let dsi = dsi.trim();
+    kind.units()
+        .iter()
+        .find(|u| dsi_unit(u.symbol).as_deref() == Some(dsi))
+        .map(|u| u.symbol)
+}
+
 pub fn dsi_unit(symbol: &str) -> Option<String> {
     let symbol = canonical_symbol(symbol)?;
     // Whole units first (no prefix split), then prefix + unit.

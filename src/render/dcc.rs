@@ -256,8 +256,14 @@ fn administrative(w: &mut W, s: &Snapshot) -> io::Result<()> {
 }
 
 fn contact_lab(w: &mut W, s: &Snapshot) -> io::Result<()> {
-    w.create_element("dcc:calibrationLaboratory")
-        .write_inner_content(|w| contact(w, "dcc:contact", &s.lab))?;
+    w.create_element("dcc:calibrationLaboratory").write_inner_content(|w| {
+        // The laboratory's unified social credit code: whoever imports this DCC finds
+        // the laboratory in their register by it.
+        if !s.lab.code.is_empty() {
+            text(w, "dcc:calibrationLaboratoryCode", &s.lab.code)?;
+        }
+        contact(w, "dcc:contact", &s.lab)
+    })?;
     Ok(())
 }
 

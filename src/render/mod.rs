@@ -1,4 +1,5 @@
 //! Renderings of a certificate snapshot: pure functions of their input.
 
 pub mod dcc;
+pub mod dcc_read;
 pub mod pdf;

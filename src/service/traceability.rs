@@ -927,6 +927,100 @@ pub(crate) async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
 
 /// Records a link; refuses one that would close a cycle.
 pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInput, now: DateTime<Utc>) -> Result<i32> {
+    record_link_from(actor, db, input, None, now).await
+}
+
+/// A link read from an upstream laboratory's DCC.
+pub struct FromDcc {
+    pub dcc: crate::render::dcc_read::Incoming,
+    pub sha256: String,
+}
+
+/// The names under which a DCC states an indication error or deviation.
+fn names_an_error(names: &[String]) -> bool {
+    names.iter().any(|n| {
+        let n = n.to_lowercase();
+        ["error", "deviation", "误差", "偏差", "abweichung", "messabweichung"]
+            .iter()
+            .any(|w| n.contains(w))
+    })
+}
+
+/// The names under which a DCC states a result after adjustment (as left).
+fn names_as_left(names: &[String]) -> bool {
+    names.iter().any(|n| {
+        let n = n.to_lowercase();
+        ["after adjustment", "as left", "as-left", "调整后", "nach justierung"]
+            .iter()
+            .any(|w| n.contains(w))
+    })
+}
+
+/// Imports a DCC issued by an upstream laboratory for an item of the register (one of
+/// our standards or devices): its number, calibration date and the laboratory (by the
+/// code it gives, or `input.provider`) fill in the calibration link; the result in a
+/// unit of the item's quantity with the largest expanded uncertainty gives the link's U
+/// and, when it is an indication error, the as-found error. `input.valid_until` may be
+/// given; else the calibration is valid for 12 months. All or nothing, audited with the
+/// file's SHA-256.
+pub async fn import_dcc(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    input: &LinkInput,
+    xml: &[u8],
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    actor.require_login()?;
+    // Who may link the item, before anything of the file is read.
+    if let Ok(id) = input.item_id.trim().parse::<i32>() {
+        link_target(actor, db, input.item_kind.trim(), id).await?;
+    }
+    if xml.is_empty() {
+        return Err(Error::field("file", "dcc.file_missing", "choose the DCC's XML file"));
+    }
+    let dcc = crate::render::dcc_read::read(xml).map_err(|m| Error::field("file", "dcc.unreadable", m))?;
+    let mut input = input.clone();
+    input.certificate_no = dcc.unique_identifier.clone();
+    let on = dcc.end.unwrap_or(dcc.begin);
+    input.calibrated_on = on.to_string();
+    if input.valid_until.trim().is_empty() {
+        input.valid_until = crate::domain::schedule::add_months(on, 12)
+            .pred_opt()
+            .unwrap_or(on)
+            .to_string();
+    }
+    if input.provider.trim().is_empty() && input.reference_kind.trim().is_empty() {
+        match &dcc.lab_code {
+            Some(code) => input.provider = code.clone(),
+            None => {
+                return Err(Error::field(
+                    "provider",
+                    "dcc.provider_unknown",
+                    format!(
+                        "the DCC names its laboratory ({}) without a code; name the provider",
+                        dcc.lab_name
+                    ),
+                ))
+            }
+        }
+    }
+    if input.provider_evidence.trim().is_empty() {
+        input.provider_evidence = format!("DCC {} · {}", dcc.unique_identifier, dcc.lab_name)
+            .chars()
+            .take(200)
+            .collect();
+    }
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(xml));
+    record_link_from(actor, db, &input, Some(&FromDcc { dcc, sha256 }), now).await
+}
+
+async fn record_link_from(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    input: &LinkInput,
+    from_dcc: Option<&FromDcc>,
+    now: DateTime<Utc>,
+) -> Result<i32> {
     actor.require_login()?;
     let mut errors: Vec<domain::Error> = Vec::new();
     let kind = ItemKind::parse(&input.item_kind);
@@ -1089,6 +1183,46 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
         )),
         None => {}
     }
+    // From a DCC: the result in a unit of the item's quantity with the largest U.
+    let mut as_found = None;
+    if let (Some(f), Some(k)) = (from_dcc, qkind) {
+        let d = k.difference_kind();
+        let read: Vec<_> = f
+            .dcc
+            .results
+            .iter()
+            .filter_map(|r| {
+                let unit = crate::domain::units::unit_from_dsi(d, &r.dsi_unit)?;
+                let (u, _, _) = r.expanded?;
+                let u = parse_quantity("file", &format!("{u} {unit}"), d).ok()?;
+                let v = parse_quantity("file", &format!("{} {unit}", r.value), d).ok()?;
+                Some((r, u, v))
+            })
+            .collect();
+        // The largest U (the first of equals) is the link's; the as-found error is the
+        // first error stated before any adjustment.
+        let best = read
+            .iter()
+            .fold(None, |b: Option<&(_, crate::domain::units::Quantity, _)>, x| match b {
+                Some(b) if b.1.si >= x.1.si => Some(b),
+                _ => Some(x),
+            });
+        as_found = read
+            .iter()
+            .find(|(r, _, _)| names_an_error(&r.names) && !names_as_left(&r.names))
+            .map(|(_, _, v)| v.si);
+        match best {
+            Some((_, u, _)) if u.si > 0.0 => uncertainty = Some(*u),
+            _ => errors.push(domain::Error::new(
+                "file",
+                "dcc.no_result",
+                format!(
+                    "no result of the DCC is in a unit of {} with an expanded uncertainty",
+                    d.as_str()
+                ),
+            )),
+        }
+    }
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
     }
@@ -1110,10 +1244,10 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
         uncertainty_si: Set(uncertainty.as_ref().map(|u| u.si)),
         uncertainty_unit: Set(uncertainty.as_ref().map(|u| u.unit.to_owned())),
         mpe_si: Set(mpe.as_ref().map(|m| m.si)),
-        as_found_error_si: Set(None),
+        as_found_error_si: Set(as_found),
         decision_rule: Set(None),
         decision: Set(None),
-        source: Set("manual".into()),
+        source: Set(if from_dcc.is_some() { "dcc" } else { "manual" }.into()),
         created_by: Set(user),
         created_at: Set(now),
         ..Default::default()
@@ -1150,6 +1284,13 @@ pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInp
     }
     if let Some(m) = &mpe {
         fields.insert("mpe", m.display());
+    }
+    if let Some(f) = from_dcc {
+        fields.insert("dcc_sha256", f.sha256.clone());
+        fields.insert("dcc_laboratory", f.dcc.lab_name.clone());
+        if let Some(a) = as_found {
+            fields.insert("as_found_error", a.to_string());
+        }
     }
     audit::record(
         &txn,

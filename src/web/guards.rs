@@ -185,6 +185,15 @@ pub fn csrf_token(req: &Request<'_>) -> String {
     token
 }
 
+/// Whether `sent` is this browser's CSRF token (compared in constant time). For the
+/// multipart forms [`CsrfForm`] cannot read.
+pub fn csrf_matches(jar: &CookieJar<'_>, sent: &str) -> bool {
+    match jar.get_private(CSRF_COOKIE) {
+        Some(c) => !sent.is_empty() && bool::from(c.value().as_bytes().ct_eq(sent.as_bytes())),
+        None => false,
+    }
+}
+
 /// A new CSRF token, after login or logout.
 pub fn rotate_csrf(jar: &CookieJar<'_>, tls: bool) {
     jar.add_private(cookie(tls, CSRF_COOKIE, crate::service::random_hex(32)));
@@ -315,12 +324,7 @@ impl<'r> FromData<'r> for CsrfForm {
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
-        let expected = req.cookies().get_private(CSRF_COOKIE);
-        let ok = match &expected {
-            Some(c) => !sent.is_empty() && bool::from(c.value().as_bytes().ct_eq(sent.as_bytes())),
-            None => false,
-        };
-        if ok {
+        if csrf_matches(req.cookies(), sent) {
             data::Outcome::Success(CsrfForm(pairs))
         } else {
             tracing::warn!(request = %RequestId::of(req), uri = %req.uri(), "form refused: CSRF token missing or wrong");

@@ -138,6 +138,7 @@ impl utoipa::Modify for BearerAuth {
         super::traceability::audit_api,
         super::traceability::impact_api,
         super::traceability::record_link_api,
+        super::traceability::dcc_import_api,
         super::schedule::recall_api,
         super::planner::plan_api,
         super::records::record_api,

@@ -24,12 +24,13 @@ pub fn page_routes() -> Vec<Route> {
         impact_page,
         impact_csv,
         link_form_page,
-        link_create_page
+        link_create_page,
+        dcc_import_page
     ]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    routes![chain_api, audit_api, impact_api, record_link_api]
+    routes![chain_api, audit_api, impact_api, record_link_api, dcc_import_api]
 }
 
 /// The query's `as_of` (default: today in Asia/Shanghai) and `tur_limit`.
@@ -276,6 +277,73 @@ async fn link_create_page(
     }
 }
 
+#[derive(rocket::FromForm)]
+struct DccUpload<'r> {
+    csrf: String,
+    file: rocket::fs::TempFile<'r>,
+    provider: String,
+    valid_until: String,
+}
+
+/// An upstream laboratory's DCC for the item, uploaded: the calibration link from its
+/// number, date, laboratory and results, or the form again with the file's message.
+#[allow(clippy::too_many_arguments)]
+#[post("/traceability/<kind>/<id>/dcc", data = "<upload>")]
+async fn dcc_import_page(
+    kind: &str,
+    id: i32,
+    upload: rocket::form::Form<DccUpload<'_>>,
+    jar: &rocket::http::CookieJar<'_>,
+    db: &State<Db>,
+    templates: &State<Templates>,
+    actor: Actor,
+    chrome: Chrome,
+) -> Page {
+    if !super::guards::csrf_matches(jar, &upload.csrf) {
+        return error_page(templates, &chrome, &Error::Forbidden);
+    }
+    let item = match svc::link_target(&actor, &db.0, kind, id).await {
+        Ok(item) => item,
+        Err(e) => return error_page(templates, &chrome, &e),
+    };
+    let bytes = match upload.file.path() {
+        Some(p) => rocket::tokio::fs::read(p).await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let input = LinkInput {
+        item_kind: item.kind.to_owned(),
+        item_id: item.id.to_string(),
+        provider: upload.provider.clone(),
+        valid_until: upload.valid_until.clone(),
+        ..Default::default()
+    };
+    match svc::import_dcc(&actor, &db.0, &input, &bytes, chrono::Utc::now()).await {
+        Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+            let status = if matches!(e, Error::Conflict { .. }) {
+                Status::Conflict
+            } else {
+                Status::UnprocessableEntity
+            };
+            let typed = BTreeMap::from([
+                ("provider", upload.provider.as_str()),
+                ("valid_until", upload.valid_until.as_str()),
+            ]);
+            render(
+                templates,
+                "traceability/link_form.html",
+                &chrome,
+                status,
+                minijinja::context! {
+                    item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()), dcc_form => Serde(typed),
+                    dcc_errors => Serde(e.field_messages()),
+                },
+            )
+        }
+        Err(e) => error_page(templates, &chrome, &e),
+    }
+}
+
 /// At most this many broken chains are listed on the page (the API and the CLI give
 /// them all); filters narrow the list.
 const PAGE_CHAINS: usize = 500;
@@ -498,6 +566,42 @@ pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> Ap
     let body = super::standards::read_body(data).await?;
     let input = link_from_json(&body)?;
     let id = svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await?;
+    Ok((Status::Created, Json(Created { id })))
+}
+
+/// Imports an upstream laboratory's DCC (the request body, XML) as a calibration link of
+/// the item named by `item_kind` and `item_id`; `provider` (the laboratory's code when the
+/// DCC gives none) and `valid_until` (default 12 months) are optional. 422 names the field
+/// (`file` for what the DCC lacks).
+#[utoipa::path(
+    post, path = "/api/v1/calibrations/dcc", tag = "traceability",
+    params(("item_kind" = String, Query), ("item_id" = i32, Query), ("provider" = Option<String>, Query),
+           ("valid_until" = Option<String>, Query)),
+    responses((status = 201, description = "Recorded"), (status = 422, body = super::openapi::ErrorBody),
+              (status = 409, body = super::openapi::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/calibrations/dcc", data = "<data>")]
+pub async fn dcc_import_api(
+    data: Data<'_>,
+    db: &State<Db>,
+    actor: Actor,
+    query: QueryPairs,
+) -> ApiResult<(Status, Json<Created>)> {
+    use rocket::data::ToByteUnit;
+    let body = super::standards::read_bytes(data, 8.mebibytes(), "8 MiB").await?;
+    let q: BTreeMap<&str, &str> = query.iter().collect();
+    let get = |k: &str| q.get(k).copied().unwrap_or("").to_owned();
+    let input = LinkInput {
+        item_kind: get("item_kind"),
+        item_id: get("item_id"),
+        provider: get("provider"),
+        reference_kind: get("reference_kind"),
+        reference_id: get("reference_id"),
+        valid_until: get("valid_until"),
+        ..Default::default()
+    };
+    let id = svc::import_dcc(&actor, &db.0, &input, &body, chrono::Utc::now()).await?;
     Ok((Status::Created, Json(Created { id })))
 }
 

@@ -426,6 +426,19 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::None,
                 expect: [LOGIN, S(403), S(200), S(200), S(403), S(403), S(403), S(403), S(403)],
             },
+            // A DCC that is not one: refused with the file's message for those who may
+            // import (the standard's owner's staff and system admins), 403 for the rest.
+            Case {
+                route: ("POST", "/traceability/<kind>/<id>/dcc"),
+                method: Method::Post,
+                uri: format!("/traceability/standard/{std_id}/dcc"),
+                body: Body::Form(vec![
+                    ("file", "<html/>".into()),
+                    ("provider", String::new()),
+                    ("valid_until", String::new()),
+                ]),
+                expect: [LOGIN, S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
             Case {
                 route: ("POST", "/traceability/<kind>/<id>/links"),
                 method: Method::Post,
@@ -1181,6 +1194,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: [S(401), S(200), S(200), S(200), S(200), S(403), S(403), S(403), S(403)],
             },
             // Links are entered by the item owner's calibration staff and system admins.
+            Case {
+                route: ("POST", "/api/v1/calibrations/dcc"),
+                method: Method::Post,
+                uri: format!("/api/v1/calibrations/dcc?item_kind=standard&item_id={std_id}"),
+                body: Body::Json(json!({"not": "a DCC"})),
+                expect: [S(401), S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
             Case {
                 route: ("POST", "/api/v1/calibrations"),
                 method: Method::Post,

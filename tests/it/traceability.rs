@@ -572,3 +572,96 @@ async fn an_import_that_would_close_a_cycle_writes_nothing() {
     }
     assert_eq!(app.count("calibrations").await, before);
 }
+
+/// An upstream laboratory's DCC for one of the institute's standards becomes its
+/// calibration link: number, date, laboratory (by the code it gives), U and the as-found
+/// error. A file that is not a DCC, a laboratory without a code, another organisation's
+/// user and the same certificate twice are refused, and nothing is written.
+#[rocket::async_test]
+async fn an_upstream_dcc_fills_in_the_calibration_link() {
+    let app = TestApp::demo().await;
+    let standard = institute_standards(&app).await[0];
+    sql(
+        &app,
+        &format!("UPDATE standards SET quantity = 'length' WHERE id = {standard}"),
+    )
+    .await;
+    // NIM's DCC for it: the example's indication error +0.00012 mm, U = 0.00005 mm (k = 2).
+    let mut s = metrocal::domain::certificates::Snapshot::example();
+    s.number = "NIM-DCC-2026-0042".into();
+    s.lab.code = "NIM-CN".into();
+    s.lab.name = metrocal::domain::certificates::Bilingual {
+        zh: "中国计量科学研究院".into(),
+        en: "National Institute of Metrology, China".into(),
+    };
+    let xml = metrocal::render::dcc::render(&s).unwrap();
+    let admin = app.user("institute_admin").await;
+    let post = |user: &crate::support::TestUser, query: String, body: Vec<u8>| {
+        let req = user
+            .api(app.client.post(format!("/api/v1/calibrations/dcc?{query}")))
+            .header(ContentType::XML)
+            .body(body);
+        async move {
+            let res = req.dispatch().await;
+            let status = res.status().code;
+            (status, res.into_json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let target = format!("item_kind=standard&item_id={standard}");
+    let before = app.count("calibrations").await;
+    let (status, e) = post(&admin, target.clone(), b"<html/>".to_vec()).await;
+    assert_eq!(status, 422);
+    assert!(
+        e["error"]["fields"]["file"].as_str().unwrap().contains("root element"),
+        "{e}"
+    );
+    // Without its code, the laboratory must be named.
+    let anonymous = String::from_utf8(xml.clone()).unwrap().replace(
+        "<dcc:calibrationLaboratoryCode>NIM-CN</dcc:calibrationLaboratoryCode>",
+        "",
+    );
+    let (status, e) = post(&admin, target.clone(), anonymous.clone().into_bytes()).await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["provider"].is_string(), "{e}");
+    let holder = app.user("enterprise").await;
+    let (status, _) = post(&holder, target.clone(), xml.clone()).await;
+    assert_eq!(status, 403, "only the standard's own laboratory links it");
+    assert_eq!(app.count("calibrations").await, before);
+
+    let (status, created) = post(&admin, format!("{target}&valid_until=2027-11-30"), xml.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let row = app
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT certificate_no, CAST(calibrated_on AS TEXT) AS cal, CAST(valid_until AS TEXT) AS vu, \
+                 uncertainty_si, uncertainty_unit, as_found_error_si, source, provider_id FROM calibrations WHERE id = {id}"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = |c: &str| row.try_get::<String>("", c).unwrap();
+    assert_eq!(text("certificate_no"), "NIM-DCC-2026-0042");
+    assert_eq!(text("cal"), s.calibrated_on.to_string());
+    assert_eq!(text("vu"), "2027-11-30");
+    assert_eq!(text("source"), "dcc");
+    assert_eq!(text("uncertainty_unit"), "mm", "the unit the DCC states it in");
+    let u: f64 = row.try_get("", "uncertainty_si").unwrap();
+    assert!((u - 0.05e-6).abs() < 1e-15, "{u}");
+    let e: f64 = row.try_get("", "as_found_error_si").unwrap();
+    assert!((e - 0.12e-6).abs() < 1e-15, "{e}");
+    let nim = app.organisation_id("NIM-CN").await;
+    assert_eq!(row.try_get::<Option<i32>>("", "provider_id").unwrap(), Some(nim));
+    assert!(app.events("calibration.create").await >= 1);
+    // The same certificate again: a conflict, nothing added.
+    let (status, _) = post(&admin, target.clone(), xml).await;
+    assert_eq!(status, 409);
+    assert_eq!(app.count("calibrations").await, before + 1);
+    // The chain now reaches NIM through it.
+    let (status, chain) = get(&app, &admin, &format!("/api/v1/traceability/standard/{standard}")).await;
+    assert_eq!(status, 200);
+    assert!(chain.to_string().contains("NIM-DCC-2026-0042"), "{chain}");
+}
