@@ -67,10 +67,10 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
                 .map_err(|e| format!("loading the demo data set failed: {e}"))?;
             tracing::info!(?summary, "demo data set loaded");
             let keys = service::keys::KeyStore::new(&config.data_dir);
-            service::certificates::issue_demo(&db, &keys, chrono::Utc::now())
+            service::demo::complete(&db, &keys, chrono::Utc::now())
                 .await
-                .map_err(|e| format!("issuing the demo certificates failed: {e}"))?;
-            tracing::info!("demo certificates issued");
+                .map_err(|e| format!("completing the demo's calibrations failed: {e}"))?;
+            tracing::info!("demo calibrations recorded and their certificates issued");
         }
         let accounts = service::accounts::create_demo_accounts(&db, chrono::Utc::now())
             .await

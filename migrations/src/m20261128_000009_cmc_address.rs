@@ -29,7 +29,8 @@ enum CmcEntries {
     Quantity,
     RangeMinSi,
     RangeMaxSi,
-    RangeUnit,
+    RangeMinUnit,
+    RangeMaxUnit,
     Unit,
     CmcSi,
     CmcRelative,
@@ -63,7 +64,9 @@ impl MigrationTrait for Migration {
                     // The range, in SI, both ends included.
                     .col(double(CmcEntries::RangeMinSi))
                     .col(double(CmcEntries::RangeMaxSi))
-                    .col(string_len(CmcEntries::RangeUnit, 16))
+                    // The units each end was entered in.
+                    .col(string_len(CmcEntries::RangeMinUnit, 16))
+                    .col(string_len(CmcEntries::RangeMaxUnit, 16))
                     // The unit the CMC was entered in (a difference unit of the quantity).
                     .col(string_len(CmcEntries::Unit, 16))
                     // CMC = cmc_si + cmc_relative · |nominal|, as an expanded uncertainty.

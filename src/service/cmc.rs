@@ -87,8 +87,8 @@ fn view_of(m: &cmc_entry::Model) -> CmcLineView {
         unit: m.unit.clone(),
         range: format!(
             "{} … {}",
-            display_stored(&m.quantity, m.range_min_si, &m.range_unit),
-            display_stored(&m.quantity, m.range_max_si, &m.range_unit)
+            display_stored(&m.quantity, m.range_min_si, &m.range_min_unit),
+            display_stored(&m.quantity, m.range_max_si, &m.range_max_unit)
         ),
         cmc_text: format!(
             "{}{rel}",
@@ -231,7 +231,8 @@ pub async fn add(
             quantity: Set(k.as_str().to_owned()),
             range_min_si: Set(min.si),
             range_max_si: Set(max.si),
-            range_unit: Set(max.unit.to_owned()),
+            range_min_unit: Set(min.unit.to_owned()),
+            range_max_unit: Set(max.unit.to_owned()),
             unit: Set(cmc.unit.to_owned()),
             cmc_si: Set(cmc.si),
             cmc_relative: Set(relative),

@@ -8,6 +8,7 @@ pub mod budgets;
 pub mod certificates;
 pub mod cmc;
 pub mod dashboard;
+pub mod demo;
 pub mod generate;
 pub mod intervals;
 pub mod keys;
@@ -134,6 +135,16 @@ impl Actor {
     /// oversee the province. Everyone else is told it does not exist.
     pub fn sees_organisation(&self, org: i32) -> bool {
         self.oversees() || self.principal().is_some_and(|p| p.organisation_id == org)
+    }
+
+    /// How the actor is named where a person signs: the user's name, or for the operator
+    /// the name it acts under.
+    pub fn display_name(&self) -> String {
+        match &self.who {
+            Who::Public => "anonymous".into(),
+            Who::User(p) => p.name.clone(),
+            Who::System(via) => (*via).to_owned(),
+        }
     }
 
     /// How the actor is named in the audit trail.

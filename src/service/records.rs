@@ -801,7 +801,7 @@ pub async fn sign(
     let points = q::points_of(db, r.id).await?;
     let standards = q::standards_of(db, r.id).await?;
     let sha = content_sha256(&r, &points, &standards);
-    let name = actor.principal().map_or_else(|| actor.label(), |p| p.name.clone());
+    let name = actor.display_name();
     let txn = db.begin().await?;
     if q::set_status(&txn, r.id, &r.status, next, None, now).await? == 0 {
         return Err(Error::Conflict {

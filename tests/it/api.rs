@@ -147,7 +147,7 @@ async fn search_sort_and_pages() {
         assert_eq!(status, 200, "{q}");
         assert!(v["total"].is_u64());
     }
-    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.count("standards").await, 201);
 
     let (_, v) = app
         .get_json("/api/v1/standards?sort=-cert_expires_on&per_page=200")
@@ -160,7 +160,7 @@ async fn search_sort_and_pages() {
 
     let (_, p1) = app.get_json("/api/v1/standards?per_page=20&page=1").await;
     let (_, p2) = app.get_json("/api/v1/standards?per_page=20&page=2").await;
-    assert_eq!(p1["pages"], 10);
+    assert_eq!(p1["pages"], 11, "201 standards, 20 a page");
     let ids1: Vec<&Value> = items(&p1).iter().map(|s| &s["id"]).collect();
     assert!(items(&p2).iter().all(|s| !ids1.contains(&&s["id"])));
 }
@@ -249,7 +249,7 @@ async fn an_administrator_creates_and_updates_a_standard() {
     assert_eq!(v["range_min"], "-60 °C");
     assert!((v["accuracy_si"].as_f64().unwrap() - 0.03).abs() < 1e-12);
     assert_eq!(v["city"]["code"], "440100");
-    assert_eq!(app.count("standards").await, 201);
+    assert_eq!(app.count("standards").await, 202);
 
     let mut changed = new_standard(&owner);
     changed["status"] = json!("suspended");
@@ -292,7 +292,7 @@ async fn the_public_cannot_write() {
     assert_eq!(res.status(), Status::Unauthorized);
     let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
     assert_eq!(v["error"]["code"], "unauthenticated");
-    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.count("standards").await, 201);
 }
 
 #[rocket::async_test]
@@ -363,7 +363,7 @@ async fn bad_input_is_422_with_every_field_named_and_nothing_written() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
-    assert_eq!(app.count("standards").await, 200, "nothing half-written");
+    assert_eq!(app.count("standards").await, 201, "nothing half-written");
 }
 
 #[rocket::async_test]
@@ -409,7 +409,7 @@ async fn dashboard_counts_add_up() {
     let app = TestApp::demo().await;
     let (status, d) = app.get_json("/api/v1/dashboard").await;
     assert_eq!(status, 200);
-    assert_eq!(d["total"], 200);
+    assert_eq!(d["total"], 201);
     assert_eq!(d["target"], 46000);
     // 200 / 46,000 = 0.43 % → 0.4 to one decimal.
     assert_eq!(d["progress_percent"], 0.4);
@@ -425,8 +425,8 @@ async fn dashboard_counts_add_up() {
         .iter()
         .map(|c| c["count"].as_u64().unwrap())
         .sum();
-    assert_eq!(by_city, 200);
-    assert_eq!(by_cat, 200);
+    assert_eq!(by_city, 201);
+    assert_eq!(by_cat, 201);
     assert_eq!(d["by_city"].as_array().unwrap().len(), 21);
     // Six calendar months from 2026-11-28 is 2027-05-28: 181 days.
     assert_eq!(d["expiring_within_days"], 181);

@@ -324,7 +324,7 @@ async fn the_audit_page_lists_and_filters_for_the_regulator_only() {
     let v: Value = serde_json::from_str(&res.into_string().await.unwrap()).unwrap();
     assert_eq!(v["total"], 1);
     let files = &v["items"][0]["changes"];
-    assert_eq!(files["standards"], json!([null, 200]));
+    assert_eq!(files["standards"], json!([null, 201]));
     // The SHA-256 of the demo standards file, computed here independently of the app.
     use sha2::Digest;
     let bytes = std::fs::read(concat!(

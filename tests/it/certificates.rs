@@ -362,8 +362,24 @@ async fn the_portal_shows_each_enterprise_its_own() {
         .collect();
     assert!(kinds.contains(&"calibration") && kinds.contains(&"verification"));
     assert_eq!(lb["certificates"][0]["kind"], "verification_notice");
+    // Each demo certificate stands on a record signed by three people, and states the
+    // laboratory's street address.
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) AS n FROM calibration_records WHERE status = 'issued' AND certificate_id IS NOT NULL"
+        )
+        .await,
+        3
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM record_signatures").await, 9);
+    let first = la["certificates"][0]["number"].as_str().unwrap().to_owned();
+    let (_, c) = app.get_as(&a, &format!("/api/v1/certificates/{first}")).await;
+    assert!(
+        c["content"]["lab"]["address"].as_str().unwrap().contains("广州市"),
+        "{c}"
+    );
     // Searching by the item.
-    assert_eq!(list(&a, "EB-2201").await["total"], 1);
+    assert_eq!(list(&a, "SN00000019").await["total"], 1);
     // B's notice is not there for A, whatever is guessed.
     let notice = lb["certificates"][0]["number"].as_str().unwrap().to_owned();
     for uri in [

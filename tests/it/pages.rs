@@ -15,7 +15,7 @@ async fn dashboard_list_and_detail_render() {
     let (status, html) = page(&app, "/").await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("全省计量标准概览"));
-    assert!(html.contains(">200<"), "total shown");
+    assert!(html.contains(">201<"), "total shown");
     assert!(html.contains(">46,000<"), "target shown with separators");
     assert!(html.contains("深圳市") && html.contains("广州市"));
 
@@ -114,7 +114,7 @@ async fn the_form_redisplays_input_with_field_errors() {
     assert!(html.contains("单位与测量参数的量不符"), "localised message");
     assert!(html.contains("is a mass, but a length is expected"), "detail kept");
     assert!(html.contains("value=\"量块标准装置\""));
-    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.count("standards").await, 201);
 
     let res = admin
         .browser(app.client.post("/standards"))
@@ -127,7 +127,7 @@ async fn the_form_redisplays_input_with_field_errors() {
     let (status, html) = page(&app, &location).await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("0.5 mm … 100 mm"));
-    assert_eq!(app.count("standards").await, 201);
+    assert_eq!(app.count("standards").await, 202);
 }
 
 #[rocket::async_test]
@@ -149,7 +149,7 @@ async fn visitors_are_sent_to_log_in_and_other_roles_get_no_edit_forms() {
     let technician = app.user("technician").await;
     let res = technician.browser(app.client.get("/standards/new")).dispatch().await;
     assert_eq!(res.status(), Status::Forbidden);
-    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.count("standards").await, 201);
 }
 
 #[rocket::async_test]
@@ -223,7 +223,11 @@ async fn the_regulator_registers_and_renames_an_organisation_with_its_history_ke
         2,
         "the demo regulator and this one"
     );
-    assert_eq!(app.events("organisation.update").await, 1);
+    assert_eq!(
+        app.events("organisation.update").await,
+        5,
+        "the demo's four street addresses and this one"
+    );
 }
 
 #[rocket::async_test]

@@ -127,12 +127,13 @@ async fn the_plan_keeps_to_capacity_and_holidays_and_work_orders_move_step_by_st
     let html = res.into_string().await.unwrap();
     assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
     let planned = p["planned"].as_array().unwrap().len() as i64;
+    let (orders_before, created_before) = (app.count("work_orders").await, app.events("work_order.create").await);
     let res = browser_post("/schedule/plan/accept", &[("weeks", "4"), ("start", "2026-11-30")])
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::SeeOther);
-    assert_eq!(app.count("work_orders").await, planned);
-    assert_eq!(app.events("work_order.create").await, planned);
+    assert_eq!(app.count("work_orders").await, orders_before + planned);
+    assert_eq!(app.events("work_order.create").await, created_before + planned);
     // Accepted items leave the next proposal.
     let (_, again) = app.get_as(&lab, "/api/v1/plan?weeks=4&start=2026-11-30").await;
     assert_eq!(again["planned"].as_array().unwrap().len(), 0, "{}", again["planned"]);

@@ -157,7 +157,7 @@ async fn only_system_admins_import() {
         .unwrap();
     let err = import(&actor, &app.db, &bundle, Utc::now(), &Quiet).await.unwrap_err();
     assert!(matches!(err, ImportError::Service(metrocal::service::Error::Forbidden)));
-    assert_eq!(app.count("standards").await, 200);
+    assert_eq!(app.count("standards").await, 201);
     assert_eq!(
         app.events("register.import").await,
         1,

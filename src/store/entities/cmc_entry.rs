@@ -13,8 +13,9 @@ pub struct Model {
     /// The range in SI, both ends included.
     pub range_min_si: f64,
     pub range_max_si: f64,
-    /// The unit the range was entered in.
-    pub range_unit: String,
+    /// The units each end of the range was entered in.
+    pub range_min_unit: String,
+    pub range_max_unit: String,
     /// The unit the CMC was entered in.
     pub unit: String,
     /// CMC = cmc_si + cmc_relative · |nominal|.
