@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Where a server on its default port is reached from the machine itself.
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8000";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppConfig {
     /// sqlite://… (the default, embedded) or postgres://…
@@ -22,6 +25,9 @@ pub struct AppConfig {
     pub demo_data: bool,
     /// A fixed "today" for demonstrations and tests; absent means the date in Asia/Shanghai.
     pub today: Option<NaiveDate>,
+    /// The address the public reaches this server at (METROCAL_PUBLIC_URL), for the
+    /// verification links and QR codes of certificates and the links in e-mails.
+    pub public_url: String,
 }
 
 impl Default for AppConfig {
@@ -31,6 +37,7 @@ impl Default for AppConfig {
             data_dir: PathBuf::from("data"),
             demo_data: true,
             today: None,
+            public_url: DEFAULT_PUBLIC_URL.into(),
         }
     }
 }

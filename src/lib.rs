@@ -66,7 +66,7 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
                 .await
                 .map_err(|e| format!("loading the demo data set failed: {e}"))?;
             tracing::info!(?summary, "demo data set loaded");
-            let keys = service::keys::KeyStore::new(&config.data_dir);
+            let keys = service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             service::demo::complete(&db, &keys, chrono::Utc::now())
                 .await
                 .map_err(|e| format!("completing the demo's calibrations failed: {e}"))?;

@@ -487,7 +487,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
                 .await
                 .map_err(field_errors)?;
-            let mailed = match metrocal::service::mail::Mailer::from_env()? {
+            let mailed = match metrocal::service::mail::Mailer::from_env(&config(&cli)?.public_url)? {
                 Some(m) => Some(
                     metrocal::service::mail::deliver(&db, &m, chrono::Utc::now())
                         .await
@@ -588,7 +588,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Certificate(CertificateCommand::RotateKey { lab }) => {
             let config = config(&cli)?;
             let db = open(&cli).await?;
-            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir);
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             let org = metrocal::store::register::organisation_by_code(&db, lab.trim())
                 .await
                 .map_err(|e| e.to_string())?
@@ -629,7 +629,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", changes.display()))?;
             let config = config(&cli)?;
             let db = open(&cli).await?;
-            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir);
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
             let c = metrocal::service::certificates::amend(
                 &Actor::system("cli certificate amend"),

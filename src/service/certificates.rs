@@ -31,13 +31,6 @@ pub fn signed_message(number: &str, content_sha256: &str, dcc_sha256: &str, pdf_
     .into_bytes()
 }
 
-/// The public verification page of a certificate, for its QR code: the server's public
-/// address (`METROCAL_PUBLIC_URL`, as the operator's proxy serves it) and the token.
-pub fn verify_url(token: &str) -> String {
-    let base = std::env::var("METROCAL_PUBLIC_URL").unwrap_or_else(|_| "http://localhost:8000".into());
-    format!("{}/verify/{token}", base.trim_end_matches('/'))
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -124,7 +117,7 @@ pub async fn issue(
     let dcc = crate::render::dcc::render(&s).map_err(|e| Error::Internal(e.to_string()))?;
     let dcc_sha = sha256_hex(&dcc);
     let token = super::random_hex(16);
-    let pdf = crate::render::pdf::render(&s, &verify_url(&token)).map_err(Error::Internal)?;
+    let pdf = crate::render::pdf::render(&s, &keys.verify_url(&token)).map_err(Error::Internal)?;
     let pdf_sha = sha256_hex(&pdf);
     let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
     let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, Some(&pdf_sha)));

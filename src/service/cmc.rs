@@ -40,6 +40,8 @@ pub struct CmcInput {
 pub struct CmcLineView {
     pub id: i32,
     pub quantity: String,
+    pub quantity_name_zh: String,
+    pub quantity_name_en: String,
     pub range_min_si: f64,
     pub range_max_si: f64,
     pub cmc_si: f64,
@@ -59,7 +61,8 @@ pub struct CmcView {
     pub lab_name_en: String,
     pub lines: Vec<CmcLineView>,
     pub may_edit: bool,
-    pub quantities: Vec<&'static str>,
+    /// The kinds of quantity, as (value, Chinese name, English name).
+    pub quantities: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 fn may_keep(actor: &Actor, lab: i32) -> bool {
@@ -77,9 +80,12 @@ fn view_of(m: &cmc_entry::Model) -> CmcLineView {
             crate::domain::units::round_sig(m.cmc_relative * 1e6, 6)
         )
     };
+    let kind = QuantityKind::parse(&m.quantity);
     CmcLineView {
         id: m.id,
         quantity: m.quantity.clone(),
+        quantity_name_zh: kind.map_or("", |k| k.name_zh()).to_owned(),
+        quantity_name_en: kind.map_or("", |k| k.name_en()).to_owned(),
         range_min_si: m.range_min_si,
         range_max_si: m.range_max_si,
         cmc_si: m.cmc_si,
@@ -139,7 +145,10 @@ pub async fn list(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result<Cm
         lab_name_en: o.name_en,
         lines: lines.iter().map(view_of).collect(),
         may_edit: may_keep(actor, lab),
-        quantities: QuantityKind::ALL.iter().map(|k| k.as_str()).collect(),
+        quantities: QuantityKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.name_zh(), k.name_en()))
+            .collect(),
     })
 }
 

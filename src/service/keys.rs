@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub struct KeyStore {
     dir: PathBuf,
+    /// The server's public address: what an issued certificate's QR code points to.
+    public_url: String,
 }
 
 impl KeyStore {
@@ -23,7 +25,24 @@ impl KeyStore {
     pub fn new(data_dir: &Path) -> KeyStore {
         KeyStore {
             dir: data_dir.join("keys"),
+            public_url: crate::config::DEFAULT_PUBLIC_URL.into(),
         }
+    }
+
+    /// The same store, for certificates that point to `public_url`.
+    pub fn with_public_url(mut self, public_url: &str) -> KeyStore {
+        self.public_url = public_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// The server's public address.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The public verification page of a certificate, for its QR code.
+    pub fn verify_url(&self, token: &str) -> String {
+        format!("{}/verify/{token}", self.public_url)
     }
 
     fn path(&self, lab: i32, key_id: &str) -> PathBuf {

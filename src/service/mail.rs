@@ -38,8 +38,8 @@ impl Mailer {
         })
     }
 
-    /// The mailer the environment configures, if any.
-    pub fn from_env() -> std::result::Result<Option<Mailer>, String> {
+    /// The mailer the environment configures, if any; its links point to `public_url`.
+    pub fn from_env(public_url: &str) -> std::result::Result<Option<Mailer>, String> {
         let Ok(url) = std::env::var("METROCAL_SMTP_URL") else {
             return Ok(None);
         };
@@ -47,8 +47,7 @@ impl Mailer {
             return Ok(None);
         }
         let from = std::env::var("METROCAL_MAIL_FROM").unwrap_or_else(|_| "metrocal <metrocal@localhost>".into());
-        let public = std::env::var("METROCAL_PUBLIC_URL").unwrap_or_default();
-        Mailer::new(&url, &from, &public).map(Some)
+        Mailer::new(&url, &from, public_url).map(Some)
     }
 }
 

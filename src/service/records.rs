@@ -12,7 +12,7 @@ use crate::domain::accounts::{check_segregation, Duty, Role};
 use crate::domain::certificates::{self as cert, Bilingual, CertificateKind, Snapshot};
 use crate::domain::conformity::{decide, Decision, DecisionRule};
 use crate::domain::register::parse_date;
-use crate::domain::units::{display_stored, from_si, parse_quantity, parse_tolerance, QuantityKind};
+use crate::domain::units::{from_si, parse_quantity, parse_tolerance, QuantityKind};
 use crate::domain::Error as FieldError;
 use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
@@ -958,11 +958,17 @@ async fn issue_for(
             certificate_no: c.as_ref().map(|c| c.certificate_no.clone()).unwrap_or_default(),
             valid_until: c.as_ref().map_or(s.cert_expires_on, |c| c.valid_until),
             assessment_no: s.cert_no.clone(),
-            calibrated_by: c
-                .as_ref()
-                .and_then(|c| c.lab_id.or(c.provider_id))
-                .map(|id| format!("#{id}"))
-                .unwrap_or_default(),
+            calibrated_by: match c.as_ref().and_then(|c| c.lab_id.or(c.provider_id)) {
+                Some(id) => crate::store::register::organisations_by_ids(db, &[id])
+                    .await?
+                    .remove(&id)
+                    .map(|o| match o.name_en.as_str() {
+                        "" => o.name_zh,
+                        en => format!("{} / {en}", o.name_zh),
+                    })
+                    .unwrap_or_default(),
+                None => String::new(),
+            },
         });
     }
     let decisions: Vec<Decision> = points
@@ -1126,6 +1132,8 @@ pub struct RecordView {
 pub struct PointShown {
     pub nominal: String,
     pub reference: String,
+    /// The readings as entered, in their unit.
+    pub readings: String,
     pub error: String,
     pub u: String,
     pub mpe: Option<String>,
@@ -1149,15 +1157,26 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     let content_sha256 = content_sha256(&r, &points, &standards);
     let kind = r.quantity.as_str();
     let diff = QuantityKind::parse(kind).map_or(kind, |k| k.difference_kind().as_str());
+    // Nine significant digits: enough for any reading, and no conversion noise
+    // (50.0081 mm − 50 mm through SI is 8.09999999999 µm at twelve).
+    let show = |kind: &str, si: f64, unit: &str| {
+        let v = QuantityKind::parse(kind)
+            .and_then(|k| from_si(k, unit, si))
+            .unwrap_or(si);
+        crate::domain::units::format_value(crate::domain::units::round_sig(v, 9), unit)
+    };
     let shown = points
         .iter()
         .map(|p| PointShown {
-            nominal: display_stored(kind, p.nominal_si, &p.unit),
-            reference: display_stored(kind, p.reference_si, &p.unit),
-            error: display_stored(diff, p.error_si, &p.u_unit),
-            u: display_stored(diff, p.u_si, &p.u_unit),
-            mpe: p.mpe_si.map(|m| display_stored(diff, m, &p.u_unit)),
-            as_left: p.as_left_error_si.map(|a| display_stored(diff, a, &p.u_unit)),
+            nominal: show(kind, p.nominal_si, &p.unit),
+            reference: show(kind, p.reference_si, &p.unit),
+            readings: serde_json::from_str::<Vec<String>>(&p.readings)
+                .map(|r| format!("{} {}", r.join(" "), p.unit))
+                .unwrap_or_else(|_| p.readings.clone()),
+            error: show(diff, p.error_si, &p.u_unit),
+            u: show(diff, p.u_si, &p.u_unit),
+            mpe: p.mpe_si.map(|m| show(diff, m, &p.u_unit)),
+            as_left: p.as_left_error_si.map(|a| show(diff, a, &p.u_unit)),
         })
         .collect();
     let certificate = match r.certificate_id {

@@ -280,7 +280,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
             match crate::setup_database(&config).await {
                 Ok(db) => Ok(rocket
                     .manage(Db(db))
-                    .manage(crate::service::keys::KeyStore::new(&config.data_dir))
+                    .manage(crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url))
                     .manage(config)),
                 Err(e) => {
                     tracing::error!(error = %e, "database setup failed");

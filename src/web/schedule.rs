@@ -272,7 +272,11 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             let Some(db) = rocket.state::<Db>().map(|d| d.0.clone()) else {
                 return;
             };
-            let mailer = match crate::service::mail::Mailer::from_env() {
+            let public_url = rocket
+                .state::<crate::service::keys::KeyStore>()
+                .map(|k| k.public_url().to_owned())
+                .unwrap_or_default();
+            let mailer = match crate::service::mail::Mailer::from_env(&public_url) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %e, "e-mail is not configured correctly; notifications stay in the inbox");

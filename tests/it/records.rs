@@ -251,6 +251,8 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
         "简单接受",
         "Page 1 of 1",
         "以下空白",
+        // The QR code's link, under the server's configured public address.
+        "https://metrocal.test/verify/",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }

@@ -75,6 +75,7 @@ impl TestApp {
             data_dir: dir.path().join("data"),
             demo_data,
             today: Some(today()),
+            public_url: "https://metrocal.test".into(),
         };
         let rocket = metrocal::rocket(config).unwrap();
         // Untracked: each request carries exactly the cookies the test gives it, so

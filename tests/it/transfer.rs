@@ -48,7 +48,7 @@ async fn import_is_idempotent_and_export_round_trips() {
         database_url: url,
         data_dir: other_dir.path().into(),
         demo_data: false,
-        today: None,
+        ..Default::default()
     })
     .await
     .unwrap();
