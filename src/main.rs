@@ -40,6 +40,19 @@ enum Command {
     Serve,
     /// Create or upgrade the database schema and load the reference data.
     Migrate,
+    /// Write a consistent copy of the running database to FILE (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump). Prints what it holds: counts, certificates, audit head.
+    Backup {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into the database (DATABASE_URL). A database that holds data is
+    /// replaced only with --replace. Prints what the restored database holds.
+    Restore {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        replace: bool,
+    },
     /// Write a deterministic province-scale data set in the import format.
     Generate {
         /// How many standards.
@@ -295,6 +308,14 @@ impl Progress for Bar {
     fn finish(&self) {
         self.bar.finish_and_clear();
     }
+}
+
+fn print_fingerprint(f: &metrocal::service::backup::Fingerprint) {
+    for (table, n) in &f.counts {
+        println!("{table:<22}{n:>10}");
+    }
+    println!("certificates sha256   {}", f.certificates_sha256);
+    println!("audit head            {}", f.audit_head);
 }
 
 fn config(cli: &Cli) -> Result<AppConfig, String> {
@@ -646,6 +667,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(field_errors)?;
             println!("{}", c.number);
+        }
+        Command::Backup { out } => {
+            let config = config(&cli)?;
+            let db = open(&cli).await?;
+            let print = metrocal::service::backup::backup(&db, &config.database_url, out)
+                .await
+                .map_err(field_errors)?;
+            println!("{}", out.display());
+            print_fingerprint(&print);
+        }
+        Command::Restore { file, replace } => {
+            let config = config(&cli)?;
+            let print = metrocal::service::backup::restore(&config.database_url, file, *replace)
+                .await
+                .map_err(field_errors)?;
+            println!(
+                "restored {} into {}",
+                file.display(),
+                metrocal::redact(&config.database_url)
+            );
+            print_fingerprint(&print);
         }
         Command::Audit(AuditCommand::Head) => {
             let db = open(&cli).await?;

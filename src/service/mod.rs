@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod budgets;
 pub mod certificates;
 pub mod cmc;

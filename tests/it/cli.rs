@@ -224,3 +224,96 @@ fn users_tokens_and_the_audit_chain_from_the_command_line() {
     assert!(!out.status.success());
     assert!(text(&out).contains("event 2 was altered"), "{}", text(&out));
 }
+
+/// `metrocal backup` copies the live database; `metrocal restore` brings it back into a
+/// fresh one with every count, every certificate's hashes and the audit head unchanged,
+/// refuses to overwrite data without --replace, and refuses a damaged backup without
+/// touching the target.
+#[rocket::async_test]
+async fn backup_and_restore_keep_counts_certificates_and_the_audit_head() {
+    use metrocal::service::backup::fingerprint;
+    let app = crate::support::TestApp::demo().await;
+    let before = fingerprint(&app.db).await.unwrap();
+    assert!(
+        before.counts.iter().any(|(t, n)| t == "certificates" && *n == 4),
+        "{before:?}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrocal.backup");
+    let run = |url: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_metrocal"))
+            .args(args)
+            .env("DATABASE_URL", url)
+            .env("METROCAL_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let o = run(&app.url, &["backup", "--out", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains(&before.audit_head));
+    let o = run(&app.url, &["backup", "--out", file.to_str().unwrap()]);
+    assert!(!o.status.success(), "a backup never overwrites a file");
+
+    // A fresh database: a SQLite file, or on PostgreSQL a new database holding the
+    // test's schema.
+    let target = match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("restore_{}", std::process::id());
+            let admin = metrocal::store::connect(&base).await.unwrap();
+            use sea_orm::ConnectionTrait;
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let (server, _) = base.rsplit_once('/').unwrap();
+            let options = app.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+            format!("{server}/{name}?{options}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display()),
+    };
+    let o = run(&target, &["restore", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let restored = metrocal::store::connect(&target).await.unwrap();
+    assert_eq!(fingerprint(&restored).await.unwrap(), before);
+    let o = run(&target, &["audit", "verify"]);
+    assert!(
+        o.status.success(),
+        "the restored chain verifies: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    restored.close().await.ok();
+
+    // Not over data without --replace; with it, the same again.
+    let o = run(&target, &["restore", file.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--replace"));
+    // A damaged backup is refused, and the target keeps what it held.
+    let damaged = dir.path().join("damaged.backup");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    bytes[200..400].fill(0x5a);
+    std::fs::write(&damaged, bytes).unwrap();
+    let o = run(&target, &["restore", damaged.to_str().unwrap(), "--replace"]);
+    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    let restored = metrocal::store::connect(&target).await.unwrap();
+    assert_eq!(fingerprint(&restored).await.unwrap(), before);
+    restored.close().await.ok();
+    let o = run(&target, &["restore", file.to_str().unwrap(), "--replace"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    if let Ok(base) = std::env::var("TEST_DATABASE_URL") {
+        if !base.is_empty() {
+            use sea_orm::ConnectionTrait;
+            let admin = metrocal::store::connect(&base).await.unwrap();
+            let name = format!("restore_{}", std::process::id());
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+}

@@ -15,6 +15,8 @@ pub fn today() -> NaiveDate {
 pub struct TestApp {
     pub client: Client,
     pub db: DatabaseConnection,
+    /// The database's URL, for the command line.
+    pub url: String,
     dir: tempfile::TempDir,
 }
 
@@ -57,7 +59,7 @@ fn rand_suffix() -> String {
 }
 
 impl TestApp {
-    /// The app with the demo data set loaded (200 standards).
+    /// The app with the demo data set loaded (201 standards).
     pub async fn demo() -> TestApp {
         Self::start(true).await
     }
@@ -82,7 +84,7 @@ impl TestApp {
         // requests of different users in one test never share a session.
         let client = Client::untracked(rocket).await.expect("valid rocket");
         let db = metrocal::store::connect(&url).await.unwrap();
-        TestApp { client, db, dir }
+        TestApp { client, db, url, dir }
     }
 
     /// The app's data directory (cookie key, demo account passwords).
