@@ -40,6 +40,8 @@ pub mod audit;
 pub mod certificates;
 pub mod codes;
 pub mod conformity;
+#[cfg(test)]
+mod fuzz;
 pub mod intervals;
 pub mod lifecycle;
 pub mod planner;

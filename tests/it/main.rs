@@ -8,6 +8,7 @@ mod authz;
 mod budgets;
 mod certificates;
 mod cli;
+mod fuzz;
 mod intervals;
 mod lifecycle;
 mod mail;
