@@ -9,6 +9,7 @@ mod budgets;
 mod certificates;
 mod cli;
 mod fuzz;
+mod hostile;
 mod intervals;
 mod lifecycle;
 mod mail;

@@ -1,0 +1,154 @@
+//! A sweep of every mounted route with malformed and hostile input: SQL and HTML
+//! injection, huge values, wrong types, unicode, in the path, the query, a form body and
+//! a JSON body, as a system administrator (who may do most) and as an enterprise user.
+//! Every answer is below 500, and what was refused changed nothing.
+
+use crate::support::{TestApp, CSRF};
+use metrocal::service::backup::fingerprint;
+use rocket::http::{ContentType, Method};
+use serde_json::json;
+
+const PATH_VALUES: [&str; 5] = [
+    "1%27%20OR%20%271%27%3D%271",
+    "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "99999999999999999999999",
+    "-1",
+    "%E2%80%AE%F0%9F%98%80",
+];
+
+const TEXT: [&str; 6] = [
+    "'; DROP TABLE standards; --",
+    "<img src=x onerror=alert(1)>",
+    "1e309",
+    "\u{202e}\u{1F600}",
+    "-99999999999999999999",
+    "",
+];
+
+fn form_body(text: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    s.append_pair("csrf", CSRF);
+    for f in [
+        "name_zh",
+        "code",
+        "kind",
+        "email",
+        "password",
+        "q",
+        "reason",
+        "readings",
+        "quantity",
+        "range_min",
+        "range_max",
+        "cmc",
+        "category_code",
+        "per_week",
+        "on_date",
+        "method",
+        "item_id",
+        "item_kind",
+        "certificate_no",
+        "calibrated_on",
+        "valid_until",
+        "uncertainty",
+        "roles",
+        "status",
+        "note",
+        "p0_nominal",
+    ] {
+        s.append_pair(f, text);
+    }
+    s.finish()
+}
+
+fn json_bodies(text: &str) -> Vec<String> {
+    vec![
+        json!({
+            "name_zh": text, "code": text, "kind": text, "email": text, "password": text, "reason": text,
+            "readings": text, "quantity": text, "cmc": text, "item_id": text, "item_kind": text,
+            "certificate_no": text, "calibrated_on": text, "valid_until": text, "changes": {"item": text},
+            "points": [{"nominal": text, "reference": text, "readings": text}], "standards": [text],
+        })
+        .to_string(),
+        // Wrong types and shapes.
+        json!([1, 2, 3]).to_string(),
+        json!({"points": "not a list", "standards": {"a": 1}, "changes": [1], "limit": -1}).to_string(),
+        "{\"unterminated\": ".to_owned(),
+        format!("{{\"name_zh\": \"{}\"}}", "长".repeat(100_000)),
+    ]
+}
+
+#[rocket::async_test]
+async fn every_route_answers_hostile_input_below_500() {
+    let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
+    let holder = app.user("enterprise").await;
+    let routes: Vec<(Method, String)> = app
+        .client
+        .rocket()
+        .routes()
+        .map(|r| (r.method, r.uri.path().to_string()))
+        .collect();
+    let before = fingerprint(&app.db).await.unwrap();
+    let mut changed_by_success: Vec<String> = Vec::new();
+    let mut sent = 0;
+    let mut failures = Vec::new();
+    // Logging out would end the session the sweep runs in.
+    for (method, template) in routes.iter().filter(|(_, t)| t != "/logout") {
+        for (v, value) in PATH_VALUES.iter().enumerate() {
+            // Each <param> segment (and <path..>) becomes the hostile value.
+            let path: String = template
+                .split('/')
+                .map(|seg| if seg.starts_with('<') { *value } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = TEXT[v % TEXT.len()];
+            let query = format!(
+                "q={}&page=-1&per_page=99999999999&limit=abc&weeks=100000&date=2026-02-30&lab={}&format=%00",
+                urlencoding(text),
+                value
+            );
+            let uri = format!("{path}?{query}");
+            let mut bodies: Vec<(ContentType, String)> = vec![(ContentType::Form, form_body(text))];
+            if path.starts_with("/api/") && *method != Method::Get {
+                bodies.extend(json_bodies(text).into_iter().map(|b| (ContentType::JSON, b)));
+            }
+            for (ct, body) in bodies {
+                for (who, user) in [("system_admin", &admin), ("enterprise", &holder)] {
+                    let req = app.client.req(*method, uri.clone());
+                    let req = if path.starts_with("/api/") {
+                        user.api(req)
+                    } else {
+                        user.browser(req)
+                    };
+                    let res = req.header(ct.clone()).body(body.clone()).dispatch().await;
+                    let code = res.status().code;
+                    let location = res.headers().get_one("Location").unwrap_or("").to_owned();
+                    sent += 1;
+                    if location.starts_with("/login") {
+                        failures.push(format!("{who} {method} {uri}: the session was lost"));
+                    }
+                    if code >= 500 {
+                        failures.push(format!("{who} {method} {uri} ({ct}): {code}"));
+                    } else if code < 400 && *method != Method::Get {
+                        changed_by_success.push(format!("{who} {method} {path}: {code} {location}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "5xx answers:\n{}", failures.join("\n"));
+    eprintln!("{sent} requests; accepted writes: {changed_by_success:?}");
+    assert!(sent > 1000, "{sent}");
+    if changed_by_success.is_empty() {
+        assert_eq!(
+            fingerprint(&app.db).await.unwrap(),
+            before,
+            "refused input changed nothing"
+        );
+    }
+}
+
+fn urlencoding(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
