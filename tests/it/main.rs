@@ -8,6 +8,7 @@ mod authz;
 mod budgets;
 mod certificates;
 mod cli;
+mod faults;
 mod fuzz;
 mod hostile;
 mod intervals;
