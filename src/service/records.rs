@@ -166,7 +166,9 @@ async fn budget_u(
         Ok(u) => Ok(BudgetU {
             id,
             u,
-            k: r.coverage_factor,
+            // As a certificate states it: k to three significant digits (JJF 1059.1-2012
+            // §7.4: 2.00, not the 2.0000024 a large ν_eff gives).
+            k: crate::domain::units::round_sig(r.coverage_factor, 3),
             p: r.coverage_probability,
         }),
         Err(_) => Err(FieldError::new(
