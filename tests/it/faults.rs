@@ -194,11 +194,20 @@ async fn kill_nine_leaves_a_consistent_database() {
     let mut c = metrocal(&url, &data);
     c.args(["import", set.to_str().unwrap()]);
     ok(c);
+    // How long a whole run takes here, to aim the kills inside it.
+    let mut c = metrocal(&url, &data);
+    c.args(["schedule", "run", "--date", "2026-11-30"]);
+    let started = Instant::now();
+    ok(c);
+    let whole_run = started.elapsed().as_millis() as u64;
     let mut runs_killed = 0;
     for round in 0..n {
         let mut c = metrocal(&url, &data);
         c.args(["schedule", "run", "--date", &format!("2026-12-{:02}", 1 + round % 28)]);
-        if kill_after(c.spawn().unwrap(), Duration::from_millis(rng.random_range(0..1500))) {
+        if kill_after(
+            c.spawn().unwrap(),
+            Duration::from_millis(rng.random_range(0..whole_run.max(50))),
+        ) {
             runs_killed += 1;
         }
         consistent(&url, &data).await;
@@ -242,6 +251,9 @@ async fn kill_nine_leaves_a_consistent_database() {
     let token = ok(c).trim().to_owned();
     let mut answered: Vec<String> = Vec::new();
     let mut servers_killed = 0;
+    // Each attempt changes the method differently: an issue whose answer the kill cut
+    // off is committed, and the same change again would change nothing.
+    let mut attempt = 0;
     for _ in 0..n {
         let s = serve(&url, &data);
         let port = s.port;
@@ -266,8 +278,9 @@ async fn kill_nine_leaves_a_consistent_database() {
             let body = format!(
                 "{{\"reason\": \"fault test\", \"changes\": {{\"method\": \"JJG 34-2022 ({})\"}}, \
                  \"password\": \"correct horse battery staple\"}}",
-                answered.len()
+                attempt
             );
+            attempt += 1;
             match post(port, &format!("/api/v1/certificates/{current}/amend"), &token, &body) {
                 Some((201, text)) => {
                     let number = text

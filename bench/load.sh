@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Province-scale load on loopback: the full generated data set (46,000 standards with
+# their devices, the enterprises' instruments and three years of calibrations) on top of
+# the demo data set, and a realistic mix driven with oha at rising concurrency:
+#   enterprise users listing their certificates and downloading a PDF;
+#   technicians correcting a reading of a draft record (a write, audited);
+#   schedulers viewing their recall list;
+#   the public verification page;
+#   the register search.
+# Each endpoint has its own oha process at the level's concurrency, all at once, so the
+# figures are per endpoint and the throughput is their sum. Then the register search and
+# a hello-world Rocket route (bench/hello.rs) alone at each level, for the ratio.
+# The server's RSS is sampled every second.
+#
+# Usage: bash bench/load.sh                         (SQLite)
+#        PG_URL=postgres://postgres@127.0.0.1:5432/mc_load bash bench/load.sh
+# Env:   LEVELS="1 8 32 64"  MIX_SECONDS=120  SOLO_SECONDS=10
+# Needs: oha (cargo install oha), python3, sqlite3 or psql.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v oha >/dev/null || { echo "bench/load.sh needs oha: cargo install oha" >&2; exit 1; }
+LEVELS=${LEVELS:-"1 8 32 64"}
+MIX_SECONDS=${MIX_SECONDS:-120}
+SOLO_SECONDS=${SOLO_SECONDS:-10}
+cargo build --release -q --bin metrocal --example hello
+bin=target/release/metrocal
+work=$(mktemp -d)
+server=""
+hello=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  [ -n "$hello" ] && kill "$hello" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [ -n "${PG_URL:-}" ]; then
+  engine=postgres
+  export DATABASE_URL="$PG_URL"
+  sql() { psql "$PG_URL" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
+else
+  engine=sqlite
+  export DATABASE_URL="sqlite://$work/metrocal.db?mode=rwc"
+  sql() { sqlite3 "$work/metrocal.db" "$1"; }
+fi
+export METROCAL_DATA_DIR="$work/data" RUST_LOG=error
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+start() {
+  ROCKET_PORT=$port ROCKET_LOG_LEVEL=off "$bin" serve >"$work/server.log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 600); do curl -sf "http://127.0.0.1:$port/" >/dev/null && return; sleep 0.2; done
+  echo "the server did not start" >&2; cat "$work/server.log" >&2; exit 1
+}
+stop() { kill "$server"; wait "$server" 2>/dev/null || true; server=""; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); engine: $engine"
+# 1. The demo data set (first start), then the province on top of it.
+start; stop
+"$bin" generate --standards 46000 --out "$work/set" >/dev/null
+"$bin" import "$work/set" | tail -1
+"$bin" schedule run --date 2026-11-28 >/dev/null
+add() { echo 'correct horse battery staple' | "$bin" user add --email "$1" --name "$1" --org "$2" --role "$3" --password-stdin >/dev/null; }
+token() { "$bin" token create --email "$1" 2>/dev/null; }
+add enterprise@load.example 91440100KMJQMXMD0D enterprise
+add technician@load.example 1244010002E6HRCU7H technician
+add scheduler@load.example 124400001JA7N1F563 scheduler
+ent=$(token enterprise@load.example); tech=$(token technician@load.example); sched=$(token scheduler@load.example)
+wo=$(sql "INSERT INTO work_orders (lab_id, item_kind, item_id, owner_id, category_code, label, due_on, planned_on, status, note, created_by, created_at, updated_at)
+  SELECT c.id, 'instrument', i.id, i.owner_id, i.category_code, i.name, '2026-12-20', '2026-11-26', 'in_calibration', '', NULL, '2026-11-26T00:00:00Z', '2026-11-26T00:00:00Z'
+  FROM instruments i, organisations c WHERE i.serial = 'SN00000033' AND c.code = '1244010002E6HRCU7H' ORDER BY i.id LIMIT 1 RETURNING id" | head -1)
+standard=$(sql "SELECT id FROM standards WHERE cert_no = '[2026]粤社量标证字第000201号'")
+number=$(sql "SELECT number FROM certificates c JOIN organisations o ON o.id = c.customer_id WHERE o.code = '91440100KMJQMXMD0D' AND c.status = 'issued' ORDER BY c.id LIMIT 1")
+verify=$(sql "SELECT token FROM certificates WHERE number = '$number'")
+start
+record=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/work-orders/$wo/record" -H "Authorization: Bearer $tech" -H 'Content-Type: application/json' \
+  -d "{\"kind\":\"calibration\",\"method\":\"JJG 34-2022\",\"decision_rule\":\"simple\",\"received_on\":\"2026-11-26\",\"calibrated_on\":\"2026-11-27\",\"temperature\":\"20.1 °C\",\"humidity\":\"50 %\",\"standards\":[$standard],\"points\":[{\"nominal\":\"10 mm\",\"reference\":\"10 mm\",\"readings\":\"10.0043\",\"u\":\"1.5 µm\"}]}" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+hport=$(free_port)
+ROCKET_PORT=$hport ROCKET_LOG_LEVEL=off target/release/examples/hello >/dev/null 2>&1 &
+hello=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$hport/" >/dev/null && break; sleep 0.1; done
+
+base="http://127.0.0.1:$port"
+run() { # name seconds concurrency oha-args...
+  local name=$1 secs=$2 c=$3; shift 3
+  oha --no-tui --output-format json -z "${secs}s" -c "$c" "$@" >"$work/$name.json" 2>/dev/null
+}
+rss() { while kill -0 "$server" 2>/dev/null; do ps -o rss= -p "$server" >>"$work/rss.$1"; sleep 1; done; }
+summary() { python3 - "$work" "$@" <<'PY'
+import json, sys
+work, level, *names = sys.argv[1:]
+total = 0.0
+for n in names:
+    d = json.load(open(f"{work}/{n}.json"))
+    s, p = d["summary"], d["latencyPercentiles"]
+    codes = d.get("statusCodeDistribution", {})
+    errors = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(d.get("errorDistribution", {}).values())
+    total += s["requestsPerSec"]
+    print(f"| {level} | {n} | {s['requestsPerSec']:.0f} | {p['p50']*1000:.1f} | {p['p99']*1000:.1f} | {errors} |")
+print(f"| {level} | **all** | **{total:.0f}** | | | |")
+PY
+}
+echo
+echo "| concurrency | endpoint | req/s | p50 ms | p99 ms | errors |"
+echo "|---|---|---|---|---|---|"
+for c in $LEVELS; do
+  rss "$c" &
+  sampler=$!
+  pids=()
+  run list "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates?limit=20" & pids+=($!)
+  run pdf "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates/$number/pdf" & pids+=($!)
+  run record "$MIX_SECONDS" "$c" -m POST -T application/json -H "Authorization: Bearer $tech" \
+    -d '{"readings": "10.0043 10.0044", "reason": "load test"}' "$base/api/v1/records/$record/points/0/readings" & pids+=($!)
+  run recall "$MIX_SECONDS" "$c" -H "Authorization: Bearer $sched" "$base/api/v1/recall?side=lab" & pids+=($!)
+  run verify "$MIX_SECONDS" "$c" "$base/verify/$verify" & pids+=($!)
+  run search "$MIX_SECONDS" "$c" "$base/api/v1/standards?q=%E5%8E%8B%E5%8A%9B" & pids+=($!)
+  wait "${pids[@]}"
+  kill "$sampler" 2>/dev/null || true
+  summary "$c" list pdf record recall verify search
+done
+echo
+echo "| concurrency | register search req/s | hello-world req/s | ratio | search p99 ms | RSS max MB |"
+echo "|---|---|---|---|---|---|"
+for c in $LEVELS; do
+  run solo_search "$SOLO_SECONDS" "$c" "$base/api/v1/standards?q=%E5%8E%8B%E5%8A%9B"
+  run solo_hello "$SOLO_SECONDS" "$c" "http://127.0.0.1:$hport/"
+  python3 - "$work" "$c" <<'PY'
+import json, sys
+work, c = sys.argv[1:]
+s = json.load(open(f"{work}/solo_search.json"))
+h = json.load(open(f"{work}/solo_hello.json"))
+rss = [int(x) for x in open(f"{work}/rss.{c}").read().split()] or [0]
+a, b = s["summary"]["requestsPerSec"], h["summary"]["requestsPerSec"]
+print(f"| {c} | {a:.0f} | {b:.0f} | {a / b:.2f} | {s['latencyPercentiles']['p99']*1000:.1f} | {max(rss)/1024:.0f} |")
+PY
+done
