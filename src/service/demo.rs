@@ -257,43 +257,29 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
     )
     .await?;
 
-    // The institute verifies enterprise A's 1 kg E2 weight: +1.1 mg within ±5 mg, pass.
-    let wo = in_calibration(&operator, db, institute.id, customer_a.id, "SN00000019", now).await?;
-    record_and_sign(
-        db,
-        keys,
-        wo,
-        record(
-            "verification",
+    // The institute verifies enterprise A's 1 kg E2 weight (+1.1 mg within ±5 mg: pass,
+    // a verification certificate) and enterprise B's electronic balance (+0.355 g at
+    // 200 g against ±0.2 g: fail, a result notice).
+    for (customer, serial, method, standard, p) in [
+        (
+            customer_a.id,
+            "SN00000019",
             "JJG 99-2022",
-            vec![e2],
-            vec![point(
-                "1 kg",
-                "1 kg",
-                "1.0000012 1.0000010 1.0000011",
-                "0.5 mg",
-                "±5 mg",
-            )],
+            e2,
+            point("1 kg", "1 kg", "1.0000012 1.0000010 1.0000011", "0.5 mg", "±5 mg"),
         ),
-        now,
-    )
-    .await?;
-
-    // And enterprise B's electronic balance: +0.355 g at 200 g against ±0.2 g, fail.
-    let wo = in_calibration(&operator, db, institute.id, customer_b.id, "SN00000048", now).await?;
-    record_and_sign(
-        db,
-        keys,
-        wo,
-        record(
-            "verification",
+        (
+            customer_b.id,
+            "SN00000048",
             "JJG 1036-2022",
-            vec![balance],
-            vec![point("200 g", "200 g", "200.35 200.36", "0.02 g", "±0.2 g")],
+            balance,
+            point("200 g", "200 g", "200.35 200.36", "0.02 g", "±0.2 g"),
         ),
-        now,
-    )
-    .await?;
+    ] {
+        let wo = in_calibration(&operator, db, institute.id, customer, serial, now).await?;
+        let input = record("verification", method, vec![standard], vec![p]);
+        record_and_sign(db, keys, wo, input, now).await?;
+    }
     super::planner::forget_plan();
     Ok(())
 }

@@ -234,6 +234,15 @@ async fn link_form_page(
     }
 }
 
+/// The status of a link refused with field messages: 409 for a duplicate, else 422.
+fn refused_status(e: &Error) -> Status {
+    if matches!(e, Error::Conflict { .. }) {
+        Status::Conflict
+    } else {
+        Status::UnprocessableEntity
+    }
+}
+
 /// A link entered by hand: saved and back to the chain, or the form again with each
 /// field's message.
 #[post("/traceability/<kind>/<id>/links", data = "<form>")]
@@ -256,11 +265,7 @@ async fn link_create_page(
     match svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await {
         Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
-            let status = if matches!(e, Error::Conflict { .. }) {
-                Status::Conflict
-            } else {
-                Status::UnprocessableEntity
-            };
+            let status = refused_status(&e);
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             render(
                 templates,
@@ -320,11 +325,7 @@ async fn dcc_import_page(
     match svc::import_dcc(&actor, &db.0, &input, &bytes, chrono::Utc::now()).await {
         Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
-            let status = if matches!(e, Error::Conflict { .. }) {
-                Status::Conflict
-            } else {
-                Status::UnprocessableEntity
-            };
+            let status = refused_status(&e);
             let typed = BTreeMap::from([
                 ("provider", upload.provider.as_str()),
                 ("valid_until", upload.valid_until.as_str()),
