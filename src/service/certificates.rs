@@ -389,7 +389,9 @@ pub async fn withdraw(
 }
 
 /// The parts of a certificate's content an amendment may change. The number, revision,
-/// laboratory, issue date and signatures are the new certificate's own.
+/// laboratory, issue date and signatures are the new certificate's own. `customer`
+/// corrects how the customer is printed (name, address); the certificate stays with the
+/// same customer organisation, whose users see it in their portal.
 pub const AMENDABLE: &[&str] = &[
     "kind",
     "customer",
