@@ -54,7 +54,13 @@ async function status(page, url) {
 }
 
 (async () => {
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+  // No background networking: the machine's closed network refuses Chromium's own
+  // connections, and the journeys need only the server on loopback.
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
   try {
     // 1. The institute's scheduler plans the coming four weeks and accepts the plan.
     await as(browser, 'scheduler@e2e.example', async (page) => {
