@@ -581,6 +581,10 @@ fn traceability(
         "county_public",
         "enterprise_highest",
     ];
+    // A city or county standard calibrated against an enterprise's (inverted levels) is
+    // never anyone's parent: the enterprise's own chain may lead back to it, and the
+    // anomaly is a wrong link, not a cycle (which the import rightly refuses).
+    let mut inverted: Vec<bool> = vec![false; stds.len()];
     for level in order {
         for (i, s) in stds.iter().enumerate().filter(|(_, s)| s.level == level) {
             let t = &templates[s.template];
@@ -592,7 +596,7 @@ fn traceability(
                 let pool: Vec<usize> = levels
                     .iter()
                     .flat_map(|l| by.get(&(s.template, *l)).into_iter().flatten().copied())
-                    .filter(|&p| p != i)
+                    .filter(|&p| p != i && !inverted[p])
                     .collect();
                 match pool.len() {
                     0 => None,
@@ -612,6 +616,9 @@ fn traceability(
                 "county_public" => pick_parent(rng, &["city_public", "provincial_public"]),
                 _ => pick_parent(rng, &["provincial_public"]),
             };
+            if parent.is_some_and(|p| stds[p].level == "enterprise_highest") && level != "enterprise_highest" {
+                inverted[i] = true;
+            }
             let against = match parent {
                 Some(p) => {
                     // 1 %: stated as good as (or better than) its parent.
@@ -761,6 +768,59 @@ mod tests {
         // 633 mod 11 = 6, 11 − 6 = 5.
         assert_eq!(org_code_check(b"12345678"), b'8');
         assert_eq!(org_code_check(b"ABCDEFGH"), b'5');
+    }
+
+    #[test]
+    fn traceability_between_standards_has_no_cycle() {
+        // The import refuses a cycle whole (a standard cannot be traced through itself);
+        // the planted anomalies (inverted levels among them) must not make one. 2,000
+        // standards once did: a city standard on an enterprise's that was on it.
+        for standards in [1500, 2000, 3000] {
+            let dir = tempfile::tempdir().unwrap();
+            let spec = Spec {
+                standards,
+                seed: 2026,
+                as_of: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            };
+            generate(&spec, dir.path(), &super::super::transfer::Quiet).unwrap();
+            let mut parents: std::collections::HashMap<String, Vec<String>> = Default::default();
+            let mut r = csv::Reader::from_path(dir.path().join(CALIBRATIONS)).unwrap();
+            let mut inverted = 0;
+            for row in r.records() {
+                let row = row.unwrap();
+                if &row[0] == "standard" && &row[2] == "standard" {
+                    parents.entry(row[1].to_owned()).or_default().push(row[3].to_owned());
+                }
+            }
+            let mut levels: std::collections::HashMap<String, String> = Default::default();
+            let mut r = csv::Reader::from_path(dir.path().join(STANDARDS)).unwrap();
+            let headers = r.headers().unwrap().clone();
+            let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+            let (cert, level) = (at("cert_no"), at("level"));
+            for row in r.records() {
+                let row = row.unwrap();
+                levels.insert(row[cert].to_owned(), row[level].to_owned());
+            }
+            // Follow each standard's parents upward: a walk longer than the number of
+            // standards has met itself.
+            for (start, ps) in &parents {
+                if ps.iter().any(|p| levels[p] == "enterprise_highest") && levels[start] != "enterprise_highest" {
+                    inverted += 1;
+                }
+                let mut frontier: Vec<&String> = ps.iter().collect();
+                let mut seen = std::collections::HashSet::new();
+                while let Some(p) = frontier.pop() {
+                    assert_ne!(p, start, "{standards} standards: {start} is traced through itself");
+                    if seen.insert(p) {
+                        frontier.extend(parents.get(p).into_iter().flatten());
+                    }
+                }
+            }
+            assert!(
+                inverted > 0,
+                "{standards} standards: the inverted-level anomaly is still planted"
+            );
+        }
     }
 
     #[test]
