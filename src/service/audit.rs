@@ -95,6 +95,22 @@ pub async fn record_for_user<C: ConnectionTrait>(
     append(db, id, label, org, request_id, now, entry).await
 }
 
+/// What is audited under these entity types does not change the public register's
+/// pages; anything else (standards, organisations, imports, and kinds added later)
+/// makes the register's cached pages stale.
+const OUTSIDE_REGISTER: &[&str] = &[
+    "api_token",
+    "calendar_feed",
+    "calibration_record",
+    "certificate",
+    "holiday",
+    "interval_proposal",
+    "schedule",
+    "uncertainty_budget",
+    "user",
+    "work_order",
+];
+
 async fn append<C: ConnectionTrait>(
     db: &C,
     actor_user_id: Option<i32>,
@@ -104,6 +120,9 @@ async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
     entry: Entry<'_>,
 ) -> Result<i64> {
+    if !OUTSIDE_REGISTER.contains(&entry.entity_type) {
+        super::register_changed();
+    }
     let (seq, prev_hash) = q::advance_head(db).await?;
     let event = Event {
         seq,

@@ -445,6 +445,7 @@ pub async fn record_check(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     Ok(row)
 }
 
@@ -515,6 +516,7 @@ pub async fn record_event(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     Ok(e)
 }
 

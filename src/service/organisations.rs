@@ -335,6 +335,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     Ok(o.id)
 }
 
@@ -401,5 +402,6 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     Ok(())
 }

@@ -47,7 +47,7 @@ pub const SORTS: &[&str] = &[
 ];
 
 /// The list's filters as typed (raw text), kept so a page can show them back.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, Hash)]
 pub struct ListParams {
     pub q: String,
     pub city: String,
@@ -446,6 +446,90 @@ pub async fn list(_actor: &Actor, db: &DatabaseConnection, p: &ListParams, today
     })
 }
 
+/// Pages of the register kept in memory, so that the public search answers repeated
+/// queries at once (46,000 standards: the search itself is a few milliseconds; the same
+/// page from memory is microseconds).
+///
+/// An entry is the page and its JSON, keyed by the filters and the day (the status and
+/// days to expiry depend on it). It is used while the register is unchanged: every
+/// change to a standard, device, organisation or region advances
+/// [`super::register_version`], both when it is audited and again once committed (so a
+/// page read between the two is not kept). Changes made by another process (the CLI,
+/// another server instance on the same PostgreSQL) are not seen by the counter, so an
+/// entry also expires after [`RegisterCache::TTL`]. The cache holds at most
+/// [`RegisterCache::MAX_BYTES`] of JSON; when full it starts again.
+#[derive(Default)]
+pub struct RegisterCache(std::sync::Mutex<CacheState>);
+
+#[derive(Default)]
+struct CacheState {
+    version: u64,
+    bytes: usize,
+    pages: HashMap<(NaiveDate, ListParams), (std::time::Instant, std::sync::Arc<CachedPage>)>,
+}
+
+/// A page of the register and its JSON, as cached.
+pub struct CachedPage {
+    pub page: StandardPage,
+    pub json: std::sync::Arc<[u8]>,
+}
+
+impl RegisterCache {
+    /// How long a page is kept at most, for changes made outside this process.
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+    /// The most JSON kept (bytes).
+    pub const MAX_BYTES: usize = 16 << 20;
+
+    fn get(&self, version: u64, key: &(NaiveDate, ListParams)) -> Option<std::sync::Arc<CachedPage>> {
+        let state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if state.version != version {
+            return None;
+        }
+        let (at, page) = state.pages.get(key)?;
+        (at.elapsed() < Self::TTL).then(|| page.clone())
+    }
+
+    fn put(&self, version: u64, key: (NaiveDate, ListParams), page: std::sync::Arc<CachedPage>) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if state.version != version || state.bytes + page.json.len() > Self::MAX_BYTES {
+            // The register changed since (or the cache is full): start again from this page.
+            state.pages.clear();
+            state.bytes = 0;
+            state.version = version;
+        }
+        state.bytes += page.json.len();
+        if let Some((_, old)) = state.pages.insert(key, (std::time::Instant::now(), page)) {
+            state.bytes -= old.json.len();
+        }
+    }
+}
+
+/// [`list`], answered from `cache` when the register has not changed since the same
+/// page was read. The register is public: the page is the same for every actor.
+pub async fn list_cached(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    cache: &RegisterCache,
+    p: &ListParams,
+    today: NaiveDate,
+) -> Result<std::sync::Arc<CachedPage>> {
+    let key = (today, p.clone());
+    // Read before the query: a change committed while it runs makes the page stale, and
+    // it is then kept under a version that is already behind.
+    let version = super::register_version();
+    if let Some(page) = cache.get(version, &key) {
+        return Ok(page);
+    }
+    let page = list(actor, db, p, today).await?;
+    let json = serde_json::to_vec(&page).map_err(|e| Error::Internal(e.to_string()))?;
+    let cached = std::sync::Arc::new(CachedPage {
+        page,
+        json: json.into(),
+    });
+    cache.put(version, key, cached.clone());
+    Ok(cached)
+}
+
 /// One standard with its devices.
 pub async fn get(
     _actor: &Actor,
@@ -749,6 +833,7 @@ pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInpu
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     tracing::info!(standard = model.id, cert_no = %model.cert_no, actor = %actor.label(), "standard created");
     Ok(model.id)
 }
@@ -802,6 +887,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     tracing::info!(standard = id, actor = %actor.label(), "standard updated");
     Ok(())
 }
@@ -874,4 +960,58 @@ pub async fn choices(db: &DatabaseConnection) -> Result<Choices> {
         }),
         sorts: SORTS.to_vec(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn page(json_len: usize) -> Arc<CachedPage> {
+        Arc::new(CachedPage {
+            page: StandardPage {
+                items: Vec::new(),
+                total: 0,
+                page: 1,
+                per_page: DEFAULT_PER_PAGE,
+                pages: 1,
+            },
+            json: vec![b' '; json_len].into(),
+        })
+    }
+
+    fn key(q: &str) -> (NaiveDate, ListParams) {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        (day, ListParams::from_pairs([("q", q)]).unwrap())
+    }
+
+    #[test]
+    fn a_cached_page_is_used_only_at_its_register_version() {
+        let cache = RegisterCache::default();
+        cache.put(7, key("压力"), page(10));
+        assert!(cache.get(7, &key("压力")).is_some());
+        assert!(cache.get(7, &key("温度")).is_none(), "another query");
+        assert!(cache.get(8, &key("压力")).is_none(), "the register changed since");
+        // A page read at an older version than the cache's (a change committed while it
+        // was read) replaces nothing that is newer and is not served at the new version.
+        cache.put(8, key("温度"), page(10));
+        assert!(cache.get(8, &key("压力")).is_none());
+        assert!(cache.get(8, &key("温度")).is_some());
+        let next_day = (NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), key("温度").1);
+        assert!(cache.get(8, &next_day).is_none(), "statuses depend on the day");
+    }
+
+    #[test]
+    fn the_cache_starts_again_when_full() {
+        let cache = RegisterCache::default();
+        let half = RegisterCache::MAX_BYTES / 2 + 1;
+        cache.put(1, key("a"), page(half));
+        cache.put(1, key("b"), page(half));
+        assert!(cache.get(1, &key("a")).is_none(), "the first page made room");
+        assert!(cache.get(1, &key("b")).is_some());
+        // Replacing a page counts its size once.
+        cache.put(1, key("b"), page(half));
+        assert!(cache.get(1, &key("b")).is_some());
+        assert_eq!(cache.0.lock().unwrap().bytes, half);
+    }
 }

@@ -1305,6 +1305,7 @@ async fn record_link_from(
     )
     .await?;
     txn.commit().await?;
+    super::register_changed();
     Ok(saved.id)
 }
 

@@ -274,6 +274,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
     rocket::custom(figment)
         .manage(Templates::new())
         .manage(crate::service::planner::PlanCache::default())
+        .manage(crate::service::standards::RegisterCache::default())
         .manage(clock)
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {

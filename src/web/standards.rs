@@ -141,6 +141,7 @@ async fn list_page(
     db: &State<Db>,
     templates: &State<Templates>,
     clock: &State<Clock>,
+    cache: &State<svc::RegisterCache>,
     actor: Actor,
     chrome: Chrome,
     query: QueryPairs,
@@ -151,7 +152,9 @@ async fn list_page(
     };
     let (params, result) = match ListParams::from_pairs(query.iter()) {
         Ok(p) => {
-            let r = svc::list(&actor, &db.0, &p, clock.today()).await;
+            let r = svc::list_cached(&actor, &db.0, cache, &p, clock.today())
+                .await
+                .map(|c| c.page.clone());
             (p, r)
         }
         Err(e) => (ListParams::default(), Err(e)),
@@ -353,11 +356,25 @@ pub struct StandardDetail {
 pub async fn list_api(
     db: &State<Db>,
     clock: &State<Clock>,
+    cache: &State<svc::RegisterCache>,
     actor: Actor,
     query: QueryPairs,
-) -> ApiResult<Json<StandardPage>> {
+) -> ApiResult<JsonBytes> {
     let params = ListParams::from_pairs(query.iter())?;
-    Ok(Json(svc::list(&actor, &db.0, &params, clock.today()).await?))
+    let page = svc::list_cached(&actor, &db.0, cache, &params, clock.today()).await?;
+    Ok(JsonBytes(page.json.clone()))
+}
+
+/// JSON already serialised (a cached page), sent without copying.
+pub struct JsonBytes(pub std::sync::Arc<[u8]>);
+
+impl<'r> rocket::response::Responder<'r, 'static> for JsonBytes {
+    fn respond_to(self, _: &'r rocket::Request<'_>) -> rocket::response::Result<'static> {
+        rocket::Response::build()
+            .header(rocket::http::ContentType::JSON)
+            .sized_body(self.0.len(), std::io::Cursor::new(self.0))
+            .ok()
+    }
 }
 
 /// One standard with its devices.

@@ -433,3 +433,46 @@ async fn dashboard_counts_add_up() {
     let (_, expired) = app.get_json("/api/v1/standards?status=expired").await;
     assert_eq!(d["expired_total"], expired["total"]);
 }
+
+#[rocket::async_test]
+async fn a_repeated_search_sees_every_change_to_the_register() {
+    // Searches are answered from memory while the register is unchanged; a change made
+    // through the service must show in the very next search.
+    let app = TestApp::demo().await;
+    let admin = app.user("system_admin").await;
+    let owner = owner_code(&DemoCsv::load());
+    let query = "/api/v1/standards?q=%E9%93%82%E7%94%B5%E9%98%BB&per_page=200"; // 铂电阻
+    let (_, before) = app.get_json(query).await;
+    let (_, again) = app.get_json(query).await;
+    assert_eq!(before, again);
+    let n = before["total"].as_u64().unwrap();
+
+    let res = admin
+        .api(app.client.post("/api/v1/standards"))
+        .body(new_standard(&owner).to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Created);
+    let location = res.headers().get_one("Location").unwrap().to_owned();
+    let (_, after) = app.get_json(query).await;
+    assert_eq!(
+        after["total"].as_u64().unwrap(),
+        n + 1,
+        "the new standard is found at once"
+    );
+
+    let mut renamed = new_standard(&owner);
+    renamed["name_zh"] = json!("二等标准水银温度计标准装置");
+    let res = admin
+        .api(app.client.put(location))
+        .body(renamed.to_string())
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::Ok);
+    let (_, renamed_away) = app.get_json(query).await;
+    assert_eq!(
+        renamed_away["total"].as_u64().unwrap(),
+        n,
+        "the renamed standard is no longer found"
+    );
+}
