@@ -779,6 +779,7 @@ fn field_errors(e: metrocal::service::Error) -> String {
 }
 
 fn main() -> ExitCode {
+    metrocal::tune_allocator();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -79,7 +79,7 @@ pub struct RunSummary {
 
 /// Recomputes every item's due date and status as of `today` and writes what changed.
 ///
-/// Reads through `read` (several pooled connections at once), writes through `write`
+/// Reads through `read` (a pooled connection), writes through `write`
 /// (the daily job's transaction, which holds its lock).
 pub async fn recompute<C: sea_orm::ConnectionTrait>(
     read: &DatabaseConnection,
@@ -87,15 +87,15 @@ pub async fn recompute<C: sea_orm::ConnectionTrait>(
     today: NaiveDate,
 ) -> Result<(RunSummary, Vec<due_item::Model>, Vec<q::StandardRow>)> {
     let db = read;
-    let (settings, intervals, standards, devices, instruments, calibrations, stored) = tokio::try_join!(
-        q::all_settings(db),
-        q::all_intervals(db),
-        q::standards(db),
-        q::devices(db),
-        q::instruments(db),
-        q::calibration_dates(db),
-        q::all_due_items(db),
-    )?;
+    // One read after another: each comes as one large text per column, and reading them
+    // side by side would hold all of those at once (the run's memory, not its time).
+    let settings = q::all_settings(db).await?;
+    let intervals = q::all_intervals(db).await?;
+    let standards = q::standards(db).await?;
+    let devices = q::devices(db).await?;
+    let instruments = q::instruments(db).await?;
+    let calibrations = q::calibration_dates(db).await?;
+    let stored = q::all_due_items(db).await?;
     let settings: FxHashMap<i32, Rules> = settings.iter().map(|s| (s.organisation_id, rules_from(s))).collect();
     let intervals: FxHashMap<(ItemKind, i32), u32> = intervals
         .into_iter()
@@ -235,66 +235,65 @@ async fn save<C: sea_orm::ConnectionTrait>(
     db: &C,
     today: NaiveDate,
     computed: Vec<due_item::Model>,
-    stored: Vec<due_item::Model>,
+    stored: Vec<q::StoredDue>,
 ) -> Result<(RunSummary, Vec<due_item::Model>)> {
     let key = |m: &due_item::Model| (ItemKind::parse(&m.item_kind), m.item_id);
-    let stored: FxHashMap<(Option<ItemKind>, i32), due_item::Model> =
-        stored.into_iter().map(|m| (key(&m), m)).collect();
-    let same = |a: &due_item::Model, b: &due_item::Model| {
-        (
-            a.owner_id,
-            a.lab_id,
-            &a.category_code,
-            &a.label,
-            a.interval_months,
-            a.last_calibrated_on,
-            a.due_on,
-            &a.status,
-        ) == (
-            b.owner_id,
-            b.lab_id,
-            &b.category_code,
-            &b.label,
-            b.interval_months,
-            b.last_calibrated_on,
-            b.due_on,
-            &b.status,
+    let stored: FxHashMap<(Option<ItemKind>, i32), (i32, u64)> = stored
+        .into_iter()
+        .map(|s| ((s.item_kind, s.item_id), (s.id, s.digest)))
+        .collect();
+    let digest = |m: &due_item::Model| {
+        q::due_digest(
+            m.owner_id,
+            m.lab_id,
+            &m.category_code,
+            &m.label,
+            m.interval_months,
+            m.last_calibrated_on,
+            m.due_on,
+            &m.status,
         )
     };
-    let changed: Vec<due_item::ActiveModel> = computed
-        .iter()
-        .filter(|m| stored.get(&key(m)).is_none_or(|s| !same(s, m)))
-        .map(|m| due_item::ActiveModel {
-            item_kind: Set(m.item_kind.clone()),
-            item_id: Set(m.item_id),
-            owner_id: Set(m.owner_id),
-            lab_id: Set(m.lab_id),
-            category_code: Set(m.category_code.clone()),
-            label: Set(m.label.clone()),
-            interval_months: Set(m.interval_months),
-            last_calibrated_on: Set(m.last_calibrated_on),
-            due_on: Set(m.due_on),
-            status: Set(m.status.clone()),
-            computed_on: Set(m.computed_on),
-            ..Default::default()
-        })
-        .collect();
+    let changed = |m: &&due_item::Model| stored.get(&key(m)).is_none_or(|s| s.1 != digest(m));
     // Items gone from the register since the last run.
     let present: rustc_hash::FxHashSet<(Option<ItemKind>, i32)> = computed.iter().map(key).collect();
     let gone: Vec<i32> = stored
-        .values()
-        .filter(|s| !present.contains(&key(s)))
-        .map(|s| s.id)
+        .iter()
+        .filter(|(k, _)| !present.contains(k))
+        .map(|(_, s)| s.0)
         .collect();
     drop(present);
-    drop(stored);
     let mut summary = RunSummary {
         date: today,
         items: computed.len(),
-        changed: changed.len(),
+        changed: computed.iter().filter(changed).count(),
         ..RunSummary::default()
     };
-    q::upsert_due_items(db, changed).await?;
+    // Written a chunk at a time: at province scale the first run changes all 245,000,
+    // and a copy of them all would double the run's memory.
+    let mut pending = computed.iter().filter(changed).peekable();
+    while pending.peek().is_some() {
+        let rows: Vec<due_item::ActiveModel> = pending
+            .by_ref()
+            .take(8_192)
+            .map(|m| due_item::ActiveModel {
+                item_kind: Set(m.item_kind.clone()),
+                item_id: Set(m.item_id),
+                owner_id: Set(m.owner_id),
+                lab_id: Set(m.lab_id),
+                category_code: Set(m.category_code.clone()),
+                label: Set(m.label.clone()),
+                interval_months: Set(m.interval_months),
+                last_calibrated_on: Set(m.last_calibrated_on),
+                due_on: Set(m.due_on),
+                status: Set(m.status.clone()),
+                computed_on: Set(m.computed_on),
+                ..Default::default()
+            })
+            .collect();
+        q::upsert_due_items(db, rows).await?;
+    }
+    drop(stored);
     summary.removed = q::delete_due_items(db, &gone).await?;
     for m in &computed {
         match DueStatus::parse(&m.status) {
@@ -427,6 +426,12 @@ pub async fn run_daily(
     .await?;
     txn.commit().await?;
     super::planner::forget_plan();
+    if summary.changed as u64 + summary.removed > 10_000 {
+        // Committed already: a failure here only leaves the tidying to autovacuum.
+        if let Err(e) = q::vacuum_due_items(db).await {
+            tracing::warn!(error = %e, "vacuuming the due items after the run failed");
+        }
+    }
     tracing::info!(actor = %actor.label(), ?summary, "schedule run");
     Ok(summary)
 }

@@ -892,6 +892,9 @@ pub async fn import(
 
     // A large import rebuilds the search index once instead of row by row.
     let bulk = drafts.len() + devices.len() + calibrations.len() > 5000;
+    if bulk {
+        crate::store::set_page_cache(&txn, crate::store::BULK_PAGE_CACHE_KIB).await?;
+    }
     let indexes = if bulk {
         q::suspend_search_index(&txn).await?;
         q::suspend_indexes(&txn, &["standards", "devices", "calibrations"]).await?
@@ -1006,8 +1009,10 @@ pub async fn import(
         lap("search index built");
         q::analyze(&txn).await?;
         lap("statistics");
+        crate::store::set_page_cache(&txn, crate::store::PAGE_CACHE_KIB).await?;
     }
     txn.commit().await?;
+    super::register_changed();
     lap("committed");
     if bulk {
         q::vacuum_after_bulk_load(db).await?;
@@ -1048,6 +1053,7 @@ pub async fn export(
     let standards = q::all_standards(&txn).await?;
     let devices = q::all_devices(&txn).await?;
     txn.commit().await?;
+    super::register_changed();
     // The export is recorded (who took a copy of the register, and when) before the
     // files are written.
     let mut changes = Changes::new();
@@ -1070,6 +1076,7 @@ pub async fn export(
     .await
     .map_err(ImportError::Service)?;
     txn.commit().await?;
+    super::register_changed();
     progress.stage("exporting", (orgs.len() + standards.len() + devices.len()) as u64);
 
     let mut w = csv::Writer::from_path(dir.join(ORGANISATIONS)).map_err(io)?;

@@ -286,7 +286,10 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             rocket::tokio::spawn(async move {
                 loop {
                     match svc::run_if_due(&db, today(), chrono::Utc::now()).await {
-                        Ok(Some(s)) => tracing::info!(?s, "daily schedule run"),
+                        Ok(Some(s)) => {
+                            tracing::info!(?s, "daily schedule run");
+                            crate::release_memory();
+                        }
                         Ok(None) => {}
                         Err(e) => tracing::error!(error = %e, "daily schedule run failed; retrying later"),
                     }
