@@ -14,14 +14,16 @@
 #
 # Usage: bash bench/load.sh                         (SQLite)
 #        PG_URL=postgres://postgres@127.0.0.1:5432/mc_load bash bench/load.sh
-# Env:   LEVELS="1 8 32 64"  MIX_SECONDS=120  SOLO_SECONDS=10
+# Env:   LEVELS="1 8 32 64"  MIX_SECONDS=150 (4 levels: ten minutes)  SOLO_SECONDS=10
+#        MIX="list pdf record recall verify search" (a subset, to find which one costs)
 # Needs: oha (cargo install oha), python3, sqlite3 or psql.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v oha >/dev/null || { echo "bench/load.sh needs oha: cargo install oha" >&2; exit 1; }
 LEVELS=${LEVELS:-"1 8 32 64"}
-MIX_SECONDS=${MIX_SECONDS:-120}
+MIX_SECONDS=${MIX_SECONDS:-150}
 SOLO_SECONDS=${SOLO_SECONDS:-10}
+MIX=${MIX:-"list pdf record recall verify search"}
 cargo build --release -q --bin metrocal --example hello
 bin=target/release/metrocal
 work=$(mktemp -d)
@@ -58,7 +60,8 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 start; stop
 "$bin" generate --standards 46000 --out "$work/set" >/dev/null
 "$bin" import "$work/set" | tail -1
-"$bin" schedule run --date 2026-11-28 >/dev/null
+# Today's daily run (Asia/Shanghai), as the server would have made it at midnight.
+"$bin" schedule run >/dev/null
 add() { echo 'correct horse battery staple' | "$bin" user add --email "$1" --name "$1" --org "$2" --role "$3" --password-stdin >/dev/null; }
 token() { "$bin" token create --email "$1" 2>/dev/null; }
 add enterprise@load.example 91440100KMJQMXMD0D enterprise
@@ -79,13 +82,20 @@ hport=$(free_port)
 ROCKET_PORT=$hport ROCKET_LOG_LEVEL=off target/release/examples/hello >/dev/null 2>&1 &
 hello=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$hport/" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$hport/" >/dev/null || { echo "the hello-world baseline did not start" >&2; exit 1; }
 
 base="http://127.0.0.1:$port"
 run() { # name seconds concurrency oha-args...
   local name=$1 secs=$2 c=$3; shift 3
   oha --no-tui --output-format json -z "${secs}s" -c "$c" "$@" >"$work/$name.json" 2>/dev/null
 }
-rss() { while kill -0 "$server" 2>/dev/null; do ps -o rss= -p "$server" >>"$work/rss.$1"; sleep 1; done; }
+# VmRSS, RssAnon (the heap) and RssFile (mapped pages of the SQLite file), kB.
+rss() {
+  while kill -0 "$server" 2>/dev/null; do
+    awk '/^(VmRSS|RssAnon|RssFile):/ { printf "%s ", $2 } END { print "" }' "/proc/$server/status" >>"$work/rss.$1"
+    sleep 1
+  done
+}
 summary() { python3 - "$work" "$@" <<'PY'
 import json, sys
 work, level, *names = sys.argv[1:]
@@ -110,30 +120,41 @@ for c in $LEVELS; do
   rss "$c" &
   sampler=$!
   pids=()
-  run list "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates?limit=20" & pids+=($!)
-  run pdf "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates/$number/pdf" & pids+=($!)
-  run record "$MIX_SECONDS" "$c" -m POST -T application/json -H "Authorization: Bearer $tech" \
-    -d '{"readings": "10.0043 10.0044", "reason": "load test"}' "$base/api/v1/records/$record/points/0/readings" & pids+=($!)
-  run recall "$MIX_SECONDS" "$c" -H "Authorization: Bearer $sched" "$base/api/v1/recall?side=lab" & pids+=($!)
-  run verify "$MIX_SECONDS" "$c" "$base/verify/$verify" & pids+=($!)
-  run search "$MIX_SECONDS" "$c" "$base/api/v1/standards?q=%E5%8E%8B%E5%8A%9B" & pids+=($!)
+  for e in $MIX; do
+    case $e in
+      list) run list "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates?limit=20" & ;;
+      pdf) run pdf "$MIX_SECONDS" "$c" -H "Authorization: Bearer $ent" "$base/api/v1/certificates/$number/pdf" & ;;
+      record) run record "$MIX_SECONDS" "$c" -m POST -T application/json -H "Authorization: Bearer $tech" \
+        -d '{"readings": "10.0043 10.0044", "reason": "load test"}' "$base/api/v1/records/$record/points/0/readings" & ;;
+      recall) run recall "$MIX_SECONDS" "$c" -H "Authorization: Bearer $sched" "$base/api/v1/recall?side=lab" & ;;
+      verify) run verify "$MIX_SECONDS" "$c" "$base/verify/$verify" & ;;
+      search) run search "$MIX_SECONDS" "$c" "$base/api/v1/standards?q=%E5%8E%8B%E5%8A%9B" & ;;
+      *) echo "unknown endpoint in MIX: $e" >&2; exit 1 ;;
+    esac
+    pids+=($!)
+  done
   wait "${pids[@]}"
   kill "$sampler" 2>/dev/null || true
-  summary "$c" list pdf record recall verify search
+  summary "$c" $MIX
 done
 echo
-echo "| concurrency | register search req/s | hello-world req/s | ratio | search p99 ms | RSS max MB |"
-echo "|---|---|---|---|---|---|"
+echo "| concurrency | register search req/s | hello-world req/s | ratio | search p50 / p99 ms | new queries req/s | RSS max MB (heap, mapped) during the mix |"
+echo "|---|---|---|---|---|---|---|"
 for c in $LEVELS; do
   run solo_search "$SOLO_SECONDS" "$c" "$base/api/v1/standards?q=%E5%8E%8B%E5%8A%9B"
   run solo_hello "$SOLO_SECONDS" "$c" "http://127.0.0.1:$hport/"
+  # Searches never asked before (three random letters: FTS on every request).
+  run solo_cold "$SOLO_SECONDS" "$c" --rand-regex-url "http://127\\.0\\.0\\.1:$port/api/v1/standards\\?q=[a-z]{3}"
   python3 - "$work" "$c" <<'PY'
 import json, sys
 work, c = sys.argv[1:]
 s = json.load(open(f"{work}/solo_search.json"))
 h = json.load(open(f"{work}/solo_hello.json"))
-rss = [int(x) for x in open(f"{work}/rss.{c}").read().split()] or [0]
+cold = json.load(open(f"{work}/solo_cold.json"))
+rows = [[int(x) for x in l.split()] for l in open(f"{work}/rss.{c}") if len(l.split()) == 3] or [[0, 0, 0]]
+top = max(rows)
 a, b = s["summary"]["requestsPerSec"], h["summary"]["requestsPerSec"]
-print(f"| {c} | {a:.0f} | {b:.0f} | {a / b:.2f} | {s['latencyPercentiles']['p99']*1000:.1f} | {max(rss)/1024:.0f} |")
+p = s["latencyPercentiles"]
+print(f"| {c} | {a:.0f} | {b:.0f} | {a / b:.2f} | {p['p50']*1000:.2f} / {p['p99']*1000:.2f} | {cold['summary']['requestsPerSec']:.0f} | {top[0]/1024:.0f} ({top[1]/1024:.0f}, {top[2]/1024:.0f}) |")
 PY
 done
