@@ -491,7 +491,11 @@ impl RegisterCache {
 
     fn put(&self, version: u64, key: (NaiveDate, ListParams), page: std::sync::Arc<CachedPage>) {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if state.version != version || state.bytes + page.json.len() > Self::MAX_BYTES {
+        if version < state.version {
+            // Read before a change that newer pages already show: not kept.
+            return;
+        }
+        if version > state.version || state.bytes + page.json.len() > Self::MAX_BYTES {
             // The register changed since (or the cache is full): start again from this page.
             state.pages.clear();
             state.bytes = 0;
@@ -992,10 +996,14 @@ mod tests {
         assert!(cache.get(7, &key("压力")).is_some());
         assert!(cache.get(7, &key("温度")).is_none(), "another query");
         assert!(cache.get(8, &key("压力")).is_none(), "the register changed since");
-        // A page read at an older version than the cache's (a change committed while it
-        // was read) replaces nothing that is newer and is not served at the new version.
         cache.put(8, key("温度"), page(10));
         assert!(cache.get(8, &key("压力")).is_none());
+        assert!(cache.get(8, &key("温度")).is_some());
+        // A page read before a change the cache has already seen (the change committed
+        // while it was read) is not kept, and does not push out the newer pages.
+        cache.put(7, key("压力"), page(10));
+        assert!(cache.get(8, &key("压力")).is_none());
+        assert!(cache.get(7, &key("压力")).is_none());
         assert!(cache.get(8, &key("温度")).is_some());
         let next_day = (NaiveDate::from_ymd_opt(2026, 11, 29).unwrap(), key("温度").1);
         assert!(cache.get(8, &next_day).is_none(), "statuses depend on the day");
