@@ -28,6 +28,9 @@ pub struct AppConfig {
     /// The address the public reaches this server at (METROCAL_PUBLIC_URL), for the
     /// verification links and QR codes of certificates and the links in e-mails.
     pub public_url: String,
+    /// Limits of uncertainty evaluations (docs/security.md).
+    #[serde(default)]
+    pub evaluation: crate::service::uncertainty::EvaluationConfig,
 }
 
 impl Default for AppConfig {
@@ -38,6 +41,7 @@ impl Default for AppConfig {
             demo_data: true,
             today: None,
             public_url: DEFAULT_PUBLIC_URL.into(),
+            evaluation: Default::default(),
         }
     }
 }

@@ -216,6 +216,16 @@ enum UncertaintyCommand {
     Evaluate {
         /// The problem as JSON, or - for standard input.
         file: String,
+        /// Lift the limits a server applies to one evaluation (model size, trials, work,
+        /// memory): at the command line the operator's own machine is at stake.
+        #[arg(long)]
+        no_limits: bool,
+        /// Raise (or lower) the work one evaluation may do: trials × (operations + inputs).
+        #[arg(long, value_name = "UNITS")]
+        max_work: Option<u64>,
+        /// Raise (or lower) the memory one evaluation may take, in MiB.
+        #[arg(long, value_name = "MIB")]
+        max_memory_mib: Option<u64>,
     },
 }
 
@@ -456,7 +466,12 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             println!("{secret}");
         }
-        Command::Uncertainty(UncertaintyCommand::Evaluate { file }) => {
+        Command::Uncertainty(UncertaintyCommand::Evaluate {
+            file,
+            no_limits,
+            max_work,
+            max_memory_mib,
+        }) => {
             let text = if file == "-" {
                 let mut s = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
@@ -467,7 +482,19 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let field = |e: metrocal::domain::Error| format!("{}: {}", e.field, e.message);
             let problem = uncertainty::problem::parse_problem(&text).map_err(field)?;
-            let result = uncertainty::evaluate(&problem).map_err(field)?;
+            let mut limits = if *no_limits {
+                uncertainty::Limits::none()
+            } else {
+                uncertainty::Limits::default()
+            };
+            if let Some(w) = max_work {
+                limits.max_work = *w;
+            }
+            if let Some(m) = max_memory_mib {
+                limits.max_memory_bytes = m.saturating_mul(1 << 20);
+            }
+            let stop = uncertainty::Stop::new(false);
+            let result = uncertainty::evaluate_limited(&problem, 0, &limits, &stop).map_err(field)?;
             println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
         }
         Command::Traceability(TraceabilityCommand::Audit {

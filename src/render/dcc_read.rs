@@ -92,6 +92,11 @@ fn take_text(path: &[String], text: String, building: Option<&mut Building>, f: 
     }
 }
 
+/// How deeply elements may nest in a DCC read here. The PTB schema nests about a dozen
+/// levels; the reader keeps one name per open element, so a hostile document of nested
+/// elements is refused early instead of growing without bound.
+pub const MAX_DEPTH: usize = 64;
+
 /// Reads an upstream DCC.
 pub fn read(xml: &[u8]) -> Result<Incoming, String> {
     let mut reader = Reader::from_reader(xml);
@@ -133,6 +138,12 @@ pub fn read(xml: &[u8]) -> Result<Incoming, String> {
                     }
                 }
                 path.push(name);
+                if path.len() > MAX_DEPTH {
+                    return Err(format!(
+                        "elements nest more than {MAX_DEPTH} levels deep at byte {}",
+                        reader.buffer_position()
+                    ));
+                }
             }
             Event::Empty(e) if !root_seen => {
                 let name = AsRef::<str>::as_ref(&e.local_name()).to_owned();

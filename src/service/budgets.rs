@@ -8,6 +8,7 @@
 //! the same evaluation to the last bit, and the page says whether it does.
 
 use super::audit::{self, Changes, Entry, EventView};
+use super::uncertainty::Evaluator;
 use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
 use crate::domain::uncertainty::form::{form_field, BudgetForm};
@@ -250,7 +251,7 @@ fn form_error(errors: Vec<domain::Error>) -> Error {
 
 /// The form's problem and title, checked, and its evaluation (off the request threads:
 /// Monte Carlo runs on every core).
-async fn evaluate_form(form: &BudgetForm) -> Result<(String, Problem, Evaluation)> {
+async fn evaluate_form(evaluator: &Evaluator, form: &BudgetForm) -> Result<(String, Problem, Evaluation)> {
     let title = form.checked_title();
     let problem = form.to_problem();
     let (title, problem) = match (title, problem) {
@@ -262,20 +263,21 @@ async fn evaluate_form(form: &BudgetForm) -> Result<(String, Problem, Evaluation
             return Err(Error::invalid(errors));
         }
     };
-    let evaluation = evaluate(problem.clone()).await?;
+    let evaluation = evaluate(evaluator, problem.clone()).await?;
     Ok((title, problem, evaluation))
 }
 
-async fn evaluate(problem: Problem) -> Result<Evaluation> {
-    super::uncertainty::off_thread(problem, HISTOGRAM_BINS)
+async fn evaluate(evaluator: &Evaluator, problem: Problem) -> Result<Evaluation> {
+    evaluator
+        .run(problem, HISTOGRAM_BINS)
         .await?
         .map_err(|e| form_error(vec![e]))
 }
 
 /// Evaluates a form without saving it, for any logged-in user (a preview).
-pub async fn preview(actor: &Actor, form: &BudgetForm) -> Result<(Problem, Evaluation)> {
+pub async fn preview(actor: &Actor, evaluator: &Evaluator, form: &BudgetForm) -> Result<(Problem, Evaluation)> {
     actor.require_login()?;
-    let (_, problem, evaluation) = evaluate_form(form).await?;
+    let (_, problem, evaluation) = evaluate_form(evaluator, form).await?;
     Ok((problem, evaluation))
 }
 
@@ -317,12 +319,13 @@ fn borrowed(f: &BTreeMap<String, String>) -> BTreeMap<&str, String> {
 pub async fn create(
     actor: &Actor,
     db: &DatabaseConnection,
+    evaluator: &Evaluator,
     standard_id: i32,
     form: &BudgetForm,
     now: DateTime<Utc>,
 ) -> Result<i32> {
     let s = writable_standard(actor, db, standard_id).await?;
-    let (title, problem, evaluation) = evaluate_form(form).await?;
+    let (title, problem, evaluation) = evaluate_form(evaluator, form).await?;
     let fields = audit_fields(&title, &problem, &evaluation)?;
     let user = actor.principal().map(|p| p.user_id);
     let txn = db.begin().await?;
@@ -367,12 +370,13 @@ pub async fn create(
 pub async fn update(
     actor: &Actor,
     db: &DatabaseConnection,
+    evaluator: &Evaluator,
     id: i32,
     form: &BudgetForm,
     now: DateTime<Utc>,
 ) -> Result<()> {
     writable(actor, db, id).await?;
-    let (title, problem, evaluation) = evaluate_form(form).await?;
+    let (title, problem, evaluation) = evaluate_form(evaluator, form).await?;
     let txn = db.begin().await?;
     // Read again inside the transaction: the revision counts every saved change.
     let existing = q::budget_by_id(&txn, id)
@@ -424,9 +428,9 @@ pub struct Recomputed {
 }
 
 /// Evaluates a saved budget again and compares the result with the one saved.
-pub async fn recompute(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Recomputed> {
+pub async fn recompute(actor: &Actor, db: &DatabaseConnection, evaluator: &Evaluator, id: i32) -> Result<Recomputed> {
     let row = readable(actor, db, id).await?;
-    let result = evaluate(stored_problem(&row)?).await?;
+    let result = evaluate(evaluator, stored_problem(&row)?).await?;
     let identical = to_json(&result)? == row.result;
     Ok(Recomputed { result, identical })
 }

@@ -409,8 +409,28 @@ pub const AMENDABLE: &[&str] = &[
     "adjusted",
 ];
 
+/// How deeply an amendment's changes may nest: a certificate's content nests four
+/// levels (points → readings), so more is a mistake or an attack on the stack.
+const MAX_PATCH_DEPTH: usize = 8;
+
+/// The nesting depth of a JSON value (a scalar is 0), counted without recursion.
+fn json_depth(v: &serde_json::Value) -> usize {
+    use serde_json::Value;
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            Value::Object(m) => stack.extend(m.values().map(|c| (c, d + 1))),
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// JSON Merge Patch (RFC 7396): objects merge key by key, `null` removes, anything else
-/// replaces.
+/// replaces. The caller bounds the patch's depth ([`MAX_PATCH_DEPTH`]).
 fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     match patch {
@@ -466,6 +486,13 @@ pub async fn amend(
             "reason",
             "certificate.reason_required",
             "say why it is amended (at most 500 characters)",
+        ));
+    }
+    if json_depth(changes) > MAX_PATCH_DEPTH {
+        errors.push(crate::domain::Error::new(
+            "changes",
+            "certificate.changes_too_deep",
+            format!("the changes nest more than {MAX_PATCH_DEPTH} levels deep"),
         ));
     }
     match changes.as_object() {

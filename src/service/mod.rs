@@ -203,6 +203,10 @@ pub enum Error {
         message: String,
         fields: Vec<domain::Error>,
     },
+    /// The server is at its limit for this kind of work; try again after the seconds given.
+    Busy {
+        retry_after_secs: u64,
+    },
     Internal(String),
 }
 
@@ -229,6 +233,7 @@ impl Error {
             Error::Throttled { .. } => "throttled",
             Error::Conflict { code, .. } => code,
             Error::Invalid { fields, .. } => fields.first().map(|f| f.code).unwrap_or("invalid"),
+            Error::Busy { .. } => "busy",
             Error::Internal(_) => "internal",
         }
     }
@@ -273,6 +278,10 @@ impl fmt::Display for Error {
                 retry_at.format("%Y-%m-%d %H:%M")
             ),
             Error::Conflict { message, .. } | Error::Invalid { message, .. } => write!(f, "{message}"),
+            Error::Busy { retry_after_secs } => write!(
+                f,
+                "the server is evaluating as many uncertainty budgets as it may at once; try again in {retry_after_secs} s"
+            ),
             Error::Internal(m) => write!(f, "internal error: {m}"),
         }
     }

@@ -8,6 +8,7 @@ use super::{error_page, render, Chrome, Db, Page};
 use crate::domain::uncertainty::form::{BudgetForm, KINDS, PARAMETERS, SPARE_ROWS};
 use crate::domain::uncertainty::{Evaluation, MeasurandResult};
 use crate::service::budgets::{self as svc, BudgetView, InputView, StandardRef};
+use crate::service::uncertainty::Evaluator;
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
 use rocket::http::Status;
@@ -211,11 +212,12 @@ async fn recompute_page(
     id: i32,
     _form: CsrfForm,
     db: &State<Db>,
+    evaluator: &State<Evaluator>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    match svc::recompute(&actor, &db.0, id).await {
+    match svc::recompute(&actor, &db.0, evaluator, id).await {
         Ok(r) => show(id, Some(r), db, templates, &actor, &chrome).await,
         Err(e) => error_page(templates, &chrome, &e),
     }
@@ -311,11 +313,21 @@ async fn create_page(
     standard_id: i32,
     form: CsrfForm,
     db: &State<Db>,
+    evaluator: &State<Evaluator>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    submit(Target::New(standard_id), &form, db, templates, &actor, &chrome).await
+    submit(
+        Target::New(standard_id),
+        &form,
+        db,
+        evaluator,
+        templates,
+        &actor,
+        &chrome,
+    )
+    .await
 }
 
 #[post("/budgets/<id>", data = "<form>")]
@@ -323,11 +335,12 @@ async fn update_page(
     id: i32,
     form: CsrfForm,
     db: &State<Db>,
+    evaluator: &State<Evaluator>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
-    submit(Target::Existing(id), &form, db, templates, &actor, &chrome).await
+    submit(Target::Existing(id), &form, db, evaluator, templates, &actor, &chrome).await
 }
 
 /// What a posted budget form is for.
@@ -355,6 +368,7 @@ async fn submit(
     target: Target,
     posted: &CsrfForm,
     db: &Db,
+    evaluator: &Evaluator,
     templates: &Templates,
     actor: &Actor,
     chrome: &Chrome,
@@ -376,12 +390,12 @@ async fn submit(
     let form = BudgetForm::from_pairs(posted.iter());
     let outcome = match action {
         Action::AddRows => Ok(None),
-        Action::Preview => svc::preview(actor, &form).await.map(Some),
+        Action::Preview => svc::preview(actor, evaluator, &form).await.map(Some),
         Action::Save => {
             let now = chrono::Utc::now();
             let saved = match target {
-                Target::New(standard_id) => svc::create(actor, &db.0, standard_id, &form, now).await,
-                Target::Existing(id) => svc::update(actor, &db.0, id, &form, now).await.map(|()| id),
+                Target::New(standard_id) => svc::create(actor, &db.0, evaluator, standard_id, &form, now).await,
+                Target::Existing(id) => svc::update(actor, &db.0, evaluator, id, &form, now).await.map(|()| id),
             };
             match saved {
                 Ok(id) => return Page::redirect(format!("/budgets/{id}")),

@@ -38,6 +38,7 @@ pub fn status_of(e: &Error) -> Status {
         Error::Throttled { .. } => Status::TooManyRequests,
         Error::Conflict { .. } => Status::Conflict,
         Error::Invalid { .. } => Status::UnprocessableEntity,
+        Error::Busy { .. } => Status::ServiceUnavailable,
         Error::Internal(_) => Status::InternalServerError,
     }
 }
@@ -77,7 +78,11 @@ impl<'r> Responder<'r, 'static> for ApiError {
             e => e.to_string(),
         };
         let fields = serde_json::to_value(self.0.field_messages()).unwrap_or_default();
-        json_response(status, json_body(self.0.code(), &message, fields))
+        let mut res = json_response(status, json_body(self.0.code(), &message, fields))?;
+        if let Error::Busy { retry_after_secs } = self.0 {
+            res.set_raw_header("Retry-After", retry_after_secs.to_string());
+        }
+        Ok(res)
     }
 }
 

@@ -283,6 +283,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .manage(crate::service::planner::PlanCache::default())
         .manage(crate::service::standards::RegisterCache::default())
         .manage(clock)
+        .manage(crate::service::uncertainty::Evaluator::new(config.evaluation))
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {
             match crate::setup_database(&config).await {

@@ -2,11 +2,11 @@
 
 use super::error::ApiResult;
 use crate::domain::uncertainty::{problem::parse_problem, Evaluation};
-use crate::service::uncertainty as svc;
+use crate::service::uncertainty::Evaluator;
 use crate::service::{Actor, Error};
 use rocket::data::{Data, ToByteUnit};
 use rocket::serde::json::Json;
-use rocket::{post, routes, Route};
+use rocket::{post, routes, Route, State};
 
 pub fn api_routes() -> Vec<Route> {
     routes![evaluate_api]
@@ -23,12 +23,13 @@ const BODY_LIMIT_KIB: u64 = 256;
     responses(
         (status = 200, description = "One result per measurand and their correlation matrix", body = Object),
         (status = 401, body = super::openapi::ErrorBody),
-        (status = 422, description = "The field at fault is named", body = super::openapi::ErrorBody),
+        (status = 422, description = "The field at fault is named (also when the evaluation would cost more than the limits allow, or ran past its deadline)", body = super::openapi::ErrorBody),
+        (status = 503, description = "As many Monte Carlo evaluations as the server runs at once are running and waiting; try again after Retry-After seconds", body = super::openapi::ErrorBody),
     ),
     security(("bearer" = []))
 )]
 #[post("/uncertainty/evaluate", data = "<data>")]
-pub async fn evaluate_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<Evaluation>> {
+pub async fn evaluate_api(data: Data<'_>, evaluator: &State<Evaluator>, actor: Actor) -> ApiResult<Json<Evaluation>> {
     let body = data
         .open(BODY_LIMIT_KIB.kibibytes())
         .into_string()
@@ -44,5 +45,5 @@ pub async fn evaluate_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<Evalua
     }
     actor.require_login()?;
     let problem = parse_problem(&body).map_err(|e| Error::invalid(vec![e]))?;
-    Ok(Json(svc::evaluate(&actor, problem).await?))
+    Ok(Json(evaluator.evaluate(&actor, problem).await?))
 }

@@ -163,6 +163,7 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
     let budget_id = metrocal::service::budgets::create(
         &metrocal::service::Actor::system("test"),
         &app.db,
+        &metrocal::service::uncertainty::Evaluator::default(),
         std_id as i32,
         &metrocal::domain::uncertainty::form::BudgetForm::from_pairs(budget_form.iter().map(|(k, v)| (*k, v.as_str()))),
         chrono::Utc::now(),

@@ -13,6 +13,7 @@ mod fuzz;
 mod hostile;
 mod intervals;
 mod lifecycle;
+mod limits;
 mod mail;
 mod pages;
 mod planning;

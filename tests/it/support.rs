@@ -70,15 +70,26 @@ impl TestApp {
     }
 
     async fn start(demo_data: bool) -> TestApp {
+        Self::start_with(demo_data, |_| {}).await
+    }
+
+    /// The app with the demo data set, configured by `adjust` first.
+    pub async fn demo_with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+        Self::start_with(true, adjust).await
+    }
+
+    async fn start_with(demo_data: bool, adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let url = fresh_database_url(dir.path()).await;
-        let config = AppConfig {
+        let mut config = AppConfig {
             database_url: url.clone(),
             data_dir: dir.path().join("data"),
             demo_data,
             today: Some(today()),
             public_url: "https://metrocal.test".into(),
+            ..Default::default()
         };
+        adjust(&mut config);
         let rocket = metrocal::rocket(config).unwrap();
         // Untracked: each request carries exactly the cookies the test gives it, so
         // requests of different users in one test never share a session.

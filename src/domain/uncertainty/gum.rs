@@ -7,10 +7,24 @@ use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
 /// The coverage factor for probability p with ν effective degrees of freedom
 /// (None = infinite): the (1 + p)/2 quantile of Student's t, or of the normal
 /// distribution (JCGM 100 §G.3, §G.4).
+///
+/// From ν = 1000 on, the quantile is the Cornish–Fisher expansion about the normal
+/// quantile (Abramowitz & Stegun 26.7.5, four terms), whose first omitted term is below
+/// 10⁻¹³ there; statrs' iterative inverse does not converge for large ν (it answered
+/// 1.006 at ν = 10⁷ and never returned from ν ≈ 2.3·10⁷). ν must be positive.
 pub fn coverage_factor(p: f64, dof: Option<f64>) -> f64 {
     let q = (1.0 + p) / 2.0;
     match dof {
-        Some(nu) if nu.is_finite() => StudentsT::new(0.0, 1.0, nu).expect("ν > 0").inverse_cdf(q),
+        Some(nu) if nu.is_finite() && nu < 1000.0 => StudentsT::new(0.0, 1.0, nu).expect("ν > 0").inverse_cdf(q),
+        Some(nu) if nu.is_finite() => {
+            let z = Normal::standard().inverse_cdf(q);
+            let z2 = z * z;
+            let g1 = (z2 + 1.0) * z / 4.0;
+            let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
+            let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
+            let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
+            z + g1 / nu + g2 / (nu * nu) + g3 / nu.powi(3) + g4 / nu.powi(4)
+        }
         _ => Normal::standard().inverse_cdf(q),
     }
 }
@@ -123,6 +137,23 @@ mod tests {
         assert_eq!(format!("{:.3}", coverage_factor(0.95, None)), "1.960");
         assert_eq!(format!("{:.4}", normal_probability(2.0)), "0.9545");
         assert_eq!(format!("{:.4}", normal_probability(3.0)), "0.9973");
+    }
+
+    #[test]
+    fn coverage_factor_for_large_dof_returns_and_tends_to_the_normal() {
+        // t_0.975(ν) for ν = 1000: 1.962339 (R: qt(0.975, 1000) = 1.962339); the expansion
+        // meets statrs' iteration there. ν = 10⁷ and 10⁹ give the normal 1.959964 to 6
+        // decimals; before, ν ≥ 2.3·10⁷ never returned and 10⁷ gave 1.006 (p = 0.9545).
+        assert_eq!(format!("{:.6}", coverage_factor(0.95, Some(1000.0))), "1.962339");
+        let below = StudentsT::new(0.0, 1.0, 999.999).unwrap().inverse_cdf(0.975);
+        assert!((below - coverage_factor(0.95, Some(1000.0))).abs() < 1e-6);
+        assert_eq!(format!("{:.6}", coverage_factor(0.95, Some(1e7))), "1.959964");
+        assert_eq!(format!("{:.6}", coverage_factor(0.95, Some(1e9))), "1.959964");
+        let z = coverage_factor(0.9545, None);
+        for nu in [1e5, 1e7, 2.3e7, 1e9, 1e15] {
+            let k = coverage_factor(0.9545, Some(nu));
+            assert!(k > z && k - z < 1.0 / nu, "ν = {nu}: k = {k}");
+        }
     }
 
     #[test]

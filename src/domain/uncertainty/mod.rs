@@ -90,6 +90,73 @@ pub const MIN_TRIALS: u64 = 10_000;
 /// Most trials in one evaluation (memory: 8 bytes per trial per measurand).
 pub const MAX_TRIALS: u64 = 50_000_000;
 
+/// What one evaluation may cost, checked before anything is allocated for it. The
+/// defaults keep a server of two cores answering while the costliest evaluation they
+/// allow runs (docs/security.md lists them, and what a user sees at each).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Characters of the model text.
+    pub max_model_chars: usize,
+    /// Operations of the parsed model (each +, −, ×, ÷, power, sign, function, name and
+    /// number is one).
+    pub max_operations: usize,
+    pub max_inputs: usize,
+    pub max_measurands: usize,
+    /// Monte Carlo trials, fixed or (adaptive) in all.
+    pub max_trials: u64,
+    /// Trials × (operations + inputs): the work of a Monte Carlo run, and the second-order
+    /// terms' (measurands × inputs² × operations × 10).
+    pub max_work: u64,
+    /// Memory the evaluation's arrays may take, in bytes.
+    pub max_memory_bytes: u64,
+    /// Threads that draw the trials; 0 means every core.
+    pub threads: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_model_chars: 16_384,
+            max_operations: 2_000,
+            max_inputs: 500,
+            max_measurands: 20,
+            max_trials: MAX_TRIALS,
+            max_work: 2_000_000_000,
+            max_memory_bytes: 512 << 20,
+            threads: 0,
+        }
+    }
+}
+
+impl Limits {
+    /// No limit but what the machine has (the command line's `--no-limits`).
+    pub fn none() -> Limits {
+        Limits {
+            max_model_chars: usize::MAX,
+            max_operations: usize::MAX,
+            max_inputs: usize::MAX,
+            max_measurands: usize::MAX,
+            max_trials: u64::MAX,
+            max_work: u64::MAX,
+            max_memory_bytes: u64::MAX,
+            threads: 0,
+        }
+    }
+
+    fn threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// A request to stop an evaluation, set by whoever waits for it (the service, at its
+/// deadline). The engine looks at it between blocks of trials and gives up with
+/// `uncertainty.stopped`.
+pub type Stop = std::sync::atomic::AtomicBool;
+
 /// Evaluates a problem: the GUM framework for every measurand, and Monte Carlo when
 /// asked. The first error names the field it concerns.
 pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
@@ -99,12 +166,50 @@ pub fn evaluate(p: &Problem) -> Result<Evaluation, Error> {
 /// [`evaluate`], and with `histogram_bins` > 0 each Monte Carlo result also counts its
 /// trials into that many bins (the budget page draws them).
 pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, Error> {
+    evaluate_limited(p, histogram_bins, &Limits::default(), &Stop::new(false))
+}
+
+/// [`evaluate_with`] within `limits`, stopping when `stop` is set.
+pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, stop: &Stop) -> Result<Evaluation, Error> {
     let field = |f: &str, code: &'static str, m: String| Error::new(f, code, m);
     if p.measurands.is_empty() {
         return Err(field(
             "measurands",
             "uncertainty.no_measurand",
             "name at least one measurand".into(),
+        ));
+    }
+    if p.measurands.len() > limits.max_measurands {
+        return Err(field(
+            "measurands",
+            "uncertainty.too_many_measurands",
+            format!(
+                "{} measurands; one evaluation takes at most {}",
+                p.measurands.len(),
+                limits.max_measurands
+            ),
+        ));
+    }
+    if p.inputs.len() > limits.max_inputs {
+        return Err(field(
+            "inputs",
+            "uncertainty.too_many_inputs",
+            format!(
+                "{} inputs; one evaluation takes at most {}",
+                p.inputs.len(),
+                limits.max_inputs
+            ),
+        ));
+    }
+    let model_chars = p.model.chars().count();
+    if model_chars > limits.max_model_chars {
+        return Err(field(
+            "model",
+            "uncertainty.model_too_long",
+            format!(
+                "the model has {model_chars} characters; at most {} are accepted",
+                limits.max_model_chars
+            ),
         ));
     }
     let mut inputs: Vec<Input> = Vec::with_capacity(p.inputs.len());
@@ -125,6 +230,17 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
     }
     let model =
         Model::parse(&p.model, &names).map_err(|e| field("model", "uncertainty.model_invalid", e.to_string()))?;
+    if model.ops.len() > limits.max_operations {
+        return Err(field(
+            "model",
+            "uncertainty.model_too_large",
+            format!(
+                "the model has {} operations; at most {} are accepted",
+                model.ops.len(),
+                limits.max_operations
+            ),
+        ));
+    }
     // The model's inputs, in the model's order, as indices into `inputs`.
     let used: Vec<usize> = model.inputs.iter().map(|n| positions[n.as_str()]).collect();
     let mut is_used = vec![false; inputs.len()];
@@ -261,6 +377,25 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
         ));
     }
 
+    if p.second_order {
+        // One jet evaluation of the model per pair of inputs, per measurand.
+        let pairs = (used.len() as u64).saturating_pow(2);
+        let work = (outputs.len() as u64)
+            .saturating_mul(pairs)
+            .saturating_mul(model.ops.len() as u64)
+            .saturating_mul(10);
+        if work > limits.max_work {
+            return Err(field(
+                "second_order",
+                "uncertainty.too_much_work",
+                format!(
+                    "the second-order terms of {} inputs over a model of {} operations are more work than one evaluation may do; use fewer inputs or a smaller model",
+                    used.len(),
+                    model.ops.len()
+                ),
+            ));
+        }
+    }
     // Gradients of every measurand with respect to every input (zero for unused ones).
     let grads: Vec<Vec<f64>> = outputs
         .iter()
@@ -343,11 +478,12 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
                     format!("at least {MIN_TRIALS} trials (JCGM 101 §7.2.1)"),
                 ));
             }
-            if trials > MAX_TRIALS {
+            let max_trials = limits.max_trials.min(MAX_TRIALS);
+            if trials > max_trials {
                 return Err(field(
                     "monte_carlo.trials",
                     "uncertainty.too_many_trials",
-                    format!("at most {MAX_TRIALS} trials"),
+                    format!("at most {max_trials} trials"),
                 ));
             }
             let digits = spec.significant_digits.unwrap_or(2);
@@ -386,19 +522,68 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
                 members,
                 lower: lower_used,
             };
+            // What the run costs, checked before anything is allocated for it.
+            let threads = limits.threads();
+            let cost = RunCost {
+                operations: model.ops.len() as u64,
+                inputs: used.len() as u64,
+                measurands: m as u64,
+                joint: correlated.members.len() as u64,
+                threads: threads as u64,
+            };
+            let affordable = cost.affordable_trials(limits, spec.adaptive).min(max_trials);
+            let too_costly = |wanted: u64| {
+                field(
+                    "monte_carlo.trials",
+                    "uncertainty.too_much_work",
+                    format!(
+                        "{wanted} trials of a model of {} operations, {} inputs and {m} measurands is more than one evaluation may do \
+                         (at most {} units of work and {} MiB); use at most {affordable} trials, fewer measurands or a smaller model",
+                        cost.operations,
+                        cost.inputs,
+                        limits.max_work,
+                        limits.max_memory_bytes >> 20
+                    ),
+                )
+            };
             let seed = spec.seed.unwrap_or(1);
             let run = |h: u64| {
                 // Each block of the adaptive procedure has its own seed, derived from the given one.
                 let seed_h = seed ^ h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-                monte_carlo::simulate(&model, &outputs, &dists, &correlated, trials as usize, seed_h)
+                monte_carlo::simulate(
+                    &model,
+                    &outputs,
+                    &dists,
+                    &correlated,
+                    trials as usize,
+                    seed_h,
+                    threads,
+                    stop,
+                )
+            };
+            let stopped = || {
+                field(
+                    "monte_carlo",
+                    "uncertainty.stopped",
+                    "the evaluation was stopped before it finished (it took longer than it may); use fewer trials"
+                        .into(),
+                )
             };
             if !spec.adaptive {
-                Some((run(0), trials, digits))
+                if trials > affordable {
+                    return Err(too_costly(trials));
+                }
+                Some((run(0).ok_or_else(stopped)?, trials, digits))
             } else {
                 let min_blocks = spec.min_blocks.unwrap_or(2).max(2);
+                // Adaptive trials add up: as many blocks as the limits afford.
+                let max_blocks = affordable / trials;
+                if max_blocks < min_blocks {
+                    return Err(too_costly(trials * min_blocks));
+                }
                 let to_units: Vec<(f64, f64)> = out_units.iter().map(|u| (u.factor, u.offset)).collect();
-                let (runs, h) =
-                    monte_carlo::adaptive(run, m, probability, digits, min_blocks, MAX_TRIALS / trials, &to_units);
+                let (runs, h) = monte_carlo::adaptive(run, m, probability, digits, min_blocks, max_blocks, &to_units)
+                    .ok_or_else(stopped)?;
                 Some((runs, trials * h, digits))
             }
         }
@@ -417,10 +602,44 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
             gum::welch_satterthwaite(uc[j], &terms)
         };
         let dof_for_k = if p.truncate_dof { dof.map(f64::floor) } else { dof };
+        if dof_for_k.is_some_and(|nu| nu.is_nan() || nu < 1.0) {
+            return Err(field(
+                "inputs",
+                "uncertainty.dof_below_one",
+                format!(
+                    "the effective degrees of freedom of {} are below 1; give the inputs' degrees of freedom (at least 1)",
+                    spec.name.trim()
+                ),
+            ));
+        }
         let k = fixed_k.unwrap_or_else(|| gum::coverage_factor(probability, dof_for_k));
         let y = unit.from_si(values[outputs[j]]);
         let u_y = unit.diff_from_si(uc[j]);
         let big_u = k * u_y;
+        if !(k.is_finite() && u_y.is_finite() && big_u.is_finite() && y.is_finite()) {
+            // Finite inputs can still overflow: u = 1e308 squares to infinity.
+            let culprit = (0..n).find(|&i| !(contributions_si[i] * contributions_si[i] * 4.0).is_finite());
+            return Err(match culprit {
+                Some(i) => field(
+                    &format!("inputs[{i}].uncertainty"),
+                    "uncertainty.overflow",
+                    format!(
+                        "the uncertainty of {} is too large to compute with (its square overflows)",
+                        inputs[i].name
+                    ),
+                ),
+                None if !k.is_finite() => field(
+                    "coverage",
+                    "uncertainty.coverage_invalid",
+                    "the coverage probability is so close to 1 that no finite coverage factor gives it".into(),
+                ),
+                None => field(
+                    &format!("measurands[{j}].name"),
+                    "uncertainty.overflow",
+                    format!("{} or its uncertainty is too large to compute with", spec.name.trim()),
+                ),
+            });
+        }
         let (y_text, u_text) = gum::round_result(y, big_u, rounding);
         let unit_text = spec.unit.trim();
         let sep = if unit_text.is_empty() { "" } else { " " };
@@ -444,34 +663,47 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
                 },
             })
             .collect();
-        let monte_carlo = mc.as_mut().map(|(runs, trials, digits)| {
-            let mut values = std::mem::take(&mut runs[j]);
-            let s = monte_carlo::summarise(&mut values, probability);
-            let histogram = (histogram_bins > 0)
-                .then(|| monte_carlo::histogram(&values, &s, histogram_bins))
-                .flatten()
-                .map(|(low, high, counts, below, above)| Histogram {
-                    // A difference-preserving map: bins stay equal in the measurand's unit.
-                    low: unit.from_si(low),
-                    high: unit.from_si(high),
-                    counts,
-                    below,
-                    above,
-                });
-            let delta = monte_carlo::tolerance(u_y, *digits);
-            let to = |v: f64| unit.from_si(v);
-            let interval = (to(s.interval.0), to(s.interval.1));
-            MonteCarloResult {
-                mean: to(s.mean),
-                standard_uncertainty: unit.diff_from_si(s.standard_uncertainty),
-                interval: [interval.0, interval.1],
-                shortest_interval: [to(s.shortest_interval.0), to(s.shortest_interval.1)],
-                trials: *trials,
-                gum_validated: monte_carlo::gum_validated(y, big_u, interval, delta),
-                delta,
-                histogram,
+        let monte_carlo = match mc.as_mut() {
+            None => None,
+            Some((runs, trials, digits)) => {
+                let mut values = std::mem::take(&mut runs[j]);
+                let s = monte_carlo::summarise(&mut values, probability);
+                let histogram = (histogram_bins > 0)
+                    .then(|| monte_carlo::histogram(&values, &s, histogram_bins))
+                    .flatten()
+                    .map(|(low, high, counts, below, above)| Histogram {
+                        // A difference-preserving map: bins stay equal in the measurand's unit.
+                        low: unit.from_si(low),
+                        high: unit.from_si(high),
+                        counts,
+                        below,
+                        above,
+                    });
+                if !(s.mean.is_finite() && s.standard_uncertainty.is_finite()) {
+                    return Err(field(
+                        "monte_carlo",
+                        "uncertainty.trials_not_finite",
+                        format!(
+                            "some trials of {} are not finite numbers (an overflow, or a function outside its domain)",
+                            spec.name.trim()
+                        ),
+                    ));
+                }
+                let delta = monte_carlo::tolerance(u_y, *digits);
+                let to = |v: f64| unit.from_si(v);
+                let interval = (to(s.interval.0), to(s.interval.1));
+                Some(MonteCarloResult {
+                    mean: to(s.mean),
+                    standard_uncertainty: unit.diff_from_si(s.standard_uncertainty),
+                    interval: [interval.0, interval.1],
+                    shortest_interval: [to(s.shortest_interval.0), to(s.shortest_interval.1)],
+                    trials: *trials,
+                    gum_validated: monte_carlo::gum_validated(y, big_u, interval, delta),
+                    delta,
+                    histogram,
+                })
             }
-        });
+        };
         results.push(MeasurandResult {
             name: spec.name.trim().to_owned(),
             unit: unit_text.to_owned(),
@@ -487,6 +719,36 @@ pub fn evaluate_with(p: &Problem, histogram_bins: usize) -> Result<Evaluation, E
         });
     }
     Ok(Evaluation { results, correlation })
+}
+
+/// The size of a Monte Carlo run, for what it costs.
+struct RunCost {
+    operations: u64,
+    inputs: u64,
+    measurands: u64,
+    /// Inputs drawn jointly (correlated normals).
+    joint: u64,
+    threads: u64,
+}
+
+impl RunCost {
+    /// The most trials `limits` afford: trials × (operations + inputs) within the work,
+    /// and each trial's outputs (8 bytes a measurand, twice for the adaptive procedure,
+    /// which sorts a copy of each block) beside every thread's tape of a block of trials
+    /// within the memory.
+    fn affordable_trials(&self, limits: &Limits, adaptive: bool) -> u64 {
+        let per_trial_work = (self.operations + self.inputs).max(1);
+        let by_work = limits.max_work / per_trial_work;
+        let block = monte_carlo::BLOCK as u64;
+        let tape = self
+            .threads
+            .saturating_mul(self.operations + 2 * self.joint)
+            .saturating_mul(block)
+            .saturating_mul(8);
+        let per_trial_bytes = self.measurands.max(1).saturating_mul(if adaptive { 16 } else { 8 });
+        let by_memory = limits.max_memory_bytes.saturating_sub(tape) / per_trial_bytes;
+        by_work.min(by_memory)
+    }
 }
 
 /// The Cholesky factor of the correlation matrix restricted to `members`, allowing

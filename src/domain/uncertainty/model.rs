@@ -143,6 +143,7 @@ impl Model {
         let mut p = Parser {
             tokens: &tokens,
             pos: 0,
+            depth: 0,
             model: Model {
                 ops: Vec::new(),
                 spans: Vec::new(),
@@ -468,9 +469,16 @@ fn tokenize(chars: &[char]) -> Result<Vec<(Tok, usize, usize)>, ModelError> {
     Ok(out)
 }
 
+/// How deeply parentheses, function calls, powers and signs may nest in a model. Each
+/// level is a few frames of the recursive parser; the limit keeps a hostile model far
+/// from the worker's stack (a real model nests a handful of levels).
+pub const MAX_NESTING: usize = 64;
+
 struct Parser<'a> {
     tokens: &'a [(Tok, usize, usize)],
     pos: usize,
+    /// The nesting level of the expression being read.
+    depth: usize,
     model: Model,
     known: HashSet<&'a str>,
     /// Names defined so far (by lines), and inputs seen.
@@ -578,7 +586,20 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<usize, ModelError> {
+        self.depth += 1;
+        let result = self.unary_inner();
+        self.depth -= 1;
+        result
+    }
+
+    fn unary_inner(&mut self) -> Result<usize, ModelError> {
         let start = self.at();
+        if self.depth > MAX_NESTING {
+            return err(
+                start,
+                format!("the expression nests more than {MAX_NESTING} levels deep (parentheses, functions, powers or signs)"),
+            );
+        }
         match *self.peek() {
             Tok::Op('-') => {
                 self.pos += 1;

@@ -11,7 +11,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// Trials are drawn in blocks of this many; each block has its own random stream
 /// (seed, block number), so the result does not depend on the number of threads.
-const BLOCK: usize = 8192;
+pub(crate) const BLOCK: usize = 8192;
 
 /// Fills `col` with draws of one input (JCGM 101 §6.4). Normal inputs that take part
 /// in a correlation get their (already correlated) standard normals in `normals`.
@@ -67,7 +67,9 @@ pub struct Correlated {
 
 /// The output values of every trial, one vector per measurand. Each block of trials
 /// is drawn input by input and the model evaluated over whole columns, which keeps the
-/// inner loops simple enough for the compiler to vectorise.
+/// inner loops simple enough for the compiler to vectorise. `threads` draw the blocks;
+/// None when `stop` was set before every block was drawn.
+#[allow(clippy::too_many_arguments)]
 pub fn simulate(
     model: &Model,
     outputs: &[usize],
@@ -75,12 +77,12 @@ pub fn simulate(
     correlated: &Correlated,
     trials: usize,
     seed: u64,
-) -> Vec<Vec<f64>> {
+    threads: usize,
+    stop: &super::Stop,
+) -> Option<Vec<Vec<f64>>> {
+    use std::sync::atomic::Ordering;
     let blocks = trials.div_ceil(BLOCK);
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(blocks.max(1));
+    let threads = threads.max(1).min(blocks.max(1));
     // Block b draws from the generator seeded with `seed` and advanced by b jumps of 2¹²⁸
     // steps: non-overlapping streams, whichever core draws them.
     let mut stream = Xoshiro256PlusPlus::seed_from_u64(seed);
@@ -120,6 +122,9 @@ pub fn simulate(
                 let mut z = vec![0.0; m * BLOCK];
                 let mut joint = vec![0.0; m * BLOCK];
                 loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
                     let next = work.lock().expect("no drawing thread panics holding the work").next();
                     let Some((mut rng, mut out)) = next else { break };
                     let n = out.first().map_or(0, |c| c.len());
@@ -154,7 +159,7 @@ pub fn simulate(
             });
         }
     });
-    all
+    (!stop.load(Ordering::Relaxed)).then_some(all)
 }
 
 /// The adaptive procedure of JCGM 101 §7.9.4: blocks of trials until twice the
@@ -162,22 +167,22 @@ pub fn simulate(
 /// of the symmetric interval) is within the numerical tolerance δ of the standard
 /// uncertainty from all trials so far, for every measurand. `run(h)` simulates block h;
 /// `units` gives each measurand's (factor, offset) so δ is taken in its own unit.
-/// Returns every trial's values and the number of blocks.
+/// Returns every trial's values and the number of blocks; None when a block was stopped.
 pub fn adaptive(
-    run: impl Fn(u64) -> Vec<Vec<f64>>,
+    run: impl Fn(u64) -> Option<Vec<Vec<f64>>>,
     measurands: usize,
     p: f64,
     digits: u32,
     min_blocks: u64,
     max_blocks: u64,
     units: &[(f64, f64)],
-) -> (Vec<Vec<f64>>, u64) {
+) -> Option<(Vec<Vec<f64>>, u64)> {
     let mut all: Vec<Vec<f64>> = vec![Vec::new(); measurands];
     // Per measurand, per block: mean, u, low, high (in the measurand's unit).
     let mut stats: Vec<Vec<[f64; 4]>> = vec![Vec::new(); measurands];
     let mut h = 0;
     loop {
-        let block = run(h);
+        let block = run(h)?;
         h += 1;
         for (j, values) in block.into_iter().enumerate() {
             let (factor, offset) = units[j];
@@ -210,7 +215,7 @@ pub fn adaptive(
             })
         });
         if stable || h >= max_blocks {
-            return (all, h);
+            return Some((all, h));
         }
     }
 }

@@ -250,6 +250,7 @@ pub fn parse_unit(text: &str) -> Result<Unit, UnitError> {
     let mut p = UnitParser {
         chars: &normalised,
         pos: 0,
+        depth: 0,
     };
     let (unit, bare_celsius) = p.product()?;
     p.skip_ws();
@@ -264,9 +265,13 @@ pub fn parse_unit(text: &str) -> Result<Unit, UnitError> {
     })
 }
 
+/// How deeply parentheses may nest in a unit (`J/(kg·K)` nests one level).
+pub const MAX_UNIT_NESTING: usize = 8;
+
 struct UnitParser<'a> {
     chars: &'a [char],
     pos: usize,
+    depth: usize,
 }
 
 impl UnitParser<'_> {
@@ -347,8 +352,14 @@ impl UnitParser<'_> {
         match self.peek() {
             None => Err(self.error("a unit symbol is missing".into())),
             Some('(') => {
+                if self.depth >= MAX_UNIT_NESTING {
+                    return Err(self.error(format!("parentheses nest more than {MAX_UNIT_NESTING} levels deep")));
+                }
                 self.pos += 1;
-                let (u, _) = self.product()?;
+                self.depth += 1;
+                let inner = self.product();
+                self.depth -= 1;
+                let (u, _) = inner?;
                 if self.peek() != Some(')') {
                     return Err(self.error("')' expected".into()));
                 }
