@@ -16,7 +16,7 @@ use crate::store::register as reg;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -192,7 +192,7 @@ pub async fn add_user(
     }
     let (email, roles, org) = (email.expect("checked"), roles.expect("checked"), org.expect("checked"));
     let password_hash = hash_password(&input.password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     if q::user_by_email(&txn, &email).await?.is_some() {
         return Err(Error::Conflict {
             code: "user.email_taken",
@@ -239,7 +239,7 @@ pub async fn add_user(
 /// Disables an account: its sessions end and its tokens stop working.
 pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, email: &str, now: DateTime<Utc>) -> Result<()> {
     let email = normalise_email("email", email).map_err(|e| Error::invalid(vec![e]))?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let u = q::user_by_email(&txn, &email)
         .await?
         .ok_or(Error::NotFound { what: "user" })?;
@@ -323,7 +323,7 @@ pub async fn login(
 
     if by_account >= MAX_FAILURES_PER_ACCOUNT || by_client >= MAX_FAILURES_PER_CLIENT {
         let oldest = q::oldest_failure_since(db, &email, since).await?.unwrap_or(now);
-        let txn = db.begin().await?;
+        let txn = crate::store::begin(db).await?;
         q::insert_login_attempt(&txn, &email, client_addr, now, false).await?;
         let reason = if by_account >= MAX_FAILURES_PER_ACCOUNT {
             "account"
@@ -344,7 +344,7 @@ pub async fn login(
 
     let active = found.as_ref().filter(|u| u.disabled_at.is_none());
     let ok = verify_password(active.map(|u| u.password_hash.as_str()), password).await;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     q::insert_login_attempt(&txn, &email, client_addr, now, ok).await?;
     if !ok {
         let reason = match (&found, active) {
@@ -426,7 +426,7 @@ pub async fn session_user(
 pub async fn logout(actor: &Actor, db: &DatabaseConnection, now: DateTime<Utc>) -> Result<()> {
     let Some(p) = actor.principal() else { return Ok(()) };
     let Some(session_id) = p.session_id else { return Ok(()) };
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     if q::delete_session(&txn, session_id).await? > 0 {
         audit::record(
             &txn,
@@ -472,7 +472,7 @@ pub async fn confirm_password(
     if verify_password(Some(&u.password_hash), password).await {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     q::insert_login_attempt(&txn, &p.email, client_addr, now, false).await?;
     audit::record(
         &txn,
@@ -525,7 +525,7 @@ pub async fn change_password(
             other => other,
         })?;
     let hash = hash_password(new).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let u = q::user_by_id(&txn, p.user_id).await?.ok_or(Error::Unauthenticated)?;
     let mut row: user::ActiveModel = u.into();
     row.password_hash = Set(hash);
@@ -616,7 +616,7 @@ pub async fn create_token(
     }
     let name = if name.is_empty() { "API token" } else { name };
     let secret = format!("{TOKEN_PREFIX}{}", random_hex(32));
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let t = q::insert_token(
         &txn,
         api_token::ActiveModel {
@@ -658,7 +658,7 @@ pub async fn tokens(actor: &Actor, db: &DatabaseConnection) -> Result<Vec<TokenV
 /// Revokes one of the actor's own tokens (a system admin may revoke anyone's).
 pub async fn revoke_token(actor: &Actor, db: &DatabaseConnection, id: i32, now: DateTime<Utc>) -> Result<()> {
     actor.require_login()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let t = q::token_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "token" })?;
@@ -802,7 +802,7 @@ pub async fn create_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = db.begin().await?;
+        let txn = crate::store::begin(db).await?;
         let org = sea_orm::ActiveModelTrait::insert(row, &txn).await?;
         let operator = Actor::system("first start");
         audit::record(

@@ -18,7 +18,7 @@ use crate::domain::{self};
 use crate::store::entities::uncertainty_budget as budget;
 use crate::store::{accounts as users, budgets as q, register as reg};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -58,6 +58,8 @@ pub struct BudgetSummary {
     pub updated_at: DateTime<Utc>,
     /// The report line of each measurand.
     pub reports: Vec<String>,
+    /// The saved result cannot be read (see [`BudgetView::result`]).
+    pub unreadable: bool,
 }
 
 /// An input as the budget table shows it: estimate and standard uncertainty in the
@@ -80,7 +82,9 @@ pub struct BudgetView {
     pub title: String,
     pub problem: Problem,
     pub inputs: Vec<InputView>,
-    pub result: Evaluation,
+    /// None when the saved result cannot be read (saved before the engine refused
+    /// numbers it cannot compute with); the page says so and offers to edit it.
+    pub result: Option<Evaluation>,
     pub revision: i32,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
@@ -110,6 +114,14 @@ fn stored_result(row: &budget::Model) -> Result<Evaluation> {
     serde_json::from_str(&row.result).map_err(|e| Error::Internal(format!("budget {} result unreadable: {e}", row.id)))
 }
 
+/// The saved result, or None (logged) when it cannot be read: a page that shows it
+/// says so instead of failing.
+fn readable_result(row: &budget::Model) -> Option<Evaluation> {
+    stored_result(row)
+        .map_err(|e| tracing::warn!(budget = row.id, error = %e, "saved budget result unreadable"))
+        .ok()
+}
+
 /// The budgets of a standard, for those who may see them; `None` for everyone else
 /// (the standard's page then shows no budget panel).
 pub async fn of_standard(
@@ -124,13 +136,14 @@ pub async fn of_standard(
     let rows = q::budgets_of_standard(db, standard_id).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows.into_iter().filter(|r| actor.sees_organisation(r.organisation_id)) {
-        let result = stored_result(&row)?;
+        let result = readable_result(&row);
         out.push(BudgetSummary {
             id: row.id,
             title: row.title,
             revision: row.revision,
             updated_at: row.updated_at,
-            reports: result.results.into_iter().map(|r| r.report).collect(),
+            unreadable: result.is_none(),
+            reports: result.into_iter().flat_map(|r| r.results).map(|r| r.report).collect(),
         });
     }
     Ok(Some(out))
@@ -140,7 +153,7 @@ pub async fn of_standard(
 pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<BudgetView> {
     let row = readable(actor, db, id).await?;
     let problem = stored_problem(&row)?;
-    let result = stored_result(&row)?;
+    let result = readable_result(&row);
     let standard = standard_ref(db, row.standard_id).await?;
     let name_of = |user: Option<i32>| async move {
         match user {
@@ -328,7 +341,7 @@ pub async fn create(
     let (title, problem, evaluation) = evaluate_form(evaluator, form).await?;
     let fields = audit_fields(&title, &problem, &evaluation)?;
     let user = actor.principal().map(|p| p.user_id);
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let row = q::insert_budget(
         &txn,
         budget::ActiveModel {
@@ -377,7 +390,7 @@ pub async fn update(
 ) -> Result<()> {
     writable(actor, db, id).await?;
     let (title, problem, evaluation) = evaluate_form(evaluator, form).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     // Read again inside the transaction: the revision counts every saved change.
     let existing = q::budget_by_id(&txn, id)
         .await?

@@ -14,7 +14,7 @@ use crate::domain::conformity::Decision;
 use crate::store::certificates as q;
 use crate::store::entities::certificate;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -62,7 +62,7 @@ pub async fn issue(
         .ok_or_else(|| Error::field("kind", "certificate.kind_invalid", CertificateKind::choices()))?;
     let verdict = s.decision.as_deref().and_then(Decision::parse);
     rules::kind_allowed(kind, verdict).map_err(|m| Error::field("kind", "certificate.kind_not_allowed", m))?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     // The number first: on SQLite the transaction's first statement takes the write lock
     // (a read first would make a concurrent issue fail on upgrading it), and on both
     // engines the sequence row's lock queues concurrent issues of the laboratory.
@@ -358,7 +358,7 @@ pub async fn withdraw(
         ));
     }
     super::accounts::confirm_password(actor, db, password, client_addr, now).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     if q::set_status(&txn, c.id, "issued", "withdrawn", reason.trim(), now).await? == 0 {
         return Err(Error::Conflict {
             code: "certificate.not_current",
@@ -617,7 +617,7 @@ pub async fn rotate_key(
     if !may_rotate(actor, lab) {
         return Err(actor.forbidden());
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let old = q::active_key(&txn, lab).await?.map(|k| k.key_id);
     let new = keys.rotate(&txn, lab, now).await?;
     let mut changes = super::audit::Changes::new();

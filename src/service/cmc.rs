@@ -16,7 +16,7 @@ use crate::domain::Error as FieldError;
 use crate::store::entities::cmc_entry;
 use crate::store::records as q;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -232,7 +232,7 @@ pub async fn add(
         cmc.expect("checked"),
         relative.expect("checked"),
     );
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let m = q::insert_cmc(
         &txn,
         cmc_entry::ActiveModel {
@@ -287,7 +287,7 @@ pub async fn remove(actor: &Actor, db: &DatabaseConnection, lab: i32, id: i32, n
         return Err(actor.forbidden());
     }
     let v = view_of(&m);
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     q::delete_cmc(&txn, id).await?;
     let mut changes = Changes::new();
     changes.set("cmc_line", id.into(), serde_json::Value::Null);

@@ -15,7 +15,7 @@ use super::traceability::LinkInput;
 use super::{Actor, Error, Result};
 use crate::store::entities::{organisation, work_order};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 
 pub const INSTITUTE: &str = "124400001JA7N1F563";
 pub const CENTRE: &str = "1244010002E6HRCU7H";
@@ -67,7 +67,7 @@ async fn in_calibration(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     let (id, category, label) = instrument_by_serial(db, owner, serial).await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let mut rows = crate::store::planning::insert_work_orders(
         &txn,
         vec![work_order::ActiveModel {

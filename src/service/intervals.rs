@@ -14,7 +14,7 @@ use crate::domain::schedule::MAX_INTERVAL_MONTHS;
 use crate::store::entities::interval_proposal;
 use crate::store::intervals as q;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
 
 /// Who proposes and approves the intervals of an organisation's items.
@@ -290,7 +290,7 @@ async fn store(
     row: interval_proposal::ActiveModel,
     now: DateTime<Utc>,
 ) -> Result<interval_proposal::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let p = q::insert_proposal(&txn, row).await?;
     let mut changes = super::audit::Changes::new();
     for (k, v) in [
@@ -341,7 +341,7 @@ pub async fn decide(
             ))
         }
     };
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let p = q::proposal_by_id(&txn, id)
         .await?
         .filter(|p| p.organisation_id == org)

@@ -11,7 +11,7 @@ use crate::store::entities::{logbook_event, notification, reminder, standard_che
 use crate::store::lifecycle as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 
 /// Who records checks and logbook events: the owner's admins, schedulers and technicians.
@@ -406,7 +406,7 @@ pub async fn record_check(
         CheckKind::Stability => LimitSource::parse(source).expect("checked").as_str().to_owned(),
         CheckKind::Repeatability => "budget".to_owned(),
     };
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let row = q::insert_check(
         &txn,
         standard_check::ActiveModel {
@@ -485,7 +485,7 @@ pub async fn record_event(
         return Err(Error::invalid(errors));
     }
     let (k, on) = (k.expect("checked"), on.expect("checked"));
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let e = q::insert_event(
         &txn,
         logbook_event::ActiveModel {

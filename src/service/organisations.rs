@@ -13,7 +13,7 @@ use crate::store::accounts as users_q;
 use crate::store::entities::{organisation, user};
 use crate::store::register as q;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -302,7 +302,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     check_manager(actor)?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let (d, region_id) = checked(&txn, input).await?;
     if q::organisation_by_code(&txn, &d.code).await?.is_some() {
         return Err(code_taken(&d.code));
@@ -349,7 +349,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<()> {
     check_manager(actor)?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let existing = q::organisation_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "organisation" })?;

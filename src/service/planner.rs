@@ -14,7 +14,7 @@ use crate::store::entities::{holiday, work_order};
 use crate::store::planning as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -407,7 +407,7 @@ pub async fn accept(
     let lab = p.organisation_id;
     let plan = plan(actor, db, cache, start, weeks).await?;
     let mine: Vec<&PlannedItem> = plan.planned.iter().filter(|i| i.lab_id == Some(lab)).collect();
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     // A cached plan may be up to a minute old: skip what was ordered since.
     let open: rustc_hash::FxHashSet<(String, i32)> = q::open_items_of(&txn, lab).await?.into_iter().collect();
     let mut rows = Vec::new();
@@ -558,7 +558,7 @@ pub async fn save_capacity(
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let old = q::capacities(&txn, Some(p.organisation_id))
         .await?
         .into_iter()
@@ -633,7 +633,7 @@ pub async fn add_holiday(
         return Err(Error::invalid(errors));
     }
     let day = day.expect("checked");
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let h = q::insert_holiday(
         &txn,
         holiday::ActiveModel {
@@ -667,7 +667,7 @@ pub async fn add_holiday(
 
 pub async fn remove_holiday(actor: &Actor, db: &DatabaseConnection, id: i32, now: DateTime<Utc>) -> Result<()> {
     let p = actor.require_login()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let h = q::holiday_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "holiday" })?;

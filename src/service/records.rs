@@ -17,7 +17,7 @@ use crate::domain::Error as FieldError;
 use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -587,7 +587,7 @@ pub async fn record(
         return Err(Error::invalid(e));
     }
     let t = temperature.expect("checked");
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let r = q::insert(
         &txn,
         calibration_record::ActiveModel {
@@ -703,7 +703,7 @@ pub async fn correct_readings(
         ),
         _ => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let new = p.readings.clone();
     q::update_point(&txn, p).await?;
     q::insert_edit(
@@ -804,7 +804,7 @@ pub async fn sign(
     let standards = q::standards_of(db, r.id).await?;
     let sha = content_sha256(&r, &points, &standards);
     let name = actor.display_name();
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     if q::set_status(&txn, r.id, &r.status, next, None, now).await? == 0 {
         return Err(Error::Conflict {
             code: "record.moved",
@@ -1075,7 +1075,7 @@ async fn issue_for(
         now,
     )
     .await?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
     crate::store::planning::move_work_order(&txn, w.id, "awaiting_review", "completed", &c.number, now).await?;
     // The calibration as a traceability link: the item against the first standard used.

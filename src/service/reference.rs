@@ -4,7 +4,7 @@
 use super::Result;
 use crate::store::entities::{category, region};
 use crate::store::register as q;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Deserialize;
 
 pub const REGIONS_CSV: &str = include_str!("../../calibration-data/regions.csv");
@@ -85,7 +85,7 @@ pub fn templates() -> Vec<TemplateRow> {
 
 /// Writes the reference tables (insert or update by code).
 pub async fn load(db: &DatabaseConnection) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let regions: Vec<region::ActiveModel> = regions()
         .into_iter()
         .map(|r| region::ActiveModel {

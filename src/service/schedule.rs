@@ -14,7 +14,7 @@ use crate::store::entities::{due_item, job_run, notification, user};
 use crate::store::schedule::{self as q, RecallFilter, Side};
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde::Serialize;
 
 /// The interval of an item with none of its own and an owner with no rule of its own.
@@ -385,7 +385,7 @@ pub async fn run_daily(
     if !actor.may(&[Role::SystemAdmin]) {
         return Err(actor.forbidden());
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     q::lock_job(&txn, "schedule").await?;
     let repeated = q::finished_run_on(&txn, "schedule", today).await?.is_some();
     let (mut summary, computed, standards) = recompute(db, &txn, today).await?;
@@ -829,7 +829,7 @@ pub async fn create_feed(
         label
     };
     let token = super::random_hex(32);
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let f = q::insert_feed(
         &txn,
         crate::store::entities::calendar_feed::ActiveModel {
@@ -865,7 +865,7 @@ pub async fn create_feed(
 /// Revokes one of the organisation's feeds: its address stops answering.
 pub async fn revoke_feed(actor: &Actor, db: &DatabaseConnection, id: i32, now: DateTime<Utc>) -> Result<()> {
     let p = actor.require_login()?.ok_or(Error::Unauthenticated)?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let f = q::feed_by_id(&txn, id)
         .await?
         .filter(|f| f.organisation_id == p.organisation_id)
@@ -1036,7 +1036,7 @@ pub async fn save_settings(
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
     }
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let old = q::settings_of(&txn, p.organisation_id)
         .await?
         .as_ref()

@@ -12,7 +12,7 @@ use crate::domain::{self};
 use crate::store::entities::{device, organisation, region, standard};
 use crate::store::register::{self as q, SortKey, StandardQuery, StatusCond};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -817,7 +817,7 @@ async fn scoped_input<C: ConnectionTrait>(db: &C, scope: Option<i32>, input: &St
 /// Adds a standard to the register. Returns its id.
 pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInput, now: DateTime<Utc>) -> Result<i32> {
     let scope = edit_scope(actor)?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let input = scoped_input(&txn, scope, input).await?;
     let (draft, owner) = validated(&txn, &input).await?;
     if q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
@@ -852,7 +852,7 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let scope = edit_scope(actor)?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let existing = q::standard_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;

@@ -20,7 +20,7 @@ use crate::store::entities::{calibration, organisation};
 use crate::store::{register as reg, traceability as q};
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -1228,7 +1228,7 @@ async fn record_link_from(
     }
     let (calibrated_on, valid_until) = (calibrated_on.expect("checked"), valid_until.expect("checked"));
     let user = actor.principal().map(|p| p.user_id);
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let row = calibration::ActiveModel {
         item_kind: Set(kind.as_str().to_owned()),
         item_id: Set(item_id),

@@ -20,7 +20,7 @@ use crate::domain::units::{parse_quantity, QuantityKind};
 use crate::store::entities::{device, organisation};
 use crate::store::register as q;
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
@@ -864,7 +864,7 @@ pub async fn import(
     // 2. Write in one transaction; references are checked against the file and the
     //    database as they will be after this import.
     lap("checked");
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     // The standards this import changes keep their old values in the audit trail.
     let before = snapshot_of_standards(&txn).await?;
     let org_rows: Vec<organisation::ActiveModel> = orgs
@@ -1043,7 +1043,7 @@ pub async fn export(
     std::fs::create_dir_all(dir).map_err(|e| ImportError::Io(format!("cannot create {}: {e}", dir.display())))?;
     let io = |e: csv::Error| ImportError::Io(e.to_string());
     // One read transaction, so the three files are a consistent snapshot.
-    let txn = db.begin().await?;
+    let txn = crate::store::begin_read(db).await?;
     let regions: HashMap<i32, String> = q::all_regions(&txn)
         .await?
         .into_iter()
@@ -1061,7 +1061,7 @@ pub async fn export(
     changes.note("organisations", orgs.len().into());
     changes.note("standards", standards.len().into());
     changes.note("devices", devices.len().into());
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     audit::record(
         &txn,
         actor,

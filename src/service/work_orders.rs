@@ -8,7 +8,7 @@ use crate::domain::work_orders::WorkOrderStatus;
 use crate::store::entities::work_order;
 use crate::store::planning::{self as q, WorkOrderFilter};
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 
 pub const MAX_PAGE: u64 = 200;
@@ -186,7 +186,7 @@ pub async fn create(
         return Err(Error::invalid(errors));
     }
     let (kind, id, day) = (kind.expect("checked"), id.expect("checked"), day.expect("checked"));
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let due = crate::store::schedule::due_item_of(&txn, kind.as_str(), id)
         .await?
         .filter(|d| d.lab_id == Some(p.organisation_id) || d.owner_id == p.organisation_id)
@@ -246,7 +246,7 @@ pub async fn move_to(
     now: DateTime<Utc>,
 ) -> Result<work_order::Model> {
     actor.require_login()?;
-    let txn = db.begin().await?;
+    let txn = crate::store::begin(db).await?;
     let w = q::work_order_by_id(&txn, id)
         .await?
         .filter(|w| actor.sees_organisation(w.lab_id) || actor.sees_organisation(w.owner_id))

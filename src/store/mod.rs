@@ -16,7 +16,10 @@ pub mod traceability;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
 use std::time::Duration;
 
 pub use sea_orm::DatabaseConnection as Db;
@@ -94,6 +97,30 @@ pub fn sqlite_path(url: &str) -> Option<String> {
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
+}
+
+/// Opens a write transaction; every use case that writes starts here.
+///
+/// On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken at the start, waiting
+/// out the busy timeout behind another writer. A deferred transaction reads first and
+/// upgrades at its first write; two of them deadlock on the upgrade (or find their
+/// snapshot stale in WAL mode) and one fails with "database is locked" at once,
+/// whatever the busy timeout. PostgreSQL ignores the mode and takes row locks as it
+/// writes. Nested, it is a savepoint of the outer transaction.
+pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Opens a read transaction: one consistent snapshot for several queries (an
+/// export). It takes no write lock; a write inside it would risk the deadlock that
+/// [`begin`] avoids.
+#[allow(clippy::disallowed_methods)]
+pub async fn begin_read<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin().await
 }
 
 /// Whether the database runs on PostgreSQL (some queries differ by engine).

@@ -194,7 +194,12 @@ async fn show(
         },
         Err(e) => return error_page(templates, chrome, &e),
     };
-    let charts = charts(recomputed.as_ref().map_or(&b.result, |r| &r.result));
+    let charts = recomputed
+        .as_ref()
+        .map(|r| &r.result)
+        .or(b.result.as_ref())
+        .map(charts)
+        .unwrap_or_default();
     render(
         templates,
         "budgets/detail.html",

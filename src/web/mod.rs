@@ -130,7 +130,10 @@ pub fn error_page(templates: &Templates, chrome: &Chrome, e: &crate::service::Er
         "error.html",
         chrome,
         status,
-        minijinja::context! { code => status.code, message => message, request_id => chrome.request_id.clone() },
+        minijinja::context! {
+            code => status.code, error_code => e.code(), message => message,
+            request_id => chrome.request_id.clone(),
+        },
     )
 }
 

@@ -386,3 +386,52 @@ async fn the_largest_budget_fits_the_form_and_one_more_input_is_refused() {
     );
     assert_eq!(app.count("uncertainty_budgets").await, 1);
 }
+
+#[rocket::async_test]
+async fn a_huge_uncertainty_is_refused_and_an_unreadable_saved_result_is_a_notice_not_a_500() {
+    let app = TestApp::demo().await;
+    let admin = app.user("institute_admin").await;
+    let std_id = institute_standard(&app).await;
+    // u = 1e308 squares to infinity: refused with the form's field named, nothing saved.
+    let before = app.count("uncertainty_budgets").await;
+    let mut huge = end_gauge(&[]);
+    for f in huge.iter_mut() {
+        if f.0 == "in.1.u" {
+            f.1 = "1e308";
+        }
+    }
+    let (status, _, html) = post(&app, &admin, &format!("/standards/{std_id}/budgets"), &huge).await;
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert!(
+        html.contains("in.1.u-error"),
+        "the field is marked: {}",
+        &html[html.find("field-error").unwrap_or(0)..][..300]
+    );
+    assert_eq!(app.count("uncertainty_budgets").await, before);
+
+    // A budget saved before that rule, whose result holds a number JSON cannot carry
+    // (serialised as null), made its page, its API and the standard's page 500 for good.
+    let (_, location, _) = post(&app, &admin, &format!("/standards/{std_id}/budgets"), &end_gauge(&[])).await;
+    let id: i32 = location.strip_prefix("/budgets/").unwrap().parse().unwrap();
+    let row = stored(&app, id).await;
+    let broken = row
+        .result
+        .replacen("\"standard_uncertainty\":", "\"standard_uncertainty\":null,\"was\":", 1);
+    assert_ne!(broken, row.result);
+    app.sql(&format!(
+        "UPDATE uncertainty_budgets SET result = '{}' WHERE id = {id}",
+        broken.replace('\'', "''")
+    ))
+    .await;
+    let (status, html) = page(&app, &admin, &location).await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("cannot be read"), "the page says so");
+    let (status, html) = page(&app, &admin, &format!("/standards/{std_id}")).await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("Result unreadable"));
+    let (status, html) = page(&app, &admin, &format!("/budgets/{id}/edit")).await;
+    assert_eq!(status, Status::Ok, "{html}");
+    let (status, v) = app.get_as(&admin, &format!("/api/v1/budgets/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(v["result"].is_null(), "{v}");
+}

@@ -191,7 +191,7 @@ async fn numbers_too_large_to_compute_with_are_named() {
     p["inputs"][0]["uncertainty"] = json!({"kind": "normal", "u": 1e308});
     let (status, v, _) = evaluate(&app, &user, &p).await;
     assert_eq!(status, 422, "{v}");
-    assert!(field_message(&v, "inputs[0].uncertainty").contains("too large"));
+    assert!(field_message(&v, "inputs[0].uncertainty.u").contains("too large"));
     let mut p = problem("y = x + z", &["y"], None);
     p["coverage"] = json!({"probability": 0.9999999999999999});
     let (status, v, _) = evaluate(&app, &user, &p).await;

@@ -602,6 +602,18 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
             gum::welch_satterthwaite(uc[j], &terms)
         };
         let dof_for_k = if p.truncate_dof { dof.map(f64::floor) } else { dof };
+        let overflow = (0..n).find(|&i| !(contributions_si[i] * contributions_si[i] * 4.0).is_finite());
+        if let Some(i) = overflow {
+            // Finite inputs can still overflow: u = 1e308 squares to infinity.
+            return Err(field(
+                &format!("inputs[{i}].uncertainty{}", uncertainty_part(&p.inputs[i].uncertainty)),
+                "uncertainty.overflow",
+                format!(
+                    "the uncertainty of {} is too large to compute with (its square overflows)",
+                    inputs[i].name
+                ),
+            ));
+        }
         if dof_for_k.is_some_and(|nu| nu.is_nan() || nu < 1.0) {
             return Err(field(
                 "inputs",
@@ -621,7 +633,7 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
             let culprit = (0..n).find(|&i| !(contributions_si[i] * contributions_si[i] * 4.0).is_finite());
             return Err(match culprit {
                 Some(i) => field(
-                    &format!("inputs[{i}].uncertainty"),
+                    &format!("inputs[{i}].uncertainty{}", uncertainty_part(&p.inputs[i].uncertainty)),
                     "uncertainty.overflow",
                     format!(
                         "the uncertainty of {} is too large to compute with (its square overflows)",
@@ -719,6 +731,22 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
         });
     }
     Ok(Evaluation { results, correlation })
+}
+
+/// Which part of an input's uncertainty was given (`.u`, `.expanded`, …), so that an
+/// error about its size names the field that was typed.
+fn uncertainty_part(u: &problem::UncertaintySpec) -> &'static str {
+    if u.u.is_some() {
+        ".u"
+    } else if u.expanded.is_some() {
+        ".expanded"
+    } else if u.half_width.is_some() {
+        ".half_width"
+    } else if u.readings.is_some() {
+        ".readings"
+    } else {
+        ""
+    }
 }
 
 /// The size of a Monte Carlo run, for what it costs.
