@@ -25,11 +25,57 @@ use std::collections::BTreeMap;
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
 /// `last_seen_at` is written at most this often, so a page view costs no write.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
-/// Failed logins counted per account and per client address within this window.
+/// Failed logins are counted within this window (docs/security.md, "Logins").
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+/// Failures for one account from one client address before that pair is refused.
 pub const MAX_FAILURES_PER_ACCOUNT: u64 = 10;
-/// Higher, as several people may share an office's address.
+/// Failures from one client address, over every account, before it is refused. Higher,
+/// as several people may share an office's address.
 pub const MAX_FAILURES_PER_CLIENT: u64 = 30;
+/// The longest a login waits when its account is being guessed at from elsewhere.
+pub const MAX_GUESSING_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The throttling decision for an attempt (docs/security.md): a pair (account,
+/// address) or an address past its limit is refused until the window has passed; an
+/// account that other addresses are guessing at is not locked, which would let anyone
+/// lock anyone out, but each attempt on it waits a little longer (half a second per
+/// failure past the limit, at most [`MAX_GUESSING_DELAY`]) before the password is
+/// checked, and the right password still gets in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Throttle {
+    Pair,
+    Client,
+    Delay(std::time::Duration),
+    Open,
+}
+
+fn throttle(f: q::Failures) -> Throttle {
+    if f.pair >= MAX_FAILURES_PER_ACCOUNT {
+        Throttle::Pair
+    } else if f.client >= MAX_FAILURES_PER_CLIENT {
+        Throttle::Client
+    } else if f.account >= MAX_FAILURES_PER_ACCOUNT {
+        let past = (f.account + 1 - MAX_FAILURES_PER_ACCOUNT) as u32;
+        Throttle::Delay((std::time::Duration::from_millis(500) * past).min(MAX_GUESSING_DELAY))
+    } else {
+        Throttle::Open
+    }
+}
+
+/// Longest e-mail address (RFC 5321 §4.5.3.1 path limit less the brackets).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// What the trail keeps of a typed e-mail address: the address when it is of a
+/// plausible length, else its first 64 characters and its length, so that an anonymous
+/// visitor cannot grow the append-only trail with what they type.
+fn typed_email(email: &str) -> String {
+    if email.chars().count() <= MAX_EMAIL_CHARS {
+        email.to_owned()
+    } else {
+        let head: String = email.chars().take(64).collect();
+        format!("{head}… ({} characters)", email.chars().count())
+    }
+}
 /// API tokens start with this, so that secret scanners and people recognise them.
 pub const TOKEN_PREFIX: &str = "mtc_";
 
@@ -303,7 +349,14 @@ pub async fn login(
 ) -> Result<LoggedIn> {
     let email = email.trim().to_lowercase();
     let since = now - THROTTLE_WINDOW;
-    let (by_account, by_client) = q::recent_failures(db, &email, client_addr, since).await?;
+    // An address longer than any account's is no account's: it is checked against
+    // nothing and stored only in part.
+    let email = if email.chars().count() > MAX_EMAIL_CHARS {
+        typed_email(&email)
+    } else {
+        email
+    };
+    let failures = q::recent_failures(db, &email, client_addr, since).await?;
     let found = q::user_by_email(db, &email).await?;
     let who = found.as_ref().map(|u| (u.id, u.email.as_str(), u.organisation_id));
     let attempt = |action: &'static str, reason: &str| {
@@ -321,25 +374,25 @@ pub async fn login(
         }
     };
 
-    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_client >= MAX_FAILURES_PER_CLIENT {
-        let oldest = q::oldest_failure_since(db, &email, since).await?.unwrap_or(now);
-        let txn = crate::store::begin(db).await?;
-        q::insert_login_attempt(&txn, &email, client_addr, now, false).await?;
-        let reason = if by_account >= MAX_FAILURES_PER_ACCOUNT {
-            "account"
-        } else {
-            "client address"
-        };
-        // The person trying is not known: the attempt is on the account, not by it.
-        audit::record_for_user(&txn, None, request_id, now, attempt("login.throttled", reason)).await?;
-        txn.commit().await?;
-        return Err(Error::Throttled {
-            retry_at: if by_account >= MAX_FAILURES_PER_ACCOUNT {
-                oldest + THROTTLE_WINDOW
+    match throttle(failures) {
+        refused @ (Throttle::Pair | Throttle::Client) => {
+            let txn = crate::store::begin(db).await?;
+            q::insert_login_attempt(&txn, &email, client_addr, now, false).await?;
+            let (reason, retry_at) = if refused == Throttle::Pair {
+                let oldest = q::oldest_failure_since(&txn, &email, client_addr, since)
+                    .await?
+                    .unwrap_or(now);
+                ("account from this address", oldest + THROTTLE_WINDOW)
             } else {
-                now + THROTTLE_WINDOW
-            },
-        });
+                ("client address", now + THROTTLE_WINDOW)
+            };
+            // The person trying is not known: the attempt is on the account, not by it.
+            audit::record_for_user(&txn, None, request_id, now, attempt("login.throttled", reason)).await?;
+            txn.commit().await?;
+            return Err(Error::Throttled { retry_at });
+        }
+        Throttle::Delay(wait) => tokio::time::sleep(wait).await,
+        Throttle::Open => {}
     }
 
     let active = found.as_ref().filter(|u| u.disabled_at.is_none());
@@ -462,11 +515,23 @@ pub async fn confirm_password(
             Err(Error::Unauthenticated)
         };
     };
-    let (by_account, _) = q::recent_failures(db, &p.email, client_addr, now - THROTTLE_WINDOW).await?;
-    if by_account >= MAX_FAILURES_PER_ACCOUNT {
-        return Err(Error::Throttled {
-            retry_at: now + THROTTLE_WINDOW,
-        });
+    let since = now - THROTTLE_WINDOW;
+    match throttle(q::recent_failures(db, &p.email, client_addr, since).await?) {
+        Throttle::Pair => {
+            let oldest = q::oldest_failure_since(db, &p.email, client_addr, since)
+                .await?
+                .unwrap_or(now);
+            return Err(Error::Throttled {
+                retry_at: oldest + THROTTLE_WINDOW,
+            });
+        }
+        Throttle::Client => {
+            return Err(Error::Throttled {
+                retry_at: now + THROTTLE_WINDOW,
+            })
+        }
+        Throttle::Delay(wait) => tokio::time::sleep(wait).await,
+        Throttle::Open => {}
     }
     let u = q::user_by_id(db, p.user_id).await?.ok_or(Error::Unauthenticated)?;
     if verify_password(Some(&u.password_hash), password).await {

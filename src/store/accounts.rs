@@ -215,36 +215,61 @@ pub async fn insert_login_attempt<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Failed attempts for an account since `since`, and from a client address since `since`.
+/// Failed attempts since a moment, counted three ways (see [`recent_failures`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    /// For this account from this client address.
+    pub pair: u64,
+    /// For this account from every address.
+    pub account: u64,
+    /// From this client address for every account.
+    pub client: u64,
+}
+
+/// Failed attempts since `since`: for the account from the address, for the account,
+/// and from the address.
 pub async fn recent_failures<C: ConnectionTrait>(
     db: &C,
     email: &str,
     client_addr: &str,
     since: DateTime<Utc>,
-) -> Result<(u64, u64), DbErr> {
-    let by_account = login_attempt::Entity::find()
+) -> Result<Failures, DbErr> {
+    let failed = || {
+        login_attempt::Entity::find()
+            .filter(login_attempt::Column::AttemptedAt.gte(since))
+            .filter(login_attempt::Column::Succeeded.eq(false))
+    };
+    let account = failed()
         .filter(login_attempt::Column::Email.eq(email))
-        .filter(login_attempt::Column::AttemptedAt.gte(since))
-        .filter(login_attempt::Column::Succeeded.eq(false))
         .count(db)
         .await?;
-    let by_client = login_attempt::Entity::find()
+    let pair = if account == 0 {
+        0
+    } else {
+        failed()
+            .filter(login_attempt::Column::Email.eq(email))
+            .filter(login_attempt::Column::ClientAddr.eq(client_addr))
+            .count(db)
+            .await?
+    };
+    let client = failed()
         .filter(login_attempt::Column::ClientAddr.eq(client_addr))
-        .filter(login_attempt::Column::AttemptedAt.gte(since))
-        .filter(login_attempt::Column::Succeeded.eq(false))
         .count(db)
         .await?;
-    Ok((by_account, by_client))
+    Ok(Failures { pair, account, client })
 }
 
-/// The oldest failure inside the window, which decides when the account is free again.
+/// The oldest failure for the account from the address inside the window, which decides
+/// when that pair is free again.
 pub async fn oldest_failure_since<C: ConnectionTrait>(
     db: &C,
     email: &str,
+    client_addr: &str,
     since: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
     Ok(login_attempt::Entity::find()
         .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::ClientAddr.eq(client_addr))
         .filter(login_attempt::Column::AttemptedAt.gte(since))
         .filter(login_attempt::Column::Succeeded.eq(false))
         .order_by_asc(login_attempt::Column::AttemptedAt)

@@ -185,31 +185,47 @@ async fn forms_without_the_csrf_token_are_refused_and_change_nothing() {
 }
 
 #[rocket::async_test]
-async fn logins_are_throttled_per_account_and_per_client_address() {
+async fn logins_are_throttled_per_account_and_address_and_per_address() {
     let app = TestApp::demo().await;
     let user = app.user_in("scheduler", INSTITUTE).await;
     let other = app.user_in("scheduler", INSTITUTE).await;
-    // Ten wrong passwords for one account (from different addresses)...
+    // Ten wrong passwords for one account from one address...
     for i in 0..10 {
+        let res = login(&app, &user.email, "not the password", "198.51.100.1:4000", None).await;
+        assert_eq!(res.status(), Status::Unauthorized, "attempt {i}");
+    }
+    // ...refuse even the right one from that address, for the rest of the 15 minutes...
+    let res = login(&app, &user.email, PASSWORD, "198.51.100.1:4000", None).await;
+    assert_eq!(res.status(), Status::TooManyRequests);
+    assert!(session_cookie(&res).is_none());
+    assert_eq!(app.events("login.failed").await, 10);
+    assert_eq!(app.events("login.throttled").await, 1);
+    // ...but an attacker's address cannot lock the owner out: the right password from
+    // an address that made none of those failures gets in, after a short wait.
+    let started = std::time::Instant::now();
+    let res = login(&app, &user.email, PASSWORD, "198.51.100.99:4000", None).await;
+    assert_eq!(res.status(), Status::SeeOther);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(500),
+        "the guessed-at account waits"
+    );
+    // Another account is not affected.
+    let res = login(&app, &other.email, PASSWORD, "198.51.100.1:4000", None).await;
+    assert_eq!(res.status(), Status::SeeOther);
+    // Failures spread over many addresses slow the account down without locking it.
+    for i in 0..12 {
         let res = login(
             &app,
-            &user.email,
-            "not the password",
-            &format!("198.51.100.{}:4000", i + 1),
+            &other.email,
+            "nope nope nope",
+            &format!("192.0.2.{}:4000", i + 1),
             None,
         )
         .await;
         assert_eq!(res.status(), Status::Unauthorized, "attempt {i}");
     }
-    // ...and the right one is refused too, for the rest of the 15 minutes.
-    let res = login(&app, &user.email, PASSWORD, "198.51.100.99:4000", None).await;
-    assert_eq!(res.status(), Status::TooManyRequests);
-    assert!(session_cookie(&res).is_none());
-    // Another account is not affected.
-    let res = login(&app, &other.email, PASSWORD, "198.51.100.99:4000", None).await;
-    assert_eq!(res.status(), Status::SeeOther);
-    assert_eq!(app.events("login.failed").await, 10);
-    assert_eq!(app.events("login.throttled").await, 1);
+    let res = login(&app, &other.email, PASSWORD, "192.0.2.200:4000", None).await;
+    assert_eq!(res.status(), Status::SeeOther, "the owner still logs in");
 
     // Thirty failures from one address, spread over many accounts, close that address.
     for i in 0..30 {
@@ -387,4 +403,50 @@ async fn responses_carry_the_security_headers_and_bodies_are_limited() {
         .dispatch()
         .await;
     assert_eq!(res.status(), Status::PayloadTooLarge);
+}
+
+#[rocket::async_test]
+async fn failures_from_another_address_do_not_block_an_approvers_signature() {
+    use metrocal::service::{accounts, Actor};
+    let app = TestApp::demo().await;
+    let approver = app.user("approver").await;
+    let now = chrono::Utc::now();
+    let principal = accounts::session_user(&app.db, &approver.session, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = Actor::user(principal, "test");
+    for i in 0..10 {
+        let res = login(&app, &approver.email, "not the password", "203.0.113.9:4000", None).await;
+        assert_eq!(res.status(), Status::Unauthorized, "attempt {i}");
+    }
+    // The approver signs from their own desk: the right password is accepted...
+    accounts::confirm_password(&actor, &app.db, PASSWORD, "192.0.2.10", now)
+        .await
+        .expect("the right password from another address confirms");
+    // ...while the guessing address is refused even with it.
+    let refused = accounts::confirm_password(&actor, &app.db, PASSWORD, "203.0.113.9", now).await;
+    assert!(
+        matches!(refused, Err(metrocal::service::Error::Throttled { .. })),
+        "{refused:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_huge_login_address_is_stored_only_in_part() {
+    let app = TestApp::demo().await;
+    let huge = format!("{}@example.com", "a".repeat(250_000));
+    for _ in 0..3 {
+        let res = login(&app, &huge, "whatever password", "198.51.100.7:4000", None).await;
+        assert_eq!(res.status(), Status::Unauthorized);
+    }
+    let stored = app.scalar("SELECT MAX(LENGTH(email)) AS n FROM login_attempts").await;
+    assert!(stored <= 254, "login_attempts keeps {stored} characters");
+    let trail = app
+        .scalar("SELECT MAX(LENGTH(changes)) AS n FROM audit_events WHERE action = 'login.failed'")
+        .await;
+    assert!(
+        trail < 2_000,
+        "the audit trail keeps {trail} characters of a failed login"
+    );
 }
