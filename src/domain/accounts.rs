@@ -134,10 +134,49 @@ pub fn check_password(field: &str, password: &str, email: &str) -> Result<(), Er
     Ok(())
 }
 
-/// Normalises and checks an e-mail address used as a login name.
+/// Characters that show nothing or turn the text around (Unicode's format characters,
+/// joiners, variation selectors, fillers): in a login name they make two addresses
+/// look the same.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD | 0x034F | 0x061C | 0x115F | 0x1160 | 0x17B4 | 0x17B5 | 0x180B..=0x180F
+        | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0x3164 | 0xFE00..=0xFE0F
+        | 0xFEFF | 0xFFA0 | 0xFFF0..=0xFFFB | 0x1D173..=0x1D17A | 0xE0000..=0xE0FFF)
+}
+
+/// Letters an address may hold besides ASCII: the Han, kana and Hangul scripts, which
+/// have no letters that pass for Latin ones. Cyrillic, Greek and the rest are refused
+/// (`аdmin` with a Cyrillic а is not `admin`).
+fn is_allowed_letter(c: char) -> bool {
+    c.is_ascii()
+        || matches!(c as u32,
+            0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF
+            | 0xF900..=0xFAFF | 0x20000..=0x3134F)
+}
+
+/// Normalises and checks an e-mail address used as a login name: Unicode NFKC (so
+/// that full-width and compatibility forms become the plain ones), lower case, and no
+/// invisible or direction-changing characters, nor letters of scripts that look like
+/// Latin ones, so that no account can be made to look like another.
 pub fn normalise_email(field: &str, email: &str) -> Result<String, Error> {
-    let e = email.trim().to_lowercase();
-    let ok = e.len() <= 254
+    use unicode_normalization::UnicodeNormalization;
+    let typed = email.trim();
+    if typed.chars().any(is_invisible) {
+        return Err(Error::new(
+            field,
+            "user.email_invisible",
+            "the e-mail address holds invisible or direction-changing characters",
+        ));
+    }
+    let e: String = typed.nfkc().collect::<String>().to_lowercase();
+    if let Some(c) = e.chars().find(|c| !is_allowed_letter(*c)) {
+        return Err(Error::new(
+            field,
+            "user.email_script",
+            format!("'{c}' (U+{:04X}) is a letter of another script that can pass for a Latin one; type the address in Latin letters", c as u32),
+        ));
+    }
+    let ok = e.chars().count() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
         })
@@ -149,7 +188,10 @@ pub fn normalise_email(field: &str, email: &str) -> Result<String, Error> {
         Err(Error::new(
             field,
             "user.email_invalid",
-            format!("'{}' is not an e-mail address", email.trim()),
+            format!(
+                "'{}' is not an e-mail address",
+                typed.chars().take(254).collect::<String>()
+            ),
         ))
     }
 }
@@ -262,6 +304,31 @@ mod tests {
         ] {
             assert!(normalise_email("email", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn lookalike_and_invisible_addresses_are_refused() {
+        // Full-width letters are the same address (NFKC), not a second one.
+        assert_eq!(
+            normalise_email("email", "ＡＤＭＩＮ@demo.metrocal.example").unwrap(),
+            "admin@demo.metrocal.example"
+        );
+        assert_eq!(
+            normalise_email("email", "张伟@gdmi.example.cn").unwrap(),
+            "张伟@gdmi.example.cn"
+        );
+        for (bad, code) in [
+            ("ad\u{200B}min@demo.metrocal.example", "user.email_invisible"),
+            ("\u{202E}nimda@demo.metrocal.example", "user.email_invisible"),
+            ("admin\u{FEFF}@demo.metrocal.example", "user.email_invisible"),
+            // Cyrillic а (U+0430) and Greek ο (U+03BF).
+            ("\u{0430}dmin@demo.metrocal.example", "user.email_script"),
+            ("admin@dem\u{03BF}.metrocal.example", "user.email_script"),
+        ] {
+            assert_eq!(normalise_email("email", bad).unwrap_err().code, code, "{bad:?}");
+        }
+        let long = format!("{}@x.cn", "a".repeat(260));
+        assert_eq!(normalise_email("email", &long).unwrap_err().code, "user.email_invalid");
     }
 
     #[test]

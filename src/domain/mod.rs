@@ -47,6 +47,7 @@ pub mod lifecycle;
 pub mod planner;
 pub mod register;
 pub mod schedule;
+pub mod spreadsheet;
 pub mod traceability;
 pub mod uncertainty;
 pub mod units;
@@ -93,3 +94,44 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// The furthest any list may be paged: far past every table of a province (46,000
+/// standards, some millions of audit events), and well inside the signed 64-bit counts
+/// the databases take for OFFSET.
+pub const MAX_OFFSET: u64 = 1_000_000_000;
+
+/// A list's offset or page number as typed: a whole number from `min` to
+/// [`MAX_OFFSET`], or an error naming `field`.
+pub fn list_position(field: &str, text: &str, min: u64) -> Result<u64, Error> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if (min..=MAX_OFFSET).contains(&n) => Ok(n),
+        _ => Err(Error::new(
+            field,
+            "list.position_invalid",
+            format!("{field} is a whole number from {min} to {MAX_OFFSET}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod list_position_tests {
+    use super::*;
+
+    #[test]
+    fn offsets_beyond_any_list_are_refused_by_name() {
+        assert_eq!(list_position("offset", "0", 0).unwrap(), 0);
+        assert_eq!(list_position("offset", "1000000000", 0).unwrap(), MAX_OFFSET);
+        for bad in [
+            "9223372036854775808",
+            "18446744073709551615",
+            "1000000001",
+            "-1",
+            "x",
+            "",
+        ] {
+            let e = list_position("offset", bad, 0).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), ("offset", "list.position_invalid"), "{bad}");
+        }
+        assert!(list_position("page", "0", 1).is_err());
+    }
+}

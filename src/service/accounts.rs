@@ -175,19 +175,23 @@ async fn organisation_named<C: ConnectionTrait>(db: &C, text: &str) -> Result<Op
 
 /// Adds a user. System admins add anyone anywhere; an institute admin adds staff to
 /// their own organisation only (whatever organisation the request names).
+/// The roles an institute admin grants and manages: a laboratory's own staff. A system
+/// admin or a regulator of the same organisation is above them.
+const STAFF_ROLES: [Role; 5] = [
+    Role::InstituteAdmin,
+    Role::Scheduler,
+    Role::Technician,
+    Role::Reviewer,
+    Role::Approver,
+];
+
 pub async fn add_user(
     actor: &Actor,
     db: &DatabaseConnection,
     input: &NewUser,
     now: DateTime<Utc>,
 ) -> Result<user::Model> {
-    let staff_roles = [
-        Role::InstituteAdmin,
-        Role::Scheduler,
-        Role::Technician,
-        Role::Reviewer,
-        Role::Approver,
-    ];
+    let staff_roles = STAFF_ROLES;
     let forced_org = if actor.may(&[Role::SystemAdmin]) {
         None
     } else if actor.may(&[Role::InstituteAdmin]) {
@@ -289,8 +293,12 @@ pub async fn disable_user(actor: &Actor, db: &DatabaseConnection, email: &str, n
     let u = q::user_by_email(&txn, &email)
         .await?
         .ok_or(Error::NotFound { what: "user" })?;
+    // An institute admin disables their own laboratory's staff, never an account that
+    // holds a role they cannot grant (a system admin or regulator of the same organisation).
+    let staff_only = Roles::parse("roles", &u.roles).is_ok_and(|r| r.iter().all(|x| STAFF_ROLES.contains(&x)));
     let allowed = actor.may(&[Role::SystemAdmin])
         || (actor.may(&[Role::InstituteAdmin])
+            && staff_only
             && actor
                 .principal()
                 .is_some_and(|p| p.organisation_id == u.organisation_id));
@@ -347,7 +355,10 @@ pub async fn login(
     request_id: &str,
     now: DateTime<Utc>,
 ) -> Result<LoggedIn> {
-    let email = email.trim().to_lowercase();
+    // As accounts are named (NFKC, lower case); what cannot be a login name is still
+    // counted and kept, in part, as typed.
+    let email =
+        crate::domain::accounts::normalise_email("email", email).unwrap_or_else(|_| email.trim().to_lowercase());
     let since = now - THROTTLE_WINDOW;
     // An address longer than any account's is no account's: it is checked against
     // nothing and stored only in part.

@@ -310,7 +310,14 @@ impl AuditParams {
                 "from" => p.from = v.to_owned(),
                 "until" => p.until = v.to_owned(),
                 "page" | "per_page" => match v.parse::<u64>() {
-                    Ok(n) if n >= 1 && (k == "page" || n <= 200) => {
+                    Ok(n)
+                        if n >= 1
+                            && n <= if k == "page" {
+                                crate::domain::MAX_OFFSET / 200
+                            } else {
+                                200
+                            } =>
+                    {
                         if k == "page" {
                             p.page = n
                         } else {
@@ -321,8 +328,12 @@ impl AuditParams {
                         k,
                         "list.page_invalid",
                         format!(
-                            "{k} is a whole number from 1{}",
-                            if k == "per_page" { " to 200" } else { "" }
+                            "{k} is a whole number from 1 to {}",
+                            if k == "per_page" {
+                                200
+                            } else {
+                                crate::domain::MAX_OFFSET / 200
+                            }
                         ),
                     )),
                 },

@@ -144,26 +144,37 @@ pub async fn backup(db: &DatabaseConnection, url: &str, out: &Path) -> Result<Fi
         ));
     }
     let print = fingerprint(db).await?;
-    match target(url)? {
-        Target::Sqlite(_) => {
-            db.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "VACUUM INTO ?",
-                [out.to_string_lossy().into_owned().into()],
-            ))
-            .await?;
-        }
-        Target::Postgres { url, schema } => {
-            let mut cmd = std::process::Command::new("pg_dump");
-            cmd.args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
-                .arg(out)
-                .arg("--dbname")
-                .arg(&url);
-            if let Some(s) = schema {
-                cmd.arg("--schema").arg(s);
+    // A copy of the register, the accounts and the keys' ciphertexts: the operator's alone.
+    crate::store::private_file(out).map_err(|e| Error::Internal(format!("{}: {e}", out.display())))?;
+    let written: Result<()> = async {
+        match target(url)? {
+            Target::Sqlite(_) => {
+                db.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "VACUUM INTO ?",
+                    [out.to_string_lossy().into_owned().into()],
+                ))
+                .await?;
             }
-            run(&mut cmd, "pg_dump")?;
+            Target::Postgres { url, schema } => {
+                let mut cmd = std::process::Command::new("pg_dump");
+                cmd.args(["--format=custom", "--no-owner", "--no-privileges", "--file"])
+                    .arg(out)
+                    .arg("--dbname")
+                    .arg(&url);
+                if let Some(s) = schema {
+                    cmd.arg("--schema").arg(s);
+                }
+                run(&mut cmd, "pg_dump")?;
+            }
         }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = written {
+        // Never leave an empty or partial copy behind to be mistaken for a backup.
+        let _ = std::fs::remove_file(out);
+        return Err(e);
     }
     Ok(print)
 }
@@ -229,6 +240,7 @@ pub async fn restore(url: &str, file: &Path, replace: bool) -> Result<Fingerprin
             // Written beside the target, then moved over it: never half a database.
             let staging = path.with_extension("restoring");
             let _ = std::fs::remove_file(&staging);
+            crate::store::private_file(&staging).map_err(|e| Error::Internal(format!("{}: {e}", staging.display())))?;
             copy.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 "VACUUM INTO ?",

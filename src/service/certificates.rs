@@ -203,9 +203,9 @@ pub struct Verification {
     pub genuine: bool,
     pub reason: String,
     pub number: Option<String>,
-    /// issued, superseded or withdrawn.
+    /// issued, superseded or withdrawn. Why it was withdrawn is the laboratory's
+    /// internal record and is not printed on the certificate, so it is not shown here.
     pub status: Option<String>,
-    pub status_reason: Option<String>,
     pub superseded_by: Option<String>,
     pub kind: Option<String>,
     pub revision: Option<i32>,
@@ -227,7 +227,6 @@ fn not_found(reason: &str) -> Verification {
         reason: reason.to_owned(),
         number: None,
         status: None,
-        status_reason: None,
         superseded_by: None,
         kind: None,
         revision: None,
@@ -243,7 +242,13 @@ fn not_found(reason: &str) -> Verification {
     }
 }
 
-async fn describe(db: &DatabaseConnection, c: &certificate::Model, file: Option<&'static str>) -> Result<Verification> {
+/// Whether a stored certificate is what its laboratory signed: the content, the DCC and
+/// the PDF match their digests, the signature over the number and the digests holds
+/// with the laboratory's key, and the row's number, kind, revision, laboratory and
+/// customer are the signed content's. A row edited behind the application's back (a
+/// customer flipped to another enterprise) fails, so it is neither served nor called
+/// genuine.
+async fn intact<C: sea_orm::ConnectionTrait>(db: &C, c: &certificate::Model) -> Result<bool> {
     let key = q::key_by_id(db, &c.key_id).await?;
     let content_ok = sha256_hex(c.snapshot.as_bytes()) == c.content_sha256;
     let dcc_ok = sha256_hex(c.dcc.as_bytes()) == c.dcc_sha256;
@@ -260,9 +265,47 @@ async fn describe(db: &DatabaseConnection, c: &certificate::Model, file: Option<
                 &c.signature,
             )
     });
+    if !(content_ok && dcc_ok && pdf_ok && signature_ok) {
+        return Ok(false);
+    }
+    let Ok(snapshot) = serde_json::from_str::<Snapshot>(&c.snapshot) else {
+        return Ok(false);
+    };
+    let orgs = crate::store::register::organisations_by_ids(db, &[c.lab_id, c.customer_id]).await?;
+    let code = |id: i32| orgs.get(&id).map(|o| o.code.as_str());
+    Ok(snapshot.number == c.number
+        && snapshot.kind == c.kind
+        && i64::from(snapshot.revision) == i64::from(c.revision)
+        && code(c.lab_id) == Some(snapshot.lab.code.as_str())
+        && code(c.customer_id) == Some(snapshot.customer.code.as_str()))
+}
+
+/// The certificate `number` for one who may see it, refused when its row is not what
+/// was signed ([`intact`]).
+async fn served(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result<certificate::Model> {
+    actor.require_login()?;
+    let c = q::by_number(db, number)
+        .await?
+        .filter(|c| sees(actor, c))
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    if !intact(db, &c).await? {
+        tracing::error!(certificate = %c.number, "stored certificate does not match its signed content; not served");
+        return Err(Error::Conflict {
+            code: "certificate.not_intact",
+            message: format!(
+                "{} is stored differently from what the laboratory signed; it is not served. Tell the issuing laboratory",
+                c.number
+            ),
+            fields: vec![],
+        });
+    }
+    Ok(c)
+}
+
+async fn describe(db: &DatabaseConnection, c: &certificate::Model, file: Option<&'static str>) -> Result<Verification> {
     let snapshot: Option<Snapshot> = serde_json::from_str(&c.snapshot).ok();
     let superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
-    let genuine = content_ok && dcc_ok && pdf_ok && signature_ok;
+    let genuine = intact(db, c).await?;
     Ok(Verification {
         genuine,
         reason: if genuine {
@@ -275,7 +318,6 @@ async fn describe(db: &DatabaseConnection, c: &certificate::Model, file: Option<
         },
         number: Some(c.number.clone()),
         status: Some(c.status.clone()),
-        status_reason: Some(c.status_reason.clone()),
         superseded_by,
         kind: Some(c.kind.clone()),
         revision: Some(c.revision),
@@ -531,7 +573,17 @@ pub async fn amend(
             "at least one result",
         ));
     }
-    if s == serde_json::from_str::<Snapshot>(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))? {
+    let before: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
+    if s.customer.code != before.customer.code || s.lab.code != before.lab.code {
+        // The code names the organisation the certificate belongs to; an amendment
+        // corrects how the customer is printed, never whose certificate it is.
+        return Err(Error::field(
+            "changes.customer.code",
+            "certificate.customer_code_fixed",
+            "the customer's code names whose certificate this is and cannot be amended; amend its name or address",
+        ));
+    }
+    if s == before {
         return Err(Error::field(
             "changes",
             "certificate.no_changes",
@@ -778,11 +830,7 @@ pub async fn list(
 
 /// One certificate's page, for those who may see it.
 pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result<(CertificateView, Snapshot)> {
-    actor.require_login()?;
-    let c = q::by_number(db, number)
-        .await?
-        .filter(|c| sees(actor, c))
-        .ok_or(Error::NotFound { what: "certificate" })?;
+    let c = served(actor, db, number).await?;
     let mut v = view(&c);
     v.superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
     v.may_amend = c.status == CertificateStatus::Issued.as_str()
@@ -794,11 +842,7 @@ pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result
 
 /// A certificate's file as issued, for those who may see it: `dcc` or `pdf`.
 pub async fn download(actor: &Actor, db: &DatabaseConnection, number: &str, file: &str) -> Result<(String, Vec<u8>)> {
-    actor.require_login()?;
-    let c = q::by_number(db, number)
-        .await?
-        .filter(|c| sees(actor, c))
-        .ok_or(Error::NotFound { what: "certificate" })?;
+    let c = served(actor, db, number).await?;
     match file {
         "dcc" => Ok((format!("{}.xml", safe_name(&c.number)), c.dcc.into_bytes())),
         "pdf" => c
@@ -824,12 +868,19 @@ pub async fn zip(actor: &Actor, db: &DatabaseConnection, numbers: &[String]) -> 
             format!("choose from 1 to {MAX_ZIP} certificates"),
         ));
     }
+    let mut named = std::collections::HashSet::new();
+    for n in numbers {
+        if !named.insert(safe_name(n.trim())) {
+            return Err(Error::field(
+                "number",
+                "certificate.zip_duplicate",
+                format!("{n} is chosen twice; choose each certificate once"),
+            ));
+        }
+    }
     let mut files = Vec::new();
     for n in numbers {
-        let c = q::by_number(db, n)
-            .await?
-            .filter(|c| sees(actor, c))
-            .ok_or(Error::NotFound { what: "certificate" })?;
+        let c = served(actor, db, n).await?;
         files.push((format!("{}.xml", safe_name(&c.number)), c.dcc.into_bytes()));
         if let Some(p) = c.pdf {
             files.push((format!("{}.pdf", safe_name(&c.number)), p));

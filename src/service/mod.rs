@@ -198,6 +198,12 @@ pub enum Error {
         message: String,
         fields: Vec<domain::Error>,
     },
+    /// The actor may do this in general, but not to these fields (403, naming them).
+    Refused {
+        code: &'static str,
+        message: String,
+        fields: Vec<domain::Error>,
+    },
     /// The input breaks a rule; every offending field is named.
     Invalid {
         message: String,
@@ -231,7 +237,7 @@ impl Error {
             Error::Forbidden => "forbidden",
             Error::PasswordChangeRequired => "password_change_required",
             Error::Throttled { .. } => "throttled",
-            Error::Conflict { code, .. } => code,
+            Error::Conflict { code, .. } | Error::Refused { code, .. } => code,
             Error::Invalid { fields, .. } => fields.first().map(|f| f.code).unwrap_or("invalid"),
             Error::Busy { .. } => "busy",
             Error::Internal(_) => "internal",
@@ -241,7 +247,9 @@ impl Error {
     /// field → stable code, for pages that show the message in the reader's language.
     pub fn field_codes(&self) -> BTreeMap<String, &'static str> {
         let fields = match self {
-            Error::Invalid { fields, .. } | Error::Conflict { fields, .. } => fields.as_slice(),
+            Error::Invalid { fields, .. } | Error::Conflict { fields, .. } | Error::Refused { fields, .. } => {
+                fields.as_slice()
+            }
             _ => &[],
         };
         let mut map = BTreeMap::new();
@@ -254,7 +262,9 @@ impl Error {
     /// field → message, for forms and the API's `fields`.
     pub fn field_messages(&self) -> BTreeMap<String, String> {
         let fields = match self {
-            Error::Invalid { fields, .. } | Error::Conflict { fields, .. } => fields.as_slice(),
+            Error::Invalid { fields, .. } | Error::Conflict { fields, .. } | Error::Refused { fields, .. } => {
+                fields.as_slice()
+            }
             _ => &[],
         };
         let mut map = BTreeMap::new();
@@ -277,7 +287,9 @@ impl fmt::Display for Error {
                 "too many failed logins; try again after {} UTC",
                 retry_at.format("%Y-%m-%d %H:%M")
             ),
-            Error::Conflict { message, .. } | Error::Invalid { message, .. } => write!(f, "{message}"),
+            Error::Conflict { message, .. } | Error::Invalid { message, .. } | Error::Refused { message, .. } => {
+                write!(f, "{message}")
+            }
             Error::Busy { retry_after_secs } => write!(
                 f,
                 "the server is evaluating as many uncertainty budgets as it may at once; try again in {retry_after_secs} s"

@@ -580,7 +580,13 @@ pub async fn recall(
             default
         }),
     };
-    let offset = number("offset", &rq.offset, 0, &mut errors);
+    let offset = match some(&rq.offset) {
+        None => 0,
+        Some(t) => crate::domain::list_position("offset", t, 0).unwrap_or_else(|e| {
+            errors.push(e);
+            0
+        }),
+    };
     let limit = number("limit", &rq.limit, 100, &mut errors).clamp(1, MAX_PAGE);
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
@@ -686,7 +692,8 @@ pub async fn recall(
     })
 }
 
-/// A recall list as CSV (UTF-8 with a byte-order mark, for spreadsheet programs).
+/// A recall list as CSV (UTF-8 with a byte-order mark, for spreadsheet programs); a
+/// cell that a spreadsheet would run as a formula starts with `'`.
 pub fn recall_csv(list: &RecallList) -> std::result::Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -701,12 +708,13 @@ pub fn recall_csv(list: &RecallList) -> std::result::Result<String, csv::Error> 
         "bucket",
     ])?;
     let date = |d: Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let cell = crate::domain::spreadsheet::cell;
     for r in &list.rows {
         w.write_record([
             r.item_kind.as_str(),
             &r.item_id.to_string(),
-            &r.label,
-            &r.category_code,
+            &cell(&r.label),
+            &cell(&r.category_code),
             &r.interval_months.to_string(),
             &date(r.last_calibrated_on),
             &date(r.due_on),

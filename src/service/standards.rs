@@ -842,8 +842,38 @@ pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInpu
     Ok(model.id)
 }
 
+/// The fields of a standard that the regulator sets and its owner may not change
+/// (JJF 1033-2023 §7–§9: the assessment certificate is issued by the authority, which
+/// alone suspends or cancels it): the certificate's number, authority and dates, the
+/// measurement range and accuracy it was assessed for, and a suspension or withdrawal
+/// (to it or from it). Returns those the draft changes.
+fn regulator_fields_changed(existing: &standard::Model, draft: &domain::register::StandardDraft) -> Vec<&'static str> {
+    use domain::register::Status;
+    let held = |s: &str| s == Status::Suspended.as_str() || s == Status::Withdrawn.as_str();
+    let mut changed = Vec::new();
+    let mut check = |field: &'static str, differs: bool| {
+        if differs {
+            changed.push(field);
+        }
+    };
+    check("cert_no", draft.cert_no != existing.cert_no);
+    check("cert_authority", draft.cert_authority != existing.cert_authority);
+    check("cert_issued_on", draft.cert_issued_on != existing.cert_issued_on);
+    check("cert_expires_on", draft.cert_expires_on != existing.cert_expires_on);
+    check(
+        "status",
+        draft.status.as_str() != existing.status && (held(draft.status.as_str()) || held(&existing.status)),
+    );
+    check("range_min", draft.range_min_si != existing.range_min_si);
+    check("range_max", draft.range_max_si != existing.range_max_si);
+    check("accuracy_kind", draft.accuracy_kind.as_str() != existing.accuracy_kind);
+    check("accuracy", draft.accuracy_si != existing.accuracy_si);
+    changed
+}
+
 /// Replaces a standard's fields with the submitted ones. The old values are kept in
-/// the audit trail, field by field.
+/// the audit trail, field by field. An institute admin may not change what the
+/// regulator set ([`regulator_fields_changed`]).
 pub async fn update(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -861,6 +891,28 @@ pub async fn update(
     }
     let input = scoped_input(&txn, scope, input).await?;
     let (draft, owner) = validated(&txn, &input).await?;
+    if scope.is_some() {
+        let theirs = regulator_fields_changed(&existing, &draft);
+        if !theirs.is_empty() {
+            return Err(Error::Refused {
+                code: "standard.regulator_field",
+                message: format!(
+                    "only the regulator changes {}: the assessment certificate and a suspension or withdrawal are theirs",
+                    theirs.join(", ")
+                ),
+                fields: theirs
+                    .iter()
+                    .map(|f| {
+                        domain::Error::new(
+                            *f,
+                            "standard.regulator_field",
+                            "set by the regulator (the assessment certificate, a suspension or withdrawal); ask them to change it",
+                        )
+                    })
+                    .collect(),
+            });
+        }
+    }
     if draft.cert_no != existing.cert_no && q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
         return Err(cert_no_taken(&draft.cert_no));
     }

@@ -1326,13 +1326,7 @@ pub fn impact_csv(r: &ImpactReport) -> std::result::Result<String, csv::Error> {
         "recomputed_decision",
         "flips",
     ])?;
-    let safe = |s: &str| {
-        if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{s}")
-        } else {
-            s.to_owned()
-        }
-    };
+    let safe = |s: &str| crate::domain::spreadsheet::cell(s).into_owned();
     for a in &r.affected {
         w.write_record([
             a.depth.to_string(),

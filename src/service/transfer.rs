@@ -214,8 +214,10 @@ impl Table {
         })
     }
 
+    /// The cell's value: trimmed, and without the `'` that export puts before a value a
+    /// spreadsheet would run as a formula (domain::spreadsheet).
     fn get<'r>(&self, row: &'r csv::StringRecord, column: &str) -> &'r str {
-        self.columns.get(column).and_then(|i| row.get(*i)).unwrap_or("").trim()
+        crate::domain::spreadsheet::unescape(self.columns.get(column).and_then(|i| row.get(*i)).unwrap_or("").trim())
     }
 
     fn error(&self, line: u64, column: &str, reason: impl Into<String>) -> ImportError {
@@ -1079,12 +1081,14 @@ pub async fn export(
     super::register_changed();
     progress.stage("exporting", (orgs.len() + standards.len() + devices.len()) as u64);
 
+    // Every cell as the exchange format writes it: reversible, and inert in a spreadsheet.
+    let escape = |v: &str| crate::domain::spreadsheet::escape(v).into_owned();
     let mut w = csv::Writer::from_path(dir.join(ORGANISATIONS)).map_err(io)?;
     w.write_record(ORGANISATION_COLUMNS).map_err(io)?;
     let mut org_codes = HashMap::new();
     for o in &orgs {
         let city = o.region_id.and_then(|r| regions.get(&r)).cloned().unwrap_or_default();
-        w.write_record([o.code.as_str(), &o.kind, &o.name_zh, &o.name_en, &city])
+        w.write_record([o.code.as_str(), &o.kind, &o.name_zh, &o.name_en, &city].map(escape))
             .map_err(io)?;
         org_codes.insert(o.id, o.code.clone());
     }
@@ -1097,7 +1101,7 @@ pub async fn export(
     for s in &standards {
         let owner = org_codes.get(&s.owner_id).cloned().unwrap_or_default();
         let input = input_from_model(s, &owner);
-        w.write_record(input.entries().map(|(_, v)| v)).map_err(io)?;
+        w.write_record(input.entries().map(|(_, v)| escape(v))).map_err(io)?;
         cert_nos.insert(s.id, s.cert_no.clone());
     }
     w.flush().map_err(|e| ImportError::Io(e.to_string()))?;
@@ -1112,21 +1116,24 @@ pub async fn export(
         } else {
             d.quantity.clone().unwrap_or_default()
         };
-        w.write_record([
-            cert_nos.get(&d.standard_id).map(String::as_str).unwrap_or(""),
-            &d.role,
-            &d.name,
-            &d.manufacturer,
-            &d.model,
-            &d.serial,
-            &quantity,
-            &lo,
-            &hi,
-            &d.accuracy,
-            d.cal_cert_no.as_deref().unwrap_or(""),
-            &d.cal_date.map(|x| x.to_string()).unwrap_or_default(),
-            &d.cal_due.map(|x| x.to_string()).unwrap_or_default(),
-        ])
+        w.write_record(
+            [
+                cert_nos.get(&d.standard_id).map(String::as_str).unwrap_or(""),
+                &d.role,
+                &d.name,
+                &d.manufacturer,
+                &d.model,
+                &d.serial,
+                &quantity,
+                &lo,
+                &hi,
+                &d.accuracy,
+                d.cal_cert_no.as_deref().unwrap_or(""),
+                &d.cal_date.map(|x| x.to_string()).unwrap_or_default(),
+                &d.cal_due.map(|x| x.to_string()).unwrap_or_default(),
+            ]
+            .map(escape),
+        )
         .map_err(io)?;
     }
     w.flush().map_err(|e| ImportError::Io(e.to_string()))?;

@@ -44,6 +44,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                         .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
                 }
             }
+            // The register, accounts and audit trail are no other local user's to read.
+            let writable = !url.contains("mode=ro");
+            for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+                let file = std::path::Path::new(&file);
+                if writable && (file.exists() || file.as_os_str() == path.as_str()) {
+                    private_file(file).map_err(|e| DbErr::Custom(format!("cannot secure {}: {e}", file.display())))?;
+                }
+            }
         }
         // WAL lets readers run beside the one writer; more connections serve more readers.
         opts.max_connections(8).min_connections(1);
@@ -66,6 +74,31 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(16).min_connections(1);
     }
     Database::connect(opts).await
+}
+
+/// Makes `path` readable and writable by its owner only (0600): created empty when it
+/// does not exist (SQLite takes an empty file as a new database, and `VACUUM INTO` an
+/// empty file as its target), narrowed when it does. SQLite gives the WAL and
+/// shared-memory files the database file's permissions, so they follow.
+pub fn private_file(path: &std::path::Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        } else {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+        }
+    }
+    #[cfg(not(unix))]
+    if !path.exists() {
+        std::fs::File::create(path)?;
+    }
+    Ok(())
 }
 
 /// The page cache of this connection (SQLite; PostgreSQL's is the server's), in KiB.

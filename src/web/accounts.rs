@@ -27,12 +27,11 @@ pub fn api_routes() -> Vec<Route> {
     routes![me_api, token_revoke_api]
 }
 
-/// Only a path on this site: never an open redirect.
+/// Only a path on this site, and not the login page itself: never an open redirect.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login") {
-        next
-    } else {
-        "/"
+    match super::same_site_path(next) {
+        Some(path) if !path.starts_with("/login") => path,
+        _ => "/",
     }
 }
 

@@ -188,7 +188,11 @@ fn page_params(q: &std::collections::BTreeMap<&str, &str>) -> Result<(u64, u64),
             Some(v) => v.parse().map_err(|_| Error::field(k, "field.number", "a whole number")),
         }
     };
-    Ok((num("offset", 0)?, num("limit", PAGE)?))
+    let offset = match q.get("offset").filter(|v| !v.is_empty()) {
+        None => 0,
+        Some(v) => crate::domain::list_position("offset", v, 0).map_err(|e| Error::invalid(vec![e]))?,
+    };
+    Ok((offset, num("limit", PAGE)?))
 }
 
 #[get("/certificates")]

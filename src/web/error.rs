@@ -34,7 +34,7 @@ pub fn status_of(e: &Error) -> Status {
     match e {
         Error::NotFound { .. } => Status::NotFound,
         Error::Unauthenticated => Status::Unauthorized,
-        Error::Forbidden | Error::PasswordChangeRequired => Status::Forbidden,
+        Error::Forbidden | Error::PasswordChangeRequired | Error::Refused { .. } => Status::Forbidden,
         Error::Throttled { .. } => Status::TooManyRequests,
         Error::Conflict { .. } => Status::Conflict,
         Error::Invalid { .. } => Status::UnprocessableEntity,

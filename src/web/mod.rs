@@ -201,9 +201,38 @@ fn style() -> (ContentType, &'static str) {
     (ContentType::CSS, STYLE_CSS)
 }
 
-/// Switches the interface language and returns to the page it was chosen on.
+/// `path` when it is a path on this site: one leading `/`, not `//` (another host),
+/// no backslash (which browsers read as `/`), and no control or space characters
+/// (browsers drop a tab or a newline, so `/\t/evil.example` is `//evil.example`).
+pub fn same_site_path(path: &str) -> Option<&str> {
+    let ok = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(path)
+}
+
+/// Switches the interface language and returns to the page it was chosen on. A `next`
+/// that is not a path on this site is refused (the switch's links always give one).
 #[get("/lang/<code>?<next>")]
-fn set_lang(code: &str, next: Option<&str>, cookies: &CookieJar<'_>) -> Redirect {
+fn set_lang(
+    code: &str,
+    next: Option<&str>,
+    cookies: &CookieJar<'_>,
+    templates: &rocket::State<Templates>,
+    chrome: Chrome,
+) -> Result<Redirect, Page> {
+    let target = match next {
+        None => "/",
+        Some(n) => same_site_path(n).ok_or_else(|| {
+            let e = crate::service::Error::field(
+                "next",
+                "request.next_invalid",
+                "next: the page to return to must be a path on this site",
+            );
+            error_page(templates, &chrome, &e)
+        })?,
+    };
     if let Some(lang) = Lang::from_code(code) {
         let cookie = Cookie::build(("lang", lang.code()))
             .path("/")
@@ -212,11 +241,7 @@ fn set_lang(code: &str, next: Option<&str>, cookies: &CookieJar<'_>) -> Redirect
             .max_age(rocket::time::Duration::days(365));
         cookies.add(cookie);
     }
-    // Only same-site paths: never an open redirect.
-    let target = next
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/");
-    Redirect::to(target.to_owned())
+    Ok(Redirect::to(target.to_owned()))
 }
 
 fn api_catch(status: Status, req: &Request<'_>) -> response::Result<'static> {

@@ -38,7 +38,13 @@ async fn list_page(
     query: QueryPairs,
 ) -> Page {
     let get = |k: &str| query.iter().find(|(n, _)| *n == k).map(|(_, v)| v).unwrap_or("");
-    let page = get("page").parse().unwrap_or(1);
+    let page = match get("page") {
+        "" => 1,
+        typed => match crate::domain::list_position("page", typed, 1) {
+            Ok(p) => p,
+            Err(e) => return error_page(&templates, &chrome, &crate::service::Error::invalid(vec![e])),
+        },
+    };
     match svc::list(&actor, &db.0, get("kind"), get("q"), page).await {
         Ok(list) => {
             let kinds: Vec<_> = OrgKind::ALL

@@ -290,7 +290,7 @@ async fn after_save(
 ) -> Page {
     match saved {
         Ok(id) => Page::redirect(format!("/standards/{id}")),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
+        Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::Refused { .. })) => {
             let status = super::error::status_of(&e);
             let form = Form {
                 id,

@@ -28,9 +28,7 @@ const PAGE: u64 = 50;
 async fn list_of(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>, zh: bool) -> Result<WorkOrderList, Error> {
     let offset = match q.get("offset").filter(|s| !s.is_empty()) {
         None => 0,
-        Some(o) => o
-            .parse()
-            .map_err(|_| Error::field("offset", "field.number", "a whole number"))?,
+        Some(o) => crate::domain::list_position("offset", o, 0).map_err(|e| Error::invalid(vec![e]))?,
     };
     let limit = match q.get("limit").filter(|s| !s.is_empty()) {
         None => PAGE,

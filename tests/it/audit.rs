@@ -56,10 +56,15 @@ async fn an_edit_records_who_when_and_the_old_and_new_values_under_the_request_i
     let input = metrocal::service::standards::edit_form(&metrocal::service::Actor::system("test"), &app.db, id as i32)
         .await
         .unwrap();
+    let mut old_regulations = String::new();
     for (k, v) in input.entries() {
         body[k] = json!(v);
+        if k == "regulations" {
+            old_regulations = v.to_owned();
+        }
     }
-    body["status"] = json!("suspended");
+    // The owner's own fields (a suspension is the regulator's: tests/it/limits.rs).
+    body["regulations"] = json!("JJF 1033-2023");
     body["responsible_person"] = json!("周海燕");
     let res = admin
         .api(app.client.put(format!("/api/v1/standards/{id}")))
@@ -89,7 +94,7 @@ async fn an_edit_records_who_when_and_the_old_and_new_values_under_the_request_i
     assert_eq!(
         e["changes"],
         json!({
-            "status": [s["status"], "suspended"],
+            "regulations": [old_regulations, "JJF 1033-2023"],
             "responsible_person": [s["responsible_person"], "周海燕"],
         }),
         "only the changed fields, each with its old value"

@@ -10,6 +10,7 @@ mod certificates;
 mod cli;
 mod faults;
 mod fuzz;
+mod hardening;
 mod hostile;
 mod intervals;
 mod lifecycle;
