@@ -135,3 +135,85 @@ mod list_position_tests {
         assert!(list_position("page", "0", 1).is_err());
     }
 }
+
+/// The longest one text field may be where a request enters, in characters: far past
+/// every name (200), reason (500) or note (2,000) the rules allow, so that only a
+/// request made to fill the database meets it. Each use case's own rule is shorter.
+pub const MAX_FIELD_CHARS: usize = 4_000;
+/// The same for the fields that hold many lines: a measurement model, a list of
+/// readings, a description.
+pub const MAX_LONG_FIELD_CHARS: usize = 65_536;
+
+/// How long the field `name` may be at the boundary ([`MAX_FIELD_CHARS`], or
+/// [`MAX_LONG_FIELD_CHARS`] for a model, readings or a description).
+pub fn field_limit(name: &str) -> usize {
+    let last = name.rsplit(['.', '[']).next().unwrap_or(name).trim_end_matches(']');
+    if matches!(last, "model" | "about" | "description" | "readings" | "notes") || last.ends_with("readings") {
+        MAX_LONG_FIELD_CHARS
+    } else {
+        MAX_FIELD_CHARS
+    }
+}
+
+/// A field that is longer than [`field_limit`] allows, named.
+pub fn check_field_length(name: &str, value: &str) -> Result<(), Error> {
+    let limit = field_limit(name);
+    if value.len() > limit && value.chars().count() > limit {
+        Err(Error::new(
+            name,
+            "field.too_long",
+            format!("at most {limit} characters"),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Every string in a JSON document longer than its field allows, named by its path.
+pub fn check_json_lengths(v: &serde_json::Value) -> Vec<Error> {
+    let mut errors = Vec::new();
+    let mut stack = vec![(String::new(), v)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Err(e) = check_field_length(if path.is_empty() { "body" } else { &path }, s) {
+                    errors.push(e);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                stack.extend(items.iter().enumerate().map(|(i, x)| (format!("{path}[{i}]"), x)));
+            }
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    if let Err(e) = check_field_length(&format!("{path}.{k}").trim_start_matches('.').to_owned(), k) {
+                        errors.push(e);
+                    }
+                    stack.push((format!("{path}.{k}").trim_start_matches('.').to_owned(), x));
+                }
+            }
+            _ => {}
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod field_length_tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_limited_by_kind() {
+        assert!(check_field_length("name_zh", &"长".repeat(4_000)).is_ok());
+        assert_eq!(
+            check_field_length("name_zh", &"长".repeat(4_001)).unwrap_err().code,
+            "field.too_long"
+        );
+        assert!(check_field_length("model", &"x".repeat(60_000)).is_ok());
+        assert!(check_field_length("in.3.readings", &"1 ".repeat(30_000)).is_ok());
+        assert!(check_field_length("points[2].readings", &"1 ".repeat(30_000)).is_ok());
+        let v = serde_json::json!({"name_zh": "长".repeat(5_000), "points": [{"note": "x".repeat(5_000)}]});
+        let mut named: Vec<String> = check_json_lengths(&v).into_iter().map(|e| e.field).collect();
+        named.sort();
+        assert_eq!(named, ["name_zh", "points[0].note"]);
+    }
+}

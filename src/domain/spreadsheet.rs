@@ -7,22 +7,34 @@
 //! The import/export format (docs/data-format.md) does the same and reverses it on
 //! import: a cell that begins with `'` loses exactly that one character. So that this
 //! round-trips every value, export also doubles the `'` of a value that itself begins
-//! with one. A plain number (`-0.5`, `+3`) is no formula and is written as it is.
+//! with one. A plain number or quantity (`-0.5`, `+3`, `-60 °C`) can run nothing and is
+//! written as it is.
 
 use std::borrow::Cow;
 
-fn is_plain_number(cell: &str) -> bool {
-    let digits = cell.trim_start_matches(['+', '-']);
-    !digits.is_empty()
-        && digits
+/// A number, optionally followed by a unit made of letters, digits and the unit signs
+/// (`-60 °C`, `+3.5 mm`, `-1e-9`, `-2 m/s^2`): nothing a spreadsheet could call.
+fn is_plain_quantity(cell: &str) -> bool {
+    let body = cell.strip_prefix(['+', '-']).unwrap_or(cell);
+    let end = body
+        .char_indices()
+        .find(|&(i, c)| {
+            !(c.is_ascii_digit()
+                || c == '.'
+                || ((c == 'e' || c == 'E') && i > 0)
+                || ((c == '+' || c == '-') && body[..i].ends_with(['e', 'E'])))
+        })
+        .map_or(body.len(), |(i, _)| i);
+    let (number, unit) = body.split_at(end);
+    number.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && number.parse::<f64>().is_ok()
+        && unit
             .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-        && digits.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && cell.parse::<f64>().is_ok()
+            .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '°' | 'µ' | 'Ω' | '%' | '·' | '/' | '^' | '℃'))
 }
 
 fn runs_as_formula(cell: &str) -> bool {
-    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(cell)
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_quantity(cell)
 }
 
 /// A cell for a spreadsheet: a formula-like cell gets a leading `'`.
@@ -68,7 +80,19 @@ mod tests {
         ] {
             assert_eq!(cell(f), format!("'{f}"), "{f:?}");
         }
-        for n in ["-0.5", "+3", "-1e-6", "12.5", "2026-11-28", "量块", "", "'quoted"] {
+        for n in [
+            "-0.5",
+            "+3",
+            "-1e-6",
+            "12.5",
+            "2026-11-28",
+            "量块",
+            "",
+            "'quoted",
+            "-60 °C",
+            "+3.5 mm",
+            "-2 m/s^2",
+        ] {
             assert_eq!(cell(n), n, "{n:?}");
         }
     }

@@ -258,6 +258,14 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_elements_are_refused_early() {
+        let mut xml = String::from("<dcc:digitalCalibrationCertificate xmlns:dcc=\"https://ptb.de/dcc\">");
+        xml.push_str(&"<a>".repeat(100_000));
+        let e = read(xml.as_bytes()).unwrap_err();
+        assert!(e.contains("nest more than 64 levels"), "{e}");
+    }
+
+    #[test]
     fn what_is_not_a_dcc_is_refused() {
         assert!(read(b"<html><body/></html>")
             .unwrap_err()

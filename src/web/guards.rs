@@ -319,6 +319,14 @@ impl<'r> FromData<'r> for CsrfForm {
             Err(_) => return data::Outcome::Error((Status::BadRequest, "unreadable form")),
         };
         let pairs: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        // No field longer than any rule allows gets past the boundary (docs/security.md).
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| crate::domain::check_field_length(k, v).is_err() || k.len() > 200)
+        {
+            tracing::warn!(request = %RequestId::of(req), uri = %req.uri(), field = %k.chars().take(60).collect::<String>(), "form refused: a field is too long");
+            return data::Outcome::Error((Status::UnprocessableEntity, "field too long"));
+        }
         let sent = pairs
             .iter()
             .find(|(k, _)| k == "csrf")

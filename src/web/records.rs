@@ -28,6 +28,13 @@ const FORM_POINTS: usize = 6;
 
 /// A JSON body into `T`, each error naming the field where it went wrong.
 pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
+    // Strings longer than any rule allows are refused by name before anything else.
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
+        let too_long = crate::domain::check_json_lengths(&value);
+        if !too_long.is_empty() {
+            return Err(Error::invalid(too_long));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_str(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

@@ -87,6 +87,10 @@ pub(super) fn text_fields_from_json<T: crate::domain::TextFields>(
             format!("the body is not valid JSON: {e}"),
         )
     })?;
+    let too_long = domain::check_json_lengths(&value);
+    if !too_long.is_empty() {
+        return Err(Error::invalid(too_long));
+    }
     let serde_json::Value::Object(map) = value else {
         return Err(Error::field(
             "body",

@@ -75,7 +75,41 @@ fn json_bodies(text: &str) -> Vec<String> {
         json!({"points": "not a list", "standards": {"a": 1}, "changes": [1], "limit": -1}).to_string(),
         "{\"unterminated\": ".to_owned(),
         format!("{{\"name_zh\": \"{}\"}}", "长".repeat(100_000)),
+        // Deep nesting, huge numbers and oversized text where the engine and the
+        // amendments read them.
+        hostile_problem().to_string(),
+        format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+        json!({
+            "changes": deep_object(200),
+            "reason": "x".repeat(5_000),
+            "note": "长".repeat(5_000),
+            "points": [{"nominal": "1e308 mm", "reference": "1e308 mm", "readings": "1e308 1e308"}],
+        })
+        .to_string(),
     ]
+}
+
+/// An uncertainty problem that once killed or stalled the server: 8,000 nested
+/// parentheses, a unit nested 5,000 deep, u = 1e308, 5·10⁷ trials of 20 measurands.
+fn hostile_problem() -> serde_json::Value {
+    let measurands: Vec<_> = (0..20)
+        .map(|i| json!({"name": format!("y{i}"), "unit": format!("{}m{}", "(".repeat(5000), ")".repeat(5000))}))
+        .collect();
+    json!({
+        "measurands": measurands,
+        "model": format!("y = {}x{}", "(".repeat(8000), ")".repeat(8000)),
+        "inputs": [{"name": "x", "value": 1e308, "unit": "m", "uncertainty": {"kind": "normal", "u": 1e308, "dof": 1e9}}],
+        "coverage": {"probability": 0.9999999999999999},
+        "monte_carlo": {"trials": 50_000_000u64},
+    })
+}
+
+fn deep_object(depth: usize) -> serde_json::Value {
+    let mut v = json!("x");
+    for _ in 0..depth {
+        v = json!({ "a": v });
+    }
+    v
 }
 
 #[rocket::async_test]
@@ -110,6 +144,21 @@ async fn every_route_answers_hostile_input_below_500() {
             );
             let uri = format!("{path}?{query}");
             let mut bodies: Vec<(ContentType, String)> = vec![(ContentType::Form, form_body(text))];
+            if v == 0 {
+                // Oversized text in every field, and a model nested 8,000 deep.
+                bodies.push((ContentType::Form, form_body(&"长".repeat(5_000))));
+                let mut deep = form_urlencoded::Serializer::new(String::new());
+                deep.append_pair("csrf", CSRF);
+                deep.append_pair("measurands", "y m");
+                deep.append_pair("model", &format!("y = {}x{}", "(".repeat(8000), ")".repeat(8000)));
+                deep.append_pair("in.0.name", "x");
+                deep.append_pair("in.0.value", "1e308");
+                deep.append_pair("in.0.unit", "m");
+                deep.append_pair("in.0.kind", "normal");
+                deep.append_pair("in.0.u", "1e308");
+                deep.append_pair("action", "preview");
+                bodies.push((ContentType::Form, deep.finish()));
+            }
             if path.starts_with("/api/") && *method != Method::Get {
                 bodies.extend(json_bodies(text).into_iter().map(|b| (ContentType::JSON, b)));
             }

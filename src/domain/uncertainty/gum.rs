@@ -149,11 +149,14 @@ mod tests {
         assert!((below - coverage_factor(0.95, Some(1000.0))).abs() < 1e-6);
         assert_eq!(format!("{:.6}", coverage_factor(0.95, Some(1e7))), "1.959964");
         assert_eq!(format!("{:.6}", coverage_factor(0.95, Some(1e9))), "1.959964");
+        // k − z ≈ (z³ + z)/(4ν), the first term of the expansion (A&S 26.7.5).
         let z = coverage_factor(0.9545, None);
-        for nu in [1e5, 1e7, 2.3e7, 1e9, 1e15] {
+        let g1 = (z.powi(3) + z) / 4.0;
+        for nu in [1e5, 1e7, 2.3e7, 1e9] {
             let k = coverage_factor(0.9545, Some(nu));
-            assert!(k > z && k - z < 1.0 / nu, "ν = {nu}: k = {k}");
+            assert!(((k - z) * nu - g1).abs() < 0.01 * g1, "ν = {nu}: k = {k}");
         }
+        assert!((coverage_factor(0.9545, Some(1e15)) - z).abs() < 1e-14);
     }
 
     #[test]
