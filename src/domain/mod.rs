@@ -185,10 +185,12 @@ pub fn check_json_lengths(v: &serde_json::Value) -> Vec<Error> {
             }
             serde_json::Value::Object(m) => {
                 for (k, x) in m {
-                    if let Err(e) = check_field_length(&format!("{path}.{k}").trim_start_matches('.').to_owned(), k) {
+                    let at = format!("{path}.{k}").trim_start_matches('.').to_owned();
+                    // A name is no longer than a value may be.
+                    if let Err(e) = check_field_length(&at, k) {
                         errors.push(e);
                     }
-                    stack.push((format!("{path}.{k}").trim_start_matches('.').to_owned(), x));
+                    stack.push((at, x));
                 }
             }
             _ => {}

@@ -42,7 +42,7 @@ async fn list_page(
         "" => 1,
         typed => match crate::domain::list_position("page", typed, 1) {
             Ok(p) => p,
-            Err(e) => return error_page(&templates, &chrome, &crate::service::Error::invalid(vec![e])),
+            Err(e) => return error_page(templates, &chrome, &crate::service::Error::invalid(vec![e])),
         },
     };
     match svc::list(&actor, &db.0, get("kind"), get("q"), page).await {

@@ -6,7 +6,7 @@ use metrocal::domain::audit::{Break, Head};
 use metrocal::service::audit::{self, Changes, Entry};
 use metrocal::service::Actor;
 use rocket::http::{ContentType, Status};
-use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{json, Value};
 
 async fn exec(app: &TestApp, sql: &str) -> Result<(), sea_orm::DbErr> {
@@ -161,7 +161,7 @@ async fn a_refused_or_failed_change_leaves_no_event() {
     // A transaction that appended its event and then failed takes the event with it:
     // the chain has no gap and the next event follows on.
     let head_before = audit::head(&app.db).await.unwrap();
-    let txn = app.db.begin().await.unwrap();
+    let txn = metrocal::store::begin(&app.db).await.unwrap();
     let operator = Actor::system("test");
     let mut changes = Changes::new();
     changes.note("name_zh", json!("不会保存"));
