@@ -31,6 +31,13 @@ pub struct AppConfig {
     /// Limits of uncertainty evaluations (docs/security.md).
     #[serde(default)]
     pub evaluation: crate::service::uncertainty::EvaluationConfig,
+    /// The SMTP server notifications are e-mailed through (METROCAL_SMTP_URL,
+    /// `smtp://user:password@host:587` or `smtps://…`); none: they stay in the inbox.
+    #[serde(default)]
+    pub smtp_url: Option<String>,
+    /// The sender of those e-mails (METROCAL_MAIL_FROM).
+    #[serde(default)]
+    pub mail_from: Option<String>,
 }
 
 impl Default for AppConfig {
@@ -42,6 +49,8 @@ impl Default for AppConfig {
             today: None,
             public_url: DEFAULT_PUBLIC_URL.into(),
             evaluation: Default::default(),
+            smtp_url: None,
+            mail_from: None,
         }
     }
 }

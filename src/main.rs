@@ -535,7 +535,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
                 .await
                 .map_err(field_errors)?;
-            let mailed = match metrocal::service::mail::Mailer::from_env(&config(&cli)?.public_url)? {
+            let mailed = match metrocal::service::mail::Mailer::from_config(&config(&cli)?)? {
                 Some(m) => Some(
                     metrocal::service::mail::deliver(&db, &m, chrono::Utc::now())
                         .await

@@ -16,6 +16,7 @@ mod m20261128_000006_planning;
 mod m20261128_000007_certificates;
 mod m20261128_000008_records;
 mod m20261128_000009_cmc_address;
+mod m20261202_000010_change_counters;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_certificates::Migration),
             Box::new(m20261128_000008_records::Migration),
             Box::new(m20261128_000009_cmc_address::Migration),
+            Box::new(m20261202_000010_change_counters::Migration),
         ]
     }
 }

@@ -97,7 +97,8 @@ pub async fn record_for_user<C: ConnectionTrait>(
 
 /// What is audited under these entity types does not change the public register's
 /// pages; anything else (standards, organisations, imports, and kinds added later)
-/// makes the register's cached pages stale.
+/// advances the register's change counter, and so makes its cached pages stale on every
+/// app instance.
 const OUTSIDE_REGISTER: &[&str] = &[
     "api_token",
     "calendar_feed",
@@ -111,6 +112,11 @@ const OUTSIDE_REGISTER: &[&str] = &[
     "work_order",
 ];
 
+/// What the calibration plan does not depend on; everything else (work orders,
+/// capacities, holidays, the daily run, records and certificates that complete work
+/// orders, the register itself) advances the plan's counter.
+const OUTSIDE_PLAN: &[&str] = &["api_token", "calendar_feed", "uncertainty_budget", "user"];
+
 async fn append<C: ConnectionTrait>(
     db: &C,
     actor_user_id: Option<i32>,
@@ -120,9 +126,15 @@ async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
     entry: Entry<'_>,
 ) -> Result<i64> {
+    // The caches keyed by these counters see the change once this transaction commits.
+    let mut views = Vec::with_capacity(2);
     if !OUTSIDE_REGISTER.contains(&entry.entity_type) {
-        super::register_changed();
+        views.push(crate::store::changes::REGISTER);
     }
+    if !OUTSIDE_PLAN.contains(&entry.entity_type) {
+        views.push(crate::store::changes::PLAN);
+    }
+    crate::store::changes::advance(db, &views).await?;
     let (seq, prev_hash) = q::advance_head(db).await?;
     let event = Event {
         seq,

@@ -280,6 +280,5 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
         let input = record("verification", method, vec![standard], vec![p]);
         record_and_sign(db, keys, wo, input, now).await?;
     }
-    super::planner::forget_plan();
     Ok(())
 }

@@ -445,7 +445,6 @@ pub async fn record_check(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(row)
 }
 
@@ -516,7 +515,6 @@ pub async fn record_event(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(e)
 }
 

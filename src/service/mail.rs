@@ -38,16 +38,14 @@ impl Mailer {
         })
     }
 
-    /// The mailer the environment configures, if any; its links point to `public_url`.
-    pub fn from_env(public_url: &str) -> std::result::Result<Option<Mailer>, String> {
-        let Ok(url) = std::env::var("METROCAL_SMTP_URL") else {
+    /// The mailer the configuration names (`smtp_url`, `mail_from`: METROCAL_SMTP_URL and
+    /// METROCAL_MAIL_FROM), if any; its links point to the configured public address.
+    pub fn from_config(config: &crate::config::AppConfig) -> std::result::Result<Option<Mailer>, String> {
+        let Some(url) = config.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) else {
             return Ok(None);
         };
-        if url.trim().is_empty() {
-            return Ok(None);
-        }
-        let from = std::env::var("METROCAL_MAIL_FROM").unwrap_or_else(|_| "metrocal <metrocal@localhost>".into());
-        Mailer::new(&url, &from, public_url).map(Some)
+        let from = config.mail_from.as_deref().unwrap_or("metrocal <metrocal@localhost>");
+        Mailer::new(url, from, &config.public_url).map(Some)
     }
 }
 

@@ -31,7 +31,6 @@ use crate::domain::accounts::{Role, Roles};
 use sea_orm::DbErr;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Who is asking, and under which request id their changes are audited.
 #[derive(Debug, Clone)]
@@ -308,19 +307,3 @@ impl From<DbErr> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The register's change counter in this process: advanced by every change to a
-/// standard, device, organisation or region (when audited, and after the commit), so
-/// that [`standards::RegisterCache`] knows its pages are stale. It counts what this
-/// process changed; the cache's time limit covers other processes.
-static REGISTER_VERSION: AtomicU64 = AtomicU64::new(0);
-
-/// The register changed (or is about to, once the current transaction commits).
-pub fn register_changed() {
-    REGISTER_VERSION.fetch_add(1, Ordering::SeqCst);
-}
-
-/// See [`register_changed`].
-pub fn register_version() -> u64 {
-    REGISTER_VERSION.load(Ordering::SeqCst)
-}

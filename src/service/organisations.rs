@@ -335,7 +335,6 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(o.id)
 }
 
@@ -402,6 +401,5 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(())
 }

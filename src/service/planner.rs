@@ -16,7 +16,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Calibrations a week per standard in service, for a laboratory that has set no capacity.
@@ -101,21 +100,16 @@ pub struct Plan {
     pub labs: Vec<LabLoad>,
 }
 
-// Bumped by every change a plan depends on. One counter for the process: a change to
-// one database only makes another's cached plan be computed again.
-static GENERATION: AtomicU64 = AtomicU64::new(0);
-type Cached = (NaiveDate, u32, u64, std::time::Instant, Arc<Plan>);
+type Cached = (NaiveDate, u32, i64, Arc<Plan>);
 
-/// The last plan of one database, kept until the next change it depends on (or a
-/// minute, for changes made by another instance), so that the planning page answers at
-/// once. The server keeps one; the CLI makes one per run.
+/// The last plan of one database, kept until the next change it depends on, so that the
+/// planning page answers at once. It is keyed by the database's `plan` change counter
+/// (advanced with every audited change the plan depends on: work orders, capacities,
+/// holidays, the daily run, the register), so a change made through any app instance
+/// or the CLI is seen by the next request to every other. The server keeps one, as
+/// managed state; the CLI makes one per run.
 #[derive(Default)]
 pub struct PlanCache(Mutex<Option<Cached>>);
-
-/// A change the plan depends on was made (work orders, capacity, holidays, a daily run).
-pub fn forget_plan() {
-    GENERATION.fetch_add(1, Ordering::SeqCst);
-}
 
 fn check_weeks(weeks: u32) -> Result<()> {
     if weeks == 0 || weeks > planner::MAX_WEEKS {
@@ -142,14 +136,16 @@ pub async fn plan(
         return Err(actor.forbidden());
     }
     check_weeks(weeks)?;
-    let generation = GENERATION.load(Ordering::SeqCst);
-    if let Some((s, w, g, at, p)) = cache.0.lock().expect("plan cache").as_ref() {
-        if (*s, *w, *g) == (start, weeks, generation) && at.elapsed().as_secs() < 60 {
+    // Read before the plan: a change committed while it is computed leaves it under a
+    // counter that is already behind, so the next request computes it again.
+    let generation = crate::store::changes::value(db, crate::store::changes::PLAN).await?;
+    if let Some((s, w, g, p)) = cache.0.lock().expect("plan cache").as_ref() {
+        if (*s, *w, *g) == (start, weeks, generation) {
             return Ok(p.clone());
         }
     }
     let p = Arc::new(compute(db, start, weeks).await?);
-    *cache.0.lock().expect("plan cache") = Some((start, weeks, generation, std::time::Instant::now(), p.clone()));
+    *cache.0.lock().expect("plan cache") = Some((start, weeks, generation, p.clone()));
     Ok(p)
 }
 
@@ -408,7 +404,7 @@ pub async fn accept(
     let plan = plan(actor, db, cache, start, weeks).await?;
     let mine: Vec<&PlannedItem> = plan.planned.iter().filter(|i| i.lab_id == Some(lab)).collect();
     let txn = crate::store::begin(db).await?;
-    // A cached plan may be up to a minute old: skip what was ordered since.
+    // A plan read just before another order was committed: skip what was ordered since.
     let open: rustc_hash::FxHashSet<(String, i32)> = q::open_items_of(&txn, lab).await?.into_iter().collect();
     let mut rows = Vec::new();
     for i in &mine {
@@ -437,7 +433,6 @@ pub async fn accept(
         super::work_orders::audit_created(&txn, actor, now, w, "plan").await?;
     }
     txn.commit().await?;
-    forget_plan();
     Ok(created.len())
 }
 
@@ -591,7 +586,6 @@ pub async fn save_capacity(
     )
     .await?;
     txn.commit().await?;
-    forget_plan();
     Ok(())
 }
 
@@ -661,7 +655,6 @@ pub async fn add_holiday(
     )
     .await?;
     txn.commit().await?;
-    forget_plan();
     Ok(h.id)
 }
 
@@ -694,6 +687,5 @@ pub async fn remove_holiday(actor: &Actor, db: &DatabaseConnection, id: i32, now
     )
     .await?;
     txn.commit().await?;
-    forget_plan();
     Ok(())
 }

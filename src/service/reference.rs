@@ -110,7 +110,6 @@ pub async fn load(db: &DatabaseConnection) -> Result<()> {
         .collect();
     q::upsert_categories(&txn, cats).await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(())
 }
 

@@ -425,7 +425,6 @@ pub async fn run_daily(
     )
     .await?;
     txn.commit().await?;
-    super::planner::forget_plan();
     if summary.changed as u64 + summary.removed > 10_000 {
         // Committed already: a failure here only leaves the tidying to autovacuum.
         if let Err(e) = q::vacuum_due_items(db).await {

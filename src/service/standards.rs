@@ -452,20 +452,19 @@ pub async fn list(_actor: &Actor, db: &DatabaseConnection, p: &ListParams, today
 ///
 /// An entry is the page and its JSON, keyed by the filters and the day (the status and
 /// days to expiry depend on it). It is used while the register is unchanged: every
-/// change to a standard, device, organisation or region advances
-/// [`super::register_version`], both when it is audited and again once committed (so a
-/// page read between the two is not kept). Changes made by another process (the CLI,
-/// another server instance on the same PostgreSQL) are not seen by the counter, so an
-/// entry also expires after [`RegisterCache::TTL`]. The cache holds at most
+/// audited change to a standard, device, organisation or region advances the database's
+/// `register` change counter in its own transaction, and each request reads the counter
+/// first. A change made through any app instance, or the CLI, is seen by the next
+/// request to every other; no time limit is needed. The cache holds at most
 /// [`RegisterCache::MAX_BYTES`] of JSON; when full it starts again.
 #[derive(Default)]
 pub struct RegisterCache(std::sync::Mutex<CacheState>);
 
 #[derive(Default)]
 struct CacheState {
-    version: u64,
+    version: i64,
     bytes: usize,
-    pages: HashMap<(NaiveDate, ListParams), (std::time::Instant, std::sync::Arc<CachedPage>)>,
+    pages: HashMap<(NaiveDate, ListParams), std::sync::Arc<CachedPage>>,
 }
 
 /// A page of the register and its JSON, as cached.
@@ -475,21 +474,18 @@ pub struct CachedPage {
 }
 
 impl RegisterCache {
-    /// How long a page is kept at most, for changes made outside this process.
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(30);
     /// The most JSON kept (bytes).
     pub const MAX_BYTES: usize = 16 << 20;
 
-    fn get(&self, version: u64, key: &(NaiveDate, ListParams)) -> Option<std::sync::Arc<CachedPage>> {
+    fn get(&self, version: i64, key: &(NaiveDate, ListParams)) -> Option<std::sync::Arc<CachedPage>> {
         let state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if state.version != version {
             return None;
         }
-        let (at, page) = state.pages.get(key)?;
-        (at.elapsed() < Self::TTL).then(|| page.clone())
+        state.pages.get(key).cloned()
     }
 
-    fn put(&self, version: u64, key: (NaiveDate, ListParams), page: std::sync::Arc<CachedPage>) {
+    fn put(&self, version: i64, key: (NaiveDate, ListParams), page: std::sync::Arc<CachedPage>) {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if version < state.version {
             // Read before a change that newer pages already show: not kept.
@@ -502,7 +498,7 @@ impl RegisterCache {
             state.version = version;
         }
         state.bytes += page.json.len();
-        if let Some((_, old)) = state.pages.insert(key, (std::time::Instant::now(), page)) {
+        if let Some(old) = state.pages.insert(key, page) {
             state.bytes -= old.json.len();
         }
     }
@@ -520,7 +516,7 @@ pub async fn list_cached(
     let key = (today, p.clone());
     // Read before the query: a change committed while it runs makes the page stale, and
     // it is then kept under a version that is already behind.
-    let version = super::register_version();
+    let version = crate::store::changes::value(db, crate::store::changes::REGISTER).await?;
     if let Some(page) = cache.get(version, &key) {
         return Ok(page);
     }
@@ -837,7 +833,6 @@ pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInpu
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     tracing::info!(standard = model.id, cert_no = %model.cert_no, actor = %actor.label(), "standard created");
     Ok(model.id)
 }
@@ -943,7 +938,6 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     tracing::info!(standard = id, actor = %actor.label(), "standard updated");
     Ok(())
 }

@@ -1305,7 +1305,6 @@ async fn record_link_from(
     )
     .await?;
     txn.commit().await?;
-    super::register_changed();
     Ok(saved.id)
 }
 

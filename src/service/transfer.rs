@@ -1014,7 +1014,6 @@ pub async fn import(
         crate::store::set_page_cache(&txn, crate::store::PAGE_CACHE_KIB).await?;
     }
     txn.commit().await?;
-    super::register_changed();
     lap("committed");
     if bulk {
         q::vacuum_after_bulk_load(db).await?;
@@ -1055,7 +1054,6 @@ pub async fn export(
     let standards = q::all_standards(&txn).await?;
     let devices = q::all_devices(&txn).await?;
     txn.commit().await?;
-    super::register_changed();
     // The export is recorded (who took a copy of the register, and when) before the
     // files are written.
     let mut changes = Changes::new();
@@ -1078,7 +1076,6 @@ pub async fn export(
     .await
     .map_err(ImportError::Service)?;
     txn.commit().await?;
-    super::register_changed();
     progress.stage("exporting", (orgs.len() + standards.len() + devices.len()) as u64);
 
     // Every cell as the exchange format writes it: reversible, and inert in a spreadsheet.

@@ -231,7 +231,6 @@ pub async fn create(
     let w = created.pop().expect("one inserted");
     audit_created(&txn, actor, now, &w, "manual").await?;
     txn.commit().await?;
-    super::planner::forget_plan();
     Ok(w)
 }
 
@@ -313,7 +312,6 @@ pub async fn move_to(
         .await?
         .ok_or(Error::NotFound { what: "work order" })?;
     txn.commit().await?;
-    super::planner::forget_plan();
     Ok(w)
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod budgets;
 pub mod certificates;
+pub mod changes;
 pub mod entities;
 pub mod intervals;
 pub mod lifecycle;

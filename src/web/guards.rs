@@ -151,6 +151,14 @@ pub struct Chrome {
     pub csrf: String,
     pub request_id: String,
     pub session_expired: bool,
+    /// Today, from the app's clock (a fixed day in demonstrations and tests).
+    pub today: chrono::NaiveDate,
+}
+
+fn today_of(req: &Request<'_>) -> chrono::NaiveDate {
+    req.rocket()
+        .state::<super::Clock>()
+        .map_or_else(|| super::Clock(None).today(), super::Clock::today)
 }
 
 impl Chrome {
@@ -163,6 +171,7 @@ impl Chrome {
             csrf: String::new(),
             request_id: RequestId::of(req).to_string(),
             session_expired: false,
+            today: today_of(req),
         }
     }
 }
@@ -228,6 +237,7 @@ impl<'r> FromRequest<'r> for Chrome {
             csrf: csrf_token(req),
             request_id: actor.request_id.clone(),
             session_expired: req.local_cache(|| SessionExpired(false)).0,
+            today: today_of(req),
         })
     }
 }

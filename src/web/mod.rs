@@ -50,6 +50,24 @@ impl Clock {
     }
 }
 
+/// Today from the app's [`Clock`], as a request guard for the handlers whose rules
+/// depend on the date (the recall list, the plan, the calendar feeds).
+#[derive(Debug, Clone, Copy)]
+pub struct Today(pub chrono::NaiveDate);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Today {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, Self::Error> {
+        let today = req
+            .rocket()
+            .state::<Clock>()
+            .map_or_else(|| Clock(None).today(), Clock::today);
+        rocket::request::Outcome::Success(Today(today))
+    }
+}
+
 /// An HTML page with its status, or a redirect (303 See Other).
 pub struct Page {
     pub status: Status,

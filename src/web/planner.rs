@@ -34,12 +34,8 @@ pub const DEFAULT_WEEKS: u32 = 12;
 /// Rows of a laboratory's planned items per page.
 const PAGE: usize = 200;
 
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
-}
-
-/// weeks, start and lab from the query, each refused by name.
-fn plan_params(q: &BTreeMap<&str, &str>) -> Result<(u32, NaiveDate, Option<i32>), Error> {
+/// weeks, start (by default `today`) and lab from the query, each refused by name.
+fn plan_params(q: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(u32, NaiveDate, Option<i32>), Error> {
     let weeks = match q.get("weeks").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => DEFAULT_WEEKS,
         Some(w) => w
@@ -47,7 +43,7 @@ fn plan_params(q: &BTreeMap<&str, &str>) -> Result<(u32, NaiveDate, Option<i32>)
             .map_err(|_| Error::field("weeks", "plan.weeks_out_of_range", "a whole number of weeks"))?,
     };
     let start = match q.get("start").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        None => today(),
+        None => today,
         Some(s) => crate::domain::register::parse_date("start", s).map_err(|e| Error::invalid(vec![e]))?,
     };
     let lab = match q.get("lab").map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -71,7 +67,7 @@ async fn plan_page(
 ) -> Page {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
-    let result = match plan_params(&q) {
+    let result = match plan_params(&q, chrome.today) {
         Ok((weeks, start, lab)) => svc::lab_plan(&actor, &db.0, cache, lab, start, weeks)
             .await
             .map(|p| (p, weeks)),
@@ -119,7 +115,7 @@ async fn accept_page(
     chrome: Chrome,
 ) -> Page {
     let q: BTreeMap<&str, &str> = form.iter().collect();
-    let result = match plan_params(&q) {
+    let result = match plan_params(&q, chrome.today) {
         Ok((weeks, start, _)) => svc::accept(&actor, &db.0, cache, start, weeks, chrono::Utc::now()).await,
         Err(e) => Err(e),
     };
@@ -146,10 +142,11 @@ pub async fn plan_api(
     db: &State<Db>,
     cache: &State<svc::PlanCache>,
     actor: Actor,
+    today: super::Today,
     query: QueryPairs,
 ) -> ApiResult<Json<serde_json::Value>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let (weeks, start, lab) = plan_params(&q)?;
+    let (weeks, start, lab) = plan_params(&q, today.0)?;
     let value = if lab.is_none() && actor.oversees() {
         serde_json::to_value(&*svc::plan(&actor, &db.0, cache, start, weeks).await?)
     } else {
@@ -167,7 +164,7 @@ async fn capacity_view(
     status: Status,
     extra: minijinja::Value,
 ) -> Page {
-    match svc::capacity(actor, &db.0, lab, today()).await {
+    match svc::capacity(actor, &db.0, lab, chrome.today).await {
         Ok(v) => render(
             templates,
             "schedule/capacity.html",

@@ -7,7 +7,6 @@ use super::traceability::CsvFile;
 use super::{error_page, render, Chrome, Db, Page};
 use crate::service::schedule::{self as svc, RecallList, RecallQuery};
 use crate::service::{Actor, Error};
-use chrono::NaiveDate;
 use minijinja::value::Serde;
 use rocket::http::{ContentType, Status};
 use rocket::serde::json::Json;
@@ -31,11 +30,6 @@ pub fn page_routes() -> Vec<Route> {
 
 pub fn api_routes() -> Vec<Route> {
     routes![recall_api]
-}
-
-/// Today in China Standard Time.
-fn today() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
 }
 
 fn recall_query(q: &BTreeMap<&str, &str>) -> RecallQuery {
@@ -70,7 +64,7 @@ async fn recall_page(
     query: QueryPairs,
 ) -> Page {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    match svc::recall(&actor, &db.0, &recall_query(&q), today(), false).await {
+    match svc::recall(&actor, &db.0, &recall_query(&q), chrome.today, false).await {
         Ok(r) => render(
             templates,
             "schedule/recall.html",
@@ -102,7 +96,7 @@ async fn recall_csv(
     query: QueryPairs,
 ) -> CsvFile {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let list = match svc::recall(&actor, &db.0, &recall_query(&q), today(), true).await {
+    let list = match svc::recall(&actor, &db.0, &recall_query(&q), chrome.today, true).await {
         Ok(r) => r,
         Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
     };
@@ -164,10 +158,15 @@ async fn mark_read_page(
     security(("bearer" = []))
 )]
 #[get("/recall")]
-pub async fn recall_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<RecallList>> {
+pub async fn recall_api(
+    db: &State<Db>,
+    actor: Actor,
+    today: super::Today,
+    query: QueryPairs,
+) -> ApiResult<Json<RecallList>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     Ok(Json(
-        svc::recall(&actor, &db.0, &recall_query(&q), today(), false).await?,
+        svc::recall(&actor, &db.0, &recall_query(&q), today.0, false).await?,
     ))
 }
 
@@ -246,9 +245,9 @@ async fn feed_revoke_page(
 /// A calendar program's subscription: `/calendar/{token}.ics`, no login (the token is the
 /// credential); 404 once revoked.
 #[get("/calendar/<file>")]
-async fn calendar_feed(file: &str, db: &State<Db>) -> Result<(ContentType, String), Status> {
+async fn calendar_feed(file: &str, db: &State<Db>, today: super::Today) -> Result<(ContentType, String), Status> {
     let token = file.strip_suffix(".ics").ok_or(Status::NotFound)?;
-    match svc::feed_ics(&db.0, token, today()).await {
+    match svc::feed_ics(&db.0, token, today.0).await {
         Ok(text) => Ok((
             ContentType::new("text", "calendar").with_params(("charset", "utf-8")),
             text,
@@ -272,11 +271,11 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             let Some(db) = rocket.state::<Db>().map(|d| d.0.clone()) else {
                 return;
             };
-            let public_url = rocket
-                .state::<crate::service::keys::KeyStore>()
-                .map(|k| k.public_url().to_owned())
-                .unwrap_or_default();
-            let mailer = match crate::service::mail::Mailer::from_env(&public_url) {
+            let clock = super::Clock(rocket.state::<super::Clock>().and_then(|c| c.0));
+            let Some(config) = rocket.state::<crate::config::AppConfig>() else {
+                return;
+            };
+            let mailer = match crate::service::mail::Mailer::from_config(config) {
                 Ok(m) => m,
                 Err(e) => {
                     tracing::error!(error = %e, "e-mail is not configured correctly; notifications stay in the inbox");
@@ -285,7 +284,7 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             };
             rocket::tokio::spawn(async move {
                 loop {
-                    match svc::run_if_due(&db, today(), chrono::Utc::now()).await {
+                    match svc::run_if_due(&db, clock.today(), chrono::Utc::now()).await {
                         Ok(Some(s)) => {
                             tracing::info!(?s, "daily schedule run");
                             crate::release_memory();

@@ -12,6 +12,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod hostile;
+mod instances;
 mod intervals;
 mod lifecycle;
 mod limits;

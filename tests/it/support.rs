@@ -14,6 +14,8 @@ pub fn today() -> NaiveDate {
 
 pub struct TestApp {
     pub client: Client,
+    /// The configuration the app was started with (a second instance uses it too).
+    pub config: AppConfig,
     pub db: DatabaseConnection,
     /// The database's URL, for the command line.
     pub url: String,
@@ -90,12 +92,18 @@ impl TestApp {
             ..Default::default()
         };
         adjust(&mut config);
-        let rocket = metrocal::rocket(config).unwrap();
+        let rocket = metrocal::rocket(config.clone()).unwrap();
         // Untracked: each request carries exactly the cookies the test gives it, so
         // requests of different users in one test never share a session.
         let client = Client::untracked(rocket).await.expect("valid rocket");
         let db = metrocal::store::connect(&url).await.unwrap();
-        TestApp { client, db, url, dir }
+        TestApp {
+            client,
+            config,
+            db,
+            url,
+            dir,
+        }
     }
 
     /// The app's data directory (cookie key, demo account passwords).
