@@ -899,3 +899,24 @@ pub async fn zip(actor: &Actor, db: &DatabaseConnection, numbers: &[String]) -> 
 }
 
 // ---------------------------------------------------------------- the demo set
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_depth_of_an_amendment_is_measured_without_recursion() {
+        // A snapshot's deepest part: points → a point → its readings → a reading.
+        let real = serde_json::json!({"points": [{"readings": [1.0, 2.0]}], "customer": {"name": {"zh": "某"}}});
+        assert_eq!(json_depth(&real), 4);
+        assert!(json_depth(&real) <= MAX_PATCH_DEPTH);
+        // 100,000 levels are measured (and then refused) without touching the stack.
+        let mut deep = serde_json::Value::Null;
+        for _ in 0..100_000 {
+            deep = serde_json::Value::Array(vec![deep]);
+        }
+        assert_eq!(json_depth(&deep), 100_000);
+        // serde_json's own drop of such a value recurses: leak it in the test instead.
+        std::mem::forget(deep);
+    }
+}

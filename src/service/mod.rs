@@ -300,9 +300,31 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Database errors are mapped here, once: a unique-key violation (two requests racing
+/// to create the same thing) is a conflict with what is stored, and so is a foreign-key
+/// violation (what it refers to was removed meanwhile); the database's own words stay in
+/// the log, not in the answer. Anything else is internal.
 impl From<DbErr> for Error {
     fn from(e: DbErr) -> Self {
-        Error::Internal(e.to_string())
+        match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(cause)) => {
+                tracing::warn!(%cause, "unique constraint violated: answered 409");
+                Error::Conflict {
+                    code: "conflict.duplicate",
+                    message: "this already exists: another request made it first; reload and look".into(),
+                    fields: vec![],
+                }
+            }
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(cause)) => {
+                tracing::warn!(%cause, "foreign key constraint violated: answered 409");
+                Error::Conflict {
+                    code: "conflict.reference",
+                    message: "something this refers to was changed or removed meanwhile; reload and try again".into(),
+                    fields: vec![],
+                }
+            }
+            _ => Error::Internal(e.to_string()),
+        }
     }
 }
 

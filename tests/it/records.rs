@@ -480,3 +480,33 @@ async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
         .await
         .unwrap()
 }
+
+#[rocket::async_test]
+async fn two_records_racing_for_one_work_order_are_one_201_and_one_409() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
+    let a = app.user_in("technician", INSTITUTE).await;
+    let b = app.user_in("technician", INSTITUTE).await;
+    let body = json!({
+        "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+        "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+        "temperature": "20.1 °C", "humidity": "52 %", "adjusted": false,
+        "standards": [standard],
+        "points": [{"nominal": "100 mm", "reference": "100.00000 mm", "readings": "100.00012 100.00014",
+                    "u": "0.05 µm", "k": "2", "p": "0.95", "mpe": "±0.6 µm"}],
+    });
+    let uri = format!("/api/v1/work-orders/{wo}/record");
+    let (first, second) = tokio::join!(app.post_as(&a, &uri, body.clone()), app.post_as(&b, &uri, body.clone()));
+    let mut codes = [first.0, second.0];
+    codes.sort_unstable();
+    // The unique key on the work order's record decides the race; the loser is told it
+    // conflicts with what is stored (it was a 500 when the race reached the database).
+    assert_eq!(codes, [201, 409], "{first:?} {second:?}");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM calibration_records WHERE work_order_id = {wo}"
+        ))
+        .await,
+        1
+    );
+}
