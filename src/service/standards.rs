@@ -891,10 +891,9 @@ pub async fn update(
         if !theirs.is_empty() {
             return Err(Error::Refused {
                 code: "standard.regulator_field",
-                message: format!(
-                    "only the regulator changes {}: the assessment certificate and a suspension or withdrawal are theirs",
-                    theirs.join(", ")
-                ),
+                message: "only the regulator changes the fields marked: the assessment certificate, the range and \
+                          accuracy it was assessed for, and a suspension or withdrawal are theirs"
+                    .into(),
                 fields: theirs
                     .iter()
                     .map(|f| {

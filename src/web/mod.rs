@@ -246,7 +246,7 @@ fn set_lang(
             let e = crate::service::Error::field(
                 "next",
                 "request.next_invalid",
-                "next: the page to return to must be a path on this site",
+                "the page to return to must be a path on this site",
             );
             error_page(templates, &chrome, &e)
         })?,
