@@ -184,3 +184,45 @@ fn the_documented_output_is_the_engines() {
     let printed = serde_json::to_value(metrocal::domain::uncertainty::evaluate(&problem).unwrap()).unwrap();
     assert_eq!(documented, printed);
 }
+
+/// The command line applies the server's limits unless the operator lifts them.
+#[test]
+fn the_cli_applies_the_limits_and_may_lift_them() {
+    use std::io::Write;
+    let run = |extra: &[&str], problem: &Value| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
+            .args(["uncertainty", "evaluate", "-"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(problem.to_string().as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    // 2,200 operations: more than a server evaluates.
+    let mut big = simple();
+    big["model"] = json!(format!("d = d0 + d1{}\nl = l_s + d", " + d1 - d1".repeat(1100)));
+    let out = run(&[], &big);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("model: the model has") && err.contains("at most 2000"),
+        "{err}"
+    );
+    let out = run(&["--no-limits"], &big);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // A smaller work limit refuses what the default allows, naming the trials.
+    let mut mc = simple();
+    mc["monte_carlo"] = json!({"trials": 100_000});
+    assert!(run(&[], &mc).status.success());
+    let out = run(&["--max-work", "100000"], &mc);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("monte_carlo.trials"));
+}
