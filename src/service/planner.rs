@@ -23,8 +23,7 @@ pub const DEFAULT_PER_STANDARD: u32 = 5;
 /// The largest weekly capacity accepted.
 pub const MAX_PER_WEEK: u32 = 100_000;
 
-/// Who plans a laboratory's work and sets its capacity.
-pub const PLANNERS: &[Role] = &[Role::InstituteAdmin, Role::Scheduler];
+pub use super::work_orders::PLANNERS;
 /// Who may read a laboratory's plan.
 const READERS: &[Role] = &[
     Role::InstituteAdmin,

@@ -11,6 +11,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 
+/// Who plans a laboratory's work and sets its capacity.
+pub const PLANNERS: &[Role] = &[Role::InstituteAdmin, Role::Scheduler];
+
 pub const MAX_PAGE: u64 = 200;
 
 /// Who moves an order to each state.
@@ -20,7 +23,7 @@ fn movers(to: WorkOrderStatus) -> &'static [Role] {
         Received | InCalibration | AwaitingReview => &[Role::Technician, Role::Scheduler, Role::InstituteAdmin],
         // Completion follows the review (核验).
         Completed => &[Role::Reviewer, Role::Approver, Role::InstituteAdmin],
-        Cancelled => super::planner::PLANNERS,
+        Cancelled => PLANNERS,
         Planned => &[],
     }
 }
@@ -163,7 +166,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<work_order::Model> {
     let p = actor.require_login()?.ok_or(Error::Forbidden)?;
-    if !actor.may(super::planner::PLANNERS) {
+    if !actor.may(PLANNERS) {
         return Err(actor.forbidden());
     }
     let mut errors = Vec::new();

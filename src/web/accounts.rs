@@ -289,7 +289,7 @@ async fn token_revoke(
 /// The account the bearer token belongs to.
 #[utoipa::path(
     get, path = "/api/v1/me", tag = "accounts",
-    responses((status = 200, body = Me), (status = 401, body = super::openapi::ErrorBody)),
+    responses((status = 200, body = Me), (status = 401, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/me")]
@@ -301,7 +301,7 @@ pub async fn me_api(actor: Actor) -> ApiResult<Json<Me>> {
 #[utoipa::path(
     delete, path = "/api/v1/tokens/{id}", tag = "accounts",
     params(("id" = i32, Path, description = "The token's id, as the account page lists it")),
-    responses((status = 204), (status = 401, body = super::openapi::ErrorBody), (status = 404, body = super::openapi::ErrorBody)),
+    responses((status = 204), (status = 401, body = super::error::ErrorBody), (status = 404, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[delete("/tokens/<id>")]

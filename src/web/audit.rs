@@ -90,9 +90,9 @@ async fn audit_page(
     ),
     responses(
         (status = 200, body = EventPage),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 403, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 403, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -444,8 +444,8 @@ async fn submit(
     params(("id" = i32, Path, description = "The budget's id")),
     responses(
         (status = 200, description = "The budget", body = Object),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 404, description = "No such budget, or not yours to see", body = super::openapi::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 404, description = "No such budget, or not yours to see", body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]

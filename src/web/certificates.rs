@@ -144,11 +144,11 @@ pub async fn verify_token_api(token: &str, db: &State<Db>) -> ApiResult<Json<Ver
 #[utoipa::path(
     post, path = "/api/v1/certificates/verify", tag = "certificates",
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, description = "the verdict"), (status = 422, body = super::openapi::ErrorBody))
+    responses((status = 200, description = "the verdict"), (status = 422, body = super::error::ErrorBody))
 )]
 #[post("/certificates/verify", data = "<data>")]
 pub async fn verify_file_api(data: Data<'_>, db: &State<Db>) -> ApiResult<Json<Verification>> {
-    let body = super::standards::read_bytes(data, MAX_UPLOAD_MIB.mebibytes(), &format!("{MAX_UPLOAD_MIB} MiB")).await?;
+    let body = super::body::read_bytes(data, MAX_UPLOAD_MIB.mebibytes(), &format!("{MAX_UPLOAD_MIB} MiB")).await?;
     if body.is_empty() {
         return Err(Error::field("body", "verify.file_missing", "send the PDF or DCC file as the body").into());
     }
@@ -467,7 +467,7 @@ async fn file_download(
 #[utoipa::path(
     get, path = "/api/v1/certificates", tag = "certificates",
     params(("q" = Option<String>, Query), ("offset" = Option<u64>, Query), ("limit" = Option<u64>, Query, description = "at most 200")),
-    responses((status = 200, description = "the list"), (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "the list"), (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/certificates")]
@@ -522,7 +522,7 @@ pub async fn file_api(
 #[utoipa::path(
     put, path = "/api/v1/certificates/{number}", tag = "certificates",
     params(("number" = String, Path)),
-    responses((status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 409, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[put("/certificates/<number>", data = "<_body>")]
@@ -563,8 +563,8 @@ struct AmendBody {
     post, path = "/api/v1/certificates/{number}/amend", tag = "certificates",
     params(("number" = String, Path)),
     responses((status = 201, description = "the amending certificate"), (status = 403, description = "not an approver of the issuing laboratory, or a wrong password"),
-        (status = 404, description = "not one the caller may see"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+        (status = 404, description = "not one the caller may see"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[allow(clippy::too_many_arguments)]
@@ -578,8 +578,8 @@ pub async fn amend_api(
     actor: Actor,
     addr: ClientAddr,
 ) -> ApiResult<(Status, Json<svc::CertificateView>)> {
-    let body = super::standards::read_body(data).await?;
-    let b: AmendBody = super::records::json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let b: AmendBody = super::body::json_input(&body)?;
     let c = svc::amend(
         &actor,
         &db.0,
@@ -609,7 +609,7 @@ struct WithdrawBody {
     post, path = "/api/v1/certificates/{number}/withdraw", tag = "certificates",
     params(("number" = String, Path)),
     responses((status = 200, description = "withdrawn"), (status = 403, description = "not an approver of the issuing laboratory, or a wrong password"),
-        (status = 409, body = super::openapi::ErrorBody), (status = 422, body = super::openapi::ErrorBody)),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/certificates/<number>/withdraw", data = "<data>")]
@@ -620,8 +620,8 @@ pub async fn withdraw_api(
     actor: Actor,
     addr: ClientAddr,
 ) -> ApiResult<Json<svc::CertificateView>> {
-    let body = super::standards::read_body(data).await?;
-    let b: WithdrawBody = super::records::json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let b: WithdrawBody = super::body::json_input(&body)?;
     svc::withdraw(
         &actor,
         &db.0,

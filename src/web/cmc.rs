@@ -123,7 +123,7 @@ pub async fn cmc_api(id: i32, db: &State<Db>, actor: Actor) -> ApiResult<Json<Cm
     post, path = "/api/v1/organisations/{id}/cmc", tag = "certificates",
     params(("id" = i32, Path)),
     responses((status = 201, description = "added"), (status = 403, description = "not the laboratory's admin or approver"),
-        (status = 422, body = super::openapi::ErrorBody)),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/organisations/<id>/cmc", data = "<data>")]
@@ -133,8 +133,8 @@ pub async fn cmc_add_api(
     db: &State<Db>,
     actor: Actor,
 ) -> ApiResult<(Status, Json<CmcLineView>)> {
-    let body = super::standards::read_body(data).await?;
-    let input: CmcInput = super::records::json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let input: CmcInput = super::body::json_input(&body)?;
     Ok((
         Status::Created,
         Json(svc::add(&actor, &db.0, id, &input, chrono::Utc::now()).await?),

@@ -7,6 +7,7 @@ use rocket::response::{self, Responder, Response};
 use serde_json::json;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU64, Ordering};
+use utoipa::ToSchema;
 
 /// The id of a request: in the log line, the X-Request-Id header, every 500 answer and
 /// every audit event the request writes. A random prefix per process plus a counter,
@@ -43,8 +44,23 @@ pub fn status_of(e: &Error) -> Status {
     }
 }
 
-/// `{"error": {"code", "message", "fields"}}` with the status as the body says.
-pub fn json_body(code: &str, message: &str, fields: serde_json::Value) -> String {
+/// The error shape of every 4xx and 5xx answer.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code, e.g. `list.per_page_invalid` or `standard.category_format`.
+    code: String,
+    message: String,
+    /// Field name → what is wrong with it.
+    fields: std::collections::BTreeMap<String, String>,
+}
+
+/// `{"error": {"code", "message", "fields"}}` (an [`ErrorBody`]) as text.
+pub fn error_json(code: &str, message: &str, fields: serde_json::Value) -> String {
     json!({ "error": { "code": code, "message": message, "fields": fields } }).to_string()
 }
 
@@ -78,7 +94,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
             e => e.to_string(),
         };
         let fields = serde_json::to_value(self.0.field_messages()).unwrap_or_default();
-        let mut res = json_response(status, json_body(self.0.code(), &message, fields))?;
+        let mut res = json_response(status, error_json(self.0.code(), &message, fields))?;
         if let Error::Busy { retry_after_secs } = self.0 {
             res.set_raw_header("Retry-After", retry_after_secs.to_string());
         }

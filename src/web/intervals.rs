@@ -147,7 +147,7 @@ impl crate::domain::TextFields for ProposeInput {
 /// someone else approves it.
 #[utoipa::path(
     post, path = "/api/v1/interval-proposals", tag = "schedule",
-    responses((status = 201, description = "proposed, pending approval"), (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "proposed, pending approval"), (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/interval-proposals", data = "<data>")]
@@ -156,8 +156,8 @@ pub async fn propose_api(
     db: &State<Db>,
     actor: Actor,
 ) -> ApiResult<(Status, Json<interval_proposal::Model>)> {
-    let body = super::standards::read_body(data).await?;
-    let i: ProposeInput = super::standards::text_fields_from_json(
+    let body = super::body::read_body(data).await?;
+    let i: ProposeInput = super::body::text_fields_from_json(
         &body,
         &["scope", "item_kind", "item_id", "category_code", "method"],
         true,
@@ -189,8 +189,8 @@ impl crate::domain::TextFields for DecisionInput {
 #[utoipa::path(
     post, path = "/api/v1/interval-proposals/{id}/decision", tag = "schedule",
     params(("id" = i32, Path)),
-    responses((status = 200, description = "decided"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "decided"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/interval-proposals/<id>/decision", data = "<data>")]
@@ -200,8 +200,8 @@ pub async fn decide_api(
     db: &State<Db>,
     actor: Actor,
 ) -> ApiResult<Json<interval_proposal::Model>> {
-    let body = super::standards::read_body(data).await?;
-    let d: DecisionInput = super::standards::text_fields_from_json(&body, &["decision"], false)?;
+    let body = super::body::read_body(data).await?;
+    let d: DecisionInput = super::body::text_fields_from_json(&body, &["decision"], false)?;
     Ok(Json(
         svc::decide(&actor, &db.0, id, &d.decision, chrono::Utc::now()).await?,
     ))

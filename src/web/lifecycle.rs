@@ -180,13 +180,13 @@ pub struct Recorded {
 #[utoipa::path(
     post, path = "/api/v1/standards/{id}/checks", tag = "standards",
     params(("id" = i32, Path)),
-    responses((status = 201, description = "recorded, with its verdict"), (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "recorded, with its verdict"), (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/standards/<id>/checks", data = "<data>")]
 pub async fn check_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Recorded>)> {
-    let body = super::standards::read_body(data).await?;
-    let input: CheckInput = super::standards::text_fields_from_json(&body, CheckInput::FIELDS, true)?;
+    let body = super::body::read_body(data).await?;
+    let input: CheckInput = super::body::text_fields_from_json(&body, CheckInput::FIELDS, true)?;
     let c = svc::record_check(&actor, &db.0, id, &input, chrono::Utc::now()).await?;
     Ok((
         Status::Created,
@@ -220,13 +220,13 @@ impl crate::domain::TextFields for EventInput {
 #[utoipa::path(
     post, path = "/api/v1/standards/{id}/logbook", tag = "standards",
     params(("id" = i32, Path)),
-    responses((status = 201, description = "recorded"), (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "recorded"), (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/standards/<id>/logbook", data = "<data>")]
 pub async fn logbook_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Recorded>)> {
-    let body = super::standards::read_body(data).await?;
-    let e: EventInput = super::standards::text_fields_from_json(&body, &["kind", "occurred_on", "description"], false)?;
+    let body = super::body::read_body(data).await?;
+    let e: EventInput = super::body::text_fields_from_json(&body, &["kind", "occurred_on", "description"], false)?;
     let row = svc::record_event(
         &actor,
         &db.0,

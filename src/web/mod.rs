@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod body;
 pub mod budgets;
 pub mod certificates;
 pub mod cmc;
@@ -24,7 +25,7 @@ pub mod work_orders;
 use crate::config::AppConfig;
 pub use guards::Chrome;
 
-use error::{json_body, json_response, RequestId};
+use error::{error_json, json_response, RequestId};
 use rocket::fairing::{AdHoc, Fairing, Info, Kind};
 use rocket::http::{ContentType, Cookie, CookieJar, Header, SameSite, Status};
 use rocket::request::Request;
@@ -285,7 +286,7 @@ fn api_catch(status: Status, req: &Request<'_>) -> response::Result<'static> {
     } else {
         message.to_owned()
     };
-    json_response(status, json_body(code, &message, serde_json::json!({})))
+    json_response(status, error_json(code, &message, serde_json::json!({})))
 }
 
 struct ApiCatch(Status);

@@ -1,95 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types they
 //! return, served at /api/v1/openapi.json.
 
+use super::error::{ErrorBody, ErrorDetail};
+use super::standards::StandardInputDoc;
 use rocket::serde::json::Json;
 use rocket::{get, routes, Route};
-use serde::Serialize;
-use utoipa::{IntoParams, OpenApi, ToSchema};
-
-/// The query parameters of the register list.
-#[derive(Debug, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub struct ListQuery {
-    /// Full-text search over name, JJF 1022 code, certificate number and owner.
-    q: Option<String>,
-    /// GB/T 2260 code of the owner's city, e.g. 440100.
-    city: Option<String>,
-    /// A JJF 1022 code or its first 2, 4 or 6 digits, e.g. 04.
-    category: Option<String>,
-    /// The owner's id or unified social credit code.
-    owner: Option<String>,
-    /// national_primary, provincial_public, city_public, county_public, department_highest, enterprise_highest.
-    level: Option<String>,
-    /// in_service, suspended, expired, withdrawn. `expired` includes standards whose
-    /// assessment certificate expired before today.
-    status: Option<String>,
-    /// Assessment certificates expiring between today and today + N days (0–3650).
-    expiring_within_days: Option<u32>,
-    /// name, cert_expires_on, category_code or updated_at; prefix with - to reverse.
-    sort: Option<String>,
-    /// Page number from 1.
-    page: Option<u32>,
-    /// Items per page, 1–200 (default 50).
-    per_page: Option<u32>,
-}
-
-/// The error shape of every 4xx and 5xx answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// A stable code, e.g. `list.per_page_invalid` or `standard.category_format`.
-    code: String,
-    message: String,
-    /// Field name → what is wrong with it.
-    fields: std::collections::BTreeMap<String, String>,
-}
-
-/// A standard as submitted. Every value is a string; quantities carry their unit.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code)]
-pub struct StandardInputDoc {
-    #[schema(example = "量块标准装置")]
-    name_zh: String,
-    #[schema(example = "Gauge block standard")]
-    name_en: Option<String>,
-    /// JJF 1022-2014 code, 8 digits.
-    #[schema(example = "01219000")]
-    category_code: String,
-    /// The owner's unified social credit code. An institute admin's standards always
-    /// belong to their own organisation, whatever this says.
-    owner: String,
-    #[schema(example = "city_public")]
-    level: String,
-    /// Assessment certificate number.
-    cert_no: String,
-    cert_authority: String,
-    #[schema(example = "2024-03-01")]
-    cert_issued_on: String,
-    #[schema(example = "2028-02-29")]
-    cert_expires_on: String,
-    #[schema(example = "in_service")]
-    status: Option<String>,
-    /// The kind of quantity measured, e.g. length, temperature, pressure.
-    #[schema(example = "length")]
-    quantity: String,
-    #[schema(example = "0.5 mm")]
-    range_min: String,
-    #[schema(example = "100 mm")]
-    range_max: String,
-    /// uncertainty, accuracy_class or mpe.
-    #[schema(example = "uncertainty")]
-    accuracy_kind: String,
-    #[schema(example = "0.05 µm")]
-    accuracy: String,
-    #[schema(example = "JJG 146-2011")]
-    regulations: Option<String>,
-    responsible_person: String,
-}
+use utoipa::OpenApi;
 
 /// Declares the bearer-token scheme the API uses.
 struct BearerAuth;

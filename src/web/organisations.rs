@@ -243,8 +243,8 @@ async fn disable_user(
     params(("id" = i32, Path, description = "The organisation's id")),
     responses(
         (status = 200, body = OrganisationDetail),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]

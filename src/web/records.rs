@@ -26,27 +26,6 @@ pub fn api_routes() -> Vec<Route> {
 /// Rows of points the form offers.
 const FORM_POINTS: usize = 6;
 
-/// A JSON body into `T`, each error naming the field where it went wrong.
-pub(super) fn json_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Error> {
-    // Strings longer than any rule allows are refused by name before anything else.
-    if let Ok(value) = serde_json::from_str::<serde_json::Value>(body) {
-        let too_long = crate::domain::check_json_lengths(&value);
-        if !too_long.is_empty() {
-            return Err(Error::invalid(too_long));
-        }
-    }
-    let de = &mut serde_json::Deserializer::from_str(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path.is_empty() || path == "." {
-            "body".to_owned()
-        } else {
-            path
-        };
-        Error::field(&field, "request.json_invalid", e.inner().to_string())
-    })
-}
-
 fn input_from_form(form: &CsrfForm) -> RecordInput {
     let mut input = RecordInput {
         kind: form.get("kind").to_owned(),
@@ -260,8 +239,8 @@ async fn correct_page(
 #[utoipa::path(
     post, path = "/api/v1/work-orders/{id}/record", tag = "certificates",
     params(("id" = i32, Path)),
-    responses((status = 201, description = "recorded"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "recorded"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/work-orders/<id>/record", data = "<data>")]
@@ -271,8 +250,8 @@ pub async fn record_api(
     db: &State<Db>,
     actor: Actor,
 ) -> ApiResult<(Status, Json<crate::store::entities::calibration_record::Model>)> {
-    let body = super::standards::read_body(data).await?;
-    let input: RecordInput = json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let input: RecordInput = super::body::json_input(&body)?;
     Ok((
         Status::Created,
         Json(svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await?),
@@ -303,7 +282,7 @@ struct SignBody {
     params(("id" = i32, Path)),
     responses((status = 200, description = "signed; the certificate's number once approved"),
         (status = 403, description = "not this step's role, or a wrong password"),
-        (status = 422, body = super::openapi::ErrorBody)),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[allow(clippy::too_many_arguments)]
@@ -317,8 +296,8 @@ pub async fn sign_api(
     actor: Actor,
     addr: ClientAddr,
 ) -> ApiResult<Json<Signed>> {
-    let body = super::standards::read_body(data).await?;
-    let b: SignBody = json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let b: SignBody = super::body::json_input(&body)?;
     Ok(Json(
         svc::sign(
             &actor,
@@ -344,14 +323,14 @@ struct CorrectBody {
 #[utoipa::path(
     post, path = "/api/v1/records/{id}/points/{position}/readings", tag = "certificates",
     params(("id" = i32, Path), ("position" = i32, Path)),
-    responses((status = 200, description = "corrected"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "corrected"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/records/<id>/points/<position>/readings", data = "<data>")]
 pub async fn correct_api(id: i32, position: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
-    let body = super::standards::read_body(data).await?;
-    let b: CorrectBody = json_body(&body)?;
+    let body = super::body::read_body(data).await?;
+    let b: CorrectBody = super::body::json_input(&body)?;
     svc::correct_readings(&actor, &db.0, id, position, &b.readings, &b.reason, chrono::Utc::now()).await?;
     Ok(Json(()))
 }

@@ -6,12 +6,11 @@ use super::templates::Templates;
 use super::Chrome;
 use super::{error_page, render, Clock, Db, Page};
 use crate::domain::register::StandardInput;
-use crate::domain::{self};
 use crate::service::budgets;
 use crate::service::standards::{self as svc, DeviceView, ListParams, StandardPage, StandardView};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
-use rocket::data::{Data, ToByteUnit};
+use rocket::data::Data;
 use rocket::http::Status;
 use rocket::response::status::Created;
 use rocket::serde::json::Json;
@@ -26,116 +25,10 @@ pub fn api_routes() -> Vec<Route> {
     routes![list_api, get_api, create_api, update_api]
 }
 
-/// Largest request body the register accepts for one standard.
-const BODY_LIMIT_KIB: u64 = 64;
-
-pub(super) async fn read_body(data: Data<'_>) -> Result<String, Error> {
-    let bytes = read_bytes(data, BODY_LIMIT_KIB.kibibytes(), &format!("{BODY_LIMIT_KIB} KiB")).await?;
-    String::from_utf8(bytes)
-        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))
-}
-
-/// A request body of at most `limit` (named `shown` in the error) as bytes.
-pub(super) async fn read_bytes(data: Data<'_>, limit: rocket::data::ByteUnit, shown: &str) -> Result<Vec<u8>, Error> {
-    let body = data
-        .open(limit)
-        .into_bytes()
-        .await
-        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
-    if !body.is_complete() {
-        return Err(Error::field(
-            "body",
-            "request.too_large",
-            format!("the body is larger than {shown}"),
-        ));
-    }
-    Ok(body.into_inner())
-}
-
-/// Names a client may send but that never decide anything: who is acting, and for
-/// which organisation, comes from the login, never from the request body.
-const IGNORED_FIELDS: &[&str] = &[
-    "role",
-    "roles",
-    "organisation",
-    "organisation_id",
-    "org",
-    "org_id",
-    "owner_id",
-    "user_id",
-    "actor",
-];
-
 /// A JSON object as a standard's input. Every value is text ("12.5 mm"); unknown
 /// names and values of another type are field errors.
 fn input_from_json(body: &str) -> Result<StandardInput, Error> {
-    text_fields_from_json(body, StandardInput::FIELDS, false)
-}
-
-/// A JSON object as a record of text fields (`fields` are its names). Values are strings;
-/// with `numbers`, a number is taken as its text too (an id). Unknown names and values
-/// of another type are field errors; the names in IGNORED_FIELDS are skipped.
-pub(super) fn text_fields_from_json<T: crate::domain::TextFields>(
-    body: &str,
-    fields: &[&str],
-    numbers: bool,
-) -> Result<T, Error> {
-    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
-        Error::field(
-            "body",
-            "request.json_invalid",
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let too_long = domain::check_json_lengths(&value);
-    if !too_long.is_empty() {
-        return Err(Error::invalid(too_long));
-    }
-    let serde_json::Value::Object(map) = value else {
-        return Err(Error::field(
-            "body",
-            "request.json_object",
-            "the body must be a JSON object",
-        ));
-    };
-    let mut input = T::default();
-    let mut errors = Vec::new();
-    for (k, v) in map {
-        if IGNORED_FIELDS.contains(&k.as_str()) {
-            continue;
-        }
-        let Some(slot) = input.text_field_mut(&k) else {
-            errors.push(domain::Error::new(
-                &k,
-                "request.unknown_field",
-                format!("unknown field; the fields are: {}", fields.join(", ")),
-            ));
-            continue;
-        };
-        match v {
-            serde_json::Value::String(s) => *slot = s,
-            serde_json::Value::Number(n) if numbers => *slot = n.to_string(),
-            serde_json::Value::Null => {}
-            other => errors.push(domain::Error::new(
-                &k,
-                "request.not_text",
-                format!(
-                    "must be a string (quantities carry their unit, e.g. \"12.5 mm\"), not {}",
-                    match other {
-                        serde_json::Value::Number(_) => "a number",
-                        serde_json::Value::Bool(_) => "a boolean",
-                        serde_json::Value::Array(_) => "an array",
-                        _ => "an object",
-                    }
-                ),
-            )),
-        }
-    }
-    if errors.is_empty() {
-        Ok(input)
-    } else {
-        Err(Error::invalid(errors))
-    }
+    super::body::text_fields_from_json(body, StandardInput::FIELDS, false)
 }
 
 // ---------------------------------------------------------------- pages
@@ -340,6 +233,76 @@ async fn update_page(
 
 // ---------------------------------------------------------------- API
 
+/// The query parameters of the register list.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListQuery {
+    /// Full-text search over name, JJF 1022 code, certificate number and owner.
+    q: Option<String>,
+    /// GB/T 2260 code of the owner's city, e.g. 440100.
+    city: Option<String>,
+    /// A JJF 1022 code or its first 2, 4 or 6 digits, e.g. 04.
+    category: Option<String>,
+    /// The owner's id or unified social credit code.
+    owner: Option<String>,
+    /// national_primary, provincial_public, city_public, county_public, department_highest, enterprise_highest.
+    level: Option<String>,
+    /// in_service, suspended, expired, withdrawn. `expired` includes standards whose
+    /// assessment certificate expired before today.
+    status: Option<String>,
+    /// Assessment certificates expiring between today and today + N days (0–3650).
+    expiring_within_days: Option<u32>,
+    /// name, cert_expires_on, category_code or updated_at; prefix with - to reverse.
+    sort: Option<String>,
+    /// Page number from 1.
+    page: Option<u32>,
+    /// Items per page, 1–200 (default 50).
+    per_page: Option<u32>,
+}
+
+/// A standard as submitted. Every value is a string; quantities carry their unit.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct StandardInputDoc {
+    #[schema(example = "量块标准装置")]
+    name_zh: String,
+    #[schema(example = "Gauge block standard")]
+    name_en: Option<String>,
+    /// JJF 1022-2014 code, 8 digits.
+    #[schema(example = "01219000")]
+    category_code: String,
+    /// The owner's unified social credit code. An institute admin's standards always
+    /// belong to their own organisation, whatever this says.
+    owner: String,
+    #[schema(example = "city_public")]
+    level: String,
+    /// Assessment certificate number.
+    cert_no: String,
+    cert_authority: String,
+    #[schema(example = "2024-03-01")]
+    cert_issued_on: String,
+    #[schema(example = "2028-02-29")]
+    cert_expires_on: String,
+    #[schema(example = "in_service")]
+    status: Option<String>,
+    /// The kind of quantity measured, e.g. length, temperature, pressure.
+    #[schema(example = "length")]
+    quantity: String,
+    #[schema(example = "0.5 mm")]
+    range_min: String,
+    #[schema(example = "100 mm")]
+    range_max: String,
+    /// uncertainty, accuracy_class or mpe.
+    #[schema(example = "uncertainty")]
+    accuracy_kind: String,
+    #[schema(example = "0.05 µm")]
+    accuracy: String,
+    #[schema(example = "JJG 146-2011")]
+    regulations: Option<String>,
+    responsible_person: String,
+}
+
 /// A standard with its devices.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StandardDetail {
@@ -350,10 +313,10 @@ pub struct StandardDetail {
 /// List the register, filtered, sorted and paginated.
 #[utoipa::path(
     get, path = "/api/v1/standards", tag = "standards",
-    params(super::openapi::ListQuery),
+    params(ListQuery),
     responses(
         (status = 200, description = "One page of standards and the total count", body = StandardPage),
-        (status = 422, description = "An unknown filter or a malformed value; `fields` names it", body = super::openapi::ErrorBody),
+        (status = 422, description = "An unknown filter or a malformed value; `fields` names it", body = super::error::ErrorBody),
     )
 )]
 #[get("/standards")]
@@ -387,7 +350,7 @@ impl<'r> rocket::response::Responder<'r, 'static> for JsonBytes {
     params(("id" = i32, Path, description = "The standard's id")),
     responses(
         (status = 200, body = StandardDetail),
-        (status = 404, body = super::openapi::ErrorBody),
+        (status = 404, body = super::error::ErrorBody),
     )
 )]
 #[get("/standards/<id>")]
@@ -399,13 +362,13 @@ pub async fn get_api(id: i32, db: &State<Db>, clock: &State<Clock>, actor: Actor
 /// Add a standard. Every field is text; quantities carry their unit ("12.5 mm").
 #[utoipa::path(
     post, path = "/api/v1/standards", tag = "standards",
-    request_body = super::openapi::StandardInputDoc,
+    request_body = StandardInputDoc,
     responses(
         (status = 201, description = "Created; Location names the new standard", body = StandardView),
-        (status = 401, description = "No token, or a token that is not valid", body = super::openapi::ErrorBody),
-        (status = 403, description = "Only the regulator, system admins and institute admins (for their own organisation) add standards", body = super::openapi::ErrorBody),
-        (status = 409, description = "The certificate number is taken", body = super::openapi::ErrorBody),
-        (status = 422, description = "Field errors", body = super::openapi::ErrorBody),
+        (status = 401, description = "No token, or a token that is not valid", body = super::error::ErrorBody),
+        (status = 403, description = "Only the regulator, system admins and institute admins (for their own organisation) add standards", body = super::error::ErrorBody),
+        (status = 409, description = "The certificate number is taken", body = super::error::ErrorBody),
+        (status = 422, description = "Field errors", body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -416,7 +379,7 @@ pub async fn create_api(
     clock: &State<Clock>,
     actor: Actor,
 ) -> ApiResult<Created<Json<StandardView>>> {
-    let input = input_from_json(&read_body(data).await?)?;
+    let input = input_from_json(&super::body::read_body(data).await?)?;
     let id = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await?;
     let (view, _) = svc::get(&actor, &db.0, id, clock.today()).await?;
     Ok(Created::new(format!("/api/v1/standards/{id}")).body(Json(view)))
@@ -426,14 +389,14 @@ pub async fn create_api(
 #[utoipa::path(
     put, path = "/api/v1/standards/{id}", tag = "standards",
     params(("id" = i32, Path, description = "The standard's id")),
-    request_body = super::openapi::StandardInputDoc,
+    request_body = StandardInputDoc,
     responses(
         (status = 200, body = StandardView),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 403, body = super::openapi::ErrorBody),
-        (status = 404, body = super::openapi::ErrorBody),
-        (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 403, body = super::error::ErrorBody),
+        (status = 404, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -445,7 +408,7 @@ pub async fn update_api(
     clock: &State<Clock>,
     actor: Actor,
 ) -> ApiResult<Json<StandardView>> {
-    let input = input_from_json(&read_body(data).await?)?;
+    let input = input_from_json(&super::body::read_body(data).await?)?;
     svc::update(&actor, &db.0, id, &input, chrono::Utc::now()).await?;
     let (view, _) = svc::get(&actor, &db.0, id, clock.today()).await.map_err(ApiError)?;
     Ok(Json(view))

@@ -499,8 +499,8 @@ async fn impact_csv(
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
         ("tur_limit" = Option<f64>, Query, description = "Warn below this MPE/U ratio (default 4)"),
     ),
-    responses((status = 200, description = "The chain"), (status = 404, body = super::openapi::ErrorBody),
-              (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "The chain"), (status = 404, body = super::error::ErrorBody),
+              (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/traceability/<kind>/<id>", rank = 2)]
@@ -520,7 +520,7 @@ pub async fn chain_api(
 #[utoipa::path(
     get, path = "/api/v1/traceability/audit", tag = "traceability",
     params(("as_of" = Option<String>, Query, description = "YYYY-MM-DD"), ("tur_limit" = Option<f64>, Query)),
-    responses((status = 200, description = "The audit"), (status = 403, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "The audit"), (status = 403, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/traceability/audit")]
@@ -539,8 +539,8 @@ pub async fn audit_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiRe
         ("since" = String, Query, description = "Suspect from this date, YYYY-MM-DD"),
         ("error" = Option<String>, Query, description = "The suspect's as-found error with sign and unit"),
     ),
-    responses((status = 200, description = "The impact"), (status = 404, body = super::openapi::ErrorBody),
-              (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "The impact"), (status = 404, body = super::error::ErrorBody),
+              (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/traceability/impact")]
@@ -558,13 +558,13 @@ pub struct Created {
 /// system); 422 names each field to correct, a cycle included.
 #[utoipa::path(
     post, path = "/api/v1/calibrations", tag = "traceability",
-    responses((status = 201, description = "Recorded"), (status = 422, body = super::openapi::ErrorBody),
-              (status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "Recorded"), (status = 422, body = super::error::ErrorBody),
+              (status = 409, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/calibrations", data = "<data>")]
 pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Created>)> {
-    let body = super::standards::read_body(data).await?;
+    let body = super::body::read_body(data).await?;
     let input = link_from_json(&body)?;
     let id = svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await?;
     Ok((Status::Created, Json(Created { id })))
@@ -578,8 +578,8 @@ pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> Ap
     post, path = "/api/v1/calibrations/dcc", tag = "traceability",
     params(("item_kind" = String, Query), ("item_id" = i32, Query), ("provider" = Option<String>, Query),
            ("valid_until" = Option<String>, Query)),
-    responses((status = 201, description = "Recorded"), (status = 422, body = super::openapi::ErrorBody),
-              (status = 409, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "Recorded"), (status = 422, body = super::error::ErrorBody),
+              (status = 409, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/calibrations/dcc", data = "<data>")]
@@ -590,7 +590,7 @@ pub async fn dcc_import_api(
     query: QueryPairs,
 ) -> ApiResult<(Status, Json<Created>)> {
     use rocket::data::ToByteUnit;
-    let body = super::standards::read_bytes(data, 8.mebibytes(), "8 MiB").await?;
+    let body = super::body::read_bytes(data, 8.mebibytes(), "8 MiB").await?;
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let get = |k: &str| q.get(k).copied().unwrap_or("").to_owned();
     let input = LinkInput {
@@ -608,5 +608,5 @@ pub async fn dcc_import_api(
 
 /// The link's fields from a JSON object; ids may come as numbers.
 fn link_from_json(body: &str) -> Result<LinkInput, Error> {
-    super::standards::text_fields_from_json(body, LinkInput::FIELDS, true)
+    super::body::text_fields_from_json(body, LinkInput::FIELDS, true)
 }

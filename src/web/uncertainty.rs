@@ -22,9 +22,9 @@ const BODY_LIMIT_KIB: u64 = 256;
     request_body(content = Object, description = "The problem: measurands, model, inputs, correlations, coverage, monte_carlo"),
     responses(
         (status = 200, description = "One result per measurand and their correlation matrix", body = Object),
-        (status = 401, body = super::openapi::ErrorBody),
-        (status = 422, description = "The field at fault is named (also when the evaluation would cost more than the limits allow, or ran past its deadline)", body = super::openapi::ErrorBody),
-        (status = 503, description = "As many Monte Carlo evaluations as the server runs at once are running and waiting; try again after Retry-After seconds", body = super::openapi::ErrorBody),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 422, description = "The field at fault is named (also when the evaluation would cost more than the limits allow, or ran past its deadline)", body = super::error::ErrorBody),
+        (status = 503, description = "As many Monte Carlo evaluations as the server runs at once are running and waiting; try again after Retry-After seconds", body = super::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -204,15 +204,14 @@ impl crate::domain::TextFields for NewWorkOrder {
 /// device or instrument), `item_id`, `planned_on` (YYYY-MM-DD).
 #[utoipa::path(
     post, path = "/api/v1/work-orders", tag = "schedule",
-    responses((status = 201, description = "created"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 201, description = "created"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/work-orders", data = "<data>")]
 pub async fn create_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<work_order::Model>)> {
-    let body = super::standards::read_body(data).await?;
-    let b: NewWorkOrder =
-        super::standards::text_fields_from_json(&body, &["item_kind", "item_id", "planned_on"], true)?;
+    let body = super::body::read_body(data).await?;
+    let b: NewWorkOrder = super::body::text_fields_from_json(&body, &["item_kind", "item_id", "planned_on"], true)?;
     let w = svc::create(
         &actor,
         &db.0,
@@ -247,14 +246,14 @@ impl crate::domain::TextFields for Move {
 #[utoipa::path(
     post, path = "/api/v1/work-orders/{id}/status", tag = "schedule",
     params(("id" = i32, Path)),
-    responses((status = 200, description = "moved"), (status = 409, body = super::openapi::ErrorBody),
-        (status = 422, body = super::openapi::ErrorBody)),
+    responses((status = 200, description = "moved"), (status = 409, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/work-orders/<id>/status", data = "<data>")]
 pub async fn move_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<work_order::Model>> {
-    let body = super::standards::read_body(data).await?;
-    let b: Move = super::standards::text_fields_from_json(&body, &["status", "note"], false)?;
+    let body = super::body::read_body(data).await?;
+    let b: Move = super::body::text_fields_from_json(&body, &["status", "note"], false)?;
     Ok(Json(
         svc::move_to(&actor, &db.0, id, &b.status, &b.note, chrono::Utc::now()).await?,
     ))
