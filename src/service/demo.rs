@@ -79,7 +79,9 @@ async fn in_calibration(
             label: Set(label),
             due_on: Set(Some(day("2026-12-01"))),
             planned_on: Set(day("2026-11-23")),
-            status: Set("in_calibration".into()),
+            status: Set(crate::domain::work_orders::WorkOrderStatus::InCalibration
+                .as_str()
+                .into()),
             note: Set(String::new()),
             created_by: Set(None),
             created_at: Set(now),

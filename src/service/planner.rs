@@ -419,7 +419,7 @@ pub async fn accept(
             label: Set(i.label.clone()),
             due_on: Set(i.due_on),
             planned_on: Set(i.planned_on.expect("placed")),
-            status: Set("planned".into()),
+            status: Set(crate::domain::work_orders::WorkOrderStatus::Planned.as_str().into()),
             note: Set(String::new()),
             created_by: Set(Some(p.user_id)),
             created_at: Set(now),

@@ -235,7 +235,7 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> Result<calibration_record::Model> {
     let w = work_order_for(actor, db, work_order_id, &[Role::Technician]).await?;
-    if w.status != "in_calibration" {
+    if w.status != crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
         return Err(Error::field(
             "work_order",
             "record.not_in_calibration",
@@ -827,8 +827,16 @@ pub async fn sign(
     )
     .await?;
     // The work order follows: awaiting review once recorded.
-    if duty == Duty::Record && w.status == "in_calibration" {
-        crate::store::planning::move_work_order(&txn, w.id, "in_calibration", "awaiting_review", "", now).await?;
+    if duty == Duty::Record && w.status == crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
+        crate::store::planning::move_work_order(
+            &txn,
+            w.id,
+            crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str(),
+            crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
+            "",
+            now,
+        )
+        .await?;
     }
     let mut changes = super::audit::Changes::new();
     changes.set("status", r.status.clone().into(), next.into());
@@ -1077,7 +1085,15 @@ async fn issue_for(
     .await?;
     let txn = crate::store::begin(db).await?;
     q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
-    crate::store::planning::move_work_order(&txn, w.id, "awaiting_review", "completed", &c.number, now).await?;
+    crate::store::planning::move_work_order(
+        &txn,
+        w.id,
+        crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
+        crate::domain::work_orders::WorkOrderStatus::Completed.as_str(),
+        &c.number,
+        now,
+    )
+    .await?;
     // The calibration as a traceability link: the item against the first standard used.
     let first = points.first();
     crate::store::traceability::insert_calibration(

@@ -222,7 +222,7 @@ pub async fn create(
             label: Set(due.label.clone()),
             due_on: Set(due.due_on),
             planned_on: Set(day),
-            status: Set("planned".into()),
+            status: Set(WorkOrderStatus::Planned.as_str().into()),
             note: Set(String::new()),
             created_by: Set(Some(p.user_id)),
             created_at: Set(now),
