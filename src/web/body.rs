@@ -6,11 +6,18 @@ use crate::domain;
 use crate::service::Error;
 use rocket::data::{Data, ToByteUnit};
 
-/// Largest request body the register accepts for one standard.
+/// Largest JSON body of most API routes (a standard, a record, a work order), KiB.
 const BODY_LIMIT_KIB: u64 = 64;
 
+/// A JSON body of at most 64 KiB as text.
 pub async fn read_body(data: Data<'_>) -> Result<String, Error> {
-    let bytes = read_bytes(data, BODY_LIMIT_KIB.kibibytes(), &format!("{BODY_LIMIT_KIB} KiB")).await?;
+    read_text(data, BODY_LIMIT_KIB).await
+}
+
+/// A body of at most `limit_kib` KiB as UTF-8 text; larger or unreadable is a 422
+/// naming `body`.
+pub async fn read_text(data: Data<'_>, limit_kib: u64) -> Result<String, Error> {
+    let bytes = read_bytes(data, limit_kib.kibibytes(), &format!("{limit_kib} KiB")).await?;
     String::from_utf8(bytes)
         .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))
 }

@@ -4,7 +4,7 @@ use super::error::ApiResult;
 use crate::domain::uncertainty::{problem::parse_problem, Evaluation};
 use crate::service::uncertainty::Evaluator;
 use crate::service::{Actor, Error};
-use rocket::data::{Data, ToByteUnit};
+use rocket::data::Data;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
@@ -30,19 +30,7 @@ const BODY_LIMIT_KIB: u64 = 256;
 )]
 #[post("/uncertainty/evaluate", data = "<data>")]
 pub async fn evaluate_api(data: Data<'_>, evaluator: &State<Evaluator>, actor: Actor) -> ApiResult<Json<Evaluation>> {
-    let body = data
-        .open(BODY_LIMIT_KIB.kibibytes())
-        .into_string()
-        .await
-        .map_err(|e| Error::field("body", "request.unreadable", format!("the body could not be read: {e}")))?;
-    if !body.is_complete() {
-        return Err(Error::field(
-            "body",
-            "request.too_large",
-            format!("the body is larger than {BODY_LIMIT_KIB} KiB"),
-        )
-        .into());
-    }
+    let body = super::body::read_text(data, BODY_LIMIT_KIB).await?;
     actor.require_login()?;
     let problem = parse_problem(&body).map_err(|e| Error::invalid(vec![e]))?;
     Ok(Json(evaluator.evaluate(&actor, problem).await?))
