@@ -588,15 +588,24 @@ pub async fn restore_indexes<C: ConnectionTrait>(db: &C, definitions: &[String])
 /// visit). It cannot run inside a transaction, so callers run it after commit.
 pub async fn vacuum_after_bulk_load(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared("VACUUM (ANALYZE) organisations, standards, devices, instruments, calibrations")
+        db.execute_unprepared(&format!("VACUUM (ANALYZE) {BULK_TABLES}"))
             .await?;
     }
     Ok(())
 }
 
+/// The tables a bulk load writes, whose statistics it refreshes.
+const BULK_TABLES: &str = "organisations, standards, devices, instruments, calibrations";
+
 /// Refreshes the planner's statistics after a bulk change, so that list queries pick
-/// the most selective index (checked with EXPLAIN QUERY PLAN; docs/benchmarks.md).
+/// the most selective index (checked with EXPLAIN QUERY PLAN; docs/benchmarks.md). On
+/// PostgreSQL only the tables the load wrote: a bare ANALYZE inside the load's
+/// transaction would lock every table of every schema in the database until commit
+/// (it ran out of lock slots once a database held a hundred schemas).
 pub async fn analyze<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
-    db.execute_unprepared("ANALYZE").await?;
+    match db.get_database_backend() {
+        DbBackend::Postgres => db.execute_unprepared(&format!("ANALYZE {BULK_TABLES}")).await?,
+        _ => db.execute_unprepared("ANALYZE").await?,
+    };
     Ok(())
 }
