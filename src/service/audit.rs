@@ -126,6 +126,10 @@ async fn append<C: ConnectionTrait>(
     now: DateTime<Utc>,
     entry: Entry<'_>,
 ) -> Result<i64> {
+    // The head first: it serialises every audited transaction until commit, so the
+    // counters' rows below are only ever locked by one of them at a time (taken the
+    // other way round, two writers locked the two rows in opposite orders and deadlocked).
+    let (seq, prev_hash) = q::advance_head(db).await?;
     // The caches keyed by these counters see the change once this transaction commits.
     let mut views = Vec::with_capacity(2);
     if !OUTSIDE_REGISTER.contains(&entry.entity_type) {
@@ -135,7 +139,6 @@ async fn append<C: ConnectionTrait>(
         views.push(crate::store::changes::PLAN);
     }
     crate::store::changes::advance(db, &views).await?;
-    let (seq, prev_hash) = q::advance_head(db).await?;
     let event = Event {
         seq,
         occurred_at: truncate_to_micros(now),
