@@ -55,7 +55,8 @@ async fn main() {
         .map(|r| r.try_get("", "id").unwrap())
         .collect();
     println!("case\tmedian_ms\tmin_ms\tp90_ms\tmax_ms\truns");
-    let report = svc::audit(&operator, &db, as_of, 4.0).await.unwrap();
+    let cache = svc::ProvinceCache::default();
+    let report = svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap();
     eprintln!(
         "audit: {} chains checked, {} broken; largest subtree at standard {top}",
         report.checked, report.broken
@@ -63,17 +64,20 @@ async fn main() {
     summary(
         "province audit, reading the register",
         timed(5, |_| async {
-            svc::forget_province();
-            svc::audit(&operator, &db, as_of, 4.0).await.unwrap()
+            cache.forget();
+            svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap()
         })
         .await,
     );
     summary(
         "province audit, register unchanged since the last",
-        timed(7, |_| async { svc::audit(&operator, &db, as_of, 4.0).await.unwrap() }).await,
+        timed(7, |_| async {
+            svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap()
+        })
+        .await,
     );
 
-    let impact = svc::impact(&operator, &db, "standard", top, "2023-11-28", None)
+    let impact = svc::impact(&operator, &db, &cache, "standard", top, "2023-11-28", None)
         .await
         .unwrap();
     eprintln!(
@@ -85,8 +89,8 @@ async fn main() {
     summary(
         "impact, index read first (after a change) + report",
         timed(5, |_| async {
-            svc::forget_province();
-            svc::impact(&operator, &db, "standard", top, "2023-11-28", None)
+            cache.forget();
+            svc::impact(&operator, &db, &cache, "standard", top, "2023-11-28", None)
                 .await
                 .unwrap()
         })
@@ -95,7 +99,7 @@ async fn main() {
     summary(
         "impact, index kept + report",
         timed(15, |_| async {
-            svc::impact(&operator, &db, "standard", top, "2023-11-28", None)
+            svc::impact(&operator, &db, &cache, "standard", top, "2023-11-28", None)
                 .await
                 .unwrap()
         })

@@ -151,15 +151,3 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 128 * 1024);
     }
 }
-
-/// Returns freed memory to the operating system after a large job (the daily run reads
-/// every item of the province at once): mimalloc's (the binary's allocator) and the C
-/// allocator's.
-pub fn release_memory() {
-    // SAFETY: both only release free pages; neither touches live allocations.
-    unsafe {
-        libmimalloc_sys::mi_collect(true);
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        libc::malloc_trim(0);
-    }
-}

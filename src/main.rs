@@ -504,7 +504,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         }) => {
             let db = open(&cli).await?;
             let as_of = as_of.unwrap_or_else(|| chrono::Utc::now().date_naive());
-            let report = traceability::audit(&operator, &db, as_of, *tur_limit)
+            let report = traceability::audit(&operator, &db, &Default::default(), as_of, *tur_limit)
                 .await
                 .map_err(field_errors)?;
             match format {
@@ -520,7 +520,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             format,
         }) => {
             let db = open(&cli).await?;
-            let report = traceability::impact(&operator, &db, kind, *id, since, error.as_deref())
+            let report = traceability::impact(&operator, &db, &Default::default(), kind, *id, since, error.as_deref())
                 .await
                 .map_err(field_errors)?;
             match format {
@@ -578,15 +578,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let db = open(&cli).await?;
             let start = date.unwrap_or_else(|| (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
             let started = Instant::now();
-            let plan = metrocal::service::planner::plan(
-                &operator,
-                &db,
-                &metrocal::service::planner::PlanCache::default(),
-                start,
-                *weeks,
-            )
-            .await
-            .map_err(field_errors)?;
+            let plan = metrocal::service::planner::plan(&operator, &db, &Default::default(), start, *weeks)
+                .await
+                .map_err(field_errors)?;
             match format {
                 Format::Json => println!("{}", serde_json::to_string(&*plan).map_err(|e| e.to_string())?),
                 Format::Text => print!("{}", plan_text(&plan, started.elapsed().as_secs_f64())),

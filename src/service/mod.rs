@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 pub mod budgets;
+pub mod cache;
 pub mod certificates;
 pub mod cmc;
 pub mod dashboard;

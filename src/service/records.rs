@@ -1126,7 +1126,6 @@ async fn issue_for(
     )
     .await?;
     txn.commit().await?;
-    super::traceability::forget_province();
     Ok(c.number)
 }
 

@@ -1086,3 +1086,45 @@ pub async fn save_settings(
     txn.commit().await?;
     Ok(rules)
 }
+
+/// The daily job of a server: at once and then every `every` it runs the schedule
+/// unless today's run has finished, here or on another instance sharing the database
+/// (the run itself holds a database lock), and e-mails the notifications not yet sent
+/// when `mailer` is given. It never returns; a failed run is logged and tried again.
+pub async fn keep_running(
+    db: DatabaseConnection,
+    mailer: Option<super::mail::Mailer>,
+    today: impl Fn() -> NaiveDate,
+    every: std::time::Duration,
+) {
+    loop {
+        match run_if_due(&db, today(), Utc::now()).await {
+            Ok(Some(s)) => {
+                tracing::info!(?s, "daily schedule run");
+                release_memory();
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "daily schedule run failed; retrying later"),
+        }
+        if let Some(m) = &mailer {
+            match super::mail::deliver(&db, m, Utc::now()).await {
+                Ok(s) if s.sent + s.failed > 0 => tracing::info!(?s, "notifications e-mailed"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "e-mailing notifications failed; retrying later"),
+            }
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Returns freed memory to the operating system after a large job (the daily run reads
+/// every item of the province at once): mimalloc's (the binary's allocator) and the C
+/// allocator's.
+fn release_memory() {
+    // SAFETY: both only release free pages; neither touches live allocations.
+    unsafe {
+        libmimalloc_sys::mi_collect(true);
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        libc::malloc_trim(0);
+    }
+}

@@ -498,15 +498,53 @@ struct Province {
 /// change the application makes is audited) and the newest calibration's and standard's ids.
 type Version = (i64, String, Option<i32>, Option<i32>);
 
-/// The last province read, by version. A change made behind the application's back (by
-/// hand in the database, without an audit event) is not seen until the next audited one.
-static PROVINCE: std::sync::Mutex<Option<(Version, std::sync::Arc<Province>)>> = std::sync::Mutex::new(None);
+/// The traceability graph of the province, as the audit and the impact analysis last
+/// read it, by [`Version`]. The app keeps one, in [`super::cache::Caches`]. A change
+/// made behind the application's back (by hand in the database, without an audit
+/// event) is not seen until the next audited one.
+#[derive(Default)]
+pub struct ProvinceCache {
+    province: std::sync::Mutex<Option<(Version, std::sync::Arc<Province>)>>,
+    /// The reverse walk's index of every calibration made against another item.
+    downstream: std::sync::Mutex<Option<(Version, std::sync::Arc<rules::Children>)>>,
+}
 
-/// Forgets the province read last, so that the next audit reads the register again
-/// (for measuring that read).
-pub fn forget_province() {
-    *PROVINCE.lock().expect("no panic holding the cache") = None;
-    *DOWNSTREAM.lock().expect("no panic holding the cache") = None;
+impl ProvinceCache {
+    /// Forgets what was read, so that the next audit reads the register again (for
+    /// measuring that read).
+    pub fn forget(&self) {
+        *self.province.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self.downstream.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    async fn downstream(&self, db: &DatabaseConnection) -> Result<std::sync::Arc<rules::Children>> {
+        let version = version(db).await?;
+        if let Some((v, c)) = self.downstream.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if *v == version {
+                return Ok(c.clone());
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut children = rules::Children::default();
+        for (parent, edge) in q::all_edges_in_parts(db, cores).await? {
+            children.entry(parent).or_default().push(edge);
+        }
+        let c = std::sync::Arc::new(children);
+        *self.downstream.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, c.clone()));
+        Ok(c)
+    }
+
+    async fn province(&self, db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
+        let version = version(db).await?;
+        if let Some((v, p)) = self.province.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            if *v == version {
+                return Ok(p.clone());
+            }
+        }
+        let p = std::sync::Arc::new(read_province(db).await?);
+        *self.province.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, p.clone()));
+        Ok(p)
+    }
 }
 
 async fn version(db: &DatabaseConnection) -> Result<Version> {
@@ -519,34 +557,7 @@ async fn version(db: &DatabaseConnection) -> Result<Version> {
     ))
 }
 
-/// The reverse walk's index of every calibration made against another item, kept like
-/// [`PROVINCE`].
-static DOWNSTREAM: std::sync::Mutex<Option<(Version, std::sync::Arc<rules::Children>)>> = std::sync::Mutex::new(None);
-
-async fn downstream(db: &DatabaseConnection) -> Result<std::sync::Arc<rules::Children>> {
-    let version = version(db).await?;
-    if let Some((v, c)) = DOWNSTREAM.lock().expect("no panic holding the cache").as_ref() {
-        if *v == version {
-            return Ok(c.clone());
-        }
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut children = rules::Children::default();
-    for (parent, edge) in q::all_edges_in_parts(db, cores).await? {
-        children.entry(parent).or_default().push(edge);
-    }
-    let c = std::sync::Arc::new(children);
-    *DOWNSTREAM.lock().expect("no panic holding the cache") = Some((version, c.clone()));
-    Ok(c)
-}
-
-async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
-    let version = version(db).await?;
-    if let Some((v, p)) = PROVINCE.lock().expect("no panic holding the cache").as_ref() {
-        if *v == version {
-            return Ok(p.clone());
-        }
-    }
+async fn read_province(db: &DatabaseConnection) -> Result<Province> {
     let (rows, cat) = tokio::try_join!(
         async {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -572,17 +583,21 @@ async fn province(db: &DatabaseConnection) -> Result<std::sync::Arc<Province>> {
     items.sort_unstable();
     let mut cat = cat;
     let graph = Graph::new(links, std::mem::take(&mut cat.nodes));
-    let p = std::sync::Arc::new(Province { graph, cat, items });
-    *PROVINCE.lock().expect("no panic holding the cache") = Some((version, p.clone()));
-    Ok(p)
+    Ok(Province { graph, cat, items })
 }
 
 /// The province audit: the regulator's and the system admin's.
-pub async fn audit(actor: &Actor, db: &DatabaseConnection, as_of: NaiveDate, tur_limit: f64) -> Result<AuditReport> {
+pub async fn audit(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    cache: &ProvinceCache,
+    as_of: NaiveDate,
+    tur_limit: f64,
+) -> Result<AuditReport> {
     if !actor.reads_as(&[Role::Regulator, Role::SystemAdmin]) {
         return Err(actor.forbidden());
     }
-    let p = province(db).await?;
+    let p = cache.province(db).await?;
     // Every chain, on every core (off the async workers).
     let checked: Vec<(Item, Chain)> = {
         let p = p.clone();
@@ -690,6 +705,7 @@ pub struct ImpactReport {
 pub async fn impact(
     actor: &Actor,
     db: &DatabaseConnection,
+    cache: &ProvinceCache,
     kind: &str,
     id: i32,
     since: &str,
@@ -726,7 +742,7 @@ pub async fn impact(
             Some((q.si, text.to_owned()))
         }
     };
-    let children = downstream(db).await?;
+    let children = cache.downstream(db).await?;
     let found = rules::impact_in(&children, suspect, since);
     let ids: Vec<i32> = found.iter().map(|a| a.calibration_id).collect();
     let first_level: Vec<i32> = found

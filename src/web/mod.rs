@@ -327,8 +327,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
     let clock = Clock(config.today);
     rocket::custom(figment)
         .manage(Templates::new())
-        .manage(crate::service::planner::PlanCache::default())
-        .manage(crate::service::standards::RegisterCache::default())
+        .manage(crate::service::cache::Caches::default())
         .manage(clock)
         .manage(crate::service::uncertainty::Evaluator::new(config.evaluation))
         .attach(RequestLog)

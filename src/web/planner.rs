@@ -59,7 +59,7 @@ fn plan_params(q: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(u32, Naive
 #[get("/schedule/plan")]
 async fn plan_page(
     db: &State<Db>,
-    cache: &State<svc::PlanCache>,
+    caches: &State<crate::service::cache::Caches>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
@@ -68,7 +68,7 @@ async fn plan_page(
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
     let result = match plan_params(&q, chrome.today) {
-        Ok((weeks, start, lab)) => svc::lab_plan(&actor, &db.0, cache, lab, start, weeks)
+        Ok((weeks, start, lab)) => svc::lab_plan(&actor, &db.0, &caches.plan, lab, start, weeks)
             .await
             .map(|p| (p, weeks)),
         Err(e) => Err(e),
@@ -109,14 +109,14 @@ async fn plan_page(
 async fn accept_page(
     form: CsrfForm,
     db: &State<Db>,
-    cache: &State<svc::PlanCache>,
+    caches: &State<crate::service::cache::Caches>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
 ) -> Page {
     let q: BTreeMap<&str, &str> = form.iter().collect();
     let result = match plan_params(&q, chrome.today) {
-        Ok((weeks, start, _)) => svc::accept(&actor, &db.0, cache, start, weeks, chrono::Utc::now()).await,
+        Ok((weeks, start, _)) => svc::accept(&actor, &db.0, &caches.plan, start, weeks, chrono::Utc::now()).await,
         Err(e) => Err(e),
     };
     match result {
@@ -140,7 +140,7 @@ async fn accept_page(
 #[get("/plan")]
 pub async fn plan_api(
     db: &State<Db>,
-    cache: &State<svc::PlanCache>,
+    caches: &State<crate::service::cache::Caches>,
     actor: Actor,
     today: super::Today,
     query: QueryPairs,
@@ -148,9 +148,9 @@ pub async fn plan_api(
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let (weeks, start, lab) = plan_params(&q, today.0)?;
     let value = if lab.is_none() && actor.oversees() {
-        serde_json::to_value(&*svc::plan(&actor, &db.0, cache, start, weeks).await?)
+        serde_json::to_value(&*svc::plan(&actor, &db.0, &caches.plan, start, weeks).await?)
     } else {
-        serde_json::to_value(svc::lab_plan(&actor, &db.0, cache, lab, start, weeks).await?)
+        serde_json::to_value(svc::lab_plan(&actor, &db.0, &caches.plan, lab, start, weeks).await?)
     };
     Ok(Json(value.map_err(|e| Error::Internal(e.to_string()))?))
 }

@@ -282,26 +282,12 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
                     None
                 }
             };
-            rocket::tokio::spawn(async move {
-                loop {
-                    match svc::run_if_due(&db, clock.today(), chrono::Utc::now()).await {
-                        Ok(Some(s)) => {
-                            tracing::info!(?s, "daily schedule run");
-                            crate::release_memory();
-                        }
-                        Ok(None) => {}
-                        Err(e) => tracing::error!(error = %e, "daily schedule run failed; retrying later"),
-                    }
-                    if let Some(m) = &mailer {
-                        match crate::service::mail::deliver(&db, m, chrono::Utc::now()).await {
-                            Ok(s) if s.sent + s.failed > 0 => tracing::info!(?s, "notifications e-mailed"),
-                            Ok(_) => {}
-                            Err(e) => tracing::error!(error = %e, "e-mailing notifications failed; retrying later"),
-                        }
-                    }
-                    rocket::tokio::time::sleep(std::time::Duration::from_secs(15 * 60)).await;
-                }
-            });
+            rocket::tokio::spawn(svc::keep_running(
+                db,
+                mailer,
+                move || clock.today(),
+                std::time::Duration::from_secs(15 * 60),
+            ));
         })
     })
 }

@@ -38,7 +38,7 @@ async fn list_page(
     db: &State<Db>,
     templates: &State<Templates>,
     clock: &State<Clock>,
-    cache: &State<svc::RegisterCache>,
+    caches: &State<crate::service::cache::Caches>,
     actor: Actor,
     chrome: Chrome,
     query: QueryPairs,
@@ -49,7 +49,7 @@ async fn list_page(
     };
     let (params, result) = match ListParams::from_pairs(query.iter()) {
         Ok(p) => {
-            let r = svc::list_cached(&actor, &db.0, cache, &p, clock.today())
+            let r = svc::list_cached(&actor, &db.0, &caches.register, &p, clock.today())
                 .await
                 .map(|c| c.page.clone());
             (p, r)
@@ -323,12 +323,12 @@ pub struct StandardDetail {
 pub async fn list_api(
     db: &State<Db>,
     clock: &State<Clock>,
-    cache: &State<svc::RegisterCache>,
+    caches: &State<crate::service::cache::Caches>,
     actor: Actor,
     query: QueryPairs,
 ) -> ApiResult<JsonBytes> {
     let params = ListParams::from_pairs(query.iter())?;
-    let page = svc::list_cached(&actor, &db.0, cache, &params, clock.today()).await?;
+    let page = svc::list_cached(&actor, &db.0, &caches.register, &params, clock.today()).await?;
     Ok(JsonBytes(page.json.clone()))
 }
 

@@ -6,6 +6,7 @@ use super::guards::QueryPairs;
 use super::templates::Templates;
 use super::{error_page, render, Chrome, Db, Page};
 use crate::domain::register::parse_date;
+use crate::service::cache::Caches;
 use crate::service::traceability::{self as svc, AuditReport, ChainView, ImpactReport, LinkInput, DEFAULT_TUR_LIMIT};
 use crate::service::{Actor, Error};
 use chrono::NaiveDate;
@@ -352,6 +353,7 @@ const PAGE_CHAINS: usize = 500;
 #[get("/traceability/audit")]
 async fn audit_page(
     db: &State<Db>,
+    caches: &State<Caches>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
@@ -359,7 +361,7 @@ async fn audit_page(
 ) -> Page {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let result = match as_of_and_limit(&q) {
-        Ok((as_of, limit)) => svc::audit(&actor, &db.0, as_of, limit).await,
+        Ok((as_of, limit)) => svc::audit(&actor, &db.0, &caches.province, as_of, limit).await,
         Err(e) => Err(e),
     };
     match result {
@@ -383,7 +385,7 @@ async fn audit_page(
     }
 }
 
-async fn run_impact(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>) -> Result<ImpactReport, Error> {
+async fn run_impact(actor: &Actor, db: &Db, caches: &Caches, q: &BTreeMap<&str, &str>) -> Result<ImpactReport, Error> {
     let id = q
         .get("id")
         .and_then(|s| s.trim().parse::<i32>().ok())
@@ -391,6 +393,7 @@ async fn run_impact(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>) -> Result<
     svc::impact(
         actor,
         &db.0,
+        &caches.province,
         q.get("kind").copied().unwrap_or(""),
         id,
         q.get("since").copied().unwrap_or(""),
@@ -402,6 +405,7 @@ async fn run_impact(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>) -> Result<
 #[get("/traceability/impact")]
 async fn impact_page(
     db: &State<Db>,
+    caches: &State<Caches>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
@@ -421,7 +425,7 @@ async fn impact_page(
             minijinja::context! { typed => Serde(&q) },
         );
     }
-    match run_impact(&actor, db, &q).await {
+    match run_impact(&actor, db, caches, &q).await {
         Ok(r) => {
             let csv_query: String = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(q.iter().filter(|(k, _)| ["kind", "id", "since", "error"].contains(k)))
@@ -466,13 +470,14 @@ impl CsvFile {
 #[get("/traceability/impact.csv")]
 async fn impact_csv(
     db: &State<Db>,
+    caches: &State<Caches>,
     templates: &State<Templates>,
     actor: Actor,
     chrome: Chrome,
     query: QueryPairs,
 ) -> CsvFile {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let report = match run_impact(&actor, db, &q).await {
+    let report = match run_impact(&actor, db, caches, &q).await {
         Ok(r) => r,
         Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
     };
@@ -524,10 +529,15 @@ pub async fn chain_api(
     security(("bearer" = []))
 )]
 #[get("/traceability/audit")]
-pub async fn audit_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<AuditReport>> {
+pub async fn audit_api(
+    db: &State<Db>,
+    caches: &State<Caches>,
+    actor: Actor,
+    query: QueryPairs,
+) -> ApiResult<Json<AuditReport>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let (as_of, limit) = as_of_and_limit(&q)?;
-    Ok(Json(svc::audit(&actor, &db.0, as_of, limit).await?))
+    Ok(Json(svc::audit(&actor, &db.0, &caches.province, as_of, limit).await?))
 }
 
 /// Reverse traceability: what a suspect standard or device touched since a date.
@@ -544,9 +554,14 @@ pub async fn audit_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiRe
     security(("bearer" = []))
 )]
 #[get("/traceability/impact")]
-pub async fn impact_api(db: &State<Db>, actor: Actor, query: QueryPairs) -> ApiResult<Json<ImpactReport>> {
+pub async fn impact_api(
+    db: &State<Db>,
+    caches: &State<Caches>,
+    actor: Actor,
+    query: QueryPairs,
+) -> ApiResult<Json<ImpactReport>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    Ok(Json(run_impact(&actor, db, &q).await?))
+    Ok(Json(run_impact(&actor, db, caches, &q).await?))
 }
 
 #[derive(Serialize)]

@@ -429,7 +429,9 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
         .unwrap();
     assert_eq!(summary.instruments, 3000);
     assert!(summary.calibrations > 10_000, "{summary:?}");
-    let report = traceability::audit(&operator, &app.db, spec.as_of, 4.0).await.unwrap();
+    let report = traceability::audit(&operator, &app.db, &Default::default(), spec.as_of, 4.0)
+        .await
+        .unwrap();
     let roots: Vec<&str> = report.by_root_cause.iter().map(|c| c.key.as_str()).collect();
     for cause in ["expired", "no_evidence", "uncertainty_not_smaller", "level_inverted"] {
         assert!(roots.contains(&cause), "{cause} is among the root causes: {roots:?}");
@@ -528,7 +530,9 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
     // The demo set that `cargo run` loads has chains: most reach the NIM or an
     // accredited laboratory.
     let demo = TestApp::demo().await;
-    let report = traceability::audit(&operator, &demo.db, spec.as_of, 4.0).await.unwrap();
+    let report = traceability::audit(&operator, &demo.db, &Default::default(), spec.as_of, 4.0)
+        .await
+        .unwrap();
     assert!(
         report.checked > 400 && report.broken * 2 < report.checked,
         "{} of {}",
