@@ -70,7 +70,7 @@ pub async fn propose_item(
     kind: &str,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<interval_proposal::Model> {
+) -> Result<IntervalProposal> {
     let (org, user) = own_org(actor)?;
     let kind = crate::domain::traceability::ItemKind::parse(kind.trim())
         .ok_or_else(|| Error::field("item_kind", "interval.kind_invalid", "standard, device or instrument"))?;
@@ -162,7 +162,7 @@ pub async fn propose_group(
     category: &str,
     method: &str,
     now: DateTime<Utc>,
-) -> Result<interval_proposal::Model> {
+) -> Result<IntervalProposal> {
     let (org, user) = own_org(actor)?;
     let mut errors = Vec::new();
     let category = crate::domain::codes::validate_jjf1022("category_code", category)
@@ -289,7 +289,7 @@ async fn store(
     db: &DatabaseConnection,
     row: interval_proposal::ActiveModel,
     now: DateTime<Utc>,
-) -> Result<interval_proposal::Model> {
+) -> Result<IntervalProposal> {
     let txn = crate::store::begin(db).await?;
     let p = q::insert_proposal(&txn, row).await?;
     let mut changes = super::audit::Changes::new();
@@ -316,7 +316,7 @@ async fn store(
     )
     .await?;
     txn.commit().await?;
-    Ok(p)
+    Ok(p.into())
 }
 
 /// Approves or rejects a pending proposal. The decider is a person of the organisation
@@ -328,7 +328,7 @@ pub async fn decide(
     id: i32,
     decision: &str,
     now: DateTime<Utc>,
-) -> Result<interval_proposal::Model> {
+) -> Result<IntervalProposal> {
     let (org, user) = own_org(actor)?;
     let approve = match decision.trim() {
         "approve" => true,
@@ -398,12 +398,64 @@ pub async fn decide(
         what: "interval proposal",
     })?;
     txn.commit().await?;
-    Ok(p)
+    Ok(p.into())
+}
+
+/// An interval proposal as the API and the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntervalProposal {
+    pub id: i32,
+    pub organisation_id: i32,
+    /// 'item' or 'group'.
+    pub scope: String,
+    pub item_kind: Option<String>,
+    pub item_id: Option<i32>,
+    /// The item's label, or the group's JJF 1022 code.
+    pub group_key: String,
+    /// 'staircase', 'a3' or 's2'.
+    pub method: String,
+    /// The method's parameters, as JSON.
+    pub params: String,
+    /// The input history the method read, as JSON.
+    pub history: String,
+    pub current_months: i32,
+    pub proposed_months: i32,
+    pub reason: String,
+    /// pending, approved or rejected.
+    pub status: String,
+    pub proposed_by: Option<i32>,
+    pub proposed_at: DateTime<Utc>,
+    pub decided_by: Option<i32>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl From<interval_proposal::Model> for IntervalProposal {
+    fn from(m: interval_proposal::Model) -> Self {
+        Self {
+            id: m.id,
+            organisation_id: m.organisation_id,
+            scope: m.scope,
+            item_kind: m.item_kind,
+            item_id: m.item_id,
+            group_key: m.group_key,
+            method: m.method,
+            params: m.params,
+            history: m.history,
+            current_months: m.current_months,
+            proposed_months: m.proposed_months,
+            reason: m.reason,
+            status: m.status,
+            proposed_by: m.proposed_by,
+            proposed_at: m.proposed_at,
+            decided_by: m.decided_by,
+            decided_at: m.decided_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ProposalList {
-    pub proposals: Vec<interval_proposal::Model>,
+    pub proposals: Vec<IntervalProposal>,
     pub user_id: Option<i32>,
     pub may_decide: bool,
 }
@@ -412,7 +464,11 @@ pub struct ProposalList {
 pub async fn list(actor: &Actor, db: &DatabaseConnection) -> Result<ProposalList> {
     let p = actor.require_login()?.ok_or(Error::Forbidden)?;
     Ok(ProposalList {
-        proposals: q::proposals_of(db, p.organisation_id, 200).await?,
+        proposals: q::proposals_of(db, p.organisation_id, 200)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         user_id: Some(p.user_id),
         may_decide: actor.may(DECIDERS),
     })

@@ -352,6 +352,32 @@ fn lab_of(actor: &Actor, asked: Option<i32>) -> Result<i32> {
     }
 }
 
+/// The plan an actor is shown when it names no laboratory or one: the whole province for
+/// those who oversee it (regulator, system admin) when no laboratory is named, and a
+/// laboratory's share otherwise.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum PlanFor {
+    Province(Arc<Plan>),
+    Lab(LabPlan),
+}
+
+/// Chooses the plan by who asks: see [`PlanFor`].
+pub async fn plan_for(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    cache: &PlanCache,
+    lab: Option<i32>,
+    start: NaiveDate,
+    weeks: u32,
+) -> Result<PlanFor> {
+    if lab.is_none() && actor.oversees() {
+        Ok(PlanFor::Province(plan(actor, db, cache, start, weeks).await?))
+    } else {
+        Ok(PlanFor::Lab(lab_plan(actor, db, cache, lab, start, weeks).await?))
+    }
+}
+
 pub async fn lab_plan(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -446,11 +472,31 @@ pub struct CapacityRow {
     pub standards: i64,
 }
 
+/// A laboratory holiday as the capacity page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Holiday {
+    pub id: i32,
+    pub lab_id: Option<i32>,
+    pub on_date: NaiveDate,
+    pub name: String,
+}
+
+impl From<holiday::Model> for Holiday {
+    fn from(m: holiday::Model) -> Self {
+        Self {
+            id: m.id,
+            lab_id: m.lab_id,
+            on_date: m.on_date,
+            name: m.name,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CapacityView {
     pub lab_id: i32,
     pub rows: Vec<CapacityRow>,
-    pub holidays: Vec<holiday::Model>,
+    pub holidays: Vec<Holiday>,
     pub may_edit: bool,
     pub may_edit_public: bool,
     pub per_standard: u32,
@@ -500,7 +546,7 @@ pub async fn capacity(
     Ok(CapacityView {
         lab_id: lab,
         rows,
-        holidays,
+        holidays: holidays.into_iter().map(Into::into).collect(),
         may_edit: actor.may(PLANNERS) && actor.principal().is_some_and(|p| p.organisation_id == lab),
         may_edit_public: actor.may(&[Role::SystemAdmin, Role::Regulator]),
         per_standard: DEFAULT_PER_STANDARD,

@@ -233,7 +233,7 @@ pub async fn record(
     work_order_id: i32,
     input: &RecordInput,
     now: DateTime<Utc>,
-) -> Result<calibration_record::Model> {
+) -> Result<Record> {
     let w = work_order_for(actor, db, work_order_id, &[Role::Technician]).await?;
     if w.status != crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
         return Err(Error::field(
@@ -632,7 +632,7 @@ pub async fn record(
     )
     .await?;
     txn.commit().await?;
-    Ok(r)
+    Ok(r.into())
 }
 
 /// Corrects a point's readings before the record is reviewed: the original stays in the
@@ -1129,14 +1129,175 @@ async fn issue_for(
     Ok(c.number)
 }
 
+/// A calibration record as its laboratory sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub id: i32,
+    pub work_order_id: i32,
+    /// calibration or verification.
+    pub kind: String,
+    pub method: String,
+    pub quantity: String,
+    pub decision_rule: String,
+    /// The guard band w as a multiple of U (ILAC-G8 §4.2.2).
+    pub guard_multiple: f64,
+    pub received_on: NaiveDate,
+    pub calibrated_on: NaiveDate,
+    pub temperature_si: f64,
+    pub temperature_unit: String,
+    pub humidity_percent: f64,
+    pub adjusted: bool,
+    pub interval_months: Option<i32>,
+    /// The laboratory's CMC for the range, in SI: no U is reported below it.
+    pub cmc_si: Option<f64>,
+    /// recorded, reviewed, approved.
+    pub status: String,
+    pub certificate_id: Option<i32>,
+    pub created_by: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<calibration_record::Model> for Record {
+    fn from(m: calibration_record::Model) -> Self {
+        Self {
+            id: m.id,
+            work_order_id: m.work_order_id,
+            kind: m.kind,
+            method: m.method,
+            quantity: m.quantity,
+            decision_rule: m.decision_rule,
+            guard_multiple: m.guard_multiple,
+            received_on: m.received_on,
+            calibrated_on: m.calibrated_on,
+            temperature_si: m.temperature_si,
+            temperature_unit: m.temperature_unit,
+            humidity_percent: m.humidity_percent,
+            adjusted: m.adjusted,
+            interval_months: m.interval_months,
+            cmc_si: m.cmc_si,
+            status: m.status,
+            certificate_id: m.certificate_id,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// One measured point of a record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordPoint {
+    pub id: i32,
+    pub record_id: i32,
+    pub position: i32,
+    pub unit: String,
+    pub nominal_si: f64,
+    pub reference_si: f64,
+    /// The readings as entered (JSON list of strings), in `unit`.
+    pub readings: String,
+    pub error_si: f64,
+    pub u_si: f64,
+    pub u_unit: String,
+    pub k: f64,
+    pub p: f64,
+    pub u_source: String,
+    pub raised_to_cmc: bool,
+    pub mpe_si: Option<f64>,
+    pub decision: Option<String>,
+    pub as_left_error_si: Option<f64>,
+}
+
+impl From<record_point::Model> for RecordPoint {
+    fn from(m: record_point::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            position: m.position,
+            unit: m.unit,
+            nominal_si: m.nominal_si,
+            reference_si: m.reference_si,
+            readings: m.readings,
+            error_si: m.error_si,
+            u_si: m.u_si,
+            u_unit: m.u_unit,
+            k: m.k,
+            p: m.p,
+            u_source: m.u_source,
+            raised_to_cmc: m.raised_to_cmc,
+            mpe_si: m.mpe_si,
+            decision: m.decision,
+            as_left_error_si: m.as_left_error_si,
+        }
+    }
+}
+
+/// One correction of a record, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordEdit {
+    pub id: i32,
+    pub record_id: i32,
+    pub position: i32,
+    pub field: String,
+    pub old_value: String,
+    pub new_value: String,
+    pub reason: String,
+    pub edited_by: Option<i32>,
+    pub edited_at: DateTime<Utc>,
+}
+
+impl From<record_edit::Model> for RecordEdit {
+    fn from(m: record_edit::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            position: m.position,
+            field: m.field,
+            old_value: m.old_value,
+            new_value: m.new_value,
+            reason: m.reason,
+            edited_by: m.edited_by,
+            edited_at: m.edited_at,
+        }
+    }
+}
+
+/// A signature on a record: who, in which duty, over which content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordSignature {
+    pub id: i32,
+    pub record_id: i32,
+    pub user_id: Option<i32>,
+    pub name: String,
+    pub role: String,
+    pub meaning: String,
+    pub content_sha256: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+impl From<record_signature::Model> for RecordSignature {
+    fn from(m: record_signature::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            user_id: m.user_id,
+            name: m.name,
+            role: m.role,
+            meaning: m.meaning,
+            content_sha256: m.content_sha256,
+            signed_at: m.signed_at,
+        }
+    }
+}
+
 /// A record with its points, standards, edits and signatures, for its laboratory.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordView {
-    pub record: calibration_record::Model,
-    pub points: Vec<record_point::Model>,
+    pub record: Record,
+    pub points: Vec<RecordPoint>,
     pub standards: Vec<i32>,
-    pub edits: Vec<record_edit::Model>,
-    pub signatures: Vec<record_signature::Model>,
+    pub edits: Vec<RecordEdit>,
+    pub signatures: Vec<RecordSignature>,
     pub content_sha256: String,
     /// Each point's values in the units they were entered in, as the page shows them.
     pub shown: Vec<PointShown>,
@@ -1203,11 +1364,11 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     Ok(RecordView {
         shown,
         certificate,
-        record: r,
-        points,
+        record: r.into(),
+        points: points.into_iter().map(Into::into).collect(),
         standards,
-        edits,
-        signatures,
+        edits: edits.into_iter().map(Into::into).collect(),
+        signatures: signatures.into_iter().map(Into::into).collect(),
         content_sha256,
     })
 }

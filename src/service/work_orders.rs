@@ -28,10 +28,54 @@ fn movers(to: WorkOrderStatus) -> &'static [Role] {
     }
 }
 
+/// A work order as the API and the pages show it (the row of `work_orders`, kept apart from
+/// it so that a change of schema is not a change of the API).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkOrder {
+    pub id: i32,
+    pub lab_id: i32,
+    /// 'standard', 'device' or 'instrument'.
+    pub item_kind: String,
+    pub item_id: i32,
+    pub owner_id: i32,
+    pub category_code: String,
+    pub label: String,
+    pub due_on: Option<NaiveDate>,
+    /// The day the work is planned for.
+    pub planned_on: NaiveDate,
+    /// planned, received, in_calibration, awaiting_review, completed or cancelled.
+    pub status: String,
+    pub note: String,
+    pub created_by: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<work_order::Model> for WorkOrder {
+    fn from(m: work_order::Model) -> Self {
+        Self {
+            id: m.id,
+            lab_id: m.lab_id,
+            item_kind: m.item_kind,
+            item_id: m.item_id,
+            owner_id: m.owner_id,
+            category_code: m.category_code,
+            label: m.label,
+            due_on: m.due_on,
+            planned_on: m.planned_on,
+            status: m.status,
+            note: m.note,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkOrderView {
     #[serde(flatten)]
-    pub order: work_order::Model,
+    pub order: WorkOrder,
     pub status_name: &'static str,
     /// The moves this actor may make, as (status, name).
     pub moves: Vec<(&'static str, &'static str)>,
@@ -52,7 +96,7 @@ fn view(actor: &Actor, w: work_order::Model, zh: bool) -> WorkOrderView {
         .unwrap_or_default();
     WorkOrderView {
         status_name: status.map_or("", |s| if zh { s.name_zh() } else { s.name_en() }),
-        order: w,
+        order: w.into(),
         moves,
     }
 }
@@ -65,6 +109,8 @@ pub struct WorkOrderList {
     pub side: &'static str,
     pub status: Option<String>,
     pub orders: Vec<WorkOrderView>,
+    /// Whether the actor may open a work order (a planner of the laboratory).
+    pub may_create: bool,
 }
 
 /// A laboratory's work orders (side 'lab'), or those for an organisation's items
@@ -121,6 +167,7 @@ pub async fn list(
         side,
         status,
         orders: rows.into_iter().map(|w| view(actor, w, zh)).collect(),
+        may_create: actor.may(PLANNERS),
     })
 }
 
@@ -164,7 +211,7 @@ pub async fn create(
     item_id: &str,
     planned_on: &str,
     now: DateTime<Utc>,
-) -> Result<work_order::Model> {
+) -> Result<WorkOrder> {
     let p = actor.require_login()?.ok_or(Error::Forbidden)?;
     if !actor.may(PLANNERS) {
         return Err(actor.forbidden());
@@ -234,7 +281,7 @@ pub async fn create(
     let w = created.pop().expect("one inserted");
     audit_created(&txn, actor, now, &w, "manual").await?;
     txn.commit().await?;
-    Ok(w)
+    Ok(w.into())
 }
 
 /// Moves a work order one step on, or cancels it (a reason is then required). Audited
@@ -246,7 +293,7 @@ pub async fn move_to(
     to: &str,
     note: &str,
     now: DateTime<Utc>,
-) -> Result<work_order::Model> {
+) -> Result<WorkOrder> {
     actor.require_login()?;
     let txn = crate::store::begin(db).await?;
     let w = q::work_order_by_id(&txn, id)
@@ -315,15 +362,16 @@ pub async fn move_to(
         .await?
         .ok_or(Error::NotFound { what: "work order" })?;
     txn.commit().await?;
-    Ok(w)
+    Ok(w.into())
 }
 
 /// One work order, for its laboratory and the holder of its item.
-pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<work_order::Model> {
+pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<WorkOrder> {
     actor.require_login()?;
     q::work_order_by_id(db, id)
         .await?
         .filter(|w| actor.sees_organisation(w.lab_id) || actor.sees_organisation(w.owner_id))
+        .map(Into::into)
         .ok_or(Error::NotFound { what: "work order" })
 }
 

@@ -1,7 +1,7 @@
 //! What a technician recorded for a work order, and where it stands.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "calibration_records")]
 pub struct Model {
     #[sea_orm(primary_key)]

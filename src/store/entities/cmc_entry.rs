@@ -1,9 +1,8 @@
 //! One line of a laboratory's calibration and measurement capabilities: over a range of a
 //! quantity, the smallest expanded uncertainty it may report (ILAC-P14).
 use sea_orm::entity::prelude::*;
-use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "cmc_entries")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,7 +1,7 @@
 //! A day a laboratory does not work (lab_id None: a public holiday for every laboratory).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "holidays")]
 pub struct Model {
     #[sea_orm(primary_key)]

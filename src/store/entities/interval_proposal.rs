@@ -1,7 +1,7 @@
 //! A proposed change of calibration interval, with what is needed to reproduce it, awaiting a person's decision.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "interval_proposals")]
 pub struct Model {
     #[sea_orm(primary_key)]

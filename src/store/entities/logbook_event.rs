@@ -1,7 +1,7 @@
 //! A change recorded in a standard's logbook (履历书).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "logbook_events")]
 pub struct Model {
     #[sea_orm(primary_key)]

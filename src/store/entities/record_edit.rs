@@ -1,7 +1,7 @@
 //! A later edit of a record's raw observations: the original kept, with who, when and why.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "record_edits")]
 pub struct Model {
     #[sea_orm(primary_key)]

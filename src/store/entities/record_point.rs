@@ -1,7 +1,7 @@
 //! One measurement point of a record, in SI with the unit entered.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "record_points")]
 pub struct Model {
     #[sea_orm(primary_key)]

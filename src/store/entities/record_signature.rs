@@ -1,7 +1,7 @@
 //! A signature on a record: who, in which role, meaning what, over which content.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "record_signatures")]
 pub struct Model {
     #[sea_orm(primary_key)]

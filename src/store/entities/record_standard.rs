@@ -1,7 +1,7 @@
 //! A standard used for a record.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "record_standards")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,7 +1,7 @@
 //! An annual stability check or repeatability test of a standard (JJF 1033-2023).
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "standard_checks")]
 pub struct Model {
     #[sea_orm(primary_key)]

@@ -1,7 +1,7 @@
 //! One item's calibration at a laboratory, from planning to completion.
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "work_orders")]
 pub struct Model {
     #[sea_orm(primary_key)]
