@@ -2,8 +2,7 @@
 
 use super::error::ApiResult;
 use super::guards::{cookie, rotate_csrf, ClientAddr, CsrfForm, Tls, SESSION_COOKIE};
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::accounts::{self as svc, Me};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -35,50 +34,35 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn login_form(
-    templates: &Templates,
-    chrome: &Chrome,
-    status: Status,
-    email: &str,
-    next: &str,
-    error: Option<&Error>,
-) -> Page {
-    render(
-        templates,
+fn login_form(ui: &Ui<'_>, status: Status, email: &str, next: &str, error: Option<&Error>) -> PageResult {
+    Ok(ui.render(
         "accounts/login.html",
-        chrome,
         status,
         minijinja::context! {
             email => email, next => next,
             error => error.map(|e| e.to_string()),
             code => error.map(|e| e.code()),
         },
-    )
+    ))
 }
 
 /// The login page; `expired` says the visitor was sent here because their session
 /// ended after 30 idle minutes.
 #[get("/login?<next>&<expired>")]
-async fn login_page(
-    templates: &State<Templates>,
-    mut chrome: Chrome,
-    next: Option<&str>,
-    expired: Option<&str>,
-) -> Page {
-    chrome.session_expired |= expired == Some("1");
-    login_form(templates, &chrome, Status::Ok, "", safe_next(next.unwrap_or("/")), None)
+async fn login_page(mut ui: Ui<'_>, next: Option<&str>, expired: Option<&str>) -> PageResult {
+    ui.chrome.session_expired |= expired == Some("1");
+    login_form(&ui, Status::Ok, "", safe_next(next.unwrap_or("/")), None)
 }
 
 #[post("/login", data = "<form>")]
 async fn login_submit(
     form: CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
-    chrome: Chrome,
+    ui: Ui<'_>,
     client: ClientAddr,
     tls: Tls,
     jar: &CookieJar<'_>,
-) -> Page {
+) -> PageResult {
     let (email, password) = (form.get("email"), form.get("password"));
     let next = safe_next(form.get("next")).to_owned();
     let previous = jar.get_private(SESSION_COOKIE).map(|c| c.value().to_owned());
@@ -88,7 +72,7 @@ async fn login_submit(
         password,
         &client.0,
         previous.as_deref(),
-        &chrome.request_id,
+        &ui.chrome.request_id,
         chrono::Utc::now(),
     )
     .await;
@@ -98,17 +82,15 @@ async fn login_submit(
             // carries over.
             jar.add_private(cookie(tls.0, SESSION_COOKIE, done.session_secret));
             rotate_csrf(jar, tls.0);
-            if done.must_change_password {
+            Ok(if done.must_change_password {
                 Page::redirect("/account")
             } else {
                 Page::redirect(next)
-            }
+            })
         }
-        Err(e @ Error::Invalid { .. }) => login_form(templates, &chrome, Status::Unauthorized, email, &next, Some(&e)),
-        Err(e @ Error::Throttled { .. }) => {
-            login_form(templates, &chrome, Status::TooManyRequests, email, &next, Some(&e))
-        }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e @ Error::Invalid { .. }) => login_form(&ui, Status::Unauthorized, email, &next, Some(&e)),
+        Err(e @ Error::Throttled { .. }) => login_form(&ui, Status::TooManyRequests, email, &next, Some(&e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -116,18 +98,15 @@ async fn login_submit(
 async fn logout(
     _form: CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
+    _ui: Ui<'_>,
     tls: Tls,
     jar: &CookieJar<'_>,
-) -> Page {
-    if let Err(e) = svc::logout(&actor, &db.0, chrono::Utc::now()).await {
-        return error_page(templates, &chrome, &e);
-    }
+) -> PageResult {
+    svc::logout(&actor, &db.0, chrono::Utc::now()).await?;
     jar.remove_private(Cookie::from(SESSION_COOKIE));
     rotate_csrf(jar, tls.0);
-    Page::redirect("/")
+    Ok(Page::redirect("/"))
 }
 
 /// The account page, with what the last action produced.
@@ -138,56 +117,41 @@ struct AccountView<'a> {
     notice: Option<&'static str>,
 }
 
-async fn account_view(
-    db: &Db,
-    templates: &Templates,
-    actor: &Actor,
-    chrome: &Chrome,
-    status: Status,
-    view: AccountView<'_>,
-) -> Page {
+async fn account_view(db: &Db, actor: &Actor, ui: &Ui<'_>, status: Status, view: AccountView<'_>) -> PageResult {
     let (me, tokens) = match (svc::me(actor), svc::tokens(actor, &db.0).await) {
         (Ok(me), Ok(tokens)) => (me, tokens),
-        (Err(e), _) | (_, Err(e)) => return error_page(templates, chrome, &e),
+        (Err(e), _) | (_, Err(e)) => return Err(e.into()),
     };
     let errors = view.error.map(|e| e.field_messages()).unwrap_or_default();
     let codes = view.error.map(|e| e.field_codes()).unwrap_or_default();
-    render(
-        templates,
+    Ok(ui.render(
         "accounts/account.html",
-        chrome,
         status,
         minijinja::context! {
             account => Serde(me), tokens => Serde(tokens), new_token => view.new_token,
             errors => Serde(errors), codes => Serde(codes), notice => view.notice,
             message => view.error.map(|e| e.to_string()),
         },
-    )
+    ))
 }
 
 /// A refused account form: back to the account page with the field errors (or the
 /// throttling notice); any other error as an error page.
-async fn account_error(db: &Db, templates: &Templates, actor: &Actor, chrome: &Chrome, e: &Error) -> Page {
+async fn account_error(db: &Db, actor: &Actor, ui: &Ui<'_>, e: &Error) -> PageResult {
     match e {
         Error::Invalid { .. } | Error::Throttled { .. } => {
             let view = AccountView {
                 error: Some(e),
                 ..Default::default()
             };
-            account_view(db, templates, actor, chrome, super::error::status_of(e), view).await
+            account_view(db, actor, ui, super::error::status_of(e), view).await
         }
-        _ => error_page(templates, chrome, e),
+        _ => Ok(ui.error(e)),
     }
 }
 
 #[get("/account?<changed>")]
-async fn account_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    changed: Option<&str>,
-) -> Page {
+async fn account_page(db: &State<Db>, actor: Actor, ui: Ui<'_>, changed: Option<&str>) -> PageResult {
     let notice = match changed {
         Some("password") => Some("password_changed"),
         Some("token") => Some("token_revoked"),
@@ -195,9 +159,8 @@ async fn account_page(
     };
     account_view(
         db,
-        templates,
         &actor,
-        &chrome,
+        &ui,
         Status::Ok,
         AccountView {
             notice,
@@ -208,14 +171,7 @@ async fn account_page(
 }
 
 #[post("/account/password", data = "<form>")]
-async fn password_submit(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    client: ClientAddr,
-) -> Page {
+async fn password_submit(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>, client: ClientAddr) -> PageResult {
     let new = form.get("new_password");
     let result = if new != form.get("confirm_password") {
         Err(Error::field(
@@ -235,20 +191,13 @@ async fn password_submit(
         .await
     };
     match result {
-        Ok(()) => Page::redirect("/account?changed=password"),
-        Err(e) => account_error(db, templates, &actor, &chrome, &e).await,
+        Ok(()) => Ok(Page::redirect("/account?changed=password")),
+        Err(e) => account_error(db, &actor, &ui, &e).await,
     }
 }
 
 #[post("/account/tokens", data = "<form>")]
-async fn token_create(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    client: ClientAddr,
-) -> Page {
+async fn token_create(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>, client: ClientAddr) -> PageResult {
     let result = svc::create_token(
         &actor,
         &db.0,
@@ -265,25 +214,16 @@ async fn token_create(
                 new_token: Some(secret),
                 ..Default::default()
             };
-            account_view(db, templates, &actor, &chrome, Status::Created, view).await
+            account_view(db, &actor, &ui, Status::Created, view).await
         }
-        Err(e) => account_error(db, templates, &actor, &chrome, &e).await,
+        Err(e) => account_error(db, &actor, &ui, &e).await,
     }
 }
 
 #[post("/account/tokens/<id>/revoke", data = "<_form>")]
-async fn token_revoke(
-    id: i32,
-    _form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::revoke_token(&actor, &db.0, id, chrono::Utc::now()).await {
-        Ok(()) => Page::redirect("/account?changed=token"),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn token_revoke(id: i32, _form: CsrfForm, db: &State<Db>, actor: Actor, _ui: Ui<'_>) -> PageResult {
+    let () = svc::revoke_token(&actor, &db.0, id, chrono::Utc::now()).await?;
+    Ok(Page::redirect("/account?changed=token"))
 }
 
 /// The account the bearer token belongs to.

@@ -2,8 +2,7 @@
 
 use super::error::ApiResult;
 use super::guards::QueryPairs;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, PageResult, Ui};
 use crate::service::audit::{self as svc, AuditParams, EventPage};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -20,13 +19,7 @@ pub fn api_routes() -> Vec<Route> {
 }
 
 #[get("/audit")]
-async fn audit_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn audit_page(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let typed: std::collections::BTreeMap<&str, &str> = query.iter().collect();
     let result = match AuditParams::from_pairs(query.iter()) {
         Ok(p) => svc::list(&actor, &db.0, &p).await.map(|page| (p, page)),
@@ -36,13 +29,11 @@ async fn audit_page(
         Ok((params, page)) => {
             let prev = (page.page > 1).then(|| params.query_for_page(page.page - 1));
             let next = (page.page < page.pages).then(|| params.query_for_page(page.page + 1));
-            render(
-                templates,
+            Ok(ui.render(
                 "audit/list.html",
-                &chrome,
                 Status::Ok,
                 minijinja::context! { page => Serde(page), typed => Serde(typed), prev => prev, next => next },
-            )
+            ))
         }
         Err(e @ Error::Invalid { .. }) => {
             // Filters that could not be read are shown back with their errors, but
@@ -58,19 +49,17 @@ async fn audit_page(
             )
             .await
             {
-                return error_page(templates, &chrome, &denied);
+                return Err(denied.into());
             }
-            render(
-                templates,
+            Ok(ui.render(
                 "audit/list.html",
-                &chrome,
                 Status::UnprocessableEntity,
                 minijinja::context! {
                     typed => Serde(typed), errors => Serde(e.field_messages()), codes => Serde(e.field_codes()),
                 },
-            )
+            ))
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 

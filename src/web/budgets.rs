@@ -3,8 +3,7 @@
 
 use super::error::ApiResult;
 use super::guards::CsrfForm;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::domain::uncertainty::form::{BudgetForm, KINDS, PARAMETERS, SPARE_ROWS};
 use crate::domain::uncertainty::{Evaluation, MeasurandResult};
 use crate::service::budgets::{self as svc, BudgetView, InputView, StandardRef};
@@ -174,25 +173,18 @@ fn charts(e: &Evaluation) -> Vec<Option<Chart>> {
 // ---------------------------------------------------------------- pages
 
 #[get("/budgets/<id>")]
-async fn detail_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    show(id, None, db, templates, &actor, &chrome).await
+async fn detail_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    show(id, None, db, &actor, &ui).await
 }
 
 /// The budget page; after a recomputation, with its result and whether it matched.
-async fn show(
-    id: i32,
-    recomputed: Option<svc::Recomputed>,
-    db: &Db,
-    templates: &Templates,
-    actor: &Actor,
-    chrome: &Chrome,
-) -> Page {
+async fn show(id: i32, recomputed: Option<svc::Recomputed>, db: &Db, actor: &Actor, ui: &Ui<'_>) -> PageResult {
     let (b, history) = match svc::get(actor, &db.0, id).await {
         Ok(b) => match svc::history(actor, &db.0, id).await {
             Ok(h) => (b, h),
-            Err(e) => return error_page(templates, chrome, &e),
+            Err(e) => return Err(e.into()),
         },
-        Err(e) => return error_page(templates, chrome, &e),
+        Err(e) => return Err(e.into()),
     };
     let charts = recomputed
         .as_ref()
@@ -200,16 +192,14 @@ async fn show(
         .or(b.result.as_ref())
         .map(charts)
         .unwrap_or_default();
-    render(
-        templates,
+    Ok(ui.render(
         "budgets/detail.html",
-        chrome,
         Status::Ok,
         minijinja::context! {
             b => Serde(&b), charts => Serde(charts), history => Serde(history),
             recomputed => Serde(recomputed),
         },
-    )
+    ))
 }
 
 #[post("/budgets/<id>/recompute", data = "<_form>")]
@@ -218,14 +208,11 @@ async fn recompute_page(
     _form: CsrfForm,
     db: &State<Db>,
     evaluator: &State<Evaluator>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::recompute(&actor, &db.0, evaluator, id).await {
-        Ok(r) => show(id, Some(r), db, templates, &actor, &chrome).await,
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    ui: Ui<'_>,
+) -> PageResult {
+    let r = svc::recompute(&actor, &db.0, evaluator, id).await?;
+    show(id, Some(r), db, &actor, &ui).await
 }
 
 /// What the form page shows: the standard, the budget (when editing), the form as
@@ -238,7 +225,7 @@ struct FormPage<'a> {
     preview: Option<(Vec<InputView>, Evaluation)>,
 }
 
-fn form_page(templates: &Templates, chrome: &Chrome, status: Status, page: FormPage<'_>) -> Page {
+fn form_page(ui: &Ui<'_>, status: Status, page: FormPage<'_>) -> PageResult {
     let FormPage {
         standard,
         id,
@@ -259,10 +246,8 @@ fn form_page(templates: &Templates, chrome: &Chrome, status: Status, page: FormP
         }
         None => (None, None, None),
     };
-    render(
-        templates,
+    Ok(ui.render(
         "budgets/form.html",
-        chrome,
         status,
         minijinja::context! {
             s => Serde(standard), id => id, action => action, form => Serde(form),
@@ -270,47 +255,33 @@ fn form_page(templates: &Templates, chrome: &Chrome, status: Status, page: FormP
             kinds => Serde(KINDS), parameters => Serde(PARAMETERS),
             inputs => Serde(inputs), result => Serde(result), charts => Serde(charts),
         },
-    )
+    ))
 }
 
 #[get("/standards/<standard_id>/budgets/new")]
-async fn new_page(
-    standard_id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::new_form(&actor, &db.0, standard_id).await {
-        Ok((standard, form)) => {
-            let page = FormPage {
-                standard: &standard,
-                id: None,
-                form,
-                error: None,
-                preview: None,
-            };
-            form_page(templates, &chrome, Status::Ok, page)
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn new_page(standard_id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let (standard, form) = svc::new_form(&actor, &db.0, standard_id).await?;
+    let page = FormPage {
+        standard: &standard,
+        id: None,
+        form,
+        error: None,
+        preview: None,
+    };
+    form_page(&ui, Status::Ok, page)
 }
 
 #[get("/budgets/<id>/edit")]
-async fn edit_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::edit_form(&actor, &db.0, id).await {
-        Ok((standard, form)) => {
-            let page = FormPage {
-                standard: &standard,
-                id: Some(id),
-                form: form.with_spare_rows(SPARE_ROWS),
-                error: None,
-                preview: None,
-            };
-            form_page(templates, &chrome, Status::Ok, page)
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn edit_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let (standard, form) = svc::edit_form(&actor, &db.0, id).await?;
+    let page = FormPage {
+        standard: &standard,
+        id: Some(id),
+        form: form.with_spare_rows(SPARE_ROWS),
+        error: None,
+        preview: None,
+    };
+    form_page(&ui, Status::Ok, page)
 }
 
 #[post("/standards/<standard_id>/budgets", data = "<form>")]
@@ -319,20 +290,10 @@ async fn create_page(
     form: CsrfForm,
     db: &State<Db>,
     evaluator: &State<Evaluator>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    submit(
-        Target::New(standard_id),
-        &form,
-        db,
-        evaluator,
-        templates,
-        &actor,
-        &chrome,
-    )
-    .await
+    ui: Ui<'_>,
+) -> PageResult {
+    submit(Target::New(standard_id), &form, db, evaluator, &actor, &ui).await
 }
 
 #[post("/budgets/<id>", data = "<form>")]
@@ -341,11 +302,10 @@ async fn update_page(
     form: CsrfForm,
     db: &State<Db>,
     evaluator: &State<Evaluator>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    submit(Target::Existing(id), &form, db, evaluator, templates, &actor, &chrome).await
+    ui: Ui<'_>,
+) -> PageResult {
+    submit(Target::Existing(id), &form, db, evaluator, &actor, &ui).await
 }
 
 /// What a posted budget form is for.
@@ -374,10 +334,9 @@ async fn submit(
     posted: &CsrfForm,
     db: &Db,
     evaluator: &Evaluator,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
-) -> Page {
+    ui: &Ui<'_>,
+) -> PageResult {
     // The standard first: who may write here, and what the form page names.
     let (standard, id) = match target {
         Target::New(standard_id) => (svc::new_form(actor, &db.0, standard_id).await, None),
@@ -385,7 +344,7 @@ async fn submit(
     };
     let standard = match standard {
         Ok((s, _)) => s,
-        Err(e) => return error_page(templates, chrome, &e),
+        Err(e) => return Err(e.into()),
     };
     let action = match posted.get("action") {
         "preview" => Action::Preview,
@@ -403,7 +362,7 @@ async fn submit(
                 Target::Existing(id) => svc::update(actor, &db.0, evaluator, id, &form, now).await.map(|()| id),
             };
             match saved {
-                Ok(id) => return Page::redirect(format!("/budgets/{id}")),
+                Ok(id) => return Ok(Page::redirect(format!("/budgets/{id}"))),
                 Err(e) => Err(e),
             }
         }
@@ -419,7 +378,7 @@ async fn submit(
                 error: None,
                 preview: preview.map(|(problem, result)| (svc::input_views(&problem), result)),
             };
-            form_page(templates, chrome, Status::Ok, page)
+            form_page(ui, Status::Ok, page)
         }
         Err(e @ Error::Invalid { .. }) => {
             let page = FormPage {
@@ -429,9 +388,9 @@ async fn submit(
                 error: Some(&e),
                 preview: None,
             };
-            form_page(templates, chrome, super::error::status_of(&e), page)
+            form_page(ui, super::error::status_of(&e), page)
         }
-        Err(e) => error_page(templates, chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 

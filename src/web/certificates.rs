@@ -4,9 +4,8 @@
 //! under /api/v1.
 
 use super::error::ApiResult;
-use super::guards::{ClientAddr, CsrfForm, QueryPairs};
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Clock, Db, Page};
+use super::guards::{ClientAddr, CsrfForm, QueryPairs, Signing};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::certificates::{self as svc, Verification};
 use crate::service::keys::KeyStore;
 use crate::service::Actor;
@@ -56,28 +55,18 @@ pub fn api_routes() -> Vec<Route> {
 const MAX_UPLOAD_MIB: usize = 8;
 
 #[get("/verify/<token>")]
-async fn verify_page(token: &str, db: &State<Db>, templates: &State<Templates>, chrome: Chrome) -> Page {
-    match svc::verify_token(&db.0, token).await {
-        Ok(v) => render(
-            templates,
-            "certificates/verify.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { v => Serde(&v), token => token },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn verify_page(token: &str, db: &State<Db>, ui: Ui<'_>) -> PageResult {
+    let v = svc::verify_token(&db.0, token).await?;
+    Ok(ui.render(
+        "certificates/verify.html",
+        Status::Ok,
+        minijinja::context! { v => Serde(&v), token => token },
+    ))
 }
 
 #[get("/verify")]
-async fn verify_form_page(templates: &State<Templates>, chrome: Chrome) -> Page {
-    render(
-        templates,
-        "certificates/verify.html",
-        &chrome,
-        Status::Ok,
-        minijinja::context! {},
-    )
+async fn verify_form_page(ui: Ui<'_>) -> PageResult {
+    Ok(ui.render("certificates/verify.html", Status::Ok, minijinja::context! {}))
 }
 
 #[derive(FromForm)]
@@ -97,33 +86,24 @@ async fn read_upload(file: &TempFile<'_>) -> Result<Vec<u8>, Error> {
 /// Checks an uploaded file. Reading only: no state changes, so no CSRF token is asked of
 /// a visitor who has none.
 #[post("/verify", data = "<upload>")]
-async fn verify_upload_page(
-    upload: Form<Upload<'_>>,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    chrome: Chrome,
-) -> Page {
+async fn verify_upload_page(upload: Form<Upload<'_>>, db: &State<Db>, ui: Ui<'_>) -> PageResult {
     let result = match read_upload(&upload.file).await {
         Ok(bytes) if bytes.is_empty() => Err(Error::field("file", "verify.file_missing", "the file is empty")),
         Ok(bytes) => svc::verify_file(&db.0, &bytes).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(v) => render(
-            templates,
+        Ok(v) => Ok(ui.render(
             "certificates/verify.html",
-            &chrome,
             Status::Ok,
             minijinja::context! { v => Serde(&v), uploaded => true },
-        ),
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        )),
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "certificates/verify.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -196,46 +176,30 @@ fn page_params(q: &std::collections::BTreeMap<&str, &str>) -> Result<(u64, u64),
 }
 
 #[get("/certificates")]
-async fn list_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn list_page(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let q: std::collections::BTreeMap<&str, &str> = query.iter().collect();
     let result = match page_params(&q) {
         Ok((offset, limit)) => svc::list(&actor, &db.0, q.get("q").copied().unwrap_or(""), offset, limit).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(l) => render(
-            templates,
+        Ok(l) => Ok(ui.render(
             "certificates/list.html",
-            &chrome,
             Status::Ok,
             minijinja::context! { l => Serde(&l), next => l.offset + l.certificates.len() as u64 },
-        ),
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        )),
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "certificates/list.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Several certificates' files in one ZIP: `number` repeated.
 #[get("/certificates.zip")]
-async fn zip_download(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Download {
+async fn zip_download(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> Download {
     let numbers: Vec<String> = query
         .iter()
         .filter(|(k, _)| *k == "number")
@@ -243,43 +207,29 @@ async fn zip_download(
         .collect();
     match svc::zip(&actor, &db.0, &numbers).await {
         Ok(bytes) => Download::attachment(bytes, "certificates.zip"),
-        Err(e) => Download::Page(error_page(templates, &chrome, &e)),
+        Err(e) => Download::Page(ui.error(&e)),
     }
 }
 
 #[get("/certificates/<number>", rank = 2)]
-async fn detail_page(number: &str, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    detail_view(
-        db,
-        templates,
-        &actor,
-        &chrome,
-        number,
-        Status::Ok,
-        minijinja::context! {},
-    )
-    .await
+async fn detail_page(number: &str, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    detail_view(db, &actor, &ui, number, Status::Ok, minijinja::context! {}).await
 }
 
 async fn detail_view(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     number: &str,
     status: Status,
     extra: minijinja::Value,
-) -> Page {
-    match svc::get(actor, &db.0, number).await {
-        Ok((c, s)) => render(
-            templates,
-            "certificates/detail.html",
-            chrome,
-            status,
-            minijinja::context! { c => Serde(&c), s => Serde(&s), ..extra },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+) -> PageResult {
+    let (c, s) = svc::get(actor, &db.0, number).await?;
+    Ok(ui.render(
+        "certificates/detail.html",
+        status,
+        minijinja::context! { c => Serde(&c), s => Serde(&s), ..extra },
+    ))
 }
 
 /// The amendment form's fields: the item's identity, the method and the dates, the
@@ -323,39 +273,35 @@ fn form_changes(form: &CsrfForm, current: &serde_json::Value) -> serde_json::Val
     serde_json::Value::Object(changes)
 }
 
-#[allow(clippy::too_many_arguments)]
 #[post("/certificates/<number>/amend", data = "<form>")]
 async fn amend_page(
     number: &str,
     form: CsrfForm,
     db: &State<Db>,
-    keys: &State<KeyStore>,
-    clock: &State<Clock>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-    addr: ClientAddr,
-) -> Page {
+    ui: Ui<'_>,
+    signing: Signing<'_>,
+) -> PageResult {
     let current = match svc::get(&actor, &db.0, number).await {
         Ok((_, s)) => serde_json::to_value(&s).unwrap_or_default(),
-        Err(e) => return error_page(templates, &chrome, &e),
+        Err(e) => return Err(e.into()),
     };
     let changes = form_changes(&form, &current);
     match svc::amend(
         &actor,
         &db.0,
-        keys,
+        signing.keys,
         number,
         form.get("reason"),
         &changes,
         form.get("password"),
-        &addr.0,
-        clock.today(),
+        &signing.addr,
+        signing.today,
         chrono::Utc::now(),
     )
     .await
     {
-        Ok(c) => Page::redirect(format!("/certificates/{}", c.number)),
+        Ok(c) => Ok(Page::redirect(format!("/certificates/{}", c.number))),
         Err(e @ Error::Invalid { .. }) => {
             let typed: std::collections::BTreeMap<&str, &str> = form.iter().filter(|(k, _)| *k != "password").collect();
             let messages: std::collections::BTreeMap<String, String> = e
@@ -365,16 +311,15 @@ async fn amend_page(
                 .collect();
             detail_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 number,
                 Status::UnprocessableEntity,
                 minijinja::context! { amend_form => Serde(&typed), amend_errors => Serde(&messages) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -383,11 +328,10 @@ async fn withdraw_page(
     number: &str,
     form: CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
+    ui: Ui<'_>,
     addr: ClientAddr,
-) -> Page {
+) -> PageResult {
     match svc::withdraw(
         &actor,
         &db.0,
@@ -399,36 +343,31 @@ async fn withdraw_page(
     )
     .await
     {
-        Ok(()) => Page::redirect(format!("/certificates/{number}")),
+        Ok(()) => Ok(Page::redirect(format!("/certificates/{number}"))),
         Err(e @ Error::Invalid { .. }) => {
             let typed: std::collections::BTreeMap<&str, &str> = form.iter().filter(|(k, _)| *k != "password").collect();
             detail_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 number,
                 Status::UnprocessableEntity,
                 minijinja::context! { withdraw_form => Serde(&typed), withdraw_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[get("/organisations/<id>/keys")]
-async fn keys_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::keys_of(&actor, &db.0, id).await {
-        Ok((keys, may_rotate)) => render(
-            templates,
-            "certificates/keys.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { lab_id => id, keys => Serde(&keys), may_rotate => may_rotate },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn keys_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let (keys, may_rotate) = svc::keys_of(&actor, &db.0, id).await?;
+    Ok(ui.render(
+        "certificates/keys.html",
+        Status::Ok,
+        minijinja::context! { lab_id => id, keys => Serde(&keys), may_rotate => may_rotate },
+    ))
 }
 
 #[post("/organisations/<id>/keys/rotate", data = "<_form>")]
@@ -437,28 +376,18 @@ async fn rotate_key_page(
     _form: CsrfForm,
     db: &State<Db>,
     keys: &State<KeyStore>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::rotate_key(&actor, &db.0, keys, id, chrono::Utc::now()).await {
-        Ok(_) => Page::redirect(format!("/organisations/{id}/keys")),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    _ui: Ui<'_>,
+) -> PageResult {
+    svc::rotate_key(&actor, &db.0, keys, id, chrono::Utc::now()).await?;
+    Ok(Page::redirect(format!("/organisations/{id}/keys")))
 }
 
 #[get("/certificates/<number>/<file>")]
-async fn file_download(
-    number: &str,
-    file: &str,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Download {
+async fn file_download(number: &str, file: &str, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> Download {
     match svc::download(&actor, &db.0, number, file).await {
         Ok((name, bytes)) => Download::attachment(bytes, &name),
-        Err(e) => Download::Page(error_page(templates, &chrome, &e)),
+        Err(e) => Download::Page(ui.error(&e)),
     }
 }
 
@@ -567,29 +496,26 @@ struct AmendBody {
         (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
-#[allow(clippy::too_many_arguments)]
 #[post("/certificates/<number>/amend", data = "<data>")]
 pub async fn amend_api(
     number: &str,
     data: Data<'_>,
     db: &State<Db>,
-    keys: &State<KeyStore>,
-    clock: &State<Clock>,
     actor: Actor,
-    addr: ClientAddr,
+    signing: Signing<'_>,
 ) -> ApiResult<(Status, Json<svc::CertificateView>)> {
     let body = super::body::read_body(data).await?;
     let b: AmendBody = super::body::json_input(&body)?;
     let c = svc::amend(
         &actor,
         &db.0,
-        keys,
+        signing.keys,
         number,
         &b.reason,
         &b.changes,
         &b.password,
-        &addr.0,
-        clock.today(),
+        &signing.addr,
+        signing.today,
         chrono::Utc::now(),
     )
     .await?;

@@ -2,8 +2,7 @@
 
 use super::error::ApiResult;
 use super::guards::CsrfForm;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::cmc::{self as svc, CmcInput, CmcLineView, CmcView};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -21,32 +20,26 @@ pub fn api_routes() -> Vec<Route> {
     routes![cmc_api, cmc_add_api, cmc_remove_api]
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn view(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     lab: i32,
     status: Status,
     form: Option<BTreeMap<&str, &str>>,
     errors: Option<BTreeMap<String, String>>,
-) -> Page {
-    match svc::list(actor, &db.0, lab).await {
-        Ok(v) => render(
-            templates,
-            "organisations/cmc.html",
-            chrome,
-            status,
-            minijinja::context! { v => Serde(&v), form => Serde(form), errors => Serde(errors) },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+) -> PageResult {
+    let v = svc::list(actor, &db.0, lab).await?;
+    Ok(ui.render(
+        "organisations/cmc.html",
+        status,
+        minijinja::context! { v => Serde(&v), form => Serde(form), errors => Serde(errors) },
+    ))
 }
 
 #[get("/organisations/<id>/cmc")]
-async fn cmc_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    view(db, templates, &actor, &chrome, id, Status::Ok, None, None).await
+async fn cmc_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    view(db, &actor, &ui, id, Status::Ok, None, None).await
 }
 
 fn input_of(form: &CsrfForm) -> CmcInput {
@@ -61,23 +54,15 @@ fn input_of(form: &CsrfForm) -> CmcInput {
 }
 
 #[post("/organisations/<id>/cmc", data = "<form>")]
-async fn cmc_add_page(
-    id: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn cmc_add_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::add(&actor, &db.0, id, &input_of(&form), chrono::Utc::now()).await {
-        Ok(_) => Page::redirect(format!("/organisations/{id}/cmc")),
+        Ok(_) => Ok(Page::redirect(format!("/organisations/{id}/cmc"))),
         Err(e @ Error::Invalid { .. }) => {
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 id,
                 Status::UnprocessableEntity,
                 Some(typed),
@@ -85,24 +70,14 @@ async fn cmc_add_page(
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/organisations/<id>/cmc/<line>/delete", data = "<_form>")]
-async fn cmc_remove_page(
-    id: i32,
-    line: i32,
-    _form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::remove(&actor, &db.0, id, line, chrono::Utc::now()).await {
-        Ok(()) => Page::redirect(format!("/organisations/{id}/cmc")),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn cmc_remove_page(id: i32, line: i32, _form: CsrfForm, db: &State<Db>, actor: Actor, _ui: Ui<'_>) -> PageResult {
+    let () = svc::remove(&actor, &db.0, id, line, chrono::Utc::now()).await?;
+    Ok(Page::redirect(format!("/organisations/{id}/cmc")))
 }
 
 /// A laboratory's CMC table, range by range.

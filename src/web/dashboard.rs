@@ -1,8 +1,7 @@
 //! The province dashboard.
 
 use super::error::ApiResult;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Clock, Db, Page};
+use super::{Clock, Db, PageResult, Ui};
 use crate::service::dashboard::{self as svc, Dashboard};
 use crate::service::Actor;
 use minijinja::value::Serde;
@@ -19,23 +18,9 @@ pub fn api_routes() -> Vec<Route> {
 }
 
 #[get("/")]
-async fn dashboard_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    clock: &State<Clock>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::province(&actor, &db.0, clock.today()).await {
-        Ok(d) => render(
-            templates,
-            "dashboard.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { d => Serde(d) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn dashboard_page(db: &State<Db>, clock: &State<Clock>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let d = svc::province(&actor, &db.0, clock.today()).await?;
+    Ok(ui.render("dashboard.html", Status::Ok, minijinja::context! { d => Serde(d) }))
 }
 
 /// The province dashboard: counts by city and discipline, progress toward the target,

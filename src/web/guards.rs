@@ -144,6 +144,7 @@ fn badge(actor: &Actor) -> Option<Badge> {
 }
 
 /// What every page needs besides its own content.
+#[derive(Debug, Clone)]
 pub struct Chrome {
     pub lang: Lang,
     pub path: String,
@@ -161,7 +162,15 @@ fn today_of(req: &Request<'_>) -> chrono::NaiveDate {
         .map_or_else(|| super::Clock(None).today(), super::Clock::today)
 }
 
+/// The chrome built for this request, kept for the error page of a handler that fails.
+struct ChromeSeen(Option<Chrome>);
+
 impl Chrome {
+    /// The chrome this request's guard built, if it ran.
+    pub fn seen(req: &Request<'_>) -> Option<Chrome> {
+        req.local_cache(|| ChromeSeen(None)).0.clone()
+    }
+
     /// For error pages rendered by a catcher, where the actor may not be known.
     pub fn minimal(req: &Request<'_>) -> Chrome {
         Chrome {
@@ -230,7 +239,7 @@ impl<'r> FromRequest<'r> for Chrome {
             Outcome::Error(e) => return Outcome::Error(e),
             Outcome::Forward(s) => return Outcome::Forward(s),
         };
-        Outcome::Success(Chrome {
+        let chrome = Chrome {
             lang: lang_of(req),
             path: req.uri().to_string(),
             me: badge(&actor),
@@ -238,7 +247,9 @@ impl<'r> FromRequest<'r> for Chrome {
             request_id: actor.request_id.clone(),
             session_expired: req.local_cache(|| SessionExpired(false)).0,
             today: today_of(req),
-        })
+        };
+        req.local_cache(|| ChromeSeen(Some(chrome.clone())));
+        Outcome::Success(chrome)
     }
 }
 
@@ -348,5 +359,34 @@ impl<'r> FromData<'r> for CsrfForm {
             tracing::warn!(request = %RequestId::of(req), uri = %req.uri(), "form refused: CSRF token missing or wrong");
             data::Outcome::Error((Status::Forbidden, "csrf"))
         }
+    }
+}
+
+/// What a signature given through a request needs besides its form: the laboratory keys
+/// that sign the certificate, today from the app's clock, and the signer's address (kept
+/// with the re-authentication in the audit trail).
+pub struct Signing<'r> {
+    pub keys: &'r crate::service::keys::KeyStore,
+    pub today: chrono::NaiveDate,
+    pub addr: String,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Signing<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let Some(keys) = req.rocket().state::<crate::service::keys::KeyStore>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        let addr = match req.guard::<ClientAddr>().await {
+            Outcome::Success(a) => a.0,
+            _ => "unknown".into(),
+        };
+        Outcome::Success(Signing {
+            keys,
+            today: today_of(req),
+            addr,
+        })
     }
 }

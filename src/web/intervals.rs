@@ -3,11 +3,9 @@
 
 use super::error::ApiResult;
 use super::guards::CsrfForm;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::intervals::{self as svc, ProposalList};
 use crate::service::{Actor, Error};
-use crate::store::entities::interval_proposal;
 use minijinja::value::Serde;
 use rocket::data::Data;
 use rocket::http::Status;
@@ -23,32 +21,21 @@ pub fn api_routes() -> Vec<Route> {
     routes![list_api, propose_api, decide_api]
 }
 
-async fn list_view(
-    db: &Db,
-    templates: &Templates,
-    actor: &Actor,
-    chrome: &Chrome,
-    status: Status,
-    extra: minijinja::Value,
-) -> Page {
-    match svc::list(actor, &db.0).await {
-        Ok(l) => render(
-            templates,
-            "schedule/intervals.html",
-            chrome,
-            status,
-            minijinja::context! { l => Serde(&l), ..extra },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+async fn list_view(db: &Db, actor: &Actor, ui: &Ui<'_>, status: Status, extra: minijinja::Value) -> PageResult {
+    let l = svc::list(actor, &db.0).await?;
+    Ok(ui.render(
+        "schedule/intervals.html",
+        status,
+        minijinja::context! { l => Serde(&l), ..extra },
+    ))
 }
 
 #[get("/schedule/intervals")]
-async fn list_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    list_view(db, templates, &actor, &chrome, Status::Ok, minijinja::context! {}).await
+async fn list_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    list_view(db, &actor, &ui, Status::Ok, minijinja::context! {}).await
 }
 
-async fn propose(actor: &Actor, db: &Db, f: &BTreeMap<&str, &str>) -> Result<interval_proposal::Model, Error> {
+async fn propose(actor: &Actor, db: &Db, f: &BTreeMap<&str, &str>) -> Result<svc::IntervalProposal, Error> {
     let get = |k: &str| f.get(k).copied().unwrap_or("");
     match get("scope") {
         "item" => svc::propose_item(actor, &db.0, get("item_kind"), get("item_id"), chrono::Utc::now()).await,
@@ -58,54 +45,39 @@ async fn propose(actor: &Actor, db: &Db, f: &BTreeMap<&str, &str>) -> Result<int
 }
 
 #[post("/schedule/intervals", data = "<form>")]
-async fn propose_page(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn propose_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let typed: BTreeMap<&str, &str> = form.iter().collect();
     match propose(&actor, db, &typed).await {
-        Ok(_) => Page::redirect("/schedule/intervals".to_owned()),
+        Ok(_) => Ok(Page::redirect("/schedule/intervals".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             list_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 Status::UnprocessableEntity,
                 minijinja::context! { typed => Serde(&typed), errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/schedule/intervals/<id>/decision", data = "<form>")]
-async fn decide_page(
-    id: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn decide_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::decide(&actor, &db.0, id, form.get("decision"), chrono::Utc::now()).await {
-        Ok(_) => Page::redirect("/schedule/intervals".to_owned()),
+        Ok(_) => Ok(Page::redirect("/schedule/intervals".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             list_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 Status::UnprocessableEntity,
                 minijinja::context! { decision_id => id, errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -155,7 +127,7 @@ pub async fn propose_api(
     data: Data<'_>,
     db: &State<Db>,
     actor: Actor,
-) -> ApiResult<(Status, Json<interval_proposal::Model>)> {
+) -> ApiResult<(Status, Json<svc::IntervalProposal>)> {
     let body = super::body::read_body(data).await?;
     let i: ProposeInput = super::body::text_fields_from_json(
         &body,
@@ -199,7 +171,7 @@ pub async fn decide_api(
     data: Data<'_>,
     db: &State<Db>,
     actor: Actor,
-) -> ApiResult<Json<interval_proposal::Model>> {
+) -> ApiResult<Json<svc::IntervalProposal>> {
     let body = super::body::read_body(data).await?;
     let d: DecisionInput = super::body::text_fields_from_json(&body, &["decision"], false)?;
     Ok(Json(

@@ -4,8 +4,7 @@
 
 use super::error::ApiResult;
 use super::guards::CsrfForm;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Clock, Db, Page};
+use super::{Clock, Db, Page, PageResult, Ui};
 use crate::service::lifecycle::{self as svc, CheckInput, LifecycleView};
 use crate::service::Actor;
 use crate::service::Error;
@@ -24,49 +23,26 @@ pub fn api_routes() -> Vec<Route> {
     routes![lifecycle_api, check_api, logbook_api]
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn show(
     db: &Db,
-    templates: &Templates,
     clock: &Clock,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     id: i32,
     status: Status,
     extra: minijinja::Value,
-) -> Page {
-    match svc::view(actor, &db.0, id, clock.today()).await {
-        Ok(v) => render(
-            templates,
-            "standards/lifecycle.html",
-            chrome,
-            status,
-            minijinja::context! { v => Serde(&v), ..extra },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+) -> PageResult {
+    let v = svc::view(actor, &db.0, id, clock.today()).await?;
+    Ok(ui.render(
+        "standards/lifecycle.html",
+        status,
+        minijinja::context! { v => Serde(&v), ..extra },
+    ))
 }
 
 #[get("/standards/<id>/lifecycle")]
-async fn lifecycle_page(
-    id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    clock: &State<Clock>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    show(
-        db,
-        templates,
-        clock,
-        &actor,
-        &chrome,
-        id,
-        Status::Ok,
-        minijinja::context! {},
-    )
-    .await
+async fn lifecycle_page(id: i32, db: &State<Db>, clock: &State<Clock>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    show(db, clock, &actor, &ui, id, Status::Ok, minijinja::context! {}).await
 }
 
 fn check_input(form: &CsrfForm) -> CheckInput {
@@ -86,28 +62,26 @@ async fn check_page(
     id: i32,
     form: CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     clock: &State<Clock>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
+    ui: Ui<'_>,
+) -> PageResult {
     let input = check_input(&form);
     match svc::record_check(&actor, &db.0, id, &input, chrono::Utc::now()).await {
-        Ok(_) => Page::redirect(format!("/standards/{id}/lifecycle")),
+        Ok(_) => Ok(Page::redirect(format!("/standards/{id}/lifecycle"))),
         Err(e @ Error::Invalid { .. }) => {
             show(
                 db,
-                templates,
                 clock,
                 &actor,
-                &chrome,
+                &ui,
                 id,
                 Status::UnprocessableEntity,
                 minijinja::context! { check => Serde(&input), check_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -116,11 +90,10 @@ async fn logbook_page(
     id: i32,
     form: CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     clock: &State<Clock>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
+    ui: Ui<'_>,
+) -> PageResult {
     match svc::record_event(
         &actor,
         &db.0,
@@ -132,22 +105,21 @@ async fn logbook_page(
     )
     .await
     {
-        Ok(_) => Page::redirect(format!("/standards/{id}/lifecycle")),
+        Ok(_) => Ok(Page::redirect(format!("/standards/{id}/lifecycle"))),
         Err(e @ Error::Invalid { .. }) => {
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             show(
                 db,
-                templates,
                 clock,
                 &actor,
-                &chrome,
+                &ui,
                 id,
                 Status::UnprocessableEntity,
                 minijinja::context! { event => Serde(&typed), event_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -156,6 +156,80 @@ pub fn error_page(templates: &Templates, chrome: &Chrome, e: &crate::service::Er
     )
 }
 
+/// What a page handler renders with: the templates and the page's chrome (language, who
+/// is logged in, the CSRF token, today), taken as one request guard.
+pub struct Ui<'r> {
+    pub templates: &'r Templates,
+    pub chrome: Chrome,
+}
+
+impl Ui<'_> {
+    /// The page `name` with `ctx`, answered with `status`.
+    pub fn render(&self, name: &str, status: Status, ctx: minijinja::Value) -> Page {
+        render(self.templates, name, &self.chrome, status, ctx)
+    }
+
+    /// The page `name` with `ctx`, answered 200.
+    pub fn page(&self, name: &str, ctx: minijinja::Value) -> Page {
+        self.render(name, Status::Ok, ctx)
+    }
+
+    /// A service error as a page (see [`error_page`]).
+    pub fn error(&self, e: &crate::service::Error) -> Page {
+        error_page(self.templates, &self.chrome, e)
+    }
+
+    /// Whether the page is shown in Chinese.
+    pub fn zh(&self) -> bool {
+        self.chrome.lang == Lang::Zh
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.chrome.today
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for Ui<'r> {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        use rocket::request::Outcome;
+        let Some(templates) = req.rocket().state::<Templates>() else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        match req.guard::<Chrome>().await {
+            Outcome::Success(chrome) => Outcome::Success(Ui { templates, chrome }),
+            Outcome::Error(e) => Outcome::Error(e),
+            Outcome::Forward(s) => Outcome::Forward(s),
+        }
+    }
+}
+
+/// A service error raised by a page handler with `?`: answered as the error page in the
+/// page's language (or the redirect to the login page), like [`error_page`].
+#[derive(Debug)]
+pub struct PageError(pub crate::service::Error);
+
+impl From<crate::service::Error> for PageError {
+    fn from(e: crate::service::Error) -> Self {
+        PageError(e)
+    }
+}
+
+/// What a page handler returns.
+pub type PageResult = Result<Page, PageError>;
+
+impl<'r> Responder<'r, 'static> for PageError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let Some(templates) = req.rocket().state::<Templates>() else {
+            return Err(Status::InternalServerError);
+        };
+        let chrome = guards::Chrome::seen(req).unwrap_or_else(|| Chrome::minimal(req));
+        error_page(templates, &chrome, &self.0).respond_to(req)
+    }
+}
+
 /// One log line per request, with its id, status and latency; and the security headers.
 struct RequestLog;
 

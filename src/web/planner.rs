@@ -4,8 +4,7 @@
 
 use super::error::ApiResult;
 use super::guards::{CsrfForm, QueryPairs};
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::planner as svc;
 use crate::service::{Actor, Error};
 use chrono::NaiveDate;
@@ -60,14 +59,13 @@ fn plan_params(q: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(u32, Naive
 async fn plan_page(
     db: &State<Db>,
     caches: &State<crate::service::cache::Caches>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
+    ui: Ui<'_>,
     query: QueryPairs,
-) -> Page {
+) -> PageResult {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
-    let result = match plan_params(&q, chrome.today) {
+    let result = match plan_params(&q, ui.chrome.today) {
         Ok((weeks, start, lab)) => svc::lab_plan(&actor, &db.0, &caches.plan, lab, start, weeks)
             .await
             .map(|p| (p, weeks)),
@@ -82,26 +80,22 @@ async fn plan_page(
                 .unwrap_or(0)
                 .max(1);
             let rows: Vec<_> = p.planned.iter().skip(offset).take(PAGE).collect();
-            render(
-                templates,
+            Ok(ui.render(
                 "schedule/plan.html",
-                &chrome,
                 Status::Ok,
                 minijinja::context! {
                     p => Serde(&p), weeks => weeks, max => max, rows => Serde(&rows),
                     offset => offset, next => offset + rows.len(), total => p.planned.len(),
                     typed => Serde(&q),
                 },
-            )
+            ))
         }
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "schedule/plan.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -110,19 +104,16 @@ async fn accept_page(
     form: CsrfForm,
     db: &State<Db>,
     caches: &State<crate::service::cache::Caches>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
+    ui: Ui<'_>,
+) -> PageResult {
     let q: BTreeMap<&str, &str> = form.iter().collect();
-    let result = match plan_params(&q, chrome.today) {
+    let result = match plan_params(&q, ui.chrome.today) {
         Ok((weeks, start, _)) => svc::accept(&actor, &db.0, &caches.plan, start, weeks, chrono::Utc::now()).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Page::redirect("/work-orders".to_owned()),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    result?;
+    Ok(Page::redirect("/work-orders".to_owned()))
 }
 
 /// The planner's proposal. A laboratory's staff get their laboratory's share; the
@@ -144,57 +135,37 @@ pub async fn plan_api(
     actor: Actor,
     today: super::Today,
     query: QueryPairs,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<svc::PlanFor>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let (weeks, start, lab) = plan_params(&q, today.0)?;
-    let value = if lab.is_none() && actor.oversees() {
-        serde_json::to_value(&*svc::plan(&actor, &db.0, &caches.plan, start, weeks).await?)
-    } else {
-        serde_json::to_value(svc::lab_plan(&actor, &db.0, &caches.plan, lab, start, weeks).await?)
-    };
-    Ok(Json(value.map_err(|e| Error::Internal(e.to_string()))?))
+    Ok(Json(
+        svc::plan_for(&actor, &db.0, &caches.plan, lab, start, weeks).await?,
+    ))
 }
 
 async fn capacity_view(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     lab: Option<i32>,
     status: Status,
     extra: minijinja::Value,
-) -> Page {
-    match svc::capacity(actor, &db.0, lab, chrome.today).await {
-        Ok(v) => render(
-            templates,
-            "schedule/capacity.html",
-            chrome,
-            status,
-            minijinja::context! { v => Serde(&v), ..extra },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+) -> PageResult {
+    let v = svc::capacity(actor, &db.0, lab, ui.chrome.today).await?;
+    Ok(ui.render(
+        "schedule/capacity.html",
+        status,
+        minijinja::context! { v => Serde(&v), ..extra },
+    ))
 }
 
 #[get("/schedule/capacity?<lab>")]
-async fn capacity_page(
-    lab: Option<i32>,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    capacity_view(db, templates, &actor, &chrome, lab, Status::Ok, minijinja::context! {}).await
+async fn capacity_page(lab: Option<i32>, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    capacity_view(db, &actor, &ui, lab, Status::Ok, minijinja::context! {}).await
 }
 
 #[post("/schedule/capacity", data = "<form>")]
-async fn capacity_save_page(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn capacity_save_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::save_capacity(
         &actor,
         &db.0,
@@ -204,32 +175,25 @@ async fn capacity_save_page(
     )
     .await
     {
-        Ok(()) => Page::redirect("/schedule/capacity".to_owned()),
+        Ok(()) => Ok(Page::redirect("/schedule/capacity".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             capacity_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 None,
                 Status::UnprocessableEntity,
                 minijinja::context! { cap_form => Serde(&typed), cap_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/schedule/holidays", data = "<form>")]
-async fn holiday_add_page(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn holiday_add_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let public = matches!(form.get("public"), "on" | "true" | "1");
     match svc::add_holiday(
         &actor,
@@ -241,35 +205,25 @@ async fn holiday_add_page(
     )
     .await
     {
-        Ok(_) => Page::redirect("/schedule/capacity".to_owned()),
+        Ok(_) => Ok(Page::redirect("/schedule/capacity".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             capacity_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 None,
                 Status::UnprocessableEntity,
                 minijinja::context! { hol_form => Serde(&typed), hol_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/schedule/holidays/<id>/delete", data = "<_form>")]
-async fn holiday_delete_page(
-    id: i32,
-    _form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::remove_holiday(&actor, &db.0, id, chrono::Utc::now()).await {
-        Ok(()) => Page::redirect("/schedule/capacity".to_owned()),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn holiday_delete_page(id: i32, _form: CsrfForm, db: &State<Db>, actor: Actor, _ui: Ui<'_>) -> PageResult {
+    let () = svc::remove_holiday(&actor, &db.0, id, chrono::Utc::now()).await?;
+    Ok(Page::redirect("/schedule/capacity".to_owned()))
 }

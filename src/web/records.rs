@@ -3,10 +3,8 @@
 //! (/records/{id}), and the same under /api/v1.
 
 use super::error::ApiResult;
-use super::guards::{ClientAddr, CsrfForm};
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Clock, Db, Page};
-use crate::service::keys::KeyStore;
+use super::guards::{CsrfForm, Signing};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::records::{self as svc, PointInput, RecordInput, RecordView, Signed};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -67,65 +65,44 @@ fn input_from_form(form: &CsrfForm) -> RecordInput {
     input
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn form_view(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     id: i32,
     status: Status,
     input: Option<&RecordInput>,
     errors: Option<std::collections::BTreeMap<String, String>>,
-) -> Page {
-    let w = match crate::service::work_orders::get(actor, &db.0, id).await {
-        Ok(w) => w,
-        Err(e) => return error_page(templates, chrome, &e),
-    };
-    let standards = match crate::service::work_orders::lab_standards(actor, &db.0, w.lab_id, &w.category_code).await {
-        Ok(s) => s,
-        Err(e) => return error_page(templates, chrome, &e),
-    };
-    let budgets = match svc::budget_choices(actor, &db.0, w.lab_id).await {
-        Ok(b) => b,
-        Err(e) => return error_page(templates, chrome, &e),
-    };
-    render(
-        templates,
+) -> PageResult {
+    let w = crate::service::work_orders::get(actor, &db.0, id).await?;
+    let standards = crate::service::work_orders::lab_standards(actor, &db.0, w.lab_id, &w.category_code).await?;
+    let budgets = svc::budget_choices(actor, &db.0, w.lab_id).await?;
+    Ok(ui.render(
         "records/form.html",
-        chrome,
         status,
         minijinja::context! {
             w => Serde(&w), standards => Serde(&standards), input => Serde(input), errors => Serde(errors),
             rows => FORM_POINTS, budgets => Serde(&budgets),
         },
-    )
+    ))
 }
 
 #[get("/work-orders/<id>/record")]
-async fn record_form_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    form_view(db, templates, &actor, &chrome, id, Status::Ok, None, None).await
+async fn record_form_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    form_view(db, &actor, &ui, id, Status::Ok, None, None).await
 }
 
 #[post("/work-orders/<id>/record", data = "<form>")]
-async fn record_save_page(
-    id: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn record_save_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let input = input_from_form(&form);
     match svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await {
-        Ok(r) => Page::redirect(format!("/records/{}", r.id)),
+        Ok(r) => Ok(Page::redirect(format!("/records/{}", r.id))),
         Err(e @ Error::Invalid { .. }) => {
             let messages = e.field_messages();
             form_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 id,
                 Status::UnprocessableEntity,
                 Some(&input),
@@ -133,77 +110,59 @@ async fn record_save_page(
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[get("/records/<id>")]
-async fn record_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::view(&actor, &db.0, id).await {
-        Ok(v) => render(
-            templates,
-            "records/record.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { v => Serde(&v) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn record_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let v = svc::view(&actor, &db.0, id).await?;
+    Ok(ui.render(
+        "records/record.html",
+        Status::Ok,
+        minijinja::context! { v => Serde(&v) },
+    ))
 }
 
-#[allow(clippy::too_many_arguments)]
 #[post("/records/<id>/sign", data = "<form>")]
 async fn sign_page(
     id: i32,
     form: CsrfForm,
     db: &State<Db>,
-    keys: &State<KeyStore>,
-    clock: &State<Clock>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-    addr: ClientAddr,
-) -> Page {
+    ui: Ui<'_>,
+    signing: Signing<'_>,
+) -> PageResult {
     match svc::sign(
         &actor,
         &db.0,
-        keys,
+        signing.keys,
         id,
         form.get("password"),
-        &addr.0,
-        clock.today(),
+        &signing.addr,
+        signing.today,
         chrono::Utc::now(),
     )
     .await
     {
-        Ok(s) => match s.certificate {
+        Ok(s) => Ok(match s.certificate {
             Some(n) => Page::redirect(format!("/certificates/{n}")),
             None => Page::redirect(format!("/records/{id}")),
-        },
-        Err(e @ Error::Invalid { .. }) => match svc::view(&actor, &db.0, id).await {
-            Ok(v) => render(
-                templates,
+        }),
+        Err(e @ Error::Invalid { .. }) => {
+            let v = svc::view(&actor, &db.0, id).await?;
+            Ok(ui.render(
                 "records/record.html",
-                &chrome,
                 Status::UnprocessableEntity,
                 minijinja::context! { v => Serde(&v), errors => Serde(e.field_messages()) },
-            ),
-            Err(e) => error_page(templates, &chrome, &e),
-        },
-        Err(e) => error_page(templates, &chrome, &e),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/records/<id>/points/<position>/readings", data = "<form>")]
-async fn correct_page(
-    id: i32,
-    position: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn correct_page(id: i32, position: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::correct_readings(
         &actor,
         &db.0,
@@ -215,18 +174,16 @@ async fn correct_page(
     )
     .await
     {
-        Ok(()) => Page::redirect(format!("/records/{id}")),
-        Err(e @ Error::Invalid { .. }) => match svc::view(&actor, &db.0, id).await {
-            Ok(v) => render(
-                templates,
+        Ok(()) => Ok(Page::redirect(format!("/records/{id}"))),
+        Err(e @ Error::Invalid { .. }) => {
+            let v = svc::view(&actor, &db.0, id).await?;
+            Ok(ui.render(
                 "records/record.html",
-                &chrome,
                 Status::UnprocessableEntity,
                 minijinja::context! { v => Serde(&v), errors => Serde(e.field_messages()) },
-            ),
-            Err(e) => error_page(templates, &chrome, &e),
-        },
-        Err(e) => error_page(templates, &chrome, &e),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -249,7 +206,7 @@ pub async fn record_api(
     data: Data<'_>,
     db: &State<Db>,
     actor: Actor,
-) -> ApiResult<(Status, Json<crate::store::entities::calibration_record::Model>)> {
+) -> ApiResult<(Status, Json<crate::service::records::Record>)> {
     let body = super::body::read_body(data).await?;
     let input: RecordInput = super::body::json_input(&body)?;
     Ok((
@@ -285,16 +242,13 @@ struct SignBody {
         (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
 )]
-#[allow(clippy::too_many_arguments)]
 #[post("/records/<id>/sign", data = "<data>")]
 pub async fn sign_api(
     id: i32,
     data: Data<'_>,
     db: &State<Db>,
-    keys: &State<KeyStore>,
-    clock: &State<Clock>,
     actor: Actor,
-    addr: ClientAddr,
+    signing: Signing<'_>,
 ) -> ApiResult<Json<Signed>> {
     let body = super::body::read_body(data).await?;
     let b: SignBody = super::body::json_input(&body)?;
@@ -302,11 +256,11 @@ pub async fn sign_api(
         svc::sign(
             &actor,
             &db.0,
-            keys,
+            signing.keys,
             id,
             &b.password,
-            &addr.0,
-            clock.today(),
+            &signing.addr,
+            signing.today,
             chrono::Utc::now(),
         )
         .await?,

@@ -2,9 +2,8 @@
 
 use super::error::ApiResult;
 use super::guards::QueryPairs;
-use super::templates::Templates;
 use super::traceability::CsvFile;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::service::schedule::{self as svc, RecallList, RecallQuery};
 use crate::service::{Actor, Error};
 use minijinja::value::Serde;
@@ -56,71 +55,51 @@ fn kept(q: &BTreeMap<&str, &str>, without: &[&str]) -> String {
 }
 
 #[get("/schedule")]
-async fn recall_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn recall_page(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    match svc::recall(&actor, &db.0, &recall_query(&q), chrome.today, false).await {
-        Ok(r) => render(
-            templates,
+    match svc::recall(&actor, &db.0, &recall_query(&q), ui.chrome.today, false).await {
+        Ok(r) => Ok(ui.render(
             "schedule/recall.html",
-            &chrome,
             Status::Ok,
             minijinja::context! {
                 r => Serde(&r), typed => Serde(&q),
                 keep => kept(&q, &["offset"]), keep_bucket => kept(&q, &["offset", "bucket"]),
                 next => r.offset + (r.rows.len() as u64),
             },
-        ),
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        )),
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "schedule/recall.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[get("/schedule.csv")]
-async fn recall_csv(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> CsvFile {
+async fn recall_csv(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> CsvFile {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let list = match svc::recall(&actor, &db.0, &recall_query(&q), chrome.today, true).await {
+    let list = match svc::recall(&actor, &db.0, &recall_query(&q), ui.chrome.today, true).await {
         Ok(r) => r,
-        Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
+        Err(e) => return CsvFile::Page(ui.error(&e)),
     };
     match svc::recall_csv(&list) {
         Ok(text) => CsvFile::attachment(
             text,
             &format!("recall-{}-{}-{}.csv", list.organisation_id, list.side, list.on),
         ),
-        Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
+        Err(e) => CsvFile::Page(ui.error(&Error::Internal(e.to_string()))),
     }
 }
 
 #[get("/inbox")]
-async fn inbox_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::inbox(&actor, &db.0).await {
-        Ok(i) => render(
-            templates,
-            "schedule/inbox.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { inbox => Serde(&i) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn inbox_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let i = svc::inbox(&actor, &db.0).await?;
+    Ok(ui.render(
+        "schedule/inbox.html",
+        Status::Ok,
+        minijinja::context! { inbox => Serde(&i) },
+    ))
 }
 
 #[post("/inbox/<id>/read", data = "<_form>")]
@@ -128,14 +107,11 @@ async fn mark_read_page(
     id: i32,
     _form: super::guards::CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::mark_read(&actor, &db.0, id, chrono::Utc::now()).await {
-        Ok(()) => Page::redirect("/inbox".to_owned()),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    _ui: Ui<'_>,
+) -> PageResult {
+    let () = svc::mark_read(&actor, &db.0, id, chrono::Utc::now()).await?;
+    Ok(Page::redirect("/inbox".to_owned()))
 }
 
 /// A recall list: what a laboratory must calibrate (`side=lab`, the default) or what an
@@ -172,58 +148,38 @@ pub async fn recall_api(
 
 async fn render_feeds(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     status: Status,
     created: Option<String>,
     errors: Option<BTreeMap<String, String>>,
-) -> Page {
-    match svc::feeds(actor, &db.0).await {
-        Ok(feeds) => render(
-            templates,
-            "schedule/feeds.html",
-            chrome,
-            status,
-            minijinja::context! { feeds => Serde(&feeds), created => created, errors => Serde(errors) },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
-    }
+) -> PageResult {
+    let feeds = svc::feeds(actor, &db.0).await?;
+    Ok(ui.render(
+        "schedule/feeds.html",
+        status,
+        minijinja::context! { feeds => Serde(&feeds), created => created, errors => Serde(errors) },
+    ))
 }
 
 #[get("/schedule/feeds")]
-async fn feeds_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    render_feeds(db, templates, &actor, &chrome, Status::Ok, None, None).await
+async fn feeds_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    render_feeds(db, &actor, &ui, Status::Ok, None, None).await
 }
 
 /// A new feed: its address is shown once.
 #[post("/schedule/feeds", data = "<form>")]
-async fn feed_create_page(
-    form: super::guards::CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn feed_create_page(form: super::guards::CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::create_feed(&actor, &db.0, form.get("label"), chrono::Utc::now()).await {
         Ok((token, _)) => {
             let url = format!("/calendar/{token}.ics");
-            render_feeds(db, templates, &actor, &chrome, Status::Ok, Some(url), None).await
+            render_feeds(db, &actor, &ui, Status::Ok, Some(url), None).await
         }
         Err(e @ Error::Invalid { .. }) => {
             let errors = e.field_messages();
-            render_feeds(
-                db,
-                templates,
-                &actor,
-                &chrome,
-                Status::UnprocessableEntity,
-                None,
-                Some(errors),
-            )
-            .await
+            render_feeds(db, &actor, &ui, Status::UnprocessableEntity, None, Some(errors)).await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -232,14 +188,11 @@ async fn feed_revoke_page(
     id: i32,
     _form: super::guards::CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::revoke_feed(&actor, &db.0, id, chrono::Utc::now()).await {
-        Ok(()) => Page::redirect("/schedule/feeds".to_owned()),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    _ui: Ui<'_>,
+) -> PageResult {
+    let () = svc::revoke_feed(&actor, &db.0, id, chrono::Utc::now()).await?;
+    Ok(Page::redirect("/schedule/feeds".to_owned()))
 }
 
 /// A calendar program's subscription: `/calendar/{token}.ics`, no login (the token is the
@@ -293,37 +246,25 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
 }
 
 #[get("/schedule/settings")]
-async fn settings_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::settings(&actor, &db.0).await {
-        Ok(r) => {
-            let form = svc::SettingsInput {
-                month_end: r.due.month_end,
-                early_window_days: r.due.early_window_days.to_string(),
-                warning_days: r.due.warning_days.to_string(),
-                default_interval_months: r.default_interval_months.to_string(),
-                assessment_validity_years: r.assessment_validity_years.to_string(),
-            };
-            render(
-                templates,
-                "schedule/settings.html",
-                &chrome,
-                Status::Ok,
-                minijinja::context! { form => Serde(&form) },
-            )
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn settings_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let r = svc::settings(&actor, &db.0).await?;
+    let form = svc::SettingsInput {
+        month_end: r.due.month_end,
+        early_window_days: r.due.early_window_days.to_string(),
+        warning_days: r.due.warning_days.to_string(),
+        default_interval_months: r.default_interval_months.to_string(),
+        assessment_validity_years: r.assessment_validity_years.to_string(),
+    };
+    Ok(ui.render(
+        "schedule/settings.html",
+        Status::Ok,
+        minijinja::context! { form => Serde(&form) },
+    ))
 }
 
 /// Saved and back to the recall list, or the form again with each field's message.
 #[post("/schedule/settings", data = "<form>")]
-async fn settings_save_page(
-    form: super::guards::CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn settings_save_page(form: super::guards::CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let input = svc::SettingsInput {
         month_end: matches!(form.get("month_end"), "on" | "true" | "1"),
         early_window_days: form.get("early_window_days").to_owned(),
@@ -332,14 +273,12 @@ async fn settings_save_page(
         assessment_validity_years: form.get("assessment_validity_years").to_owned(),
     };
     match svc::save_settings(&actor, &db.0, &input, chrono::Utc::now()).await {
-        Ok(_) => Page::redirect("/schedule".to_owned()),
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        Ok(_) => Ok(Page::redirect("/schedule".to_owned())),
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "schedule/settings.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { form => Serde(&input), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }

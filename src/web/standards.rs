@@ -2,9 +2,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::guards::{CsrfForm, QueryPairs};
-use super::templates::Templates;
-use super::Chrome;
-use super::{error_page, render, Clock, Db, Page};
+use super::{Clock, Db, Page, PageResult, Ui};
 use crate::domain::register::StandardInput;
 use crate::service::budgets;
 use crate::service::standards::{self as svc, DeviceView, ListParams, StandardPage, StandardView};
@@ -36,17 +34,13 @@ fn input_from_json(body: &str) -> Result<StandardInput, Error> {
 #[get("/standards")]
 async fn list_page(
     db: &State<Db>,
-    templates: &State<Templates>,
     clock: &State<Clock>,
     caches: &State<crate::service::cache::Caches>,
     actor: Actor,
-    chrome: Chrome,
+    ui: Ui<'_>,
     query: QueryPairs,
-) -> Page {
-    let choices = match svc::choices(&db.0).await {
-        Ok(c) => c,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
+) -> PageResult {
+    let choices = svc::choices(&db.0).await?;
     let (params, result) = match ListParams::from_pairs(query.iter()) {
         Ok(p) => {
             let r = svc::list_cached(&actor, &db.0, &caches.register, &p, clock.today())
@@ -61,35 +55,26 @@ async fn list_page(
     let (page, status, errors, codes) = match result {
         Ok(page) => (Some(page), Status::Ok, Default::default(), Default::default()),
         Err(e @ Error::Invalid { .. }) => (None, Status::UnprocessableEntity, e.field_messages(), e.field_codes()),
-        Err(e) => return error_page(templates, &chrome, &e),
+        Err(e) => return Err(e.into()),
     };
     let links = page.as_ref().map(|p| {
         let prev = (p.page > 1).then(|| params.query_for_page(p.page - 1));
         let next = (p.page < p.pages).then(|| params.query_for_page(p.page + 1));
         minijinja::context! { prev => prev, next => next }
     });
-    render(
-        templates,
+    Ok(ui.render(
         "standards/list.html",
-        &chrome,
         status,
         minijinja::context! {
             page => Serde(page), params => Serde(params), typed => Serde(typed), errors => Serde(errors),
             codes => Serde(codes),
             choices => Serde(choices), links => links, may_edit => svc::may_edit(&actor, None),
         },
-    )
+    ))
 }
 
 #[get("/standards/<id>")]
-async fn detail_page(
-    id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    clock: &State<Clock>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn detail_page(id: i32, db: &State<Db>, clock: &State<Clock>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let found = svc::get(&actor, &db.0, id, clock.today()).await;
     let history = match &found {
         Ok(_) => svc::history(&actor, &db.0, id).await,
@@ -105,18 +90,16 @@ async fn detail_page(
             let may_edit = svc::may_edit(&actor, owner);
             let may_add_budget = owner.is_some_and(|o| budgets::may_write(&actor, o));
             let sees_lifecycle = owner.is_some_and(|o| actor.sees_organisation(o));
-            render(
-                templates,
+            Ok(ui.render(
                 "standards/detail.html",
-                &chrome,
                 Status::Ok,
                 minijinja::context! {
                     s => Serde(standard), devices => Serde(devices), may_edit => may_edit, history => Serde(history),
                     budgets => Serde(budgets), may_add_budget => may_add_budget, sees_lifecycle => sees_lifecycle,
                 },
-            )
+            ))
         }
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => error_page(templates, &chrome, &e),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => Err(e.into()),
     }
 }
 
@@ -128,51 +111,37 @@ struct Form<'a> {
     error: Option<&'a Error>,
 }
 
-async fn form_page(db: &Db, templates: &Templates, chrome: &Chrome, status: Status, form: Form<'_>) -> Page {
+async fn form_page(db: &Db, ui: &Ui<'_>, status: Status, form: Form<'_>) -> PageResult {
     let Form { id, input, error } = form;
-    let choices = match svc::choices(&db.0).await {
-        Ok(c) => c,
-        Err(e) => return error_page(templates, chrome, &e),
-    };
+    let choices = svc::choices(&db.0).await?;
     let errors = error.map(|e| e.field_messages()).unwrap_or_default();
     let codes = error.map(|e| e.field_codes()).unwrap_or_default();
-    render(
-        templates,
+    Ok(ui.render(
         "standards/form.html",
-        chrome,
         status,
         minijinja::context! {
             id => id, input => Serde(input), errors => Serde(errors), codes => Serde(codes), choices => Serde(choices),
             message => error.map(|e| e.to_string()),
         },
-    )
+    ))
 }
 
 #[get("/standards/new")]
-async fn new_page(db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    let input = match svc::new_form(&actor, &db.0).await {
-        Ok(input) => input,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
+async fn new_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let input = svc::new_form(&actor, &db.0).await?;
     let form = Form {
         id: None,
         input: &input,
         error: None,
     };
-    form_page(db, templates, &chrome, Status::Ok, form).await
+    form_page(db, &ui, Status::Ok, form).await
 }
 
 #[post("/standards", data = "<form>")]
-async fn create_page(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn create_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let input = form.to_input::<StandardInput>();
     let saved = svc::create(&actor, &db.0, &input, chrono::Utc::now()).await;
-    after_save(saved, None, &input, db, templates, &chrome).await
+    after_save(saved, None, &input, db, &ui).await
 }
 
 /// After a form post: to the record on success; back to the form, with the input as
@@ -182,11 +151,10 @@ async fn after_save(
     id: Option<i32>,
     input: &StandardInput,
     db: &Db,
-    templates: &Templates,
-    chrome: &Chrome,
-) -> Page {
+    ui: &Ui<'_>,
+) -> PageResult {
     match saved {
-        Ok(id) => Page::redirect(format!("/standards/{id}")),
+        Ok(id) => Ok(Page::redirect(format!("/standards/{id}"))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. } | Error::Refused { .. })) => {
             let status = super::error::status_of(&e);
             let form = Form {
@@ -194,41 +162,30 @@ async fn after_save(
                 input,
                 error: Some(&e),
             };
-            form_page(db, templates, chrome, status, form).await
+            form_page(db, ui, status, form).await
         }
-        Err(e) => error_page(templates, chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[get("/standards/<id>/edit")]
-async fn edit_page(id: i32, db: &State<Db>, templates: &State<Templates>, actor: Actor, chrome: Chrome) -> Page {
-    match svc::edit_form(&actor, &db.0, id).await {
-        Ok(input) => {
-            let form = Form {
-                id: Some(id),
-                input: &input,
-                error: None,
-            };
-            form_page(db, templates, &chrome, Status::Ok, form).await
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn edit_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let input = svc::edit_form(&actor, &db.0, id).await?;
+    let form = Form {
+        id: Some(id),
+        input: &input,
+        error: None,
+    };
+    form_page(db, &ui, Status::Ok, form).await
 }
 
 #[post("/standards/<id>", data = "<form>")]
-async fn update_page(
-    id: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn update_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let input = form.to_input::<StandardInput>();
     let saved = svc::update(&actor, &db.0, id, &input, chrono::Utc::now())
         .await
         .map(|()| id);
-    after_save(saved, Some(id), &input, db, templates, &chrome).await
+    after_save(saved, Some(id), &input, db, &ui).await
 }
 
 // ---------------------------------------------------------------- API

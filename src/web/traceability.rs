@@ -3,8 +3,7 @@
 
 use super::error::ApiResult;
 use super::guards::QueryPairs;
-use super::templates::Templates;
-use super::{error_page, render, Chrome, Db, Page};
+use super::{Db, Page, PageResult, Ui};
 use crate::domain::register::parse_date;
 use crate::service::cache::Caches;
 use crate::service::traceability::{self as svc, AuditReport, ChainView, ImpactReport, LinkInput, DEFAULT_TUR_LIMIT};
@@ -34,11 +33,11 @@ pub fn api_routes() -> Vec<Route> {
     routes![chain_api, audit_api, impact_api, record_link_api, dcc_import_api]
 }
 
-/// The query's `as_of` (default: today in Asia/Shanghai) and `tur_limit`.
-fn as_of_and_limit(query: &BTreeMap<&str, &str>) -> Result<(NaiveDate, f64), Error> {
+/// The query's `as_of` (default: today from the app's clock) and `tur_limit`.
+fn as_of_and_limit(query: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(NaiveDate, f64), Error> {
     let as_of = match query.get("as_of").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         Some(s) => parse_date("as_of", s).map_err(|e| Error::invalid(vec![e]))?,
-        None => (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive(),
+        None => today,
     };
     let limit = match query.get("tur_limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         Some(s) => s
@@ -185,54 +184,26 @@ pub fn drawing(c: &ChainView, english: bool) -> Drawing {
 // ---------------------------------------------------------------- pages
 
 #[get("/traceability/<kind>/<id>")]
-async fn chain_page(
-    kind: &str,
-    id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn chain_page(kind: &str, id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let result = match as_of_and_limit(&q) {
-        Ok((as_of, limit)) => svc::chain(&actor, &db.0, kind, id, as_of, limit).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(c) => {
-            let d = drawing(&c, chrome.lang == super::templates::Lang::En);
-            render(
-                templates,
-                "traceability/chain.html",
-                &chrome,
-                Status::Ok,
-                minijinja::context! { c => Serde(&c), drawing => Serde(d), kind => kind, id => id },
-            )
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    let (as_of, limit) = as_of_and_limit(&q, ui.today())?;
+    let c = svc::chain(&actor, &db.0, kind, id, as_of, limit).await?;
+    let d = drawing(&c, ui.chrome.lang == super::templates::Lang::En);
+    Ok(ui.render(
+        "traceability/chain.html",
+        Status::Ok,
+        minijinja::context! { c => Serde(&c), drawing => Serde(d), kind => kind, id => id },
+    ))
 }
 
 #[get("/traceability/<kind>/<id>/links/new")]
-async fn link_form_page(
-    kind: &str,
-    id: i32,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    match svc::link_target(&actor, &db.0, kind, id).await {
-        Ok(item) => render(
-            templates,
-            "traceability/link_form.html",
-            &chrome,
-            Status::Ok,
-            minijinja::context! { item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+async fn link_form_page(kind: &str, id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let item = svc::link_target(&actor, &db.0, kind, id).await?;
+    Ok(ui.render(
+        "traceability/link_form.html",
+        Status::Ok,
+        minijinja::context! { item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()) },
+    ))
 }
 
 /// The status of a link refused with field messages: 409 for a duplicate, else 422.
@@ -252,34 +223,28 @@ async fn link_create_page(
     id: i32,
     form: super::guards::CsrfForm,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
-    let item = match svc::link_target(&actor, &db.0, kind, id).await {
-        Ok(item) => item,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
+    ui: Ui<'_>,
+) -> PageResult {
+    let item = svc::link_target(&actor, &db.0, kind, id).await?;
     let mut input: LinkInput = form.to_input();
     input.item_kind = item.kind.to_owned();
     input.item_id = item.id.to_string();
     match svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await {
-        Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
+        Ok(_) => Ok(Page::redirect(format!("/traceability/{}/{}", item.kind, item.id))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = refused_status(&e);
             let typed: BTreeMap<&str, &str> = form.iter().collect();
-            render(
-                templates,
+            Ok(ui.render(
                 "traceability/link_form.html",
-                &chrome,
                 status,
                 minijinja::context! {
                     item => Serde(&item), form => Serde(typed),
                     errors => Serde(e.field_messages()), codes => Serde(e.field_codes()),
                 },
-            )
+            ))
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -293,7 +258,6 @@ struct DccUpload<'r> {
 
 /// An upstream laboratory's DCC for the item, uploaded: the calibration link from its
 /// number, date, laboratory and results, or the form again with the file's message.
-#[allow(clippy::too_many_arguments)]
 #[post("/traceability/<kind>/<id>/dcc", data = "<upload>")]
 async fn dcc_import_page(
     kind: &str,
@@ -301,17 +265,13 @@ async fn dcc_import_page(
     upload: rocket::form::Form<DccUpload<'_>>,
     jar: &rocket::http::CookieJar<'_>,
     db: &State<Db>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
-) -> Page {
+    ui: Ui<'_>,
+) -> PageResult {
     if !super::guards::csrf_matches(jar, &upload.csrf) {
-        return error_page(templates, &chrome, &Error::Forbidden);
+        return Err(Error::Forbidden.into());
     }
-    let item = match svc::link_target(&actor, &db.0, kind, id).await {
-        Ok(item) => item,
-        Err(e) => return error_page(templates, &chrome, &e),
-    };
+    let item = svc::link_target(&actor, &db.0, kind, id).await?;
     let bytes = match upload.file.path() {
         Some(p) => rocket::tokio::fs::read(p).await.unwrap_or_default(),
         None => Vec::new(),
@@ -324,25 +284,23 @@ async fn dcc_import_page(
         ..Default::default()
     };
     match svc::import_dcc(&actor, &db.0, &input, &bytes, chrono::Utc::now()).await {
-        Ok(_) => Page::redirect(format!("/traceability/{}/{}", item.kind, item.id)),
+        Ok(_) => Ok(Page::redirect(format!("/traceability/{}/{}", item.kind, item.id))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = refused_status(&e);
             let typed = BTreeMap::from([
                 ("provider", upload.provider.as_str()),
                 ("valid_until", upload.valid_until.as_str()),
             ]);
-            render(
-                templates,
+            Ok(ui.render(
                 "traceability/link_form.html",
-                &chrome,
                 status,
                 minijinja::context! {
                     item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()), dcc_form => Serde(typed),
                     dcc_errors => Serde(e.field_messages()),
                 },
-            )
+            ))
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -351,38 +309,21 @@ async fn dcc_import_page(
 const PAGE_CHAINS: usize = 500;
 
 #[get("/traceability/audit")]
-async fn audit_page(
-    db: &State<Db>,
-    caches: &State<Caches>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn audit_page(db: &State<Db>, caches: &State<Caches>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let result = match as_of_and_limit(&q) {
-        Ok((as_of, limit)) => svc::audit(&actor, &db.0, &caches.province, as_of, limit).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(mut r) => {
-            let cause = q.get("cause").copied().unwrap_or("");
-            let city = q.get("city").copied().unwrap_or("");
-            r.chains.retain(|c| {
-                (cause.is_empty() || c.causes.contains(&cause)) && (city.is_empty() || c.item.city == city)
-            });
-            let shown = r.chains.len();
-            r.chains.truncate(PAGE_CHAINS);
-            render(
-                templates,
-                "traceability/audit.html",
-                &chrome,
-                Status::Ok,
-                minijinja::context! { r => Serde(&r), cause => cause, city => city, shown => shown },
-            )
-        }
-        Err(e) => error_page(templates, &chrome, &e),
-    }
+    let (as_of, limit) = as_of_and_limit(&q, ui.today())?;
+    let mut r = svc::audit(&actor, &db.0, &caches.province, as_of, limit).await?;
+    let cause = q.get("cause").copied().unwrap_or("");
+    let city = q.get("city").copied().unwrap_or("");
+    r.chains
+        .retain(|c| (cause.is_empty() || c.causes.contains(&cause)) && (city.is_empty() || c.item.city == city));
+    let shown = r.chains.len();
+    r.chains.truncate(PAGE_CHAINS);
+    Ok(ui.render(
+        "traceability/audit.html",
+        Status::Ok,
+        minijinja::context! { r => Serde(&r), cause => cause, city => city, shown => shown },
+    ))
 }
 
 async fn run_impact(actor: &Actor, db: &Db, caches: &Caches, q: &BTreeMap<&str, &str>) -> Result<ImpactReport, Error> {
@@ -406,46 +347,37 @@ async fn run_impact(actor: &Actor, db: &Db, caches: &Caches, q: &BTreeMap<&str, 
 async fn impact_page(
     db: &State<Db>,
     caches: &State<Caches>,
-    templates: &State<Templates>,
     actor: Actor,
-    chrome: Chrome,
+    ui: Ui<'_>,
     query: QueryPairs,
-) -> Page {
-    if let Err(e) = actor.require_login() {
-        return error_page(templates, &chrome, &e);
-    }
+) -> PageResult {
+    actor.require_login()?;
     let q: BTreeMap<&str, &str> = query.iter().collect();
     if !q.contains_key("id") {
         // The empty form.
-        return render(
-            templates,
+        return Ok(ui.render(
             "traceability/impact.html",
-            &chrome,
             Status::Ok,
             minijinja::context! { typed => Serde(&q) },
-        );
+        ));
     }
     match run_impact(&actor, db, caches, &q).await {
         Ok(r) => {
             let csv_query: String = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(q.iter().filter(|(k, _)| ["kind", "id", "since", "error"].contains(k)))
                 .finish();
-            render(
-                templates,
+            Ok(ui.render(
                 "traceability/impact.html",
-                &chrome,
                 Status::Ok,
                 minijinja::context! { r => Serde(&r), typed => Serde(&q), csv_query => csv_query },
-            )
+            ))
         }
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "traceability/impact.html",
-            &chrome,
             Status::UnprocessableEntity,
             minijinja::context! { typed => Serde(&q), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, &chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -468,18 +400,11 @@ impl CsvFile {
 }
 
 #[get("/traceability/impact.csv")]
-async fn impact_csv(
-    db: &State<Db>,
-    caches: &State<Caches>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> CsvFile {
+async fn impact_csv(db: &State<Db>, caches: &State<Caches>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> CsvFile {
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let report = match run_impact(&actor, db, caches, &q).await {
         Ok(r) => r,
-        Err(e) => return CsvFile::Page(error_page(templates, &chrome, &e)),
+        Err(e) => return CsvFile::Page(ui.error(&e)),
     };
     match svc::impact_csv(&report) {
         Ok(text) => CsvFile::attachment(
@@ -489,7 +414,7 @@ async fn impact_csv(
                 report.suspect.kind, report.suspect.id, report.since
             ),
         ),
-        Err(e) => CsvFile::Page(error_page(templates, &chrome, &Error::Internal(e.to_string()))),
+        Err(e) => CsvFile::Page(ui.error(&Error::Internal(e.to_string()))),
     }
 }
 
@@ -514,10 +439,11 @@ pub async fn chain_api(
     id: i32,
     db: &State<Db>,
     actor: Actor,
+    today: super::Today,
     query: QueryPairs,
 ) -> ApiResult<Json<ChainView>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let (as_of, limit) = as_of_and_limit(&q)?;
+    let (as_of, limit) = as_of_and_limit(&q, today.0)?;
     Ok(Json(svc::chain(&actor, &db.0, kind, id, as_of, limit).await?))
 }
 
@@ -533,10 +459,11 @@ pub async fn audit_api(
     db: &State<Db>,
     caches: &State<Caches>,
     actor: Actor,
+    today: super::Today,
     query: QueryPairs,
 ) -> ApiResult<Json<AuditReport>> {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    let (as_of, limit) = as_of_and_limit(&q)?;
+    let (as_of, limit) = as_of_and_limit(&q, today.0)?;
     Ok(Json(svc::audit(&actor, &db.0, &caches.province, as_of, limit).await?))
 }
 

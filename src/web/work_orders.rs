@@ -3,11 +3,10 @@
 
 use super::error::ApiResult;
 use super::guards::{CsrfForm, QueryPairs};
-use super::templates::{Lang, Templates};
-use super::{error_page, render, Chrome, Db, Page};
+use super::templates::Lang;
+use super::{Db, Page, PageResult, Ui};
 use crate::service::work_orders::{self as svc, WorkOrderList};
 use crate::service::{Actor, Error};
-use crate::store::entities::work_order;
 use minijinja::value::Serde;
 use rocket::data::Data;
 use rocket::http::Status;
@@ -50,55 +49,38 @@ async fn list_of(actor: &Actor, db: &Db, q: &BTreeMap<&str, &str>, zh: bool) -> 
 
 async fn list_view(
     db: &Db,
-    templates: &Templates,
     actor: &Actor,
-    chrome: &Chrome,
+    ui: &Ui<'_>,
     q: &BTreeMap<&str, &str>,
     status: Status,
     extra: minijinja::Value,
-) -> Page {
-    match list_of(actor, db, q, chrome.lang == Lang::Zh).await {
-        Ok(l) => render(
-            templates,
+) -> PageResult {
+    match list_of(actor, db, q, ui.chrome.lang == Lang::Zh).await {
+        Ok(l) => Ok(ui.render(
             "schedule/work_orders.html",
-            chrome,
             status,
             minijinja::context! {
                 l => Serde(&l), typed => Serde(q), next => l.offset + l.orders.len() as u64,
-                may_create => actor.may(crate::service::planner::PLANNERS), ..extra
+                may_create => l.may_create, ..extra
             },
-        ),
-        Err(e @ Error::Invalid { .. }) => render(
-            templates,
+        )),
+        Err(e @ Error::Invalid { .. }) => Ok(ui.render(
             "schedule/work_orders.html",
-            chrome,
             Status::UnprocessableEntity,
             minijinja::context! { typed => Serde(q), errors => Serde(e.field_messages()) },
-        ),
-        Err(e) => error_page(templates, chrome, &e),
+        )),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[get("/work-orders")]
-async fn list_page(
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-    query: QueryPairs,
-) -> Page {
+async fn list_page(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs) -> PageResult {
     let q: BTreeMap<&str, &str> = query.iter().collect();
-    list_view(db, templates, &actor, &chrome, &q, Status::Ok, minijinja::context! {}).await
+    list_view(db, &actor, &ui, &q, Status::Ok, minijinja::context! {}).await
 }
 
 #[post("/work-orders", data = "<form>")]
-async fn create_page(
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn create_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::create(
         &actor,
         &db.0,
@@ -109,33 +91,25 @@ async fn create_page(
     )
     .await
     {
-        Ok(_) => Page::redirect("/work-orders".to_owned()),
+        Ok(_) => Ok(Page::redirect("/work-orders".to_owned())),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             list_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 &BTreeMap::new(),
                 Status::UnprocessableEntity,
                 minijinja::context! { new_form => Serde(&typed), new_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
 #[post("/work-orders/<id>/move", data = "<form>")]
-async fn move_page(
-    id: i32,
-    form: CsrfForm,
-    db: &State<Db>,
-    templates: &State<Templates>,
-    actor: Actor,
-    chrome: Chrome,
-) -> Page {
+async fn move_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::move_to(
         &actor,
         &db.0,
@@ -146,20 +120,19 @@ async fn move_page(
     )
     .await
     {
-        Ok(_) => Page::redirect("/work-orders".to_owned()),
+        Ok(_) => Ok(Page::redirect("/work-orders".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             list_view(
                 db,
-                templates,
                 &actor,
-                &chrome,
+                &ui,
                 &BTreeMap::new(),
                 Status::UnprocessableEntity,
                 minijinja::context! { move_id => id, move_errors => Serde(e.field_messages()) },
             )
             .await
         }
-        Err(e) => error_page(templates, &chrome, &e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -209,7 +182,7 @@ impl crate::domain::TextFields for NewWorkOrder {
     security(("bearer" = []))
 )]
 #[post("/work-orders", data = "<data>")]
-pub async fn create_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<work_order::Model>)> {
+pub async fn create_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<svc::WorkOrder>)> {
     let body = super::body::read_body(data).await?;
     let b: NewWorkOrder = super::body::text_fields_from_json(&body, &["item_kind", "item_id", "planned_on"], true)?;
     let w = svc::create(
@@ -251,7 +224,7 @@ impl crate::domain::TextFields for Move {
     security(("bearer" = []))
 )]
 #[post("/work-orders/<id>/status", data = "<data>")]
-pub async fn move_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<work_order::Model>> {
+pub async fn move_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<svc::WorkOrder>> {
     let body = super::body::read_body(data).await?;
     let b: Move = super::body::text_fields_from_json(&body, &["status", "note"], false)?;
     Ok(Json(
