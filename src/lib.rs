@@ -43,38 +43,66 @@ pub fn demo_bundle() -> Bundle {
     ])
 }
 
+/// Why the database could not be made ready. Each keeps its cause; the message says
+/// which step failed, for the operator's console.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect { url: String, source: sea_orm::DbErr },
+    #[error("migration failed: {0}")]
+    Migrate(sea_orm::DbErr),
+    #[error("loading reference data failed: {0}")]
+    Reference(service::Error),
+    #[error("reading the database failed: {0}")]
+    Read(sea_orm::DbErr),
+    #[error("loading the demo data set failed: {0}")]
+    DemoData(transfer::ImportError),
+    #[error("completing the demo's calibrations failed: {0}")]
+    DemoCalibrations(service::Error),
+    #[error("creating the demo accounts failed: {0}")]
+    DemoAccounts(service::Error),
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+}
+
+/// The command line reports every error as text.
+impl From<SetupError> for String {
+    fn from(e: SetupError) -> String {
+        e.to_string()
+    }
+}
+
 /// Opens the database, applies the migrations, loads the reference data and, on a
 /// database with no organisations yet, the demo data set (when configured).
-pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, String> {
+pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, SetupError> {
     let db = store::connect(&config.database_url)
         .await
-        .map_err(|e| format!("cannot connect to {}: {e}", redact(&config.database_url)))?;
-    store::migrate(&db)
-        .await
-        .map_err(|e| format!("migration failed: {e}"))?;
-    reference::load(&db)
-        .await
-        .map_err(|e| format!("loading reference data failed: {e}"))?;
+        .map_err(|source| SetupError::Connect {
+            url: redact(&config.database_url),
+            source,
+        })?;
+    store::migrate(&db).await.map_err(SetupError::Migrate)?;
+    reference::load(&db).await.map_err(SetupError::Reference)?;
     if config.demo_data {
         let orgs = store::entities::organisation::Entity::find()
             .count(&db)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(SetupError::Read)?;
         if orgs == 0 {
             let operator = Actor::system("first start");
             let summary = transfer::import(&operator, &db, &demo_bundle(), chrono::Utc::now(), &Quiet)
                 .await
-                .map_err(|e| format!("loading the demo data set failed: {e}"))?;
+                .map_err(SetupError::DemoData)?;
             tracing::info!(?summary, "demo data set loaded");
             let keys = service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             service::demo::complete(&db, &keys, chrono::Utc::now())
                 .await
-                .map_err(|e| format!("completing the demo's calibrations failed: {e}"))?;
+                .map_err(SetupError::DemoCalibrations)?;
             tracing::info!("demo calibrations recorded and their certificates issued");
         }
         let accounts = service::accounts::create_demo_accounts(&db, chrono::Utc::now())
             .await
-            .map_err(|e| format!("creating the demo accounts failed: {e}"))?;
+            .map_err(SetupError::DemoAccounts)?;
         if !accounts.is_empty() {
             announce_demo_accounts(&config.data_dir, &accounts)?;
         }
@@ -87,9 +115,13 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, St
 fn announce_demo_accounts(
     data_dir: &std::path::Path,
     accounts: &[service::accounts::DemoAccount],
-) -> Result<(), String> {
+) -> Result<(), SetupError> {
     use std::io::Write;
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let cannot_write = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| SetupError::Write { path, source }
+    };
+    std::fs::create_dir_all(data_dir).map_err(cannot_write(data_dir))?;
     let path = data_dir.join("demo-accounts.txt");
     let mut text = String::from(
         "# metrocal demo accounts: one per role. Each password works once: the first login\n\
@@ -102,11 +134,8 @@ fn announce_demo_accounts(
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut file = options.open(&path).map_err(cannot_write(&path))?;
+    file.write_all(text.as_bytes()).map_err(cannot_write(&path))?;
     eprintln!("metrocal: created {} demo accounts, one per role:", accounts.len());
     for a in accounts {
         eprintln!("  {:<40} {}", a.email, a.role.as_str());

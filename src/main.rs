@@ -782,7 +782,7 @@ fn audit_text(r: &traceability::AuditReport) -> String {
 async fn open(cli: &Cli) -> Result<sea_orm::DatabaseConnection, String> {
     let mut config = config(cli)?;
     config.demo_data = false;
-    metrocal::setup_database(&config).await
+    Ok(metrocal::setup_database(&config).await?)
 }
 
 /// A service error with every field named, for the terminal.

@@ -21,9 +21,20 @@ fn engine() -> &'static TypstEngine<TypstTemplateMainFile> {
     ENGINE.get_or_init(|| TypstEngine::builder().main_file(TEMPLATE).fonts([FONT]).build())
 }
 
+/// Why a certificate could not be laid out; each keeps the engine's own account.
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("the verification QR code: {0}")]
+    Qr(#[from] qrcode::types::QrError),
+    #[error("the certificate template failed: {0}")]
+    Template(String),
+    #[error("writing the PDF failed: {0}")]
+    Pdf(String),
+}
+
 /// The verification QR code as SVG.
-fn qr_svg(url: &str) -> Result<String, String> {
-    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| format!("QR code: {e}"))?;
+fn qr_svg(url: &str) -> Result<String, PdfError> {
+    let code = qrcode::QrCode::new(url.as_bytes())?;
     Ok(code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(160, 160)
@@ -32,7 +43,13 @@ fn qr_svg(url: &str) -> Result<String, String> {
 }
 
 /// The PDF of `s`, whose QR code opens `verify_url`.
-pub fn render(s: &Snapshot, verify_url: &str) -> Result<Vec<u8>, String> {
+pub fn render(s: &Snapshot, verify_url: &str) -> Result<Vec<u8>, PdfError> {
+    let doc = layout(s, verify_url)?;
+    typst_pdf::pdf(&doc, &Default::default()).map_err(|e| PdfError::Pdf(format!("{e:?}")))
+}
+
+/// The certificate laid out in pages, as the PDF prints it.
+fn layout(s: &Snapshot, verify_url: &str) -> Result<PagedDocument, PdfError> {
     let kind = s.kind().unwrap_or(CertificateKind::Calibration);
     let rule = s.rule().unwrap_or(DecisionRule::Simple);
     let decision = s.decision.as_deref().and_then(Decision::parse);
@@ -46,11 +63,48 @@ pub fn render(s: &Snapshot, verify_url: &str) -> Result<Vec<u8>, String> {
     let mut inputs = Dict::new();
     inputs.insert("data".into(), data.to_string().into_value());
     inputs.insert("qr".into(), qr_svg(verify_url)?.into_value());
-    let doc: PagedDocument = engine()
+    engine()
         .compile_with_input(inputs)
         .output
-        .map_err(|e| format!("the certificate template failed: {e:?}"))?;
-    typst_pdf::pdf(&doc, &Default::default()).map_err(|e| format!("PDF: {e:?}"))
+        .map_err(|e| PdfError::Template(format!("{e:?}")))
+}
+
+/// The certificate's printed text, page by page and line by line in reading order: what
+/// a reader sees, without the layout (for reviewing a change to the template).
+pub fn text(s: &Snapshot, verify_url: &str) -> Result<String, PdfError> {
+    let doc = layout(s, verify_url)?;
+    let mut out = String::new();
+    for (n, page) in doc.pages().iter().enumerate() {
+        let mut runs = Vec::new();
+        collect_text(&page.frame, typst::layout::Point::zero(), &mut runs);
+        // Lines top to bottom (to the tenth of a point), runs left to right in a line.
+        runs.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap_or(std::cmp::Ordering::Equal));
+        out.push_str(&format!("--- page {}\n", n + 1));
+        let mut line: Option<f64> = None;
+        for (y, _, t) in runs {
+            match line {
+                Some(l) if (y - l).abs() < 0.5 => out.push(' '),
+                Some(_) => out.push('\n'),
+                None => {}
+            }
+            line = Some(y);
+            out.push_str(&t);
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+fn collect_text(frame: &typst::layout::Frame, at: typst::layout::Point, runs: &mut Vec<(f64, f64, String)>) {
+    use typst::layout::FrameItem;
+    for (pos, item) in frame.items() {
+        let p = at + *pos;
+        match item {
+            FrameItem::Group(g) => collect_text(&g.frame, p, runs),
+            FrameItem::Text(t) => runs.push(((p.y.to_pt() * 10.0).round() / 10.0, p.x.to_pt(), t.text.to_string())),
+            _ => {}
+        }
+    }
 }
 
 fn capitalise(s: &str) -> String {

@@ -117,7 +117,7 @@ pub async fn issue(
     let dcc = crate::render::dcc::render(&s).map_err(|e| Error::Internal(e.to_string()))?;
     let dcc_sha = sha256_hex(&dcc);
     let token = super::random_hex(16);
-    let pdf = crate::render::pdf::render(&s, &keys.verify_url(&token)).map_err(Error::Internal)?;
+    let pdf = crate::render::pdf::render(&s, &keys.verify_url(&token)).map_err(|e| Error::Internal(e.to_string()))?;
     let pdf_sha = sha256_hex(&pdf);
     let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
     let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, Some(&pdf_sha)));

@@ -22,6 +22,7 @@ mod planning;
 mod records;
 mod schedule;
 mod sessions;
+mod snapshots;
 mod support;
 mod traceability;
 mod transfer;
