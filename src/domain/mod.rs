@@ -40,6 +40,7 @@ pub mod audit;
 pub mod certificates;
 pub mod codes;
 pub mod conformity;
+pub mod error_codes;
 #[cfg(test)]
 mod fuzz;
 pub mod intervals;
@@ -73,6 +74,10 @@ pub struct Error {
 
 impl Error {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            error_codes::is_known(code),
+            "error code {code} is not in domain::error_codes"
+        );
         Error {
             field: field.into(),
             code,

@@ -17,6 +17,7 @@ mod intervals;
 mod lifecycle;
 mod limits;
 mod mail;
+mod messages;
 mod pages;
 mod planning;
 mod records;
