@@ -7,9 +7,11 @@
 //! expired and some are due for renewal, as in a real register.
 
 use super::reference::{cities, templates, RegionRow, TemplateRow};
-use super::transfer::{Progress, DEVICES, DEVICE_COLUMNS, ORGANISATIONS, ORGANISATION_COLUMNS, STANDARDS};
+use super::transfer::{
+    Progress, CALIBRATIONS, CALIBRATION_COLUMNS, DEVICES, DEVICE_COLUMNS, INSTRUMENTS, INSTRUMENT_COLUMNS,
+    ORGANISATIONS, ORGANISATION_COLUMNS, STANDARDS, STANDARD_COLUMNS,
+};
 use crate::domain::codes::uscc_check_char;
-use crate::domain::register::StandardInput;
 use chrono::{Duration, Months, NaiveDate};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -210,7 +212,7 @@ pub fn generate(spec: &Spec, dir: &Path, progress: &dyn Progress) -> std::io::Re
     let enterprises: Vec<&Org> = orgs.iter().filter(|o| o.kind == "enterprise").collect();
 
     let mut ws = csv::Writer::from_path(dir.join(STANDARDS)).map_err(io)?;
-    ws.write_record(StandardInput::FIELDS).map_err(io)?;
+    ws.write_record(STANDARD_COLUMNS).map_err(io)?;
     let mut wd = csv::Writer::from_path(dir.join(DEVICES)).map_err(io)?;
     wd.write_record(DEVICE_COLUMNS).map_err(io)?;
     let mut n_devices = 0;
@@ -440,36 +442,6 @@ fn instrument_name(standard: &str) -> String {
     }
     n
 }
-
-pub const INSTRUMENTS: &str = "instruments.csv";
-pub const CALIBRATIONS: &str = "calibrations.csv";
-pub const INSTRUMENT_COLUMNS: &[&str] = &[
-    "owner",
-    "name",
-    "manufacturer",
-    "model",
-    "serial",
-    "category_code",
-    "quantity",
-    "mpe",
-];
-pub const CALIBRATION_COLUMNS: &[&str] = &[
-    "item_kind",
-    "item",
-    "reference_kind",
-    "reference",
-    "provider",
-    "provider_evidence",
-    "certificate_no",
-    "calibrated_on",
-    "valid_until",
-    "quantity",
-    "uncertainty",
-    "mpe",
-    "as_found_error",
-    "decision_rule",
-    "decision",
-];
 
 /// What an item was calibrated against, in the file's terms.
 #[derive(Clone)]
