@@ -1,0 +1,157 @@
+//! Issued certificates: verify, export, withdraw, amend, and a laboratory's signing key.
+
+use super::{config, field_errors, open, today, Cli, Format};
+use clap::Subcommand;
+use metrocal::service::Actor;
+
+#[derive(Subcommand)]
+pub enum CertificateCommand {
+    /// Checks a certificate's PDF or DCC file against the register: exits 0 only when it
+    /// is byte for byte the file issued and the laboratory's signature holds.
+    Verify {
+        file: std::path::PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Writes a certificate's issued files (DCC, and PDF when there is one) into DIR,
+    /// byte for byte as served.
+    Export {
+        number: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Retires a laboratory's signing key and makes a new one; certificates signed with
+    /// the old key still verify. Prints the new key's id.
+    RotateKey {
+        /// The laboratory's unified social credit code.
+        #[arg(long)]
+        lab: String,
+    },
+    /// Withdraws a certificate (ISO/IEC 17025 §7.8.8): it stays downloadable, marked
+    /// withdrawn with the reason.
+    Withdraw {
+        number: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Amends a certificate: issues a new one, revision n + 1, with the changes of FILE
+    /// (a JSON Merge Patch over the amendable parts of its content) and supersedes it.
+    /// Prints the new certificate's number.
+    Amend {
+        number: String,
+        #[arg(long)]
+        reason: String,
+        /// A JSON file, e.g. {"item": {"serial": "GB-100-0042A"}}.
+        #[arg(long)]
+        changes: std::path::PathBuf,
+    },
+}
+
+pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> {
+    match command {
+        CertificateCommand::Verify { file, format } => {
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let db = open(cli).await?;
+            let v = metrocal::service::certificates::verify_file(&db, &bytes)
+                .await
+                .map_err(field_errors)?;
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&v).map_err(|e| e.to_string())?),
+                Format::Text => {
+                    println!("{}: {}", if v.genuine { "GENUINE" } else { "NOT GENUINE" }, v.reason);
+                    if let Some(n) = &v.number {
+                        println!(
+                            "certificate {n} ({}), revision {}, {}{}",
+                            v.kind.as_deref().unwrap_or(""),
+                            v.revision.unwrap_or(0),
+                            v.status.as_deref().unwrap_or(""),
+                            v.superseded_by
+                                .as_ref()
+                                .map(|s| format!(", superseded by {s}"))
+                                .unwrap_or_default()
+                        );
+                        println!("issued by {}", v.issuer.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            if !v.genuine {
+                return Err("the file is not a genuine certificate".into());
+            }
+        }
+        CertificateCommand::Export { number, out } => {
+            let db = open(cli).await?;
+            let files = metrocal::service::certificates::files(&db, number)
+                .await
+                .map_err(field_errors)?;
+            std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for (name, bytes) in files {
+                let path = out.join(&name);
+                std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("{}", path.display());
+            }
+        }
+        CertificateCommand::RotateKey { lab } => {
+            let config = config(cli)?;
+            let db = open(cli).await?;
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let org = metrocal::store::register::organisation_by_code(&db, lab.trim())
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("--lab: no organisation {lab}"))?;
+            let key_id = metrocal::service::certificates::rotate_key(
+                &Actor::system("cli certificate rotate-key"),
+                &db,
+                &keys,
+                org.id,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{key_id}");
+        }
+        CertificateCommand::Withdraw { number, reason } => {
+            let db = open(cli).await?;
+            metrocal::service::certificates::withdraw(
+                &Actor::system("cli certificate withdraw"),
+                &db,
+                number,
+                reason,
+                "",
+                "cli",
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{number} withdrawn");
+        }
+        CertificateCommand::Amend {
+            number,
+            reason,
+            changes,
+        } => {
+            let text = std::fs::read_to_string(changes).map_err(|e| format!("{}: {e}", changes.display()))?;
+            let patch: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", changes.display()))?;
+            let config = config(cli)?;
+            let db = open(cli).await?;
+            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let today = today(cli)?;
+            let c = metrocal::service::certificates::amend(
+                &Actor::system("cli certificate amend"),
+                &db,
+                &keys,
+                number,
+                reason,
+                &patch,
+                "",
+                "cli",
+                today,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            println!("{}", c.number);
+        }
+    }
+    Ok(())
+}
