@@ -32,7 +32,7 @@ pub struct AppConfig {
     #[serde(default)]
     pub evaluation: crate::service::uncertainty::EvaluationConfig,
     /// The SMTP server notifications are e-mailed through (METROCAL_SMTP_URL,
-    /// `smtp://user:password@host:587` or `smtps://…`); none: they stay in the inbox.
+    /// `smtp://user:password@host:587` or `smtps://…`); none: they stay in the app.
     #[serde(default)]
     pub smtp_url: Option<String>,
     /// The sender of those e-mails (METROCAL_MAIL_FROM).

@@ -94,7 +94,7 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
             let config = config(cli)?;
             let db = open(cli).await?;
             let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
-            let org = metrocal::store::register::organisation_by_code(&db, lab.trim())
+            let org = metrocal::store::organisations::organisation_by_code(&db, lab.trim())
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("--lab: no organisation {lab}"))?;

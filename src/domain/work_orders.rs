@@ -14,6 +14,14 @@ vocabulary! {
 }
 
 impl WorkOrderStatus {
+    /// The states of an order still under way.
+    pub const OPEN: [WorkOrderStatus; 4] = [
+        WorkOrderStatus::Planned,
+        WorkOrderStatus::Received,
+        WorkOrderStatus::InCalibration,
+        WorkOrderStatus::AwaitingReview,
+    ];
+
     /// The state that follows, on the way to completion.
     pub fn next(self) -> Option<WorkOrderStatus> {
         use WorkOrderStatus::*;
@@ -51,8 +59,8 @@ mod tests {
         assert!(!Received.may_move_to(Planned));
         assert!(!Completed.may_move_to(Cancelled));
         assert!(!Cancelled.may_move_to(Planned));
-        for s in [Planned, Received, InCalibration, AwaitingReview] {
-            assert!(s.may_move_to(Cancelled));
+        for s in super::WorkOrderStatus::OPEN {
+            assert!(s.is_open() && s.may_move_to(Cancelled));
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::register::OrgKind;
 use crate::domain::{self};
 use crate::store::accounts::{self as q, Credential};
 use crate::store::entities::{api_token, organisation, user};
-use crate::store::register as reg;
+use crate::store::{organisations, reference};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use chrono::{DateTime, Duration, Utc};
@@ -168,8 +168,8 @@ fn user_fields(u: &user::Model, org_code: &str) -> BTreeMap<&'static str, String
 async fn organisation_named<C: ConnectionTrait>(db: &C, text: &str) -> Result<Option<organisation::Model>> {
     let t = text.trim();
     Ok(match t.parse::<i32>() {
-        Ok(id) if t.len() < 10 => reg::organisation_by_id(db, id).await?,
-        _ => reg::organisation_by_code(db, &t.to_ascii_uppercase()).await?,
+        Ok(id) if t.len() < 10 => organisations::organisation_by_id(db, id).await?,
+        _ => organisations::organisation_by_code(db, &t.to_ascii_uppercase()).await?,
     })
 }
 
@@ -214,7 +214,7 @@ pub async fn add_user(
         errors.push(e);
     }
     let org = match forced_org {
-        Some(id) => reg::organisation_by_id(db, id).await?,
+        Some(id) => organisations::organisation_by_id(db, id).await?,
         None => organisation_named(db, &input.organisation).await?,
     };
     match (&org, &roles) {
@@ -866,8 +866,14 @@ pub async fn create_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -
     }
     let check = crate::domain::codes::uscc_check_char(DEMO_REGULATOR_FIRST17).expect("valid first 17 characters");
     let regulator_code = format!("{DEMO_REGULATOR_FIRST17}{check}");
-    if reg::organisation_by_code(db, &regulator_code).await?.is_none() {
-        let province = reg::all_regions(db).await?.into_iter().find(|r| r.code == "440000");
+    if organisations::organisation_by_code(db, &regulator_code)
+        .await?
+        .is_none()
+    {
+        let province = reference::all_regions(db)
+            .await?
+            .into_iter()
+            .find(|r| r.code == "440000");
         let row = organisation::ActiveModel {
             code: Set(regulator_code.clone()),
             kind: Set(OrgKind::Regulator.as_str().to_owned()),
@@ -903,7 +909,7 @@ pub async fn create_demo_accounts(db: &DatabaseConnection, now: DateTime<Utc>) -
     let mut out = Vec::new();
     for (email, role, org) in DEMO_ACCOUNTS {
         let org = if org.is_empty() { regulator_code.as_str() } else { org };
-        if reg::organisation_by_code(db, org).await?.is_none() {
+        if organisations::organisation_by_code(db, org).await?.is_none() {
             continue; // a data set without this organisation: no account for it
         }
         let password = one_time_password();

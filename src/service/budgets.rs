@@ -16,7 +16,8 @@ use crate::domain::uncertainty::problem::{check_input, parse_problem};
 use crate::domain::uncertainty::{Evaluation, Problem};
 use crate::domain::{self};
 use crate::store::entities::uncertainty_budget as budget;
-use crate::store::{accounts as users, budgets as q, register as reg};
+use crate::store::standards;
+use crate::store::{accounts as users, budgets as q};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
@@ -94,7 +95,7 @@ pub struct BudgetView {
 }
 
 async fn standard_ref<C: sea_orm::ConnectionTrait>(db: &C, id: i32) -> Result<StandardRef> {
-    let s = reg::standard_by_id(db, id)
+    let s = standards::standard_by_id(db, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
     Ok(StandardRef {

@@ -68,7 +68,7 @@ pub async fn issue(
     // engines the sequence row's lock queues concurrent issues of the laboratory.
     let year = s.issued_on.year();
     let seq = q::next_seq(&txn, req.lab_id, year).await?;
-    let lab = crate::store::register::organisations_by_ids(&txn, &[req.lab_id])
+    let lab = crate::store::organisations::organisations_by_ids(&txn, &[req.lab_id])
         .await?
         .remove(&req.lab_id)
         .ok_or(Error::NotFound { what: "laboratory" })?;
@@ -271,7 +271,7 @@ async fn intact<C: sea_orm::ConnectionTrait>(db: &C, c: &certificate::Model) -> 
     let Ok(snapshot) = serde_json::from_str::<Snapshot>(&c.snapshot) else {
         return Ok(false);
     };
-    let orgs = crate::store::register::organisations_by_ids(db, &[c.lab_id, c.customer_id]).await?;
+    let orgs = crate::store::organisations::organisations_by_ids(db, &[c.lab_id, c.customer_id]).await?;
     let code = |id: i32| orgs.get(&id).map(|o| o.code.as_str());
     Ok(snapshot.number == c.number
         && snapshot.kind == c.kind
@@ -662,7 +662,7 @@ pub async fn rotate_key(
     if !actor.sees_organisation(lab) {
         return Err(Error::NotFound { what: "laboratory" });
     }
-    crate::store::register::organisations_by_ids(db, &[lab])
+    crate::store::organisations::organisations_by_ids(db, &[lab])
         .await?
         .remove(&lab)
         .ok_or(Error::NotFound { what: "laboratory" })?;

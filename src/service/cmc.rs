@@ -123,7 +123,7 @@ pub async fn lines_for<C: ConnectionTrait>(db: &C, lab: i32, quantity: QuantityK
 }
 
 async fn laboratory(db: &DatabaseConnection, lab: i32) -> Result<crate::store::entities::organisation::Model> {
-    crate::store::register::organisations_by_ids(db, &[lab])
+    crate::store::organisations::organisations_by_ids(db, &[lab])
         .await?
         .remove(&lab)
         .filter(|o| {

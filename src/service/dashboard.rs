@@ -4,7 +4,7 @@
 use super::standards::{self, ListParams, StandardView};
 use super::{Actor, Result};
 use crate::domain::codes::jjf1022_level1;
-use crate::store::register as q;
+use crate::store::{reference, standards as q};
 use chrono::{Months, NaiveDate};
 use sea_orm::DatabaseConnection;
 use serde::Serialize;
@@ -50,7 +50,7 @@ fn with_bars(mut counts: Vec<Count>) -> Vec<Count> {
 }
 
 pub async fn province(actor: &Actor, db: &DatabaseConnection, today: NaiveDate) -> Result<Dashboard> {
-    let regions = q::all_regions(db).await?;
+    let regions = reference::all_regions(db).await?;
     let by_region = q::count_by_region(db).await?;
     let mut by_city: Vec<Count> = regions
         .iter()

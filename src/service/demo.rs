@@ -11,7 +11,7 @@
 use super::certificates::amend;
 use super::keys::KeyStore;
 use super::records::{PointInput, RecordInput};
-use super::traceability::LinkInput;
+use super::traceability::CalibrationInput;
 use super::{Actor, Error, Result};
 use crate::store::entities::{organisation, work_order};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -30,7 +30,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 async fn org(db: &DatabaseConnection, code: &str) -> Result<organisation::Model> {
-    crate::store::register::organisation_by_code(db, code)
+    crate::store::organisations::organisation_by_code(db, code)
         .await?
         .ok_or(Error::NotFound {
             what: "demo organisation",
@@ -38,7 +38,7 @@ async fn org(db: &DatabaseConnection, code: &str) -> Result<organisation::Model>
 }
 
 async fn standard_by_cert(db: &DatabaseConnection, cert_no: &str) -> Result<i32> {
-    Ok(crate::store::register::standard_by_cert_no(db, cert_no)
+    Ok(crate::store::standards::standard_by_cert_no(db, cert_no)
         .await?
         .ok_or(Error::NotFound { what: "demo standard" })?
         .id)
@@ -68,7 +68,7 @@ async fn in_calibration(
 ) -> Result<i32> {
     let (id, category, label) = instrument_by_serial(db, owner, serial).await?;
     let txn = crate::store::begin(db).await?;
-    let mut rows = crate::store::planning::insert_work_orders(
+    let mut rows = crate::store::work_orders::insert_work_orders(
         &txn,
         vec![work_order::ActiveModel {
             lab_id: Set(lab),
@@ -193,7 +193,7 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
         ),
     ] {
         // A standard's calibration by an upstream provider, as a laboratory records it.
-        let link = LinkInput {
+        let link = CalibrationInput {
             item_kind: "standard".into(),
             item_id: standard.to_string(),
             provider: provider.into(),
@@ -204,7 +204,7 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
             uncertainty: u.into(),
             ..Default::default()
         };
-        super::traceability::record_link(&operator, db, &link, now).await?;
+        super::traceability::record_calibration(&operator, db, &link, now).await?;
     }
 
     // CMC tables: what each laboratory may report at best, range by range.

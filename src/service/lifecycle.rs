@@ -86,7 +86,7 @@ async fn standard_for(
     id: i32,
 ) -> Result<crate::store::entities::standard::Model> {
     actor.require_login()?;
-    crate::store::register::standard_by_id(db, id)
+    crate::store::standards::standard_by_id(db, id)
         .await?
         .filter(|s| actor.sees_organisation(s.owner_id))
         .ok_or(Error::NotFound { what: "standard" })

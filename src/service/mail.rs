@@ -1,7 +1,7 @@
 //! E-mail of the users' notifications over SMTP, when the operator has configured it
 //! (`METROCAL_SMTP_URL`, e.g. `smtp://mail.example.org:587?tls=required` or
 //! `smtps://user:password@mail.example.org`; `METROCAL_MAIL_FROM`; `METROCAL_PUBLIC_URL`
-//! for the links). The inbox in the app is the record; e-mail is a copy.
+//! for the links). The notifications in the app are the record; e-mail is a copy.
 //!
 //! Each notification is claimed before it is sent (its `emailed_at` set where it was
 //! empty), so several instances sharing a database never send one twice; a failed send

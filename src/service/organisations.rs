@@ -11,7 +11,7 @@ use crate::domain::accounts::Role;
 use crate::domain::register::{validate_organisation, OrgKind, OrganisationDraft, OrganisationInput};
 use crate::store::accounts as users_q;
 use crate::store::entities::{organisation, user};
-use crate::store::register as q;
+use crate::store::{organisations, reference, standards};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
@@ -91,7 +91,11 @@ pub async fn list(
     let page = page.max(1);
     if !actor.oversees() {
         let own = actor.principal().map(|p| p.organisation_id).unwrap_or_default();
-        let items: Vec<_> = q::organisation_by_id(db, own).await?.into_iter().map(view).collect();
+        let items: Vec<_> = organisations::organisation_by_id(db, own)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect();
         return Ok(OrganisationPage {
             total: items.len() as u64,
             items,
@@ -107,7 +111,7 @@ pub async fn list(
         ));
     }
     let name = name.trim();
-    let (rows, total) = q::list_organisations(
+    let (rows, total) = organisations::list_organisations(
         db,
         (!kind.is_empty()).then_some(kind),
         (!name.is_empty()).then_some(name),
@@ -153,13 +157,13 @@ fn grantable(actor: &Actor, org: &organisation::Model) -> Vec<Role> {
 /// One organisation with its staff and history, for those who may see it.
 pub async fn get(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<OrganisationDetail> {
     actor.require_login()?;
-    let org = q::organisation_by_id(db, id)
+    let org = organisations::organisation_by_id(db, id)
         .await?
         .filter(|_| actor.sees_organisation(id))
         .ok_or(Error::NotFound { what: "organisation" })?;
     let roles = grantable(actor, &org);
     Ok(OrganisationDetail {
-        standards: q::count_standards_of(db, id).await?,
+        standards: standards::count_standards_of(db, id).await?,
         users: users_q::users_of(db, id).await?.into_iter().map(user_view).collect(),
         history: audit::history(db, "organisation", id).await?,
         may_manage_users: !roles.is_empty(),
@@ -181,7 +185,7 @@ pub async fn add_user(
     now: DateTime<Utc>,
 ) -> Result<(UserView, String)> {
     actor.require_login()?;
-    let org = q::organisation_by_id(db, id)
+    let org = organisations::organisation_by_id(db, id)
         .await?
         .filter(|_| actor.sees_organisation(id))
         .ok_or(Error::NotFound { what: "organisation" })?;
@@ -244,7 +248,7 @@ fn audit_fields(input: &OrganisationInput) -> BTreeMap<&'static str, String> {
 }
 
 async fn checked<C: ConnectionTrait>(db: &C, input: &OrganisationInput) -> Result<(OrganisationDraft, Option<i32>)> {
-    let regions = q::all_regions(db).await?;
+    let regions = reference::all_regions(db).await?;
     let draft = validate_organisation(input, |c| regions.iter().any(|r| r.code == c)).map_err(Error::invalid)?;
     let region_id = draft
         .region_code
@@ -278,7 +282,7 @@ pub fn new_form(actor: &Actor) -> Result<OrganisationInput> {
 /// An organisation's form, for those who may edit it.
 pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<OrganisationInput> {
     check_manager(actor)?;
-    let o = q::organisation_by_id(db, id)
+    let o = organisations::organisation_by_id(db, id)
         .await?
         .ok_or(Error::NotFound { what: "organisation" })?;
     let city = city_code(db, o.region_id).await?;
@@ -287,7 +291,7 @@ pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Resul
 
 async fn city_code<C: ConnectionTrait>(db: &C, region_id: Option<i32>) -> Result<Option<String>> {
     let Some(id) = region_id else { return Ok(None) };
-    Ok(q::all_regions(db)
+    Ok(reference::all_regions(db)
         .await?
         .into_iter()
         .find(|r| r.id == id)
@@ -304,10 +308,10 @@ pub async fn create(
     check_manager(actor)?;
     let txn = crate::store::begin(db).await?;
     let (d, region_id) = checked(&txn, input).await?;
-    if q::organisation_by_code(&txn, &d.code).await?.is_some() {
+    if organisations::organisation_by_code(&txn, &d.code).await?.is_some() {
         return Err(code_taken(&d.code));
     }
-    let o = q::insert_organisation(
+    let o = organisations::insert_organisation(
         &txn,
         organisation::ActiveModel {
             code: Set(d.code.clone()),
@@ -349,11 +353,11 @@ pub async fn update(
 ) -> Result<()> {
     check_manager(actor)?;
     let txn = crate::store::begin(db).await?;
-    let existing = q::organisation_by_id(&txn, id)
+    let existing = organisations::organisation_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "organisation" })?;
     let (d, region_id) = checked(&txn, input).await?;
-    if d.code != existing.code && q::organisation_by_code(&txn, &d.code).await?.is_some() {
+    if d.code != existing.code && organisations::organisation_by_code(&txn, &d.code).await?.is_some() {
         return Err(code_taken(&d.code));
     }
     for u in users_q::users_of(&txn, id).await? {
@@ -379,10 +383,10 @@ pub async fn update(
     row.region_id = Set(region_id);
     row.address = Set(d.address.clone());
     row.updated_at = Set(now);
-    let o = q::update_organisation(&txn, row).await?;
+    let o = organisations::update_organisation(&txn, row).await?;
     if old.get("name_zh") != Some(&o.name_zh) {
         // The owner's name is part of its standards' search text.
-        q::refresh_search_text_of_owner(&txn, o.id, &o.name_zh).await?;
+        standards::refresh_search_text_of_owner(&txn, o.id, &o.name_zh).await?;
     }
     let changes = Changes::diff(&old, &audit_fields(&input_of(&o, d.region_code.as_deref())));
     if changes.is_empty() {

@@ -11,7 +11,7 @@ use crate::domain::accounts::Role;
 use crate::domain::codes::validate_jjf1022;
 use crate::domain::planner::{self, Calendar, Demand, Reason};
 use crate::store::entities::{holiday, work_order};
-use crate::store::planning as q;
+use crate::store::planner as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use rustc_hash::FxHashMap;
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
@@ -430,7 +430,10 @@ pub async fn accept(
     let mine: Vec<&PlannedItem> = plan.planned.iter().filter(|i| i.lab_id == Some(lab)).collect();
     let txn = crate::store::begin(db).await?;
     // A plan read just before another order was committed: skip what was ordered since.
-    let open: rustc_hash::FxHashSet<(String, i32)> = q::open_items_of(&txn, lab).await?.into_iter().collect();
+    let open: rustc_hash::FxHashSet<(String, i32)> = crate::store::work_orders::open_items_of(&txn, lab)
+        .await?
+        .into_iter()
+        .collect();
     let mut rows = Vec::new();
     for i in &mine {
         if open.contains(&(i.item_kind.clone(), i.item_id)) {
@@ -453,7 +456,7 @@ pub async fn accept(
             ..Default::default()
         });
     }
-    let created = q::insert_work_orders(&txn, rows).await?;
+    let created = crate::store::work_orders::insert_work_orders(&txn, rows).await?;
     for w in &created {
         super::work_orders::audit_created(&txn, actor, now, w, "plan").await?;
     }

@@ -212,7 +212,7 @@ async fn work_order_for(
     roles: &[Role],
 ) -> Result<crate::store::entities::work_order::Model> {
     actor.require_login()?;
-    let w = crate::store::planning::work_order_by_id(db, id)
+    let w = crate::store::work_orders::work_order_by_id(db, id)
         .await?
         .filter(|w| actor.sees_organisation(w.lab_id))
         .ok_or(Error::NotFound { what: "work order" })?;
@@ -354,7 +354,7 @@ pub async fn record(
     // The quantity: the item's, else the first standard's.
     let mut standards = Vec::new();
     for id in &input.standards {
-        match crate::store::register::standard_by_id(db, *id).await? {
+        match crate::store::standards::standard_by_id(db, *id).await? {
             Some(s) if s.owner_id == w.lab_id => standards.push(s),
             _ => e.push(FieldError::new(
                 "standards",
@@ -828,7 +828,7 @@ pub async fn sign(
     .await?;
     // The work order follows: awaiting review once recorded.
     if duty == Duty::Record && w.status == crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
-        crate::store::planning::move_work_order(
+        crate::store::work_orders::move_work_order(
             &txn,
             w.id,
             crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str(),
@@ -902,7 +902,7 @@ async fn issue_for(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let orgs = crate::store::register::organisations_by_ids(db, &[w.lab_id, w.owner_id]).await?;
+    let orgs = crate::store::organisations::organisations_by_ids(db, &[w.lab_id, w.owner_id]).await?;
     let party = |id: i32| {
         orgs.get(&id)
             .map(|o| cert::Party {
@@ -955,7 +955,7 @@ async fn issue_for(
     };
     let mut used = Vec::new();
     for id in standard_ids {
-        let Some(s) = crate::store::register::standard_by_id(db, *id).await? else {
+        let Some(s) = crate::store::standards::standard_by_id(db, *id).await? else {
             continue;
         };
         let c = q::valid_calibration(db, s.id, r.calibrated_on).await?;
@@ -969,7 +969,7 @@ async fn issue_for(
             valid_until: c.as_ref().map_or(s.cert_expires_on, |c| c.valid_until),
             assessment_no: s.cert_no.clone(),
             calibrated_by: match c.as_ref().and_then(|c| c.lab_id.or(c.provider_id)) {
-                Some(id) => crate::store::register::organisations_by_ids(db, &[id])
+                Some(id) => crate::store::organisations::organisations_by_ids(db, &[id])
                     .await?
                     .remove(&id)
                     .map(|o| match o.name_en.as_str() {
@@ -1085,7 +1085,7 @@ async fn issue_for(
     .await?;
     let txn = crate::store::begin(db).await?;
     q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
-    crate::store::planning::move_work_order(
+    crate::store::work_orders::move_work_order(
         &txn,
         w.id,
         crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
@@ -1322,7 +1322,7 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     actor.require_login()?;
     let r = q::by_id(db, id).await?.ok_or(Error::NotFound { what: "record" })?;
     // The record is its laboratory's: anyone else is told it does not exist.
-    crate::store::planning::work_order_by_id(db, r.work_order_id)
+    crate::store::work_orders::work_order_by_id(db, r.work_order_id)
         .await?
         .filter(|w| actor.sees_organisation(w.lab_id))
         .ok_or(Error::NotFound { what: "record" })?;

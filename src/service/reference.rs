@@ -3,7 +3,7 @@
 
 use super::Result;
 use crate::store::entities::{category, region};
-use crate::store::register as q;
+use crate::store::reference;
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Deserialize;
 
@@ -96,7 +96,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<()> {
             ..Default::default()
         })
         .collect();
-    q::upsert_regions(&txn, regions).await?;
+    reference::upsert_regions(&txn, regions).await?;
     let cats: Vec<category::ActiveModel> = categories()
         .into_iter()
         .map(|c| category::ActiveModel {
@@ -108,7 +108,7 @@ pub async fn load(db: &DatabaseConnection) -> Result<()> {
             ..Default::default()
         })
         .collect();
-    q::upsert_categories(&txn, cats).await?;
+    reference::upsert_categories(&txn, cats).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -10,7 +10,8 @@ use crate::domain::register::{
 use crate::domain::units::{display_stored, QuantityKind};
 use crate::domain::{self};
 use crate::store::entities::{device, organisation, region, standard};
-use crate::store::register::{self as q, SortKey, StandardQuery, StatusCond};
+use crate::store::standards::{SortKey, StandardQuery, StatusCond};
+use crate::store::{organisations, reference, standards};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
@@ -302,7 +303,11 @@ fn view(
 }
 
 async fn regions_map<C: ConnectionTrait>(db: &C) -> Result<HashMap<i32, region::Model>> {
-    Ok(q::all_regions(db).await?.into_iter().map(|r| (r.id, r)).collect())
+    Ok(reference::all_regions(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
 }
 
 /// Turns validated parameters into a store query, resolving codes to ids.
@@ -322,7 +327,7 @@ async fn build_query<C: ConnectionTrait>(db: &C, p: &ListParams, today: NaiveDat
             .map(|t| crate::domain::register::search_form(t).trim_end().to_owned())
             .collect();
     if !p.city.is_empty() {
-        let regions = q::all_regions(db).await?;
+        let regions = reference::all_regions(db).await?;
         match regions.iter().find(|r| r.code == p.city) {
             Some(r) => query.region_id = Some(r.id),
             None => errors.push(domain::Error::new(
@@ -352,8 +357,8 @@ async fn build_query<C: ConnectionTrait>(db: &C, p: &ListParams, today: NaiveDat
     }
     if !p.owner.is_empty() {
         let org = match p.owner.parse::<i32>() {
-            Ok(id) if p.owner.len() < 10 => q::organisation_by_id(db, id).await?,
-            _ => q::organisation_by_code(db, &p.owner.to_ascii_uppercase()).await?,
+            Ok(id) if p.owner.len() < 10 => organisations::organisation_by_id(db, id).await?,
+            _ => organisations::organisation_by_code(db, &p.owner.to_ascii_uppercase()).await?,
         };
         match org {
             Some(o) => query.owner_id = Some(o.id),
@@ -430,11 +435,11 @@ async fn build_query<C: ConnectionTrait>(db: &C, p: &ListParams, today: NaiveDat
 /// A page of the public register. Anyone may read it.
 pub async fn list(_actor: &Actor, db: &DatabaseConnection, p: &ListParams, today: NaiveDate) -> Result<StandardPage> {
     let query = build_query(db, p, today).await?;
-    let (rows, total) = q::list_standards(db, &query).await?;
+    let (rows, total) = standards::list_standards(db, &query).await?;
     let mut owner_ids: Vec<i32> = rows.iter().map(|s| s.owner_id).collect();
     owner_ids.sort_unstable();
     owner_ids.dedup();
-    let owners = q::organisations_by_ids(db, &owner_ids).await?;
+    let owners = organisations::organisations_by_ids(db, &owner_ids).await?;
     let regions = regions_map(db).await?;
     let items = rows.into_iter().map(|s| view(s, &owners, &regions, today)).collect();
     Ok(StandardPage {
@@ -537,12 +542,12 @@ pub async fn get(
     id: i32,
     today: NaiveDate,
 ) -> Result<(StandardView, Vec<DeviceView>)> {
-    let s = q::standard_by_id(db, id)
+    let s = standards::standard_by_id(db, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
-    let owners = q::organisations_by_ids(db, &[s.owner_id]).await?;
+    let owners = organisations::organisations_by_ids(db, &[s.owner_id]).await?;
     let regions = regions_map(db).await?;
-    let devices = q::devices_of(db, id)
+    let devices = standards::devices_of(db, id)
         .await?
         .into_iter()
         .map(|d| device_view(d, today))
@@ -632,7 +637,7 @@ pub fn edit_scope(actor: &Actor) -> Result<Option<i32>> {
 pub async fn new_form(actor: &Actor, db: &DatabaseConnection) -> Result<StandardInput> {
     let scope = edit_scope(actor)?;
     let owner = match scope {
-        Some(org) => q::organisation_by_id(db, org)
+        Some(org) => organisations::organisation_by_id(db, org)
             .await?
             .map(|o| o.code)
             .unwrap_or_default(),
@@ -650,13 +655,13 @@ pub async fn new_form(actor: &Actor, db: &DatabaseConnection) -> Result<Standard
 /// A standard's form, for those who may edit it.
 pub async fn edit_form(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<StandardInput> {
     let scope = edit_scope(actor)?;
-    let s = q::standard_by_id(db, id)
+    let s = standards::standard_by_id(db, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
     if scope.is_some_and(|org| org != s.owner_id) {
         return Err(Error::Forbidden);
     }
-    let owner = q::organisation_by_id(db, s.owner_id).await?;
+    let owner = organisations::organisation_by_id(db, s.owner_id).await?;
     Ok(input_from_model(
         &s,
         owner.map(|o| o.code).as_deref().unwrap_or_default(),
@@ -675,7 +680,7 @@ pub fn may_edit(actor: &Actor, owner_id: Option<i32>) -> bool {
 /// A standard's history, for those who may see who changed it: the regulator, system
 /// admins and the owner's staff. `None` for everyone else.
 pub async fn history(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Option<Vec<EventView>>> {
-    let Some(s) = q::standard_by_id(db, id).await? else {
+    let Some(s) = standards::standard_by_id(db, id).await? else {
         return Err(Error::NotFound { what: "standard" });
     };
     if !actor.sees_organisation(s.owner_id) {
@@ -752,7 +757,7 @@ async fn validated<C: ConnectionTrait>(db: &C, input: &StandardInput) -> Result<
     let owner = if owner_code.is_empty() {
         None
     } else {
-        q::organisation_by_code(db, &owner_code).await?
+        organisations::organisation_by_code(db, &owner_code).await?
     };
     // No expiry given: the issue date plus the owner's validity (JJF 1033: 4 years − 1 day).
     let mut filled;
@@ -804,7 +809,9 @@ fn cert_no_taken(cert_no: &str) -> Error {
 async fn scoped_input<C: ConnectionTrait>(db: &C, scope: Option<i32>, input: &StandardInput) -> Result<StandardInput> {
     let mut input = input.clone();
     if let Some(org) = scope {
-        let own = q::organisation_by_id(db, org).await?.ok_or(Error::Forbidden)?;
+        let own = organisations::organisation_by_id(db, org)
+            .await?
+            .ok_or(Error::Forbidden)?;
         input.owner = own.code;
     }
     Ok(input)
@@ -816,7 +823,7 @@ pub async fn create(actor: &Actor, db: &DatabaseConnection, input: &StandardInpu
     let txn = crate::store::begin(db).await?;
     let input = scoped_input(&txn, scope, input).await?;
     let (draft, owner) = validated(&txn, &input).await?;
-    if q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
+    if standards::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
         return Err(cert_no_taken(&draft.cert_no));
     }
     let model = sea_orm::ActiveModelTrait::insert(active_model(&draft, &owner, now), &txn).await?;
@@ -878,7 +885,7 @@ pub async fn update(
 ) -> Result<()> {
     let scope = edit_scope(actor)?;
     let txn = crate::store::begin(db).await?;
-    let existing = q::standard_by_id(&txn, id)
+    let existing = standards::standard_by_id(&txn, id)
         .await?
         .ok_or(Error::NotFound { what: "standard" })?;
     if scope.is_some_and(|org| org != existing.owner_id) {
@@ -907,10 +914,10 @@ pub async fn update(
             });
         }
     }
-    if draft.cert_no != existing.cert_no && q::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
+    if draft.cert_no != existing.cert_no && standards::standard_by_cert_no(&txn, &draft.cert_no).await?.is_some() {
         return Err(cert_no_taken(&draft.cert_no));
     }
-    let old_owner = q::organisation_by_id(&txn, existing.owner_id).await?;
+    let old_owner = organisations::organisation_by_id(&txn, existing.owner_id).await?;
     let old = audit_fields(&input_from_model(
         &existing,
         old_owner.map(|o| o.code).as_deref().unwrap_or_default(),
@@ -962,7 +969,7 @@ pub struct Choices {
 }
 
 pub async fn choices(db: &DatabaseConnection) -> Result<Choices> {
-    let cities = q::all_regions(db)
+    let cities = reference::all_regions(db)
         .await?
         .into_iter()
         .filter(|r| r.parent_code.is_some())

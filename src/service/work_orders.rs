@@ -6,7 +6,7 @@ use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
 use crate::domain::work_orders::WorkOrderStatus;
 use crate::store::entities::work_order;
-use crate::store::planning::{self as q, WorkOrderFilter};
+use crate::store::work_orders::{self as q, WorkOrderFilter};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
@@ -394,7 +394,7 @@ pub async fn lab_standards(
     if !actor.sees_organisation(lab) {
         return Err(Error::NotFound { what: "laboratory" });
     }
-    let mut list: Vec<StandardChoice> = crate::store::planning::standards_of_lab(db, lab)
+    let mut list: Vec<StandardChoice> = crate::store::work_orders::standards_of_lab(db, lab)
         .await?
         .into_iter()
         .map(|(id, name_zh, cert_no, category_code)| StandardChoice {

@@ -4,16 +4,20 @@
 pub mod accounts;
 pub mod audit;
 pub mod budgets;
+pub mod bulk;
 pub mod certificates;
 pub mod changes;
 pub mod entities;
 pub mod intervals;
 pub mod lifecycle;
-pub mod planning;
+pub mod organisations;
+pub mod planner;
 pub mod records;
-pub mod register;
+pub mod reference;
 pub mod schedule;
+pub mod standards;
 pub mod traceability;
+pub mod work_orders;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};

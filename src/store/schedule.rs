@@ -317,7 +317,7 @@ pub async fn upsert_due_items<C: ConnectionTrait>(
         "status",
         "computed_on",
     ];
-    super::register::bulk_upsert(db, rows, &["item_kind", "item_id"], UPDATE).await
+    super::bulk::bulk_upsert(db, rows, &["item_kind", "item_id"], UPDATE).await
 }
 
 /// Removes the due items named (of items gone from the register).

@@ -672,7 +672,7 @@ pub async fn upsert_instruments<C: ConnectionTrait>(
         "mpe_unit",
         "updated_at",
     ];
-    super::register::bulk_upsert(db, rows, &["owner_id", "serial"], UPDATE).await?;
+    super::bulk::bulk_upsert(db, rows, &["owner_id", "serial"], UPDATE).await?;
     Ok(())
 }
 
@@ -698,7 +698,7 @@ pub async fn upsert_calibrations<C: ConnectionTrait>(
         "decision",
         "source",
     ];
-    super::register::bulk_upsert(db, rows, &["item_kind", "item_id", "certificate_no"], UPDATE).await?;
+    super::bulk::bulk_upsert(db, rows, &["item_kind", "item_id", "certificate_no"], UPDATE).await?;
     Ok(())
 }
 

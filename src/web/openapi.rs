@@ -53,7 +53,7 @@ impl utoipa::Modify for BearerAuth {
         super::traceability::chain_api,
         super::traceability::audit_api,
         super::traceability::impact_api,
-        super::traceability::record_link_api,
+        super::traceability::record_calibration_api,
         super::traceability::dcc_import_api,
         super::schedule::recall_api,
         super::planner::plan_api,

@@ -1,4 +1,4 @@
-//! Recall lists (/schedule, its CSV, /api/v1/recall) and the notification inbox.
+//! Recall lists (/schedule, its CSV, /api/v1/recall) and a user's notifications.
 
 use super::error::ApiResult;
 use super::guards::QueryPairs;
@@ -16,7 +16,8 @@ pub fn page_routes() -> Vec<Route> {
     routes![
         recall_page,
         recall_csv,
-        inbox_page,
+        notifications_page,
+        old_inbox,
         mark_read_page,
         feeds_page,
         feed_create_page,
@@ -92,17 +93,23 @@ async fn recall_csv(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPairs)
     }
 }
 
+/// The notifications' address before it was named after them: kept for bookmarks.
 #[get("/inbox")]
-async fn inbox_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
-    let i = svc::inbox(&actor, &db.0).await?;
+fn old_inbox() -> rocket::response::Redirect {
+    rocket::response::Redirect::permanent("/notifications")
+}
+
+#[get("/notifications")]
+async fn notifications_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let n = svc::notifications(&actor, &db.0).await?;
     Ok(ui.render(
-        "schedule/inbox.html",
+        "schedule/notifications.html",
         Status::Ok,
-        minijinja::context! { inbox => Serde(&i) },
+        minijinja::context! { notifications => Serde(&n) },
     ))
 }
 
-#[post("/inbox/<id>/read", data = "<_form>")]
+#[post("/notifications/<id>/read", data = "<_form>")]
 async fn mark_read_page(
     id: i32,
     _form: super::guards::CsrfForm,
@@ -111,7 +118,7 @@ async fn mark_read_page(
     _ui: Ui<'_>,
 ) -> PageResult {
     let () = svc::mark_read(&actor, &db.0, id, chrono::Utc::now()).await?;
-    Ok(Page::redirect("/inbox".to_owned()))
+    Ok(Page::redirect("/notifications".to_owned()))
 }
 
 /// A recall list: what a laboratory must calibrate (`side=lab`, the default) or what an
@@ -231,7 +238,7 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
             let mailer = match crate::service::mail::Mailer::from_config(config) {
                 Ok(m) => m,
                 Err(e) => {
-                    tracing::error!(error = %e, "e-mail is not configured correctly; notifications stay in the inbox");
+                    tracing::error!(error = %e, "e-mail is not configured correctly; notifications stay in the app");
                     None
                 }
             };

@@ -6,7 +6,9 @@ use super::guards::QueryPairs;
 use super::{Db, Page, PageResult, Ui};
 use crate::domain::register::parse_date;
 use crate::service::cache::Caches;
-use crate::service::traceability::{self as svc, AuditReport, ChainView, ImpactReport, LinkInput, DEFAULT_TUR_LIMIT};
+use crate::service::traceability::{
+    self as svc, AuditReport, CalibrationInput, ChainView, ImpactReport, DEFAULT_TUR_LIMIT,
+};
 use crate::service::{Actor, Error};
 use chrono::NaiveDate;
 use minijinja::value::Serde;
@@ -23,14 +25,14 @@ pub fn page_routes() -> Vec<Route> {
         audit_page,
         impact_page,
         impact_csv,
-        link_form_page,
-        link_create_page,
+        calibration_form_page,
+        calibration_create_page,
         dcc_import_page
     ]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    routes![chain_api, audit_api, impact_api, record_link_api, dcc_import_api]
+    routes![chain_api, audit_api, impact_api, record_calibration_api, dcc_import_api]
 }
 
 /// The query's `as_of` (default: today from the app's clock) and `tur_limit`.
@@ -197,10 +199,10 @@ async fn chain_page(kind: &str, id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_
 }
 
 #[get("/traceability/<kind>/<id>/links/new")]
-async fn link_form_page(kind: &str, id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
-    let item = svc::link_target(&actor, &db.0, kind, id).await?;
+async fn calibration_form_page(kind: &str, id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    let item = svc::calibration_target(&actor, &db.0, kind, id).await?;
     Ok(ui.render(
-        "traceability/link_form.html",
+        "traceability/calibration_form.html",
         Status::Ok,
         minijinja::context! { item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()) },
     ))
@@ -218,7 +220,7 @@ fn refused_status(e: &Error) -> Status {
 /// A link entered by hand: saved and back to the chain, or the form again with each
 /// field's message.
 #[post("/traceability/<kind>/<id>/links", data = "<form>")]
-async fn link_create_page(
+async fn calibration_create_page(
     kind: &str,
     id: i32,
     form: super::guards::CsrfForm,
@@ -226,17 +228,17 @@ async fn link_create_page(
     actor: Actor,
     ui: Ui<'_>,
 ) -> PageResult {
-    let item = svc::link_target(&actor, &db.0, kind, id).await?;
-    let mut input: LinkInput = form.to_input();
+    let item = svc::calibration_target(&actor, &db.0, kind, id).await?;
+    let mut input: CalibrationInput = form.to_input();
     input.item_kind = item.kind.to_owned();
     input.item_id = item.id.to_string();
-    match svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await {
+    match svc::record_calibration(&actor, &db.0, &input, chrono::Utc::now()).await {
         Ok(_) => Ok(Page::redirect(format!("/traceability/{}/{}", item.kind, item.id))),
         Err(e @ (Error::Invalid { .. } | Error::Conflict { .. })) => {
             let status = refused_status(&e);
             let typed: BTreeMap<&str, &str> = form.iter().collect();
             Ok(ui.render(
-                "traceability/link_form.html",
+                "traceability/calibration_form.html",
                 status,
                 minijinja::context! {
                     item => Serde(&item), form => Serde(typed),
@@ -271,12 +273,12 @@ async fn dcc_import_page(
     if !super::guards::csrf_matches(jar, &upload.csrf) {
         return Err(Error::Forbidden.into());
     }
-    let item = svc::link_target(&actor, &db.0, kind, id).await?;
+    let item = svc::calibration_target(&actor, &db.0, kind, id).await?;
     let bytes = match upload.file.path() {
         Some(p) => rocket::tokio::fs::read(p).await.unwrap_or_default(),
         None => Vec::new(),
     };
-    let input = LinkInput {
+    let input = CalibrationInput {
         item_kind: item.kind.to_owned(),
         item_id: item.id.to_string(),
         provider: upload.provider.clone(),
@@ -292,7 +294,7 @@ async fn dcc_import_page(
                 ("valid_until", upload.valid_until.as_str()),
             ]);
             Ok(ui.render(
-                "traceability/link_form.html",
+                "traceability/calibration_form.html",
                 status,
                 minijinja::context! {
                     item => Serde(&item), form => Serde(BTreeMap::<&str, &str>::new()), dcc_form => Serde(typed),
@@ -505,10 +507,14 @@ pub struct Created {
     security(("bearer" = []))
 )]
 #[post("/calibrations", data = "<data>")]
-pub async fn record_link_api(data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<(Status, Json<Created>)> {
+pub async fn record_calibration_api(
+    data: Data<'_>,
+    db: &State<Db>,
+    actor: Actor,
+) -> ApiResult<(Status, Json<Created>)> {
     let body = super::body::read_body(data).await?;
     let input = link_from_json(&body)?;
-    let id = svc::record_link(&actor, &db.0, &input, chrono::Utc::now()).await?;
+    let id = svc::record_calibration(&actor, &db.0, &input, chrono::Utc::now()).await?;
     Ok((Status::Created, Json(Created { id })))
 }
 
@@ -535,7 +541,7 @@ pub async fn dcc_import_api(
     let body = super::body::read_bytes(data, 8.mebibytes(), "8 MiB").await?;
     let q: BTreeMap<&str, &str> = query.iter().collect();
     let get = |k: &str| q.get(k).copied().unwrap_or("").to_owned();
-    let input = LinkInput {
+    let input = CalibrationInput {
         item_kind: get("item_kind"),
         item_id: get("item_id"),
         provider: get("provider"),
@@ -549,6 +555,6 @@ pub async fn dcc_import_api(
 }
 
 /// The link's fields from a JSON object; ids may come as numbers.
-fn link_from_json(body: &str) -> Result<LinkInput, Error> {
-    super::body::text_fields_from_json(body, LinkInput::FIELDS, true)
+fn link_from_json(body: &str) -> Result<CalibrationInput, Error> {
+    super::body::text_fields_from_json(body, CalibrationInput::FIELDS, true)
 }

@@ -507,11 +507,19 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: USERS_200,
             },
             Case {
+                route: ("GET", "/notifications"),
+                method: Method::Get,
+                uri: "/notifications".into(),
+                body: Body::None,
+                expect: USERS_200,
+            },
+            // The old address sends everyone on, before any check.
+            Case {
                 route: ("GET", "/inbox"),
                 method: Method::Get,
                 uri: "/inbox".into(),
                 body: Body::None,
-                expect: USERS_200,
+                expect: [S(308), S(308), S(308), S(308), S(308), S(308), S(308), S(308), S(308)],
             },
             Case {
                 route: ("GET", "/schedule/feeds"),
@@ -873,9 +881,9 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
             },
             // Nobody's notification: not found for everyone.
             Case {
-                route: ("POST", "/inbox/<id>/read"),
+                route: ("POST", "/notifications/<id>/read"),
                 method: Method::Post,
-                uri: "/inbox/999999/read".into(),
+                uri: "/notifications/999999/read".into(),
                 body: Body::Form(vec![]),
                 expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },

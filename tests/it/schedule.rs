@@ -231,13 +231,13 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         .await;
     assert_eq!(res.status(), Status::UnprocessableEntity);
 
-    // The holder's inbox has the day's notification; reading it marks it read, once.
+    // The holder's notifications have the day's notification; reading it marks it read, once.
     let fresh = app.user("enterprise").await;
     // On 20 December the instrument is due soon (11 days, within the 14-day window).
     schedule::run_daily(&operator, &app.db, day("2026-12-20"), chrono::Utc::now())
         .await
         .unwrap();
-    let res = fresh.browser(app.client.get("/inbox")).dispatch().await;
+    let res = fresh.browser(app.client.get("/notifications")).dispatch().await;
     let html = res.into_string().await.unwrap();
     assert!(html.contains("本单位器具到期") && html.contains("项即将到期"), "{html}");
     let row = app
@@ -256,13 +256,13 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
             .header(rocket::http::ContentType::Form)
             .body(crate::support::form(&[]))
     };
-    let res = post(format!("/inbox/{id}/read")).dispatch().await;
+    let res = post(format!("/notifications/{id}/read")).dispatch().await;
     assert_eq!(res.status(), Status::SeeOther);
-    let res = post(format!("/inbox/{id}/read")).dispatch().await;
+    let res = post(format!("/notifications/{id}/read")).dispatch().await;
     assert_eq!(res.status(), Status::NotFound, "already read");
     // Another user's notification is not found.
     let res = holder
-        .browser(app.client.post(format!("/inbox/{id}/read")))
+        .browser(app.client.post(format!("/notifications/{id}/read")))
         .header(rocket::http::ContentType::Form)
         .body(crate::support::form(&[]))
         .dispatch()

@@ -126,7 +126,7 @@ impl TestApp {
 
     /// The demo province's regulator (created with the demo accounts).
     pub async fn regulator_org(&self) -> String {
-        let (orgs, _) = metrocal::store::register::list_organisations(&self.db, Some("regulator"), None, 1, 0)
+        let (orgs, _) = metrocal::store::organisations::list_organisations(&self.db, Some("regulator"), None, 1, 0)
             .await
             .unwrap();
         orgs.first().expect("the demo data has a regulator").code.clone()
@@ -185,7 +185,7 @@ impl TestApp {
     }
 
     pub async fn organisation_id(&self, code: &str) -> i32 {
-        metrocal::store::register::organisation_by_code(&self.db, code)
+        metrocal::store::organisations::organisation_by_code(&self.db, code)
             .await
             .unwrap()
             .expect("organisation in the demo data")

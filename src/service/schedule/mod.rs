@@ -18,7 +18,7 @@ mod run;
 mod settings;
 
 pub use feeds::{create_feed, feed_ics, feeds, revoke_feed, FeedView};
-pub use notifications::{inbox, mark_read, Inbox, NotificationView};
+pub use notifications::{mark_read, notifications, NotificationList, NotificationView};
 pub use recall::{recall, recall_csv, BucketCount, RecallList, RecallQuery, RecallRow, MAX_PAGE};
 pub use run::{keep_running, recompute, run_daily, run_if_due, RunSummary};
 pub(crate) use settings::rules_of;

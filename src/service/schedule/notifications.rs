@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Inbox {
+pub struct NotificationList {
     pub unread: u64,
     pub notifications: Vec<NotificationView>,
 }
@@ -23,9 +23,9 @@ pub struct NotificationView {
     pub read: bool,
 }
 
-pub async fn inbox(actor: &Actor, db: &DatabaseConnection) -> Result<Inbox> {
+pub async fn notifications(actor: &Actor, db: &DatabaseConnection) -> Result<NotificationList> {
     let p = actor.require_login()?.ok_or(Error::Unauthenticated)?;
-    Ok(Inbox {
+    Ok(NotificationList {
         unread: q::unread_count(db, p.user_id).await?,
         notifications: q::notifications_of(db, p.user_id, 200)
             .await?

@@ -6,7 +6,7 @@ use super::{level_names, ItemView};
 use crate::domain::register::{Level, OrgKind};
 use crate::domain::traceability::{self as rules, Graph, Item, ItemKind, Link, Node, Parent};
 use crate::service::{Error, Result};
-use crate::store::{register as reg, traceability as q};
+use crate::store::{reference, traceability as q};
 use rustc_hash::FxHashMap;
 use sea_orm::DatabaseConnection;
 use std::collections::HashSet;
@@ -78,7 +78,7 @@ impl Catalogue {
             }
         };
         let mut c = Catalogue {
-            cities: reg::all_regions(db)
+            cities: reference::all_regions(db)
                 .await?
                 .into_iter()
                 .map(|r| (r.id, r.name_zh))

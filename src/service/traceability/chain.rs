@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 /// One calibration of a chain.
 #[derive(Debug, Clone, Serialize)]
-pub struct LinkView {
+pub struct CalibrationView {
     pub calibration_id: i32,
     pub certificate_no: String,
     pub calibrated_on: NaiveDate,
@@ -39,7 +39,7 @@ pub struct ProviderView {
 pub struct StepView {
     pub item: ItemView,
     pub used_on: NaiveDate,
-    pub link: Option<LinkView>,
+    pub link: Option<CalibrationView>,
     pub causes: Vec<&'static str>,
     pub tur: Option<f64>,
     pub low_tur: bool,
@@ -112,7 +112,7 @@ fn chain_view(
             link: s
                 .link
                 .as_ref()
-                .map(|l| link_view(cat, l, units.get(&l.id).map(String::as_str))),
+                .map(|l| calibration_view(cat, l, units.get(&l.id).map(String::as_str))),
             causes: s.causes.iter().map(|c| c.as_str()).collect(),
             tur: s.tur,
             low_tur: s.low_tur,
@@ -128,7 +128,7 @@ fn chain_view(
 }
 
 /// A link for people; `unit` is the unit its uncertainty was stated in.
-fn link_view(cat: &Catalogue, l: &Link, unit: Option<&str>) -> LinkView {
+fn calibration_view(cat: &Catalogue, l: &Link, unit: Option<&str>) -> CalibrationView {
     let provider = match &l.parent {
         Parent::External {
             provider_id,
@@ -142,7 +142,7 @@ fn link_view(cat: &Catalogue, l: &Link, unit: Option<&str>) -> LinkView {
         }),
         Parent::Item(_) => None,
     };
-    LinkView {
+    CalibrationView {
         calibration_id: l.id,
         certificate_no: l.certificate_no.clone(),
         calibrated_on: l.calibrated_on,

@@ -15,17 +15,17 @@ use crate::domain::traceability::{Item, ItemKind};
 use serde::Serialize;
 
 mod audit;
+mod calibrations;
 mod catalogue;
 mod chain;
 mod impact;
-mod links;
 
 pub use audit::{audit, AuditReport, BrokenChain, Count};
+pub(crate) use calibrations::reference_out_of_service;
+pub use calibrations::{calibration_target, import_dcc, record_calibration, CalibrationInput, FromDcc};
 pub use catalogue::ProvinceCache;
-pub use chain::{chain, ChainView, LinkView, ProviderView, StepView};
+pub use chain::{chain, CalibrationView, ChainView, ProviderView, StepView};
 pub use impact::{impact, impact_csv, AffectedView, ImpactReport};
-pub(crate) use links::reference_out_of_service;
-pub use links::{import_dcc, link_target, record_link, FromDcc, LinkInput};
 
 /// A test-uncertainty ratio (MPE / U) below this gives a warning unless configured
 /// otherwise (ANSI/NCSL Z540.3 and common practice: 4:1).

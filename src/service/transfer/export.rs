@@ -8,7 +8,7 @@ use crate::domain::accounts::Role;
 use crate::service::audit::{self, Changes, Entry};
 use crate::service::standards::{device_range, input_from_model};
 use crate::service::Actor;
-use crate::store::register as q;
+use crate::store::{organisations, reference, standards};
 use sea_orm::DatabaseConnection;
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,14 +27,14 @@ pub async fn export(
     let io = |e: csv::Error| ImportError::Io(e.to_string());
     // One read transaction, so the three files are a consistent snapshot.
     let txn = crate::store::begin_read(db).await?;
-    let regions: HashMap<i32, String> = q::all_regions(&txn)
+    let regions: HashMap<i32, String> = reference::all_regions(&txn)
         .await?
         .into_iter()
         .map(|r| (r.id, r.code))
         .collect();
-    let orgs = q::all_organisations(&txn).await?;
-    let standards = q::all_standards(&txn).await?;
-    let devices = q::all_devices(&txn).await?;
+    let orgs = organisations::all_organisations(&txn).await?;
+    let standards = standards::all_standards(&txn).await?;
+    let devices = standards::all_devices(&txn).await?;
     txn.commit().await?;
     // The export is recorded (who took a copy of the register, and when) before the
     // files are written.

@@ -16,7 +16,7 @@ use crate::service::audit::{self, Changes, Entry};
 use crate::service::standards::{active_model, audit_fields, check_owner, input_from_model};
 use crate::service::Actor;
 use crate::store::entities::{device, organisation};
-use crate::store::register as q;
+use crate::store::{bulk, organisations, reference, standards};
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use std::collections::{HashMap, HashSet};
@@ -47,7 +47,7 @@ pub struct ImportSummary {
 /// its certificate number, a device as "certificate#serial", an instrument as
 /// "owner code#serial"), in the file or already in the register; a set of links that
 /// would close a cycle is refused.
-async fn import_links<C: sea_orm::ConnectionTrait>(
+async fn import_calibrations<C: sea_orm::ConnectionTrait>(
     txn: &C,
     instruments: &[InstrumentRow],
     calibrations: &[CalibrationRow],
@@ -98,7 +98,7 @@ async fn import_links<C: sea_orm::ConnectionTrait>(
         return Ok(());
     }
     // Every item's id by its key.
-    let standards = q::standard_ids_by_cert_no(txn).await?;
+    let standards = standards::standard_ids_by_cert_no(txn).await?;
     let cert_of: HashMap<i32, &str> = standards.iter().map(|(c, id)| (*id, c.as_str())).collect();
     let mut keys: HashMap<(ItemKind, String), i32> = standards
         .iter()
@@ -242,7 +242,7 @@ pub async fn import(
     if !actor.may(&[Role::SystemAdmin]) {
         return Err(ImportError::Service(actor.forbidden()));
     }
-    let regions = q::all_regions(db).await?;
+    let regions = reference::all_regions(db).await?;
     let region_codes: HashSet<String> = regions.iter().map(|r| r.code.clone()).collect();
     let region_ids: HashMap<&str, i32> = regions.iter().map(|r| (r.code.as_str(), r.id)).collect();
 
@@ -311,9 +311,9 @@ pub async fn import(
         .collect();
     progress.stage("organisations", org_rows.len() as u64);
     let n = org_rows.len() as u64;
-    q::upsert_organisations(&txn, org_rows).await?;
+    organisations::upsert_organisations(&txn, org_rows).await?;
     progress.advance(n);
-    let owners: HashMap<String, organisation::Model> = q::all_organisations(&txn)
+    let owners: HashMap<String, organisation::Model> = organisations::all_organisations(&txn)
         .await?
         .into_iter()
         .map(|o| (o.code.clone(), o))
@@ -325,8 +325,8 @@ pub async fn import(
         crate::store::set_page_cache(&txn, crate::store::BULK_PAGE_CACHE_KIB).await?;
     }
     let indexes = if bulk {
-        q::suspend_search_index(&txn).await?;
-        q::suspend_indexes(&txn, &["standards", "devices", "calibrations"]).await?
+        standards::suspend_search_index(&txn).await?;
+        bulk::suspend_indexes(&txn, &["standards", "devices", "calibrations"]).await?
     } else {
         vec![]
     };
@@ -350,12 +350,12 @@ pub async fn import(
         .zip(&owner_of)
         .map(|(d, o)| active_model(d, o, now))
         .collect();
-    q::upsert_standards(&txn, rows).await?;
+    standards::upsert_standards(&txn, rows).await?;
     progress.advance(drafts.len() as u64);
 
     lap("standards written");
     progress.stage("devices", devices.len() as u64);
-    let ids = q::standard_ids_by_cert_no(&txn).await?;
+    let ids = standards::standard_ids_by_cert_no(&txn).await?;
     let mut standard_of = Vec::with_capacity(devices.len());
     for (i, d) in devices.iter().enumerate() {
         let Some(&standard_id) = ids.get(&d.cert_no) else {
@@ -395,11 +395,11 @@ pub async fn import(
             ..Default::default()
         })
         .collect();
-    q::upsert_devices(&txn, rows).await?;
+    standards::upsert_devices(&txn, rows).await?;
     progress.advance(devices.len() as u64);
     lap("devices written");
     progress.stage("calibrations", 1);
-    import_links(&txn, &instruments, &calibrations, &owners, now).await?;
+    import_calibrations(&txn, &instruments, &calibrations, &owners, now).await?;
     progress.advance(1);
     lap("calibrations written");
     let changed = if before.is_empty() {
@@ -432,18 +432,18 @@ pub async fn import(
     .map_err(ImportError::Service)?;
     if bulk {
         progress.stage("indexing", 1);
-        q::restore_indexes(&txn, &indexes).await?;
+        bulk::restore_indexes(&txn, &indexes).await?;
         lap("indexes built");
-        q::rebuild_search_index(&txn).await?;
+        standards::rebuild_search_index(&txn).await?;
         lap("search index built");
-        q::analyze(&txn).await?;
+        bulk::analyze(&txn).await?;
         lap("statistics");
         crate::store::set_page_cache(&txn, crate::store::PAGE_CACHE_KIB).await?;
     }
     txn.commit().await?;
     lap("committed");
     if bulk {
-        q::vacuum_after_bulk_load(db).await?;
+        bulk::vacuum_after_bulk_load(db).await?;
         lap("vacuumed");
     }
     progress.finish();
@@ -462,15 +462,15 @@ pub async fn import(
 async fn snapshot_of_standards<C: sea_orm::ConnectionTrait>(
     db: &C,
 ) -> Result<HashMap<i32, std::collections::BTreeMap<&'static str, String>>, ImportError> {
-    if q::count_standards(db).await? == 0 {
+    if standards::count_standards(db).await? == 0 {
         return Ok(HashMap::new());
     }
-    let codes: HashMap<i32, String> = q::all_organisations(db)
+    let codes: HashMap<i32, String> = organisations::all_organisations(db)
         .await?
         .into_iter()
         .map(|o| (o.id, o.code))
         .collect();
-    Ok(q::all_standards(db)
+    Ok(standards::all_standards(db)
         .await?
         .iter()
         .map(|s| {

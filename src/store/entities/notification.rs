@@ -1,4 +1,4 @@
-//! A notification in a user's inbox: one of a kind per user per day.
+//! A user's notification: one of a kind per user per day.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,17 +1,13 @@
-//! Planning: what the planner reads (the due items without an open work order, the
-//! laboratories accredited per category, capacities and holidays) and the work orders.
+//! What the planner reads and keeps: the due items without an open work order, the
+//! bookings already made, the laboratories accredited per category, their capacities and
+//! their holidays.
 
-use super::entities::{holiday, lab_capacity, work_order};
+use super::entities::{holiday, lab_capacity};
 use super::traceability::{columns, statement, Col, Columns};
+use crate::domain::work_orders::WorkOrderStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-};
-
-/// The statuses of a work order still under way.
-pub const OPEN: &[&str] = &["planned", "received", "in_calibration", "awaiting_review"];
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 /// A due item the planner places.
 #[derive(Debug, Clone)]
@@ -37,7 +33,11 @@ pub async fn plan_items<C: ConnectionTrait>(db: &C, until: NaiveDate) -> Result<
         Col::Text("d.label"),
         Col::OptDate("d.due_on"),
     ];
-    let open = OPEN.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let open = WorkOrderStatus::OPEN
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let from = format!(
         "FROM due_items d WHERE d.status <> 'out_of_service' AND (d.due_on IS NULL OR d.due_on <= $1) \
          AND NOT EXISTS (SELECT 1 FROM work_orders w WHERE w.item_kind = d.item_kind \
@@ -69,7 +69,11 @@ pub async fn bookings<C: ConnectionTrait>(
     to: NaiveDate,
 ) -> Result<Vec<(i32, String, NaiveDate)>, DbErr> {
     let cols = [Col::Int("lab_id"), Col::Text("category_code"), Col::Date("planned_on")];
-    let open = OPEN.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let open = WorkOrderStatus::OPEN
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let from_where = format!("FROM work_orders WHERE status IN ({open}) AND planned_on >= $1 AND planned_on <= $2");
     let st = statement(db.get_database_backend(), &from_where, vec![from.into(), to.into()]);
     let read = columns(db, &cols, &st.sql, st.values.map(|v| v.0).unwrap_or_default()).await?;
@@ -180,129 +184,4 @@ pub async fn holiday_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option
 pub async fn delete_holiday<C: ConnectionTrait>(db: &C, id: i32) -> Result<(), DbErr> {
     holiday::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
-}
-
-pub async fn insert_work_orders<C: ConnectionTrait>(
-    db: &C,
-    rows: Vec<work_order::ActiveModel>,
-) -> Result<Vec<work_order::Model>, DbErr> {
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        out.push(sea_orm::ActiveModelTrait::insert(r, db).await?);
-    }
-    Ok(out)
-}
-
-pub async fn work_order_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<work_order::Model>, DbErr> {
-    work_order::Entity::find_by_id(id).one(db).await
-}
-
-/// The open work order of an item, if any.
-pub async fn open_work_order<C: ConnectionTrait>(
-    db: &C,
-    kind: &str,
-    id: i32,
-) -> Result<Option<work_order::Model>, DbErr> {
-    work_order::Entity::find()
-        .filter(work_order::Column::ItemKind.eq(kind))
-        .filter(work_order::Column::ItemId.eq(id))
-        .filter(work_order::Column::Status.is_in(OPEN.iter().copied()))
-        .one(db)
-        .await
-}
-
-/// The (kind, id) of a laboratory's items that have an open work order.
-pub async fn open_items_of<C: ConnectionTrait>(db: &C, lab: i32) -> Result<Vec<(String, i32)>, DbErr> {
-    work_order::Entity::find()
-        .select_only()
-        .columns([work_order::Column::ItemKind, work_order::Column::ItemId])
-        .filter(work_order::Column::LabId.eq(lab))
-        .filter(work_order::Column::Status.is_in(OPEN.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await
-}
-
-/// Moves a work order from `from` to `to`; 0 rows when someone else moved it first.
-pub async fn move_work_order<C: ConnectionTrait>(
-    db: &C,
-    id: i32,
-    from: &str,
-    to: &str,
-    note: &str,
-    at: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    Ok(work_order::Entity::update_many()
-        .col_expr(work_order::Column::Status, to.into())
-        .col_expr(work_order::Column::Note, note.into())
-        .col_expr(work_order::Column::UpdatedAt, at.into())
-        .filter(work_order::Column::Id.eq(id))
-        .filter(work_order::Column::Status.eq(from))
-        .exec(db)
-        .await?
-        .rows_affected)
-}
-
-/// Which work orders a list shows.
-#[derive(Debug, Clone, Default)]
-pub struct WorkOrderFilter {
-    /// The laboratory's orders, or (holder) the orders for an organisation's items.
-    pub lab: Option<i32>,
-    pub owner: Option<i32>,
-    pub status: Option<String>,
-    pub open_only: bool,
-}
-
-pub async fn work_orders<C: ConnectionTrait>(
-    db: &C,
-    f: &WorkOrderFilter,
-    offset: u64,
-    limit: u64,
-) -> Result<(Vec<work_order::Model>, u64), DbErr> {
-    use work_order::Column as W;
-    let mut c = Condition::all();
-    if let Some(l) = f.lab {
-        c = c.add(W::LabId.eq(l));
-    }
-    if let Some(o) = f.owner {
-        c = c.add(W::OwnerId.eq(o));
-    }
-    if let Some(s) = &f.status {
-        c = c.add(W::Status.eq(s.clone()));
-    } else if f.open_only {
-        c = c.add(W::Status.is_in(OPEN.iter().copied()));
-    }
-    let total = work_order::Entity::find().filter(c.clone()).count(db).await?;
-    let rows = work_order::Entity::find()
-        .filter(c)
-        .order_by_asc(W::PlannedOn)
-        .order_by_asc(W::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
-}
-
-/// (id, name, certificate number, category) of a laboratory's standards in service.
-pub async fn standards_of_lab<C: ConnectionTrait>(
-    db: &C,
-    lab: i32,
-) -> Result<Vec<(i32, String, String, String)>, DbErr> {
-    use super::entities::standard;
-    standard::Entity::find()
-        .select_only()
-        .columns([
-            standard::Column::Id,
-            standard::Column::NameZh,
-            standard::Column::CertNo,
-            standard::Column::CategoryCode,
-        ])
-        .filter(standard::Column::OwnerId.eq(lab))
-        .filter(standard::Column::Status.eq("in_service"))
-        .order_by_asc(standard::Column::Id)
-        .limit(2000)
-        .into_tuple()
-        .all(db)
-        .await
 }

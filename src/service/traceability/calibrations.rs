@@ -11,14 +11,14 @@ use crate::domain::{self};
 use crate::service::audit::{self, Changes, Entry};
 use crate::service::{Actor, Error, Result};
 use crate::store::entities::{calibration, organisation};
-use crate::store::{register as reg, traceability as q};
+use crate::store::{organisations, traceability as q};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use std::collections::{BTreeMap, HashSet};
 
 /// A link entered by hand (typically an external calibration of a standard's device).
 #[derive(Debug, Clone, Default)]
-pub struct LinkInput {
+pub struct CalibrationInput {
     pub item_kind: String,
     pub item_id: String,
     pub reference_kind: String,
@@ -35,7 +35,7 @@ pub struct LinkInput {
     pub mpe: String,
 }
 
-impl LinkInput {
+impl CalibrationInput {
     pub const FIELDS: &'static [&'static str] = &[
         "item_kind",
         "item_id",
@@ -68,7 +68,7 @@ impl LinkInput {
     }
 }
 
-impl crate::domain::TextFields for LinkInput {
+impl crate::domain::TextFields for CalibrationInput {
     fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
         self.field_mut(name)
     }
@@ -76,7 +76,7 @@ impl crate::domain::TextFields for LinkInput {
 
 /// The item a link would be entered for, when the actor may enter one: its owner's
 /// calibration staff and system admins. Others learn nothing more than they may see.
-pub async fn link_target(actor: &Actor, db: &DatabaseConnection, kind: &str, id: i32) -> Result<ItemView> {
+pub async fn calibration_target(actor: &Actor, db: &DatabaseConnection, kind: &str, id: i32) -> Result<ItemView> {
     actor.require_login()?;
     let item = Item::new(parse_kind("kind", kind)?, id);
     let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
@@ -138,8 +138,13 @@ pub(crate) async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
 }
 
 /// Records a link; refuses one that would close a cycle.
-pub async fn record_link(actor: &Actor, db: &DatabaseConnection, input: &LinkInput, now: DateTime<Utc>) -> Result<i32> {
-    record_link_from(actor, db, input, None, now).await
+pub async fn record_calibration(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    input: &CalibrationInput,
+    now: DateTime<Utc>,
+) -> Result<i32> {
+    record_calibration_from(actor, db, input, None, now).await
 }
 
 /// A link read from an upstream laboratory's DCC.
@@ -178,14 +183,14 @@ fn names_as_left(names: &[String]) -> bool {
 pub async fn import_dcc(
     actor: &Actor,
     db: &DatabaseConnection,
-    input: &LinkInput,
+    input: &CalibrationInput,
     xml: &[u8],
     now: DateTime<Utc>,
 ) -> Result<i32> {
     actor.require_login()?;
     // Who may link the item, before anything of the file is read.
     if let Ok(id) = input.item_id.trim().parse::<i32>() {
-        link_target(actor, db, input.item_kind.trim(), id).await?;
+        calibration_target(actor, db, input.item_kind.trim(), id).await?;
     }
     if xml.is_empty() {
         return Err(Error::field("file", "dcc.file_missing", "choose the DCC's XML file"));
@@ -223,13 +228,13 @@ pub async fn import_dcc(
             .collect();
     }
     let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(xml));
-    record_link_from(actor, db, &input, Some(&FromDcc { dcc, sha256 }), now).await
+    record_calibration_from(actor, db, &input, Some(&FromDcc { dcc, sha256 }), now).await
 }
 
-async fn record_link_from(
+async fn record_calibration_from(
     actor: &Actor,
     db: &DatabaseConnection,
-    input: &LinkInput,
+    input: &CalibrationInput,
     from_dcc: Option<&FromDcc>,
     now: DateTime<Utc>,
 ) -> Result<i32> {
@@ -292,7 +297,7 @@ async fn record_link_from(
                 "name the reference by its id (a whole number)",
             )),
         },
-        (true, false) => match reg::organisation_by_code(db, provider_code).await? {
+        (true, false) => match organisations::organisation_by_code(db, provider_code).await? {
             Some(o)
                 if matches!(
                     OrgKind::parse(&o.kind),

@@ -1,0 +1,168 @@
+//! Bulk loading: multi-row upserts, the secondary indexes dropped and rebuilt around a
+//! large import, and the statistics refreshed after it.
+
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, Statement,
+    Value,
+};
+
+/// Inserts rows, or updates the existing row with the same `key`, in multi-row
+/// statements. Every column the first active model sets is written; on a key conflict
+/// the columns in `update` are replaced.
+///
+/// Bulk imports go through here: the statement text is the same for every full batch
+/// (so the driver's prepared-statement cache reuses it), and the next batch's values
+/// are built while the database executes the current one (the SQLite driver runs
+/// statements on its own thread).
+pub(crate) async fn bulk_upsert<A, C, I>(db: &C, rows: I, key: &[&str], update: &[&str]) -> Result<u64, DbErr>
+where
+    A: ActiveModelTrait,
+    C: ConnectionTrait,
+    I: IntoIterator<Item = A>,
+{
+    let mut rows = rows.into_iter().peekable();
+    let Some(first) = rows.peek() else {
+        return Ok(0);
+    };
+    let columns: Vec<<A::Entity as EntityTrait>::Column> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|c| first.get(*c).is_set())
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let table = <A::Entity as Default>::default().table_name().to_owned();
+    let backend = db.get_database_backend();
+    // SQLite binds at most 32,766 parameters per statement, PostgreSQL 65,535; batches
+    // of ~8,000 values measured fastest on SQLite (docs/benchmarks.md).
+    let per_statement = (8_000 / columns.len().max(1)).max(1);
+    let mut full_sql: Option<String> = None;
+    let mut build = |rows: &mut std::iter::Peekable<I::IntoIter>| -> Option<Statement> {
+        let mut values = Vec::with_capacity(per_statement * columns.len());
+        let mut n = 0;
+        for row in rows.by_ref().take(per_statement) {
+            values.extend(
+                columns
+                    .iter()
+                    .map(|c| row.get(*c).into_value().unwrap_or(Value::Int(None))),
+            );
+            n += 1;
+        }
+        if n == 0 {
+            return None;
+        }
+        let sql = if n == per_statement {
+            full_sql
+                .get_or_insert_with(|| upsert_sql(backend, &table, &names, n, key, update))
+                .clone()
+        } else {
+            upsert_sql(backend, &table, &names, n, key, update)
+        };
+        Some(Statement::from_sql_and_values(backend, sql, values))
+    };
+    let mut written = 0u64;
+    let mut next = build(&mut rows);
+    while let Some(stmt) = next.take() {
+        let (result, built) = tokio::join!(db.execute_raw(stmt), async { build(&mut rows) });
+        written += result?.rows_affected();
+        next = built;
+    }
+    Ok(written)
+}
+
+fn upsert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize, key: &[&str], update: &[&str]) -> String {
+    use std::fmt::Write;
+    let quote = |c: &str| format!("\"{c}\"");
+    let mut sql = format!(
+        "INSERT INTO {} ({}) VALUES ",
+        quote(table),
+        columns.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+    );
+    let mut p = 0;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for i in 0..columns.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            p += 1;
+            match backend {
+                DbBackend::Postgres => write!(sql, "${p}").expect("write to String"),
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    write!(
+        sql,
+        " ON CONFLICT ({}) DO UPDATE SET {}",
+        key.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", "),
+        update
+            .iter()
+            .map(|c| format!("{0} = excluded.{0}", quote(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+    .expect("write to String");
+    sql
+}
+
+/// For a bulk load into SQLite: drops the secondary indexes of `tables` (not the
+/// unique ones, which upserts need) and returns their definitions, so that
+/// [`restore_indexes`] can build each in one sorted pass after the rows are in, which
+/// is several times cheaper than growing them row by row. Both run inside the
+/// caller's transaction: a failed import restores the indexes with everything else.
+pub async fn suspend_indexes<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Result<Vec<String>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(vec![]);
+    }
+    let mut saved = Vec::new();
+    for table in tables {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? \
+                 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+                [Value::from(table.to_string())],
+            ))
+            .await?;
+        for row in rows {
+            let name: String = row.try_get("", "name")?;
+            let sql: String = row.try_get("", "sql")?;
+            db.execute_unprepared(&format!("DROP INDEX \"{name}\"")).await?;
+            saved.push(sql);
+        }
+    }
+    Ok(saved)
+}
+
+pub async fn restore_indexes<C: ConnectionTrait>(db: &C, definitions: &[String]) -> Result<(), DbErr> {
+    for sql in definitions {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
+/// After a bulk load into PostgreSQL: VACUUM sets the visibility map, without which
+/// the covering indexes cannot answer counts index-only (every entry would need a heap
+/// visit). It cannot run inside a transaction, so callers run it after commit.
+pub async fn vacuum_after_bulk_load(db: &sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("VACUUM (ANALYZE) {BULK_TABLES}"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The tables a bulk load writes, whose statistics it refreshes.
+const BULK_TABLES: &str = "organisations, standards, devices, instruments, calibrations";
+
+/// Refreshes the planner's statistics after a bulk change, so that list queries pick
+/// the most selective index (checked with EXPLAIN QUERY PLAN; docs/benchmarks.md). On
+/// PostgreSQL only the tables the load wrote: a bare ANALYZE inside the load's
+/// transaction would lock every table of every schema in the database until commit
+/// (it ran out of lock slots once a database held a hundred schemas).
+pub async fn analyze<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => db.execute_unprepared(&format!("ANALYZE {BULK_TABLES}")).await?,
+        _ => db.execute_unprepared("ANALYZE").await?,
+    };
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! The register's standards and their devices: the filtered, sorted list, the lookups, the
+//! counts the dashboard shows, the bulk writes of an import and the search index.
+
+use super::bulk::bulk_upsert;
+use super::entities::{device, standard};
+use chrono::NaiveDate;
+use sea_orm::sea_query::{Expr, Order};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use std::collections::HashMap;
+
+/// How the status filter reads, given that `expired` also follows from the certificate date.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StatusCond {
+    /// A recorded status that dates do not change (suspended, withdrawn).
+    Stored(&'static str),
+    /// Recorded in service and the certificate still valid on the date.
+    InServiceOn(NaiveDate),
+    /// Recorded expired, or recorded in service with a certificate expired before the date.
+    ExpiredOn(NaiveDate),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    CertExpiresOn,
+    CategoryCode,
+    UpdatedAt,
+}
+
+/// A page of the register, filtered and sorted. Every filter is backed by an index.
+#[derive(Debug, Clone)]
+pub struct StandardQuery {
+    pub terms: Vec<String>,
+    pub region_id: Option<i32>,
+    pub category_prefix: Option<String>,
+    pub owner_id: Option<i32>,
+    pub level: Option<&'static str>,
+    pub status: Option<StatusCond>,
+    /// Certificates expiring in [from, to], of standards not withdrawn.
+    pub expiring: Option<(NaiveDate, NaiveDate)>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+impl Default for StandardQuery {
+    fn default() -> Self {
+        StandardQuery {
+            terms: vec![],
+            region_id: None,
+            category_prefix: None,
+            owner_id: None,
+            level: None,
+            status: None,
+            expiring: None,
+            sort: SortKey::Name,
+            descending: false,
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+fn condition(backend: DbBackend, q: &StandardQuery) -> Condition {
+    use standard::Column as C;
+    let mut cond = Condition::all();
+    for term in &q.terms {
+        cond = cond.add(match backend {
+            // FTS5 trigram index: a phrase of three or more characters is a substring
+            // match answered from the index alone.
+            DbBackend::Sqlite if term.chars().count() >= 3 => Expr::cust_with_values(
+                "\"standards\".\"id\" IN (SELECT rowid FROM standards_fts WHERE standards_fts MATCH ?)",
+                [format!("\"{}\"", term.replace('"', "\"\""))],
+            ),
+            // Shorter terms have no trigram: scan the column. pg_trgm's GIN index serves
+            // PostgreSQL for 3+ characters the same way.
+            _ => Expr::col((standard::Entity, C::SearchText)).like(format!("%{term}%")),
+        });
+    }
+    if let Some(r) = q.region_id {
+        cond = cond.add(C::RegionId.eq(r));
+    }
+    if let Some(p) = &q.category_prefix {
+        // A prefix as a range, so both engines use the index on category_code.
+        let lo = format!("{p:0<8}");
+        let hi = format!("{p:9<8}");
+        cond = cond.add(C::CategoryCode.between(lo, hi));
+    }
+    if let Some(o) = q.owner_id {
+        cond = cond.add(C::OwnerId.eq(o));
+    }
+    if let Some(l) = q.level {
+        cond = cond.add(C::Level.eq(l));
+    }
+    match q.status {
+        Some(StatusCond::Stored(s)) => cond = cond.add(C::Status.eq(s)),
+        Some(StatusCond::InServiceOn(d)) => {
+            cond = cond.add(C::Status.eq("in_service")).add(C::CertExpiresOn.gte(d));
+        }
+        Some(StatusCond::ExpiredOn(d)) => {
+            cond = cond.add(
+                Condition::any().add(C::Status.eq("expired")).add(
+                    Condition::all()
+                        .add(C::Status.eq("in_service"))
+                        .add(C::CertExpiresOn.lt(d)),
+                ),
+            );
+        }
+        None => {}
+    }
+    if let Some((from, to)) = q.expiring {
+        cond = cond
+            .add(C::CertExpiresOn.between(from, to))
+            .add(C::Status.is_in(["in_service", "suspended"]));
+    }
+    cond
+}
+
+/// One page of standards and the total number matching.
+pub async fn list_standards<C: ConnectionTrait>(
+    db: &C,
+    q: &StandardQuery,
+) -> Result<(Vec<standard::Model>, u64), DbErr> {
+    use standard::Column as C;
+    let cond = condition(db.get_database_backend(), q);
+    let order = if q.descending { Order::Desc } else { Order::Asc };
+    let col = match q.sort {
+        SortKey::Name => C::NameZh,
+        SortKey::CertExpiresOn => C::CertExpiresOn,
+        SortKey::CategoryCode => C::CategoryCode,
+        SortKey::UpdatedAt => C::UpdatedAt,
+    };
+    let total = standard::Entity::find().filter(cond.clone()).count(db).await?;
+    let rows = standard::Entity::find()
+        .filter(cond)
+        .order_by(col, order.clone())
+        .order_by(C::Id, order)
+        .limit(q.limit)
+        .offset(q.offset)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+pub async fn standard_by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<standard::Model>, DbErr> {
+    standard::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn standard_by_cert_no<C: ConnectionTrait>(db: &C, cert_no: &str) -> Result<Option<standard::Model>, DbErr> {
+    standard::Entity::find()
+        .filter(standard::Column::CertNo.eq(cert_no))
+        .one(db)
+        .await
+}
+
+pub async fn devices_of<C: ConnectionTrait>(db: &C, standard_id: i32) -> Result<Vec<device::Model>, DbErr> {
+    device::Entity::find()
+        .filter(device::Column::StandardId.eq(standard_id))
+        .order_by_asc(device::Column::Role)
+        .order_by_desc(device::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Recomputes the search text of an owner's standards after the owner was renamed.
+pub async fn refresh_search_text_of_owner<C: ConnectionTrait>(
+    db: &C,
+    owner_id: i32,
+    owner_name: &str,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    let rows = standard::Entity::find()
+        .filter(standard::Column::OwnerId.eq(owner_id))
+        .all(db)
+        .await?;
+    for s in rows {
+        let text =
+            crate::domain::register::search_text(&s.name_zh, &s.name_en, &s.category_code, &s.cert_no, owner_name);
+        standard::Entity::update_many()
+            .col_expr(standard::Column::SearchText, Expr::value(text))
+            .filter(standard::Column::Id.eq(s.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn count_standards_of<C: ConnectionTrait>(db: &C, owner_id: i32) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    standard::Entity::find()
+        .filter(standard::Column::OwnerId.eq(owner_id))
+        .count(db)
+        .await
+}
+
+pub async fn all_standards<C: ConnectionTrait>(db: &C) -> Result<Vec<standard::Model>, DbErr> {
+    standard::Entity::find()
+        .order_by_asc(standard::Column::Id)
+        .all(db)
+        .await
+}
+
+pub async fn all_devices<C: ConnectionTrait>(db: &C) -> Result<Vec<device::Model>, DbErr> {
+    device::Entity::find().order_by_asc(device::Column::Id).all(db).await
+}
+
+/// (id, cert_no) of every standard, to attach imported devices to their standard.
+pub async fn standard_ids_by_cert_no<C: ConnectionTrait>(db: &C) -> Result<HashMap<String, i32>, DbErr> {
+    let rows: Vec<(i32, String)> = standard::Entity::find()
+        .select_only()
+        .column(standard::Column::Id)
+        .column(standard::Column::CertNo)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, c)| (c, id)).collect())
+}
+
+/// Counts of standards per city (region id), for the dashboard.
+pub async fn count_by_region<C: ConnectionTrait>(db: &C) -> Result<Vec<(Option<i32>, i64)>, DbErr> {
+    standard::Entity::find()
+        .select_only()
+        .column(standard::Column::RegionId)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(standard::Column::RegionId)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Counts of standards per JJF 1022 code, for the dashboard. Grouping by the
+/// indexed column itself is an index-only scan; callers add codes up by prefix.
+pub async fn count_by_category_code<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, i64)>, DbErr> {
+    standard::Entity::find()
+        .select_only()
+        .column(standard::Column::CategoryCode)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(standard::Column::CategoryCode)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+pub async fn count_standards<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    standard::Entity::find().count(db).await
+}
+
+/// Inserts or updates standards by certificate number (the import key).
+pub async fn upsert_standards<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = standard::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "name_zh",
+        "name_en",
+        "category_code",
+        "owner_id",
+        "region_id",
+        "level",
+        "cert_authority",
+        "cert_issued_on",
+        "cert_expires_on",
+        "status",
+        "quantity",
+        "range_min_si",
+        "range_max_si",
+        "range_min_unit",
+        "range_max_unit",
+        "accuracy_kind",
+        "accuracy_si",
+        "accuracy_unit",
+        "accuracy_text",
+        "regulations",
+        "responsible_person",
+        "search_text",
+        "updated_at",
+    ];
+    bulk_upsert(db, rows, &["cert_no"], UPDATE).await?;
+    Ok(())
+}
+
+/// Inserts or updates devices by (standard, serial number).
+pub async fn upsert_devices<C: ConnectionTrait>(
+    db: &C,
+    rows: impl IntoIterator<Item = device::ActiveModel>,
+) -> Result<(), DbErr> {
+    const UPDATE: &[&str] = &[
+        "role",
+        "name",
+        "manufacturer",
+        "model",
+        "quantity",
+        "range_min_si",
+        "range_max_si",
+        "range_min_unit",
+        "range_max_unit",
+        "accuracy",
+        "cal_cert_no",
+        "cal_date",
+        "cal_due",
+        "updated_at",
+    ];
+    bulk_upsert(db, rows, &["standard_id", "serial"], UPDATE).await?;
+    Ok(())
+}
+
+/// SQLite keeps the search index in an FTS5 table maintained by triggers. For a bulk
+/// import it is cheaper to drop the triggers, write, and rebuild the index once; all of
+/// it inside the caller's transaction, so a failed import restores the triggers too.
+/// PostgreSQL's GIN index needs nothing.
+pub async fn suspend_search_index<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared(migrations::SQLITE_FTS_DROP_TRIGGERS).await?;
+    }
+    Ok(())
+}
+
+pub async fn rebuild_search_index<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("INSERT INTO standards_fts(standards_fts) VALUES ('rebuild')")
+            .await?;
+        db.execute_unprepared(migrations::SQLITE_FTS_TRIGGERS).await?;
+    }
+    Ok(())
+}
