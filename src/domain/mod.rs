@@ -46,6 +46,7 @@ mod fuzz;
 pub mod intervals;
 pub mod lifecycle;
 pub mod planner;
+pub mod records;
 pub mod register;
 pub mod schedule;
 pub mod spreadsheet;

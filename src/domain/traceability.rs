@@ -419,6 +419,29 @@ pub fn impact_in(children: &Children, suspect: Item, since: NaiveDate) -> Vec<Af
     out
 }
 
+/// Whether a standard may serve as a reference on a day: not with its assessment
+/// certificate expired (JJF 1033-2023), nor while suspended or withdrawn. The error names
+/// `reference_id`; a record reports it against its standards.
+pub fn out_of_service(cert_no: &str, status: &str, cert_expires_on: NaiveDate, on: NaiveDate) -> Option<super::Error> {
+    if cert_expires_on < on {
+        return Some(super::Error::new(
+            "reference_id",
+            "traceability.reference_expired",
+            format!(
+                "the standard {cert_no} had an expired assessment certificate on {on} (valid to {cert_expires_on})"
+            ),
+        ));
+    }
+    if matches!(status, "suspended" | "withdrawn") {
+        return Some(super::Error::new(
+            "reference_id",
+            "traceability.reference_out_of_service",
+            format!("the standard {cert_no} is {status}"),
+        ));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

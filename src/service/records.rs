@@ -11,81 +11,15 @@ use super::{Actor, Error, Result};
 use crate::domain::accounts::{check_segregation, Duty, Role};
 use crate::domain::certificates::{self as cert, Bilingual, CertificateKind, Snapshot};
 use crate::domain::conformity::{decide, Decision, DecisionRule};
-use crate::domain::register::parse_date;
-use crate::domain::units::{from_si, parse_quantity, parse_tolerance, QuantityKind};
-use crate::domain::Error as FieldError;
+use crate::domain::units::{from_si, QuantityKind};
 use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// One point as typed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PointInput {
-    /// "100 mm"
-    pub nominal: String,
-    /// The reference value, in a unit of the same kind.
-    pub reference: String,
-    /// The readings, in the nominal's unit, separated by spaces or commas.
-    pub readings: String,
-    /// The expanded uncertainty ("0.05 µm"), its k and p; or empty, with `budget`.
-    pub u: String,
-    /// A saved uncertainty budget of the laboratory (by id) whose first measurand gives
-    /// U, k and p, instead of typing them.
-    pub budget: String,
-    pub k: String,
-    pub p: String,
-    /// "±0.6 µm" (needed for a verdict).
-    pub mpe: String,
-    /// The error after adjustment, when the item was adjusted.
-    pub as_left: String,
-}
-
-/// A record as typed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RecordInput {
-    /// calibration or verification
-    pub kind: String,
-    /// JJG/JJF method
-    pub method: String,
-    /// simple, guarded or non_binary (agreed with the customer)
-    pub decision_rule: String,
-    /// The guard band as a multiple of U (default 1).
-    pub guard_multiple: String,
-    pub received_on: String,
-    pub calibrated_on: String,
-    /// "20.1 °C"
-    pub temperature: String,
-    /// "52 %"
-    pub humidity: String,
-    pub adjusted: bool,
-    /// A recommended interval in months, only when the customer asked for one.
-    pub interval_months: String,
-    /// A CMC for points no line of the laboratory's CMC table covers ("0.08 µm"). The
-    /// table (/organisations/{id}/cmc) comes first: no U is reported below it.
-    pub cmc: String,
-    /// The register standards used, by id.
-    pub standards: Vec<i32>,
-    pub points: Vec<PointInput>,
-}
-
-fn number(field: &str, text: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Some(v),
-        _ => {
-            errors.push(FieldError::new(
-                field,
-                "field.number",
-                format!("'{}' is not a number", text.trim()),
-            ));
-            None
-        }
-    }
-}
+pub use crate::domain::records::{PointInput, RecordInput};
 
 /// A saved budget the record form offers as a point's U.
 #[derive(Debug, Clone, Serialize)]
@@ -115,73 +49,6 @@ pub async fn budget_choices(actor: &Actor, db: &DatabaseConnection, lab: i32) ->
             title: b.title,
         })
         .collect())
-}
-
-/// U, k and p from a saved budget.
-struct BudgetU {
-    id: i32,
-    u: crate::domain::units::Quantity,
-    k: f64,
-    p: f64,
-}
-
-/// The expanded uncertainty of a saved budget of the laboratory: its first measurand's
-/// U, k and p, in a unit of the point's kind. An unknown budget, another laboratory's,
-/// or one in another kind of unit is a field error.
-async fn budget_u(
-    db: &DatabaseConnection,
-    field: &str,
-    text: &str,
-    lab: i32,
-    kind: QuantityKind,
-) -> Result<std::result::Result<BudgetU, FieldError>> {
-    let unknown = || {
-        FieldError::new(
-            field,
-            "record.budget_unknown",
-            format!("no budget {text} at this laboratory"),
-        )
-    };
-    let Ok(id) = text.trim_start_matches('#').parse::<i32>() else {
-        return Ok(Err(unknown()));
-    };
-    let Some(b) = crate::store::budgets::budget_by_id(db, id)
-        .await?
-        .filter(|b| b.organisation_id == lab)
-    else {
-        return Ok(Err(unknown()));
-    };
-    let Some(r) = serde_json::from_str::<crate::domain::uncertainty::Evaluation>(&b.result)
-        .ok()
-        .and_then(|ev| ev.results.into_iter().next())
-    else {
-        return Ok(Err(FieldError::new(
-            field,
-            "record.budget_empty",
-            "the budget has no result",
-        )));
-    };
-    let text = format!("{} {}", r.expanded_uncertainty, r.unit);
-    Ok(match parse_quantity(field, &text, kind) {
-        Ok(u) => Ok(BudgetU {
-            id,
-            u,
-            // As a certificate states it: k to three significant digits (JJF 1059.1-2012
-            // §7.4: 2.00, not the 2.0000024 a large ν_eff gives).
-            k: crate::domain::units::round_sig(r.coverage_factor, 3),
-            p: r.coverage_probability,
-        }),
-        Err(_) => Err(FieldError::new(
-            field,
-            "record.budget_unit",
-            format!(
-                "the budget's {} is in {}, not a unit of {}",
-                r.name,
-                r.unit,
-                kind.as_str()
-            ),
-        )),
-    })
 }
 
 /// The content a signature binds: the record as it stands, canonical JSON, hashed.
@@ -224,9 +91,9 @@ async fn work_order_for(
 }
 
 /// Records the results of a work order in calibration. Every field is checked and every
-/// error named; units must be of the quantity's kind; the standards must be the
-/// laboratory's, valid on the day (their own calibration and their assessment
-/// certificate) and cover every point's nominal value.
+/// error named (`domain::records::draft`); units must be of the quantity's kind; the
+/// standards must be the laboratory's, valid on the day (their own calibration and their
+/// assessment certificate) and cover every point's nominal value.
 pub async fn record(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -235,376 +102,54 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> Result<Record> {
     let w = work_order_for(actor, db, work_order_id, &[Role::Technician]).await?;
-    if w.status != crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
-        return Err(Error::field(
-            "work_order",
-            "record.not_in_calibration",
-            format!(
-                "the work order is {}; results are recorded while it is in calibration",
-                w.status
-            ),
-        ));
-    }
-    if q::of_work_order(db, w.id).await?.is_some() {
-        return Err(Error::Conflict {
-            code: "record.exists",
-            message: "the work order's results are recorded already; correct a reading instead".into(),
-            fields: vec![],
-        });
-    }
-    let mut e: Vec<FieldError> = Vec::new();
-    let kind = match input.kind.trim() {
-        k @ ("calibration" | "verification") => k,
-        _ => {
-            e.push(FieldError::new(
-                "kind",
-                "record.kind_invalid",
-                "calibration or verification",
-            ));
-            "calibration"
-        }
-    };
-    if input.method.trim().is_empty() || input.method.chars().count() > 200 {
-        e.push(FieldError::new(
-            "method",
-            "field.required",
-            "the JJG/JJF method (at most 200 characters)",
-        ));
-    }
-    let rule = DecisionRule::parse(&input.decision_rule);
-    if rule.is_none() {
-        e.push(FieldError::new(
-            "decision_rule",
-            "record.rule_invalid",
-            format!(
-                "the decision rule agreed with the customer: {}",
-                DecisionRule::choices()
-            ),
-        ));
-    }
-    let guard = if input.guard_multiple.trim().is_empty() {
-        Some(1.0)
-    } else {
-        number("guard_multiple", &input.guard_multiple, &mut e).filter(|g| {
-            let ok = *g > 0.0 && *g <= 10.0;
-            if !ok {
-                e.push(FieldError::new(
-                    "guard_multiple",
-                    "record.guard_invalid",
-                    "a multiple of U above 0, at most 10",
-                ));
-            }
-            ok
-        })
-    };
-    let received = parse_date("received_on", &input.received_on)
-        .map_err(|x| e.push(x))
-        .ok();
-    let calibrated = parse_date("calibrated_on", &input.calibrated_on)
-        .map_err(|x| e.push(x))
-        .ok();
-    if let (Some(r), Some(c)) = (received, calibrated) {
-        if c < r {
-            e.push(FieldError::new(
-                "calibrated_on",
-                "record.dates_out_of_order",
-                "calibrated before it was received",
-            ));
-        }
-        if c > now.date_naive() + chrono::Duration::days(1) {
-            e.push(FieldError::new(
-                "calibrated_on",
-                "record.in_future",
-                "a calibration is recorded after it is done",
-            ));
-        }
-    }
-    let temperature = parse_quantity("temperature", &input.temperature, QuantityKind::Temperature)
-        .map_err(|x| e.push(x))
-        .ok();
-    let humidity = parse_quantity("humidity", &input.humidity, QuantityKind::Ratio)
-        .map_err(|x| e.push(x))
-        .ok()
-        .map(|h| h.si * 100.0)
-        .filter(|h| {
-            let ok = (0.0..=100.0).contains(h);
-            if !ok {
-                e.push(FieldError::new(
-                    "humidity",
-                    "record.humidity_range",
-                    "relative humidity from 0 to 100 %",
-                ));
-            }
-            ok
-        });
-    let interval = match input.interval_months.trim() {
-        "" => None,
-        t => match t.parse::<i32>() {
-            Ok(m) if (1..=120).contains(&m) => Some(m),
-            _ => {
-                e.push(FieldError::new(
-                    "interval_months",
-                    "record.interval_invalid",
-                    "from 1 to 120 months",
-                ));
-                None
-            }
-        },
-    };
-    // The quantity: the item's, else the first standard's.
-    let mut standards = Vec::new();
-    for id in &input.standards {
-        match crate::store::standards::standard_by_id(db, *id).await? {
-            Some(s) if s.owner_id == w.lab_id => standards.push(s),
-            _ => e.push(FieldError::new(
-                "standards",
-                "record.standard_unknown",
-                format!("no standard {id} at this laboratory"),
-            )),
-        }
-    }
-    if input.standards.is_empty() {
-        e.push(FieldError::new(
-            "standards",
-            "record.standards_required",
-            "name the standards used",
-        ));
-    }
-    let item_quantity = match w.item_kind.as_str() {
-        "instrument" => q::instrument_by_id(db, w.item_id).await?.and_then(|i| i.quantity),
-        "device" => q::device_by_id(db, w.item_id).await?.and_then(|d| d.quantity),
-        _ => None,
-    };
-    let qkind = item_quantity
-        .as_deref()
-        .or(standards.first().map(|s| s.quantity.as_str()))
-        .and_then(QuantityKind::parse);
-    let cmc = match (qkind, input.cmc.trim()) {
-        (_, "") => None,
-        (Some(k), t) => parse_quantity("cmc", t, k.difference_kind())
-            .map_err(|x| e.push(x))
-            .ok()
-            .map(|q| q.si),
-        (None, _) => None,
-    };
-    if input.points.is_empty() {
-        e.push(FieldError::new(
-            "points",
-            "record.points_required",
-            "record at least one measurement point",
-        ));
-    }
-    if input.points.len() > 200 {
-        e.push(FieldError::new(
-            "points",
-            "record.too_many_points",
-            "at most 200 points",
-        ));
-    }
-    let cmc_lines = match qkind {
-        Some(k) => super::cmc::lines_for(db, w.lab_id, k.difference_kind()).await?,
-        None => Vec::new(),
-    };
-    let mut points: Vec<record_point::ActiveModel> = Vec::new();
-    for (i, p) in input.points.iter().enumerate() {
-        let f = |name: &str| format!("points[{i}].{name}");
-        let Some(k) = qkind else {
-            e.push(FieldError::new(
-                f("nominal"),
-                "record.quantity_unknown",
-                "neither the item nor the standard has a kind of quantity",
-            ));
-            break;
-        };
-        let nominal = parse_quantity(&f("nominal"), &p.nominal, k).map_err(|x| e.push(x)).ok();
-        let reference = parse_quantity(&f("reference"), &p.reference, k)
-            .map_err(|x| e.push(x))
-            .ok();
-        let readings: Vec<String> = p
-            .readings
-            .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == ';')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let values: Vec<f64> = readings
-            .iter()
-            .filter_map(|r| number(&f("readings"), r, &mut e))
-            .collect();
-        if readings.is_empty() {
-            e.push(FieldError::new(
-                f("readings"),
-                "record.readings_required",
-                "at least one reading",
-            ));
-        }
-        let budget = match (p.u.trim(), p.budget.trim()) {
-            (_, "") => None,
-            ("", b) => budget_u(db, &f("budget"), b, w.lab_id, k.difference_kind())
-                .await?
-                .map_err(|x| e.push(x))
-                .ok(),
-            _ => {
-                e.push(FieldError::new(
-                    f("budget"),
-                    "record.u_twice",
-                    "give U or a budget, not both",
-                ));
-                None
-            }
-        };
-        let u = match &budget {
-            Some(b) => Some(b.u),
-            None if !p.budget.trim().is_empty() => None,
-            None => parse_quantity(&f("u"), &p.u, k.difference_kind())
-                .map_err(|x| e.push(x))
-                .ok(),
-        };
-        if u.is_some_and(|u| u.si <= 0.0) {
-            e.push(FieldError::new(
-                f("u"),
-                "record.u_not_positive",
-                "the expanded uncertainty is above zero",
-            ));
-        }
-        let (kf, pf) = match &budget {
-            Some(b) => (Some(b.k), Some(b.p)),
-            None => (
-                number(&f("k"), if p.k.trim().is_empty() { "2" } else { &p.k }, &mut e),
-                number(&f("p"), if p.p.trim().is_empty() { "0.95" } else { &p.p }, &mut e),
-            ),
-        };
-        if pf.is_some_and(|p| !(0.0 < p && p < 1.0)) {
-            e.push(FieldError::new(
-                f("p"),
-                "record.p_invalid",
-                "a coverage probability between 0 and 1",
-            ));
-        }
-        let mpe = match p.mpe.trim() {
-            "" => None,
-            // "±0.6 µm" is how an MPE is written; the limit is symmetric either way.
-            t => parse_tolerance(
-                &f("mpe"),
-                t.trim_start_matches(['±', '+', '-']).trim_start_matches("+-"),
-                k.difference_kind(),
-            )
-            .map_err(|x| e.push(x))
-            .ok(),
-        };
-        if kind == "verification" && mpe.is_none() && p.mpe.trim().is_empty() {
-            e.push(FieldError::new(
-                f("mpe"),
-                "record.mpe_required",
-                "a verification needs the MPE of every point",
-            ));
-        }
-        let as_left = match p.as_left.trim() {
-            "" => None,
-            t => parse_quantity(&f("as_left"), t, k.difference_kind())
-                .map_err(|x| e.push(x))
-                .ok(),
-        };
-        if input.adjusted && p.as_left.trim().is_empty() {
-            e.push(FieldError::new(
-                f("as_left"),
-                "record.as_left_required",
-                "the item was adjusted: give the error after adjustment",
-            ));
-        }
-        let (Some(nominal), Some(reference), Some(u), Some(kf), Some(pf)) = (nominal, reference, u, kf, pf) else {
-            continue;
-        };
-        if values.len() != readings.len() || values.is_empty() {
-            continue;
-        }
-        for s in &standards {
-            if QuantityKind::parse(&s.quantity) == Some(k)
-                && !(s.range_min_si <= nominal.si && nominal.si <= s.range_max_si)
-            {
-                e.push(FieldError::new(
-                    f("nominal"),
-                    "record.out_of_range",
-                    format!(
-                        "{} is outside the range of the standard {}",
-                        nominal.display(),
-                        s.cert_no
-                    ),
-                ));
-            }
-        }
-        let unit = k.unit(nominal.unit).expect("parsed in this unit");
-        let mean = values.iter().sum::<f64>() / values.len() as f64;
-        // In SI: the difference of two absolute values (°C offsets cancel).
-        let error_si = unit.to_si(mean) - reference.si;
-        // The CMC of the range the point lies in; the record's own figure only where the
-        // laboratory's table has no line for it.
-        let floor = cert::cmc_at(&cmc_lines, nominal.si).or(cmc);
-        let (u_si, raised) = cert::reported_u(u.si, floor);
-        let decision = match (rule, mpe) {
-            (Some(r), Some(m)) => Some(
-                decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))
-                    .as_str()
-                    .to_owned(),
-            ),
-            _ => None,
-        };
-        points.push(record_point::ActiveModel {
-            position: Set(i as i32),
-            unit: Set(nominal.unit.to_owned()),
-            nominal_si: Set(nominal.si),
-            reference_si: Set(reference.si),
-            readings: Set(serde_json::to_string(&readings).unwrap_or_default()),
-            error_si: Set(error_si),
-            u_si: Set(u_si),
-            u_unit: Set(u.unit.to_owned()),
-            k: Set(kf),
-            p: Set(pf),
-            u_source: Set(budget.map_or_else(|| "entered".to_owned(), |b| format!("budget:{}", b.id))),
-            raised_to_cmc: Set(raised),
-            mpe_si: Set(mpe.map(|m| m.si)),
-            decision: Set(decision),
-            as_left_error_si: Set(as_left.map(|a| a.si)),
-            ..Default::default()
-        });
-    }
-    // The standards on the day: their assessment certificate and their own calibration.
-    if let Some(on) = calibrated {
-        for s in &standards {
-            let item = crate::domain::traceability::Item::new(crate::domain::traceability::ItemKind::Standard, s.id);
-            if let Some(x) = super::traceability::reference_out_of_service(db, item, on).await? {
-                e.push(FieldError::new("standards", x.code, x.message));
-            }
-            if q::valid_calibration(db, s.id, on).await?.is_none() {
-                e.push(FieldError::new(
-                    "standards",
-                    "record.standard_not_calibrated",
-                    format!("the standard {} has no calibration valid on {on}", s.cert_no),
-                ));
-            }
-        }
-    }
-    if !e.is_empty() {
-        return Err(Error::invalid(e));
-    }
-    let t = temperature.expect("checked");
+    may_record(db, &w).await?;
+    let ctx = record_context(db, &w, input, now.date_naive()).await?;
+    let d = crate::domain::records::draft(input, &ctx).map_err(Error::invalid)?;
     let txn = crate::store::begin(db).await?;
+    // Again inside the transaction: the order may have moved, or been recorded, since.
+    let w = crate::store::work_orders::work_order_by_id(&txn, w.id)
+        .await?
+        .ok_or(Error::NotFound { what: "work order" })?;
+    may_record(&txn, &w).await?;
+    let points = d
+        .points
+        .iter()
+        .map(|p| record_point::ActiveModel {
+            position: Set(p.position),
+            unit: Set(p.unit.to_owned()),
+            nominal_si: Set(p.nominal_si),
+            reference_si: Set(p.reference_si),
+            readings: Set(serde_json::to_string(&p.readings).unwrap_or_default()),
+            error_si: Set(p.error_si),
+            u_si: Set(p.u_si),
+            u_unit: Set(p.u_unit.to_owned()),
+            k: Set(p.k),
+            p: Set(p.p),
+            u_source: Set(p.u_source.clone()),
+            raised_to_cmc: Set(p.raised_to_cmc),
+            mpe_si: Set(p.mpe_si),
+            decision: Set(p.decision.clone()),
+            as_left_error_si: Set(p.as_left_error_si),
+            ..Default::default()
+        })
+        .collect();
     let r = q::insert(
         &txn,
         calibration_record::ActiveModel {
             work_order_id: Set(w.id),
-            kind: Set(kind.to_owned()),
-            method: Set(input.method.trim().to_owned()),
-            quantity: Set(qkind.expect("checked").as_str().to_owned()),
-            decision_rule: Set(rule.expect("checked").as_str().to_owned()),
-            guard_multiple: Set(guard.expect("checked")),
-            received_on: Set(received.expect("checked")),
-            calibrated_on: Set(calibrated.expect("checked")),
-            temperature_si: Set(t.si),
-            temperature_unit: Set(t.unit.to_owned()),
-            humidity_percent: Set(humidity.expect("checked")),
-            adjusted: Set(input.adjusted),
-            interval_months: Set(interval),
-            cmc_si: Set(cmc),
+            kind: Set(d.kind.to_owned()),
+            method: Set(d.method.clone()),
+            quantity: Set(d.quantity.as_str().to_owned()),
+            decision_rule: Set(d.decision_rule.as_str().to_owned()),
+            guard_multiple: Set(d.guard_multiple),
+            received_on: Set(d.received_on),
+            calibrated_on: Set(d.calibrated_on),
+            temperature_si: Set(d.temperature.si),
+            temperature_unit: Set(d.temperature.unit.to_owned()),
+            humidity_percent: Set(d.humidity_percent),
+            adjusted: Set(d.adjusted),
+            interval_months: Set(d.interval_months),
+            cmc_si: Set(d.cmc_si),
             status: Set("draft".into()),
             certificate_id: Set(None),
             created_by: Set(actor.principal().map(|p| p.user_id)),
@@ -613,7 +158,7 @@ pub async fn record(
             ..Default::default()
         },
         points,
-        &input.standards,
+        &d.standards,
     )
     .await?;
     let mut changes = super::audit::Changes::new();
@@ -633,6 +178,104 @@ pub async fn record(
     .await?;
     txn.commit().await?;
     Ok(r.into())
+}
+
+/// A work order takes its results while it is in calibration, once.
+async fn may_record(db: &impl sea_orm::ConnectionTrait, w: &crate::store::entities::work_order::Model) -> Result<()> {
+    if w.status != crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
+        return Err(Error::field(
+            "work_order",
+            "record.not_in_calibration",
+            format!(
+                "the work order is {}; results are recorded while it is in calibration",
+                w.status
+            ),
+        ));
+    }
+    if q::of_work_order(db, w.id).await?.is_some() {
+        return Err(Error::Conflict {
+            code: "record.exists",
+            message: "the work order's results are recorded already; correct a reading instead".into(),
+            fields: vec![],
+        });
+    }
+    Ok(())
+}
+
+/// What the record's rules read, in five queries whatever the number of points and
+/// standards: the item's quantity, the standards named (the laboratory's only) with
+/// whether each is calibrated on the day, the budgets named, and the CMC table.
+async fn record_context(
+    db: &DatabaseConnection,
+    w: &crate::store::entities::work_order::Model,
+    input: &RecordInput,
+    today: NaiveDate,
+) -> Result<crate::domain::records::RecordContext> {
+    use crate::domain::records::{quantity_of, BudgetResult, RecordContext, StandardUsed};
+    let item_quantity = match w.item_kind.as_str() {
+        "instrument" => q::instrument_by_id(db, w.item_id).await?.and_then(|i| i.quantity),
+        "device" => q::device_by_id(db, w.item_id).await?.and_then(|d| d.quantity),
+        _ => None,
+    };
+    let rows: Vec<_> = crate::store::standards::standards_by_ids(db, &input.standards)
+        .await?
+        .into_iter()
+        .filter(|s| s.owner_id == w.lab_id)
+        .collect();
+    let ids: Vec<i32> = rows.iter().map(|s| s.id).collect();
+    let calibrated = match input.calibrated_day() {
+        Some(on) => q::standards_calibrated_on(db, &ids, on).await?,
+        None => Default::default(),
+    };
+    let standards: std::collections::HashMap<i32, StandardUsed> = rows
+        .into_iter()
+        .map(|s| {
+            let used = StandardUsed {
+                id: s.id,
+                calibrated_on_day: calibrated.contains(&s.id),
+                cert_no: s.cert_no,
+                quantity: s.quantity,
+                range_min_si: s.range_min_si,
+                range_max_si: s.range_max_si,
+                status: s.status,
+                cert_expires_on: s.cert_expires_on,
+            };
+            (used.id, used)
+        })
+        .collect();
+    let budgets = crate::store::budgets::budgets_by_ids(db, w.lab_id, &input.budget_ids())
+        .await?
+        .into_iter()
+        .map(|b| {
+            let first = serde_json::from_str::<crate::domain::uncertainty::Evaluation>(&b.result)
+                .ok()
+                .and_then(|ev| ev.results.into_iter().next())
+                .map(|r| BudgetResult {
+                    name: r.name,
+                    expanded_uncertainty: r.expanded_uncertainty,
+                    unit: r.unit,
+                    coverage_factor: r.coverage_factor,
+                    coverage_probability: r.coverage_probability,
+                });
+            (b.id, first)
+        })
+        .collect();
+    let first = input
+        .standards
+        .iter()
+        .find_map(|id| standards.get(id))
+        .map(|s| s.quantity.as_str());
+    let cmc_lines = match quantity_of(item_quantity.as_deref(), first) {
+        Some(k) => super::cmc::lines_for(db, w.lab_id, k.difference_kind()).await?,
+        None => Vec::new(),
+    };
+    Ok(RecordContext {
+        today,
+        item_quantity,
+        standards,
+        budgets,
+        cmc_lines,
+    })
 }
 
 /// Corrects a point's readings before the record is reviewed: the original stays in the
@@ -671,19 +314,7 @@ pub async fn correct_readings(
         .find(|p| p.position == position)
         .ok_or_else(|| Error::field("position", "record.point_unknown", "no such point"))?;
     let mut e = Vec::new();
-    let list: Vec<String> = readings
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == ';')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let values: Vec<f64> = list.iter().filter_map(|v| number("readings", v, &mut e)).collect();
-    if list.is_empty() {
-        e.push(FieldError::new(
-            "readings",
-            "record.readings_required",
-            "at least one reading",
-        ));
-    }
+    let (list, values) = crate::domain::records::readings("readings", readings, &mut e);
     if !e.is_empty() {
         return Err(Error::invalid(e));
     }

@@ -35,3 +35,15 @@ pub async fn insert_budget<C: ConnectionTrait>(db: &C, row: budget::ActiveModel)
 pub async fn update_budget<C: ConnectionTrait>(db: &C, row: budget::ActiveModel) -> Result<budget::Model, DbErr> {
     sea_orm::ActiveModelTrait::update(row, db).await
 }
+
+/// The budgets of `org` among `ids`, in one query.
+pub async fn budgets_by_ids<C: ConnectionTrait>(db: &C, org: i32, ids: &[i32]) -> Result<Vec<budget::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    budget::Entity::find()
+        .filter(budget::Column::OrganisationId.eq(org))
+        .filter(budget::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

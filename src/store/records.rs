@@ -175,3 +175,27 @@ pub async fn insert_cmc<C: ConnectionTrait>(db: &C, row: cmc_entry::ActiveModel)
 pub async fn delete_cmc<C: ConnectionTrait>(db: &C, id: i32) -> Result<u64, DbErr> {
     Ok(cmc_entry::Entity::delete_by_id(id).exec(db).await?.rows_affected)
 }
+
+/// Which of the standards `ids` have one of their own calibrations valid on `on`, in one
+/// query.
+pub async fn standards_calibrated_on<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i32],
+    on: NaiveDate,
+) -> Result<std::collections::HashSet<i32>, DbErr> {
+    use sea_orm::QuerySelect;
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<i32> = calibration::Entity::find()
+        .select_only()
+        .column(calibration::Column::ItemId)
+        .filter(calibration::Column::ItemKind.eq("standard"))
+        .filter(calibration::Column::ItemId.is_in(ids.iter().copied()))
+        .filter(calibration::Column::CalibratedOn.lte(on))
+        .filter(calibration::Column::ValidUntil.gte(on))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}

@@ -327,3 +327,14 @@ pub async fn rebuild_search_index<C: ConnectionTrait>(db: &C) -> Result<(), DbEr
     }
     Ok(())
 }
+
+/// The standards among `ids`, in one query.
+pub async fn standards_by_ids<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<standard::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    standard::Entity::find()
+        .filter(standard::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

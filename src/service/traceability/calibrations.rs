@@ -96,7 +96,7 @@ pub async fn calibration_target(actor: &Actor, db: &DatabaseConnection, kind: &s
 /// Why the register standard behind `reference` (the standard itself, or the one a
 /// device belongs to) could not be used on `on`: its assessment certificate had expired,
 /// or it was suspended or withdrawn.
-pub(crate) async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
+async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
     db: &C,
     reference: Item,
     on: NaiveDate,
@@ -117,24 +117,12 @@ pub(crate) async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
     }) else {
         return Ok(None);
     };
-    if s.cert_expires_on < on {
-        return Ok(Some(domain::Error::new(
-            "reference_id",
-            "traceability.reference_expired",
-            format!(
-                "the standard {} had an expired assessment certificate on {on} (valid to {})",
-                s.cert_no, s.cert_expires_on
-            ),
-        )));
-    }
-    if matches!(s.status.as_str(), "suspended" | "withdrawn") {
-        return Ok(Some(domain::Error::new(
-            "reference_id",
-            "traceability.reference_out_of_service",
-            format!("the standard {} is {}", s.cert_no, s.status),
-        )));
-    }
-    Ok(None)
+    Ok(crate::domain::traceability::out_of_service(
+        &s.cert_no,
+        &s.status,
+        s.cert_expires_on,
+        on,
+    ))
 }
 
 /// Records a link; refuses one that would close a cycle.

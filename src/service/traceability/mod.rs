@@ -21,7 +21,6 @@ mod chain;
 mod impact;
 
 pub use audit::{audit, AuditReport, BrokenChain, Count};
-pub(crate) use calibrations::reference_out_of_service;
 pub use calibrations::{calibration_target, import_dcc, record_calibration, CalibrationInput, FromDcc};
 pub use catalogue::ProvinceCache;
 pub use chain::{chain, CalibrationView, ChainView, ProviderView, StepView};

@@ -1,0 +1,724 @@
+//! The rules of a calibration record as a technician enters it: every field checked and
+//! every error named, units of the quantity's kind, the standards the laboratory's own,
+//! usable on the day and covering each nominal value, U from the input or a saved budget,
+//! raised to the laboratory's CMC, and each point's decision under the agreed rule.
+//!
+//! Pure: what the rules need from the database (the item's quantity, the standards named,
+//! the budgets named, the CMC table) arrives as a [`RecordContext`], loaded in a fixed
+//! number of queries whatever the number of points and standards.
+
+use super::certificates::{self as cert, CmcLine};
+use super::conformity::{decide, DecisionRule};
+use super::register::parse_date;
+use super::units::{parse_quantity, parse_tolerance, Quantity, QuantityKind};
+use super::Error;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// One point as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PointInput {
+    /// "100 mm"
+    pub nominal: String,
+    /// The reference value, in a unit of the same kind.
+    pub reference: String,
+    /// The readings, in the nominal's unit, separated by spaces or commas.
+    pub readings: String,
+    /// The expanded uncertainty ("0.05 µm"), its k and p; or empty, with `budget`.
+    pub u: String,
+    /// A saved uncertainty budget of the laboratory (by id) whose first measurand gives
+    /// U, k and p, instead of typing them.
+    pub budget: String,
+    pub k: String,
+    pub p: String,
+    /// "±0.6 µm" (needed for a verdict).
+    pub mpe: String,
+    /// The error after adjustment, when the item was adjusted.
+    pub as_left: String,
+}
+
+/// A record as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordInput {
+    /// calibration or verification
+    pub kind: String,
+    /// JJG/JJF method
+    pub method: String,
+    /// simple, guarded or non_binary (agreed with the customer)
+    pub decision_rule: String,
+    /// The guard band as a multiple of U (default 1).
+    pub guard_multiple: String,
+    pub received_on: String,
+    pub calibrated_on: String,
+    /// "20.1 °C"
+    pub temperature: String,
+    /// "52 %"
+    pub humidity: String,
+    pub adjusted: bool,
+    /// A recommended interval in months, only when the customer asked for one.
+    pub interval_months: String,
+    /// A CMC for points no line of the laboratory's CMC table covers ("0.08 µm"). The
+    /// table (/organisations/{id}/cmc) comes first: no U is reported below it.
+    pub cmc: String,
+    /// The register standards used, by id.
+    pub standards: Vec<i32>,
+    pub points: Vec<PointInput>,
+}
+
+impl RecordInput {
+    /// The day the record says it was calibrated, if it reads as a date.
+    pub fn calibrated_day(&self) -> Option<NaiveDate> {
+        parse_date("calibrated_on", &self.calibrated_on).ok()
+    }
+
+    /// The saved budgets the points name, by id.
+    pub fn budget_ids(&self) -> Vec<i32> {
+        self.points.iter().filter_map(|p| budget_id(&p.budget)).collect()
+    }
+}
+
+fn budget_id(text: &str) -> Option<i32> {
+    text.trim().trim_start_matches('#').parse().ok()
+}
+
+/// A standard the record names, as the laboratory's register holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StandardUsed {
+    pub id: i32,
+    pub cert_no: String,
+    pub quantity: String,
+    pub range_min_si: f64,
+    pub range_max_si: f64,
+    pub status: String,
+    pub cert_expires_on: NaiveDate,
+    /// Whether one of its own calibrations is valid on the calibration day.
+    pub calibrated_on_day: bool,
+}
+
+/// The first measurand of a saved budget: what a point takes as its U, k and p.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetResult {
+    pub name: String,
+    pub expanded_uncertainty: f64,
+    pub unit: String,
+    pub coverage_factor: f64,
+    pub coverage_probability: f64,
+}
+
+/// What the rules read from the database.
+#[derive(Debug, Clone, Default)]
+pub struct RecordContext {
+    /// Today, for "not recorded before it is done" (one day of slack for time zones).
+    pub today: NaiveDate,
+    /// The item's kind of quantity, when the register states one.
+    pub item_quantity: Option<String>,
+    /// The standards named that are the laboratory's, by id.
+    pub standards: HashMap<i32, StandardUsed>,
+    /// The saved budgets named that are the laboratory's, by id; `None` for one without
+    /// a result.
+    pub budgets: HashMap<i32, Option<BudgetResult>>,
+    /// The laboratory's CMC lines for the quantity's difference kind.
+    pub cmc_lines: Vec<CmcLine>,
+}
+
+/// The kind of quantity a record is in: the item's, else the first standard's.
+pub fn quantity_of(item_quantity: Option<&str>, first_standard: Option<&str>) -> Option<QuantityKind> {
+    item_quantity.or(first_standard).and_then(QuantityKind::parse)
+}
+
+/// A record that passed every rule, ready to be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordDraft {
+    pub kind: &'static str,
+    pub method: String,
+    pub quantity: QuantityKind,
+    pub decision_rule: DecisionRule,
+    pub guard_multiple: f64,
+    pub received_on: NaiveDate,
+    pub calibrated_on: NaiveDate,
+    pub temperature: Quantity,
+    pub humidity_percent: f64,
+    pub adjusted: bool,
+    pub interval_months: Option<i32>,
+    pub cmc_si: Option<f64>,
+    pub standards: Vec<i32>,
+    pub points: Vec<PointDraft>,
+}
+
+/// One point of a draft, in SI, with the U reported and its decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PointDraft {
+    pub position: i32,
+    pub unit: &'static str,
+    pub nominal_si: f64,
+    pub reference_si: f64,
+    pub readings: Vec<String>,
+    pub error_si: f64,
+    pub u_si: f64,
+    pub u_unit: &'static str,
+    pub k: f64,
+    pub p: f64,
+    /// "entered", or "budget:<id>".
+    pub u_source: String,
+    pub raised_to_cmc: bool,
+    pub mpe_si: Option<f64>,
+    pub decision: Option<String>,
+    pub as_left_error_si: Option<f64>,
+}
+
+fn number(field: &str, text: &str, errors: &mut Vec<Error>) -> Option<f64> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Some(v),
+        _ => {
+            errors.push(Error::new(
+                field,
+                "field.number",
+                format!("'{}' is not a number", text.trim()),
+            ));
+            None
+        }
+    }
+}
+
+/// Readings as typed, separated by spaces, commas or semicolons: the texts as entered
+/// (kept as the raw observation) and their values. One that is not a number, or none at
+/// all, is an error of `field`.
+pub fn readings(field: &str, text: &str, e: &mut Vec<Error>) -> (Vec<String>, Vec<f64>) {
+    let texts: Vec<String> = text
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '，' || c == ';')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let values = texts.iter().filter_map(|r| number(field, r, e)).collect();
+    if texts.is_empty() {
+        e.push(Error::new(field, "record.readings_required", "at least one reading"));
+    }
+    (texts, values)
+}
+
+/// U, k and p taken from a saved budget.
+struct BudgetU {
+    id: i32,
+    u: Quantity,
+    k: f64,
+    p: f64,
+}
+
+fn budget_u(field: &str, text: &str, kind: QuantityKind, ctx: &RecordContext) -> Result<BudgetU, Error> {
+    let unknown = || {
+        Error::new(
+            field,
+            "record.budget_unknown",
+            format!("no budget {} at this laboratory", text.trim()),
+        )
+    };
+    let id = budget_id(text).ok_or_else(unknown)?;
+    let r = ctx
+        .budgets
+        .get(&id)
+        .ok_or_else(unknown)?
+        .as_ref()
+        .ok_or_else(|| Error::new(field, "record.budget_empty", "the budget has no result"))?;
+    let u = parse_quantity(field, &format!("{} {}", r.expanded_uncertainty, r.unit), kind).map_err(|_| {
+        Error::new(
+            field,
+            "record.budget_unit",
+            format!(
+                "the budget's {} is in {}, not a unit of {}",
+                r.name,
+                r.unit,
+                kind.as_str()
+            ),
+        )
+    })?;
+    Ok(BudgetU {
+        id,
+        u,
+        // As a certificate states it: k to three significant digits (JJF 1059.1-2012
+        // §7.4: 2.00, not the 2.0000024 a large ν_eff gives).
+        k: super::units::round_sig(r.coverage_factor, 3),
+        p: r.coverage_probability,
+    })
+}
+
+/// Checks a record as typed against every rule; the draft to write, or every error,
+/// each naming its field (`points[2].mpe`).
+pub fn draft(input: &RecordInput, ctx: &RecordContext) -> Result<RecordDraft, Vec<Error>> {
+    let mut e: Vec<Error> = Vec::new();
+    let kind = match input.kind.trim() {
+        "calibration" => "calibration",
+        "verification" => "verification",
+        _ => {
+            e.push(Error::new("kind", "record.kind_invalid", "calibration or verification"));
+            "calibration"
+        }
+    };
+    if input.method.trim().is_empty() || input.method.chars().count() > 200 {
+        e.push(Error::new(
+            "method",
+            "field.required",
+            "the JJG/JJF method (at most 200 characters)",
+        ));
+    }
+    let rule = DecisionRule::parse(&input.decision_rule);
+    if rule.is_none() {
+        e.push(Error::new(
+            "decision_rule",
+            "record.rule_invalid",
+            format!(
+                "the decision rule agreed with the customer: {}",
+                DecisionRule::choices()
+            ),
+        ));
+    }
+    let guard = if input.guard_multiple.trim().is_empty() {
+        Some(1.0)
+    } else {
+        number("guard_multiple", &input.guard_multiple, &mut e).filter(|g| {
+            let ok = *g > 0.0 && *g <= 10.0;
+            if !ok {
+                e.push(Error::new(
+                    "guard_multiple",
+                    "record.guard_invalid",
+                    "a multiple of U above 0, at most 10",
+                ));
+            }
+            ok
+        })
+    };
+    let received = parse_date("received_on", &input.received_on)
+        .map_err(|x| e.push(x))
+        .ok();
+    let calibrated = parse_date("calibrated_on", &input.calibrated_on)
+        .map_err(|x| e.push(x))
+        .ok();
+    if let (Some(r), Some(c)) = (received, calibrated) {
+        if c < r {
+            e.push(Error::new(
+                "calibrated_on",
+                "record.dates_out_of_order",
+                "calibrated before it was received",
+            ));
+        }
+        if c > ctx.today + chrono::Duration::days(1) {
+            e.push(Error::new(
+                "calibrated_on",
+                "record.in_future",
+                "a calibration is recorded after it is done",
+            ));
+        }
+    }
+    let temperature = parse_quantity("temperature", &input.temperature, QuantityKind::Temperature)
+        .map_err(|x| e.push(x))
+        .ok();
+    let humidity = parse_quantity("humidity", &input.humidity, QuantityKind::Ratio)
+        .map_err(|x| e.push(x))
+        .ok()
+        .map(|h| h.si * 100.0)
+        .filter(|h| {
+            let ok = (0.0..=100.0).contains(h);
+            if !ok {
+                e.push(Error::new(
+                    "humidity",
+                    "record.humidity_range",
+                    "relative humidity from 0 to 100 %",
+                ));
+            }
+            ok
+        });
+    let interval = match input.interval_months.trim() {
+        "" => None,
+        t => match t.parse::<i32>() {
+            Ok(m) if (1..=120).contains(&m) => Some(m),
+            _ => {
+                e.push(Error::new(
+                    "interval_months",
+                    "record.interval_invalid",
+                    "from 1 to 120 months",
+                ));
+                None
+            }
+        },
+    };
+    let mut standards = Vec::new();
+    for id in &input.standards {
+        match ctx.standards.get(id) {
+            Some(s) => standards.push(s),
+            None => e.push(Error::new(
+                "standards",
+                "record.standard_unknown",
+                format!("no standard {id} at this laboratory"),
+            )),
+        }
+    }
+    if input.standards.is_empty() {
+        e.push(Error::new(
+            "standards",
+            "record.standards_required",
+            "name the standards used",
+        ));
+    }
+    let qkind = quantity_of(
+        ctx.item_quantity.as_deref(),
+        standards.first().map(|s| s.quantity.as_str()),
+    );
+    let cmc = match (qkind, input.cmc.trim()) {
+        (_, "") | (None, _) => None,
+        (Some(k), t) => parse_quantity("cmc", t, k.difference_kind())
+            .map_err(|x| e.push(x))
+            .ok()
+            .map(|q| q.si),
+    };
+    if input.points.is_empty() {
+        e.push(Error::new(
+            "points",
+            "record.points_required",
+            "record at least one measurement point",
+        ));
+    }
+    if input.points.len() > 200 {
+        e.push(Error::new("points", "record.too_many_points", "at most 200 points"));
+    }
+    let mut points = Vec::new();
+    for (i, p) in input.points.iter().enumerate() {
+        let f = |name: &str| format!("points[{i}].{name}");
+        let Some(k) = qkind else {
+            e.push(Error::new(
+                f("nominal"),
+                "record.quantity_unknown",
+                "neither the item nor the standard has a kind of quantity",
+            ));
+            break;
+        };
+        if let Some(point) = point(i, p, k, input, ctx, &standards, rule, guard, cmc, kind, &mut e) {
+            points.push(point);
+        }
+    }
+    // The standards on the day: their assessment certificate and their own calibration.
+    if let Some(on) = calibrated {
+        for s in &standards {
+            if let Some(x) = super::traceability::out_of_service(&s.cert_no, &s.status, s.cert_expires_on, on) {
+                e.push(Error::new("standards", x.code, x.message));
+            }
+            if !s.calibrated_on_day {
+                e.push(Error::new(
+                    "standards",
+                    "record.standard_not_calibrated",
+                    format!("the standard {} has no calibration valid on {on}", s.cert_no),
+                ));
+            }
+        }
+    }
+    match (qkind, rule, guard, received, calibrated, temperature, humidity) {
+        (Some(quantity), Some(decision_rule), Some(guard_multiple), Some(r), Some(c), Some(t), Some(h))
+            if e.is_empty() =>
+        {
+            Ok(RecordDraft {
+                kind,
+                method: input.method.trim().to_owned(),
+                quantity,
+                decision_rule,
+                guard_multiple,
+                received_on: r,
+                calibrated_on: c,
+                temperature: t,
+                humidity_percent: h,
+                adjusted: input.adjusted,
+                interval_months: interval,
+                cmc_si: cmc,
+                standards: input.standards.clone(),
+                points,
+            })
+        }
+        _ => Err(e),
+    }
+}
+
+/// One point's rules; the point, or `None` with its errors pushed.
+#[allow(clippy::too_many_arguments)]
+fn point(
+    i: usize,
+    p: &PointInput,
+    k: QuantityKind,
+    input: &RecordInput,
+    ctx: &RecordContext,
+    standards: &[&StandardUsed],
+    rule: Option<DecisionRule>,
+    guard: Option<f64>,
+    cmc: Option<f64>,
+    kind: &str,
+    e: &mut Vec<Error>,
+) -> Option<PointDraft> {
+    let f = |name: &str| format!("points[{i}].{name}");
+    let nominal = parse_quantity(&f("nominal"), &p.nominal, k).map_err(|x| e.push(x)).ok();
+    let reference = parse_quantity(&f("reference"), &p.reference, k)
+        .map_err(|x| e.push(x))
+        .ok();
+    let (readings, values) = readings(&f("readings"), &p.readings, e);
+    let budget = match (p.u.trim(), p.budget.trim()) {
+        (_, "") => None,
+        ("", b) => budget_u(&f("budget"), b, k.difference_kind(), ctx)
+            .map_err(|x| e.push(x))
+            .ok(),
+        _ => {
+            e.push(Error::new(
+                f("budget"),
+                "record.u_twice",
+                "give U or a budget, not both",
+            ));
+            None
+        }
+    };
+    let u = match &budget {
+        Some(b) => Some(b.u),
+        None if !p.budget.trim().is_empty() => None,
+        None => parse_quantity(&f("u"), &p.u, k.difference_kind())
+            .map_err(|x| e.push(x))
+            .ok(),
+    };
+    if u.is_some_and(|u| u.si <= 0.0) {
+        e.push(Error::new(
+            f("u"),
+            "record.u_not_positive",
+            "the expanded uncertainty is above zero",
+        ));
+    }
+    let (kf, pf) = match &budget {
+        Some(b) => (Some(b.k), Some(b.p)),
+        None => (
+            number(&f("k"), if p.k.trim().is_empty() { "2" } else { &p.k }, e),
+            number(&f("p"), if p.p.trim().is_empty() { "0.95" } else { &p.p }, e),
+        ),
+    };
+    if pf.is_some_and(|p| !(0.0 < p && p < 1.0)) {
+        e.push(Error::new(
+            f("p"),
+            "record.p_invalid",
+            "a coverage probability between 0 and 1",
+        ));
+    }
+    let mpe = match p.mpe.trim() {
+        "" => None,
+        // "±0.6 µm" is how an MPE is written; the limit is symmetric either way.
+        t => parse_tolerance(
+            &f("mpe"),
+            t.trim_start_matches(['±', '+', '-']).trim_start_matches("+-"),
+            k.difference_kind(),
+        )
+        .map_err(|x| e.push(x))
+        .ok(),
+    };
+    if kind == "verification" && mpe.is_none() && p.mpe.trim().is_empty() {
+        e.push(Error::new(
+            f("mpe"),
+            "record.mpe_required",
+            "a verification needs the MPE of every point",
+        ));
+    }
+    let as_left = match p.as_left.trim() {
+        "" => None,
+        t => parse_quantity(&f("as_left"), t, k.difference_kind())
+            .map_err(|x| e.push(x))
+            .ok(),
+    };
+    if input.adjusted && p.as_left.trim().is_empty() {
+        e.push(Error::new(
+            f("as_left"),
+            "record.as_left_required",
+            "the item was adjusted: give the error after adjustment",
+        ));
+    }
+    let (Some(nominal), Some(reference), Some(u), Some(kf), Some(pf)) = (nominal, reference, u, kf, pf) else {
+        return None;
+    };
+    if values.len() != readings.len() || values.is_empty() {
+        return None;
+    }
+    for s in standards {
+        if QuantityKind::parse(&s.quantity) == Some(k)
+            && !(s.range_min_si <= nominal.si && nominal.si <= s.range_max_si)
+        {
+            e.push(Error::new(
+                f("nominal"),
+                "record.out_of_range",
+                format!(
+                    "{} is outside the range of the standard {}",
+                    nominal.display(),
+                    s.cert_no
+                ),
+            ));
+        }
+    }
+    let unit = k.unit(nominal.unit).expect("parsed in this unit");
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    // In SI: the difference of two absolute values (°C offsets cancel).
+    let error_si = unit.to_si(mean) - reference.si;
+    // The CMC of the range the point lies in; the record's own figure only where the
+    // laboratory's table has no line for it.
+    let floor = cert::cmc_at(&ctx.cmc_lines, nominal.si).or(cmc);
+    let (u_si, raised) = cert::reported_u(u.si, floor);
+    let decision = match (rule, mpe) {
+        (Some(r), Some(m)) => Some(
+            decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))
+                .as_str()
+                .to_owned(),
+        ),
+        _ => None,
+    };
+    Some(PointDraft {
+        position: i as i32,
+        unit: nominal.unit,
+        nominal_si: nominal.si,
+        reference_si: reference.si,
+        readings,
+        error_si,
+        u_si,
+        u_unit: u.unit,
+        k: kf,
+        p: pf,
+        u_source: budget.map_or_else(|| "entered".to_owned(), |b| format!("budget:{}", b.id)),
+        raised_to_cmc: raised,
+        mpe_si: mpe.map(|m| m.si),
+        decision,
+        as_left_error_si: as_left.map(|a| a.si),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 100 mm gauge block against a comparator standard (the demo's), at a laboratory
+    /// whose CMC for length differences is 0.05 µm up to 100 mm.
+    fn context() -> RecordContext {
+        RecordContext {
+            today: NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            item_quantity: Some("length".into()),
+            standards: HashMap::from([(
+                7,
+                StandardUsed {
+                    id: 7,
+                    cert_no: "[2024]粤社量标证字第000038号".into(),
+                    quantity: "length".into(),
+                    range_min_si: 0.0005,
+                    range_max_si: 0.1,
+                    status: "in_service".into(),
+                    cert_expires_on: NaiveDate::from_ymd_opt(2028, 12, 31).unwrap(),
+                    calibrated_on_day: true,
+                },
+            )]),
+            budgets: HashMap::new(),
+            cmc_lines: vec![CmcLine {
+                min: 0.0,
+                max: 0.1,
+                absolute: 0.05e-6,
+                relative: 0.0,
+            }],
+        }
+    }
+
+    fn input(readings: &str, u: &str, mpe: &str) -> RecordInput {
+        RecordInput {
+            kind: "calibration".into(),
+            method: "JJG 146-2011".into(),
+            decision_rule: "simple".into(),
+            received_on: "2026-11-20".into(),
+            calibrated_on: "2026-11-24".into(),
+            temperature: "20.1 °C".into(),
+            humidity: "52 %".into(),
+            standards: vec![7],
+            points: vec![PointInput {
+                nominal: "100 mm".into(),
+                reference: "100 mm".into(),
+                readings: readings.into(),
+                u: u.into(),
+                mpe: mpe.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_error_is_the_mean_reading_less_the_reference_and_u_is_raised_to_the_cmc() {
+        // Readings 100.00011 and 100.00013 mm: mean 100.00012 mm, error +0.12 µm.
+        // U = 0.02 µm entered is below the CMC of 0.05 µm, so 0.05 µm is reported
+        // (CNAS-CL01-G003 / ILAC P14 §5.4: no U smaller than the CMC).
+        let d = draft(&input("100.00011 100.00013", "0.02 µm", "±0.6 µm"), &context()).unwrap();
+        let p = &d.points[0];
+        assert!((p.error_si - 0.12e-6).abs() < 1e-15, "{}", p.error_si);
+        assert_eq!((p.u_si, p.raised_to_cmc), (0.05e-6, true));
+        // Simple acceptance (ILAC-G8:09/2019 §4.2.1): |0.12 µm| ≤ 0.6 µm is a pass.
+        assert_eq!(p.decision.as_deref(), Some("pass"));
+        assert_eq!((p.k, p.p, p.u_source.as_str()), (2.0, 0.95, "entered"));
+        assert_eq!(d.quantity, QuantityKind::Length);
+        assert!((d.humidity_percent - 52.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_error_beyond_the_mpe_fails() {
+        // 100.0007 mm against 100 mm: +0.7 µm > 0.6 µm (ILAC-G8 §4.2.1).
+        let d = draft(&input("100.0007", "0.05 µm", "±0.6 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("fail"));
+    }
+
+    #[test]
+    fn a_saved_budget_gives_u_k_and_p() {
+        let mut ctx = context();
+        ctx.budgets.insert(
+            3,
+            Some(BudgetResult {
+                name: "l".into(),
+                expanded_uncertainty: 0.0000812,
+                unit: "mm".into(),
+                coverage_factor: 2.0000024,
+                coverage_probability: 0.9545,
+            }),
+        );
+        let mut i = input("100.00012", "", "±0.6 µm");
+        i.points[0].budget = "#3".into();
+        let p = &draft(&i, &ctx).unwrap().points[0];
+        // 0.0000812 mm = 0.0812 µm, above the CMC; k to three significant digits.
+        assert!((p.u_si - 0.0812e-6).abs() < 1e-18);
+        assert_eq!(
+            (p.k, p.p, p.raised_to_cmc, p.u_source.as_str()),
+            (2.0, 0.9545, false, "budget:3")
+        );
+    }
+
+    #[test]
+    fn every_broken_rule_is_named_by_its_field() {
+        let mut i = input("100.00012 abc", "0.05 µm", "±0.6 µm");
+        i.calibrated_on = "2026-11-19".into();
+        i.standards = vec![7, 99];
+        i.humidity = "130 %".into();
+        let errors = draft(&i, &context()).unwrap_err();
+        let named: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        for want in [
+            ("calibrated_on", "record.dates_out_of_order"),
+            ("humidity", "record.humidity_range"),
+            ("standards", "record.standard_unknown"),
+            ("points[0].readings", "field.number"),
+        ] {
+            assert!(named.contains(&want), "{want:?} in {named:?}");
+        }
+    }
+
+    #[test]
+    fn a_standard_out_of_service_or_uncalibrated_on_the_day_is_refused() {
+        let mut ctx = context();
+        let s = ctx.standards.get_mut(&7).unwrap();
+        s.calibrated_on_day = false;
+        s.cert_expires_on = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+        let codes: Vec<&str> = draft(&input("100.00012", "0.05 µm", "±0.6 µm"), &ctx)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.code)
+            .collect();
+        assert!(codes.contains(&"record.standard_not_calibrated"), "{codes:?}");
+        assert!(codes.contains(&"traceability.reference_expired"), "{codes:?}");
+    }
+}
