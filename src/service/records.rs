@@ -9,8 +9,7 @@
 use super::keys::KeyStore;
 use super::{Actor, Error, Result};
 use crate::domain::accounts::{check_segregation, Duty, Role};
-use crate::domain::certificates::{self as cert, Bilingual, CertificateKind, Snapshot};
-use crate::domain::conformity::{decide, Decision, DecisionRule};
+use crate::domain::conformity::{decide, DecisionRule};
 use crate::domain::units::{from_si, QuantityKind};
 use crate::store::entities::{calibration, calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
@@ -508,15 +507,6 @@ pub async fn sign(
     Ok(out)
 }
 
-/// The address a certificate prints for an organisation: its street address, or where
-/// none is kept yet, the province, so that the line is never empty.
-pub fn party_address(o: &crate::store::entities::organisation::Model) -> String {
-    match o.address.trim() {
-        "" => "广东省".into(),
-        a => a.to_owned(),
-    }
-}
-
 /// The certificate of an approved record: its snapshot, the certificate, the traceability
 /// link of the calibration (`calibrations`, source `recorded`), the record marked issued
 /// and the work order completed.
@@ -533,174 +523,8 @@ async fn issue_for(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let orgs = crate::store::organisations::organisations_by_ids(db, &[w.lab_id, w.owner_id]).await?;
-    let party = |id: i32| {
-        orgs.get(&id)
-            .map(|o| cert::Party {
-                name: Bilingual {
-                    zh: o.name_zh.clone(),
-                    en: o.name_en.clone(),
-                },
-                address: party_address(o),
-                code: o.code.clone(),
-            })
-            .unwrap_or_default()
-    };
-    let item = match w.item_kind.as_str() {
-        "instrument" => q::instrument_by_id(db, w.item_id).await?.map(|i| cert::Item {
-            name: Bilingual {
-                zh: i.name.clone(),
-                en: i.name.clone(),
-            },
-            manufacturer: i.manufacturer,
-            model: i.model,
-            serial: i.serial,
-        }),
-        "device" => q::device_by_id(db, w.item_id).await?.map(|d| cert::Item {
-            name: Bilingual {
-                zh: d.name.clone(),
-                en: d.name.clone(),
-            },
-            manufacturer: d.manufacturer,
-            model: d.model,
-            serial: d.serial,
-        }),
-        _ => None,
-    }
-    .unwrap_or_else(|| cert::Item {
-        name: Bilingual {
-            zh: w.label.clone(),
-            en: w.label.clone(),
-        },
-        manufacturer: String::new(),
-        model: String::new(),
-        serial: format!("{}-{}", w.item_kind, w.item_id),
-    });
-    let k = QuantityKind::parse(&r.quantity).ok_or_else(|| Error::Internal("record without a quantity".into()))?;
-    let d = k.difference_kind();
-    // Back in the unit entered, to 12 significant digits: the conversion through SI must
-    // not print 20.100000000000023 °C for 20.1 °C.
-    let val = |kind: QuantityKind, si: f64, unit: &str| cert::Value {
-        value: crate::domain::units::round_sig(from_si(kind, unit, si).unwrap_or(si), 12),
-        unit: unit.to_owned(),
-    };
-    let mut used = Vec::new();
-    for id in standard_ids {
-        let Some(s) = crate::store::standards::standard_by_id(db, *id).await? else {
-            continue;
-        };
-        let c = q::valid_calibration(db, s.id, r.calibrated_on).await?;
-        used.push(cert::StandardUsed {
-            name: Bilingual {
-                zh: s.name_zh.clone(),
-                en: s.name_en.clone(),
-            },
-            serial: String::new(),
-            certificate_no: c.as_ref().map(|c| c.certificate_no.clone()).unwrap_or_default(),
-            valid_until: c.as_ref().map_or(s.cert_expires_on, |c| c.valid_until),
-            assessment_no: s.cert_no.clone(),
-            calibrated_by: match c.as_ref().and_then(|c| c.lab_id.or(c.provider_id)) {
-                Some(id) => crate::store::organisations::organisations_by_ids(db, &[id])
-                    .await?
-                    .remove(&id)
-                    .map(|o| match o.name_en.as_str() {
-                        "" => o.name_zh,
-                        en => format!("{} / {en}", o.name_zh),
-                    })
-                    .unwrap_or_default(),
-                None => String::new(),
-            },
-        });
-    }
-    let decisions: Vec<Decision> = points
-        .iter()
-        .filter_map(|p| p.decision.as_deref().and_then(Decision::parse))
-        .collect();
-    let verdict = cert::item_decision(decisions.iter().copied());
-    let kind = match (r.kind.as_str(), verdict) {
-        ("verification", Some(Decision::Pass)) => CertificateKind::Verification,
-        ("verification", _) => CertificateKind::VerificationNotice,
-        _ => CertificateKind::Calibration,
-    };
-    let interval = w.due_on.map(|_| 12);
-    let snapshot = Snapshot {
-        number: String::new(),
-        kind: kind.as_str().into(),
-        revision: 1,
-        replaces: None,
-        amendment_reason: None,
-        lab: party(w.lab_id),
-        customer: party(w.owner_id),
-        item,
-        method: r.method.clone(),
-        received_on: r.received_on,
-        calibrated_on: r.calibrated_on,
-        issued_on: today,
-        valid_until: (kind == CertificateKind::Verification).then(|| {
-            crate::domain::schedule::add_months(
-                r.calibrated_on,
-                r.interval_months.unwrap_or(interval.unwrap_or(12)) as u32,
-            )
-            .pred_opt()
-            .unwrap_or(r.calibrated_on)
-        }),
-        interval_months: r.interval_months.map(|m| m as u32),
-        environment: cert::Environment {
-            temperature: val(QuantityKind::Temperature, r.temperature_si, &r.temperature_unit),
-            humidity: cert::Value {
-                value: r.humidity_percent,
-                unit: "%".into(),
-            },
-        },
-        standards: used,
-        points: points
-            .iter()
-            .map(|p| {
-                let readings: Vec<String> = serde_json::from_str(&p.readings).unwrap_or_default();
-                let u = val(d, p.u_si, &p.u_unit);
-                let (error, u_stated) = cert::round_to_u(val(d, p.error_si, &p.u_unit).value, u.value);
-                let left = p.as_left_error_si.map(|a| {
-                    let v = val(d, a, &p.u_unit);
-                    cert::Value {
-                        value: cert::round_to_u(v.value, u.value).0,
-                        unit: v.unit,
-                    }
-                });
-                cert::Point {
-                    nominal: val(k, p.nominal_si, &p.unit),
-                    reference: val(k, p.reference_si, &p.unit),
-                    readings: readings.iter().filter_map(|r| r.parse().ok()).collect(),
-                    error: cert::Value {
-                        value: error,
-                        unit: p.u_unit.clone(),
-                    },
-                    u: cert::Value {
-                        value: u_stated,
-                        unit: p.u_unit.clone(),
-                    },
-                    k: p.k,
-                    p: p.p,
-                    raised_to_cmc: p.raised_to_cmc,
-                    mpe: p.mpe_si.map(|m| val(d, m, &p.u_unit)),
-                    decision: p.decision.clone(),
-                    as_left_error: left,
-                }
-            })
-            .collect(),
-        decision_rule: Some(r.decision_rule.clone()),
-        decision: verdict.map(|v| v.as_str().to_owned()),
-        adjusted: r.adjusted,
-        signatures: signatures
-            .iter()
-            .map(|s| cert::Signature {
-                name: s.name.clone(),
-                role: s.role.clone(),
-                meaning: s.meaning.clone(),
-                signed_at: s.signed_at,
-                content_sha256: s.content_sha256.clone(),
-            })
-            .collect(),
-    };
+    let (snapshot, verdict) =
+        super::certificates::record_snapshot(db, r, w, points, standard_ids, signatures, today).await?;
     let c = super::certificates::issue(
         actor,
         db,
