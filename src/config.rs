@@ -30,7 +30,7 @@ pub struct AppConfig {
     pub public_url: String,
     /// Limits of uncertainty evaluations (docs/security.md).
     #[serde(default)]
-    pub evaluation: crate::service::uncertainty::EvaluationConfig,
+    pub evaluation: EvaluationConfig,
     /// The SMTP server notifications are e-mailed through (METROCAL_SMTP_URL,
     /// `smtp://user:password@host:587` or `smtps://…`); none: they stay in the app.
     #[serde(default)]
@@ -127,4 +127,36 @@ fn secret_key(dir: &Path) -> std::io::Result<String> {
     let mut f = opts.open(&path)?;
     f.write_all(hex.as_bytes())?;
     Ok(hex)
+}
+
+/// How the server runs evaluations: the limits of one, how many Monte Carlo runs at once
+/// and how many may wait, and how long one may take. Part of the configuration
+/// (`[default.metrocal.evaluation]` in Rocket.toml); docs/security.md lists the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvaluationConfig {
+    pub limits: crate::domain::uncertainty::Limits,
+    /// Monte Carlo evaluations running at once, process-wide.
+    pub concurrent: usize,
+    /// Monte Carlo evaluations that may wait for one of those places; one more is
+    /// answered 503 with Retry-After.
+    pub queue: usize,
+    /// Seconds an evaluation may run (and wait for a place) before it is stopped.
+    pub deadline_secs: u64,
+}
+
+impl Default for EvaluationConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        EvaluationConfig {
+            // Monte Carlo leaves one core to the requests of everyone else.
+            limits: crate::domain::uncertainty::Limits {
+                threads: cores.saturating_sub(1).max(1),
+                ..crate::domain::uncertainty::Limits::default()
+            },
+            concurrent: 1,
+            queue: 4,
+            deadline_secs: 30,
+        }
+    }
 }

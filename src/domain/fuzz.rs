@@ -2,7 +2,8 @@
 //! fed arbitrary and hostile text. Each must answer with a value or an error naming
 //! where, never a panic; where a parse succeeds, what it read must hold.
 //!
-//! The CSV import, which needs a database, is fuzzed in tests/it/fuzz.rs.
+//! The CSV import, which needs a database, is fuzzed in tests/it/fuzz.rs; DCC reading in
+//! render/fuzz.rs.
 
 use super::uncertainty::model::Model;
 use super::uncertainty::units::parse_unit;
@@ -99,43 +100,6 @@ proptest! {
         match Model::parse(&text, &["x", "a"]) {
             Ok(m) => prop_assert!(!m.inputs.iter().any(|i| i != "x" && i != "a")),
             Err(e) => prop_assert!(e.position <= text.chars().count(), "{e} in {text:?}"),
-        }
-    }
-
-    /// A DCC from outside: any bytes are read or refused with a message, never a panic.
-    #[test]
-    fn dcc_bytes_are_read_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
-        if let Err(m) = crate::render::dcc_read::read(&bytes) {
-            prop_assert!(!m.is_empty());
-        }
-    }
-
-    /// A real DCC with bytes changed, cut short or with hostile text spliced in: read or
-    /// refused; when read, its numbers are finite.
-    #[test]
-    fn a_damaged_dcc_is_read_or_refused(
-        at in 0usize..1_000_000,
-        len in 0usize..64,
-        splice in hostile(),
-        cut in any::<bool>(),
-    ) {
-        let mut s = super::certificates::Snapshot::example();
-        s.number = "FUZZ-2026-000001".into();
-        let mut xml = crate::render::dcc::render(&s).unwrap();
-        let at = at % xml.len();
-        if cut {
-            xml.truncate(at);
-        } else {
-            let end = (at + len).min(xml.len());
-            xml.splice(at..end, splice.into_bytes());
-        }
-        if let Ok(d) = crate::render::dcc_read::read(&xml) {
-            for r in &d.results {
-                prop_assert!(r.value.is_finite());
-                if let Some((u, k, p)) = r.expanded {
-                    prop_assert!(u.is_finite() && k.is_finite() && p.is_finite());
-                }
-            }
         }
     }
 }

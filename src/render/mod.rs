@@ -2,4 +2,6 @@
 
 pub mod dcc;
 pub mod dcc_read;
+#[cfg(test)]
+mod fuzz;
 pub mod pdf;

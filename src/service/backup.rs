@@ -87,7 +87,7 @@ enum Target {
 fn target(url: &str) -> Result<Target> {
     if url.starts_with("sqlite:") {
         let path = crate::store::sqlite_path(url)
-            .ok_or_else(|| Error::Internal(format!("{}: not a SQLite file", crate::redact(url))))?;
+            .ok_or_else(|| Error::Internal(format!("{}: not a SQLite file", crate::store::redact(url))))?;
         return Ok(Target::Sqlite(PathBuf::from(path)));
     }
     if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -113,7 +113,7 @@ fn target(url: &str) -> Result<Target> {
     }
     Err(Error::Internal(format!(
         "{}: backups are made of sqlite:// and postgres:// databases",
-        crate::redact(url)
+        crate::store::redact(url)
     )))
 }
 

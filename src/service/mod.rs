@@ -21,6 +21,7 @@ pub mod planner;
 pub mod records;
 pub mod reference;
 pub mod schedule;
+pub mod setup;
 pub mod standards;
 pub mod traceability;
 pub mod transfer;

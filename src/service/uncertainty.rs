@@ -3,42 +3,11 @@
 
 use super::{Actor, Error, Result};
 use crate::domain::uncertainty::{self, Evaluation, Limits, Problem, Stop};
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How the server runs evaluations: the limits of one, how many Monte Carlo runs at once
-/// and how many may wait, and how long one may take. Part of the configuration
-/// (`[default.metrocal.evaluation]` in Rocket.toml); docs/security.md lists the defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EvaluationConfig {
-    pub limits: Limits,
-    /// Monte Carlo evaluations running at once, process-wide.
-    pub concurrent: usize,
-    /// Monte Carlo evaluations that may wait for one of those places; one more is
-    /// answered 503 with Retry-After.
-    pub queue: usize,
-    /// Seconds an evaluation may run (and wait for a place) before it is stopped.
-    pub deadline_secs: u64,
-}
-
-impl Default for EvaluationConfig {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        EvaluationConfig {
-            // Monte Carlo leaves one core to the requests of everyone else.
-            limits: Limits {
-                threads: cores.saturating_sub(1).max(1),
-                ..Limits::default()
-            },
-            concurrent: 1,
-            queue: 4,
-            deadline_secs: 30,
-        }
-    }
-}
+pub use crate::config::EvaluationConfig;
 
 /// The server's evaluator: managed state, shared by every request of the process.
 pub struct Evaluator {

@@ -406,7 +406,7 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .manage(crate::service::uncertainty::Evaluator::new(config.evaluation))
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {
-            match crate::setup_database(&config).await {
+            match crate::service::setup::setup_database(&config).await {
                 Ok(db) => Ok(rocket
                     .manage(Db(db))
                     .manage(crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url))

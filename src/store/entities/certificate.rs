@@ -30,7 +30,7 @@ pub struct Model {
     pub pdf: Option<Vec<u8>>,
     pub pdf_sha256: Option<String>,
     pub key_id: String,
-    /// Hex of the Ed25519 signature over [`crate::service::certificates::signed_message`].
+    /// Hex of the Ed25519 signature over the certificate's signed message (service::certificates::signed_message).
     pub signature: String,
     pub issued_at: DateTimeUtc,
     pub issued_by: Option<i32>,
