@@ -12,7 +12,7 @@ use crate::domain::accounts::Role;
 use crate::domain::certificates::{self as rules, CertificateKind, CertificateStatus, Snapshot};
 use crate::domain::conformity::Decision;
 use crate::store::certificates as q;
-use crate::store::entities::{calibration_record, certificate, record_point, record_signature};
+use crate::store::entities::certificate;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use serde::Serialize;
@@ -916,13 +916,16 @@ pub fn party_address(o: &crate::store::entities::organisation::Model) -> String 
 /// too, for the calibration the certificate records.
 pub(crate) async fn record_snapshot(
     db: &DatabaseConnection,
-    r: &calibration_record::Model,
-    w: &crate::store::entities::work_order::Model,
-    points: &[record_point::Model],
-    standard_ids: &[i32],
-    signatures: &[record_signature::Model],
+    content: &super::records::RecordContent<'_>,
     today: NaiveDate,
 ) -> Result<(Snapshot, Option<Decision>)> {
+    let (r, w, points, standard_ids, signatures) = (
+        content.record,
+        content.work_order,
+        content.points,
+        content.standards,
+        content.signatures,
+    );
     use crate::domain::certificates::{self as cert, Bilingual};
     use crate::domain::units::{from_si, QuantityKind};
     use crate::store::records as q;

@@ -500,31 +500,43 @@ pub async fn sign(
             content_sha256: sha,
             signed_at: now,
         });
-        let c = issue_for(actor, db, keys, &r, &w, &points, &standards, &signatures, today, now).await?;
+        let content = RecordContent {
+            record: &r,
+            work_order: &w,
+            points: &points,
+            standards: &standards,
+            signatures: &signatures,
+        };
+        let c = issue_for(actor, db, keys, &content, today, now).await?;
         out.status = "issued".into();
         out.certificate = Some(c);
     }
     Ok(out)
 }
 
+/// A record with everything its certificate is made from: its work order, points,
+/// standards and signatures, as they stand when it is approved.
+pub(crate) struct RecordContent<'a> {
+    pub record: &'a calibration_record::Model,
+    pub work_order: &'a crate::store::entities::work_order::Model,
+    pub points: &'a [record_point::Model],
+    pub standards: &'a [i32],
+    pub signatures: &'a [record_signature::Model],
+}
+
 /// The certificate of an approved record: its snapshot, the certificate, the traceability
 /// link of the calibration (`calibrations`, source `recorded`), the record marked issued
 /// and the work order completed.
-#[allow(clippy::too_many_arguments)]
 async fn issue_for(
     actor: &Actor,
     db: &DatabaseConnection,
     keys: &KeyStore,
-    r: &calibration_record::Model,
-    w: &crate::store::entities::work_order::Model,
-    points: &[record_point::Model],
-    standard_ids: &[i32],
-    signatures: &[record_signature::Model],
+    content: &RecordContent<'_>,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let (snapshot, verdict) =
-        super::certificates::record_snapshot(db, r, w, points, standard_ids, signatures, today).await?;
+    let (r, w, points, standard_ids) = (content.record, content.work_order, content.points, content.standards);
+    let (snapshot, verdict) = super::certificates::record_snapshot(db, content, today).await?;
     let c = super::certificates::issue(
         actor,
         db,

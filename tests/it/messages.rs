@@ -2,23 +2,13 @@
 //! files: every code the sources raise is in the catalogue, and every code in the
 //! catalogue reads in Chinese and in English.
 
+use crate::support::rust_sources as sources;
 use metrocal::domain::error_codes::{is_known, CODES};
 use std::path::Path;
 
 fn messages(lang: &str) -> serde_json::Map<String, serde_json::Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("src/web/i18n/{lang}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
-        }
-    }
 }
 
 #[test]

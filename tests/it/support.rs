@@ -367,3 +367,15 @@ impl DemoCsv {
             .unwrap()
     }
 }
+
+/// Every Rust source below `dir`, with its path, for the tests that read the code.
+pub fn rust_sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push((path.display().to_string(), std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
