@@ -37,6 +37,7 @@ macro_rules! vocabulary {
 
 pub mod accounts;
 pub mod audit;
+pub mod calibrations;
 pub mod certificates;
 pub mod codes;
 pub mod conformity;

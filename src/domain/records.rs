@@ -10,7 +10,7 @@
 use super::certificates::{self as cert, CmcLine};
 use super::conformity::{decide, DecisionRule};
 use super::register::parse_date;
-use super::units::{parse_quantity, parse_tolerance, Quantity, QuantityKind};
+use super::units::{parse_mpe, parse_quantity, Quantity, QuantityKind};
 use super::Error;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -502,14 +502,7 @@ fn point(
     }
     let mpe = match p.mpe.trim() {
         "" => None,
-        // "±0.6 µm" is how an MPE is written; the limit is symmetric either way.
-        t => parse_tolerance(
-            &f("mpe"),
-            t.trim_start_matches(['±', '+', '-']).trim_start_matches("+-"),
-            k.difference_kind(),
-        )
-        .map_err(|x| e.push(x))
-        .ok(),
+        t => parse_mpe(&f("mpe"), t, k.difference_kind()).map_err(|x| e.push(x)).ok(),
     };
     if kind == "verification" && mpe.is_none() && p.mpe.trim().is_empty() {
         e.push(Error::new(

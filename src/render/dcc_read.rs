@@ -12,19 +12,7 @@ use chrono::NaiveDate;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-/// One result quantity of the certificate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResultQuantity {
-    /// The quantity's first name (dcc:name/dcc:content), e.g. "示值误差".
-    pub name: String,
-    /// Every name given, in every language, for matching ("Indication error").
-    pub names: Vec<String>,
-    pub value: f64,
-    /// The D-SI unit as written (\milli\metre).
-    pub dsi_unit: String,
-    /// The expanded uncertainty, its coverage factor and probability.
-    pub expanded: Option<(f64, f64, f64)>,
-}
+pub use crate::domain::calibrations::ResultQuantity;
 
 /// What an upstream DCC says.
 #[derive(Debug, Clone, PartialEq)]

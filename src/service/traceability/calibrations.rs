@@ -1,78 +1,23 @@
-//! Calibration links entered by hand or read from an upstream laboratory's DCC: checked,
+//! Calibrations entered by hand or read from an upstream laboratory's DCC: the rules are
+//! `domain::calibrations::draft`; here they are authorized, given what the register says,
 //! written and audited.
 
 use super::catalogue::Catalogue;
 use super::{may_see, parse_kind, ItemView, WRITERS};
 use crate::domain::accounts::Role;
-use crate::domain::register::{parse_date, OrgKind};
+use crate::domain::calibrations::{CalibrationContext, ReferenceFacts, StandardFacts};
+use crate::domain::register::OrgKind;
 use crate::domain::traceability::{Item, ItemKind};
-use crate::domain::units::{parse_quantity, parse_tolerance, QuantityKind};
 use crate::domain::{self};
 use crate::service::audit::{self, Changes, Entry};
 use crate::service::{Actor, Error, Result};
-use crate::store::entities::{calibration, organisation};
+use crate::store::entities::calibration;
 use crate::store::{organisations, traceability as q};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 use std::collections::{BTreeMap, HashSet};
 
-/// A link entered by hand (typically an external calibration of a standard's device).
-#[derive(Debug, Clone, Default)]
-pub struct CalibrationInput {
-    pub item_kind: String,
-    pub item_id: String,
-    pub reference_kind: String,
-    pub reference_id: String,
-    /// The external provider's organisation code, instead of a reference.
-    pub provider: String,
-    pub provider_evidence: String,
-    pub certificate_no: String,
-    pub calibrated_on: String,
-    pub valid_until: String,
-    /// The expanded uncertainty stated on the certificate, with its unit ("0.05 µm").
-    pub uncertainty: String,
-    /// The item's MPE ("±0.2 µm"), optional.
-    pub mpe: String,
-}
-
-impl CalibrationInput {
-    pub const FIELDS: &'static [&'static str] = &[
-        "item_kind",
-        "item_id",
-        "reference_kind",
-        "reference_id",
-        "provider",
-        "provider_evidence",
-        "certificate_no",
-        "calibrated_on",
-        "valid_until",
-        "uncertainty",
-        "mpe",
-    ];
-
-    pub fn field_mut(&mut self, name: &str) -> Option<&mut String> {
-        Some(match name {
-            "item_kind" => &mut self.item_kind,
-            "item_id" => &mut self.item_id,
-            "reference_kind" => &mut self.reference_kind,
-            "reference_id" => &mut self.reference_id,
-            "provider" => &mut self.provider,
-            "provider_evidence" => &mut self.provider_evidence,
-            "certificate_no" => &mut self.certificate_no,
-            "calibrated_on" => &mut self.calibrated_on,
-            "valid_until" => &mut self.valid_until,
-            "uncertainty" => &mut self.uncertainty,
-            "mpe" => &mut self.mpe,
-            _ => return None,
-        })
-    }
-}
-
-impl crate::domain::TextFields for CalibrationInput {
-    fn text_field_mut(&mut self, name: &str) -> Option<&mut String> {
-        self.field_mut(name)
-    }
-}
+pub use crate::domain::calibrations::CalibrationInput;
 
 /// The item a link would be entered for, when the actor may enter one: its owner's
 /// calibration staff and system admins. Others learn nothing more than they may see.
@@ -93,39 +38,43 @@ pub async fn calibration_target(actor: &Actor, db: &DatabaseConnection, kind: &s
     Ok(view)
 }
 
-/// Why the register standard behind `reference` (the standard itself, or the one a
-/// device belongs to) could not be used on `on`: its assessment certificate had expired,
-/// or it was suspended or withdrawn.
-async fn reference_out_of_service<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    reference: Item,
-    on: NaiveDate,
-) -> Result<Option<domain::Error>> {
+/// What the register says of a reference: whether it is one of its items, whether it is
+/// traceable to `item` already, and the standard behind it (for the day's rules).
+async fn reference_facts(db: &DatabaseConnection, r: Item, item: Item) -> Result<ReferenceFacts> {
     use crate::store::entities::{device, standard};
     use sea_orm::EntityTrait;
-    let standard_id = match reference.kind {
-        ItemKind::Standard => Some(reference.id),
-        ItemKind::Device => device::Entity::find_by_id(reference.id)
-            .one(db)
-            .await?
-            .map(|d| d.standard_id),
+    if r.kind == ItemKind::Instrument {
+        return Ok(ReferenceFacts {
+            in_register: false,
+            above_or_same: false,
+            standard: None,
+        });
+    }
+    let rc = Catalogue::load(db, Some(&HashSet::from([r])), &[]).await?;
+    let in_register = rc.entries.contains_key(&r);
+    let above_or_same =
+        in_register && q::is_above_or_same(db, (r.kind.as_str(), r.id), (item.kind.as_str(), item.id)).await?;
+    let standard_id = match r.kind {
+        ItemKind::Standard => Some(r.id),
+        ItemKind::Device => device::Entity::find_by_id(r.id).one(db).await?.map(|d| d.standard_id),
         ItemKind::Instrument => None,
     };
-    let Some(s) = (match standard_id {
-        Some(id) => standard::Entity::find_by_id(id).one(db).await?,
+    let standard = match standard_id {
+        Some(id) => standard::Entity::find_by_id(id).one(db).await?.map(|s| StandardFacts {
+            cert_no: s.cert_no,
+            status: s.status,
+            cert_expires_on: s.cert_expires_on,
+        }),
         None => None,
-    }) else {
-        return Ok(None);
     };
-    Ok(crate::domain::traceability::out_of_service(
-        &s.cert_no,
-        &s.status,
-        s.cert_expires_on,
-        on,
-    ))
+    Ok(ReferenceFacts {
+        in_register,
+        above_or_same,
+        standard,
+    })
 }
 
-/// Records a link; refuses one that would close a cycle.
+/// Records a calibration; refuses one that would close a cycle.
 pub async fn record_calibration(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -139,26 +88,6 @@ pub async fn record_calibration(
 pub struct FromDcc {
     pub dcc: crate::render::dcc_read::Incoming,
     pub sha256: String,
-}
-
-/// The names under which a DCC states an indication error or deviation.
-fn names_an_error(names: &[String]) -> bool {
-    names.iter().any(|n| {
-        let n = n.to_lowercase();
-        ["error", "deviation", "误差", "偏差", "abweichung", "messabweichung"]
-            .iter()
-            .any(|w| n.contains(w))
-    })
-}
-
-/// The names under which a DCC states a result after adjustment (as left).
-fn names_as_left(names: &[String]) -> bool {
-    names.iter().any(|n| {
-        let n = n.to_lowercase();
-        ["after adjustment", "as left", "as-left", "调整后", "nach justierung"]
-            .iter()
-            .any(|w| n.contains(w))
-    })
 }
 
 /// Imports a DCC issued by an upstream laboratory for an item of the register (one of
@@ -227,27 +156,8 @@ async fn record_calibration_from(
     now: DateTime<Utc>,
 ) -> Result<i32> {
     actor.require_login()?;
-    let mut errors: Vec<domain::Error> = Vec::new();
-    let kind = ItemKind::parse(&input.item_kind);
-    if kind.is_none() {
-        errors.push(domain::Error::new(
-            "item_kind",
-            "traceability.kind_invalid",
-            format!("choose one of: {}", ItemKind::choices()),
-        ));
-    }
-    let Ok(item_id) = input.item_id.trim().parse::<i32>() else {
-        errors.push(domain::Error::new(
-            "item_id",
-            "traceability.item_missing",
-            "name the item by its id (a whole number)",
-        ));
-        return Err(Error::invalid(errors));
-    };
-    let Some(kind) = kind else {
-        return Err(Error::invalid(errors));
-    };
-    let item = Item::new(kind, item_id);
+    let item = input.item().map_err(Error::invalid)?;
+    let (kind, item_id) = (item.kind, item.id);
     let cat = Catalogue::load(db, Some(&HashSet::from([item])), &[]).await?;
     let Some(view) = cat.find(item) else {
         return Err(Error::field("item_id", "traceability.item_unknown", "no such item"));
@@ -261,177 +171,30 @@ async fn record_calibration_from(
     if !may_write {
         return Err(actor.forbidden());
     }
-    let quantity = cat.nodes.get(&item).and_then(|n| n.quantity.clone());
-    let qkind = quantity.as_deref().and_then(QuantityKind::parse);
-    // What it was calibrated against: a register item or an external provider.
-    let reference_kind = input.reference_kind.trim();
-    let provider_code = input.provider.trim();
-    let mut reference: Option<Item> = None;
-    let mut provider: Option<organisation::Model> = None;
-    match (reference_kind.is_empty(), provider_code.is_empty()) {
-        (false, true) => match (
-            ItemKind::parse(reference_kind),
-            input.reference_id.trim().parse::<i32>().ok(),
-        ) {
-            (Some(k), Some(rid)) => reference = Some(Item::new(k, rid)),
-            (None, _) => errors.push(domain::Error::new(
-                "reference_kind",
-                "traceability.kind_invalid",
-                format!("choose one of: {}", ItemKind::choices()),
-            )),
-            (_, None) => errors.push(domain::Error::new(
-                "reference_id",
-                "traceability.reference_missing",
-                "name the reference by its id (a whole number)",
-            )),
+    let ctx = CalibrationContext {
+        item_quantity: cat
+            .nodes
+            .get(&item)
+            .and_then(|n| n.quantity.as_deref().map(str::to_owned)),
+        reference: match input.reference() {
+            Some(r) => Some(reference_facts(db, r, item).await?),
+            None => None,
         },
-        (true, false) => match organisations::organisation_by_code(db, provider_code).await? {
-            Some(o)
-                if matches!(
-                    OrgKind::parse(&o.kind),
-                    Some(OrgKind::ExternalNmi | OrgKind::AccreditedLab)
-                ) =>
-            {
-                provider = Some(o)
-            }
-            _ => errors.push(domain::Error::new(
-                "provider",
-                "traceability.provider_unknown",
-                "no external metrology institute or accredited laboratory with this code",
-            )),
+        provider: match input.provider.trim() {
+            "" => None,
+            code => organisations::organisation_by_code(db, code)
+                .await?
+                .map(|o| (o.id, OrgKind::parse(&o.kind))),
         },
-        _ => errors.push(domain::Error::new(
-            "reference_kind",
-            "traceability.parent_one",
-            "give either a reference in the register or an external provider, not both or neither",
-        )),
-    }
-    if let Some(r) = reference {
-        if r.kind == ItemKind::Instrument {
-            errors.push(domain::Error::new(
-                "reference_kind",
-                "traceability.reference_instrument",
-                "an enterprise's instrument cannot be a reference",
-            ));
-        } else {
-            let rc = Catalogue::load(db, Some(&HashSet::from([r])), &[]).await?;
-            if !rc.entries.contains_key(&r) {
-                errors.push(domain::Error::new(
-                    "reference_id",
-                    "traceability.reference_unknown",
-                    "no such item",
-                ));
-            } else if r == item || q::is_above_or_same(db, (r.kind.as_str(), r.id), (kind.as_str(), item_id)).await? {
-                errors.push(domain::Error::new(
-                    "reference_id",
-                    "traceability.cycle",
-                    "this reference is traceable to the item itself: the link would close a cycle",
-                ));
-            }
-        }
-    }
-    if input.certificate_no.trim().is_empty() {
-        errors.push(domain::Error::new(
-            "certificate_no",
-            "traceability.certificate_missing",
-            "the certificate number is required",
-        ));
-    }
-    let calibrated_on = parse_date("calibrated_on", &input.calibrated_on)
-        .map_err(|e| errors.push(e))
-        .ok();
-    let valid_until = parse_date("valid_until", &input.valid_until)
-        .map_err(|e| errors.push(e))
-        .ok();
-    if let (Some(a), Some(b)) = (calibrated_on, valid_until) {
-        if b < a {
-            errors.push(domain::Error::new(
-                "valid_until",
-                "traceability.valid_before_calibrated",
-                "the certificate cannot expire before the calibration date",
-            ));
-        }
-    }
-    // JJF 1033-2023: a standard whose assessment certificate had expired on the day, or
-    // that was out of service, cannot have been used for a calibration.
-    if let (Some(r), Some(on)) = (reference, calibrated_on) {
-        if let Some(e) = reference_out_of_service(db, r, on).await? {
-            errors.push(e);
-        }
-    }
-    let mut uncertainty = None;
-    let mut mpe = None;
-    match qkind {
-        Some(k) => {
-            if !input.uncertainty.trim().is_empty() {
-                match parse_quantity("uncertainty", &input.uncertainty, k.difference_kind()) {
-                    Ok(u) if u.si > 0.0 => uncertainty = Some(u),
-                    Ok(_) => errors.push(domain::Error::new(
-                        "uncertainty",
-                        "traceability.uncertainty_not_positive",
-                        "the expanded uncertainty must be greater than zero",
-                    )),
-                    Err(e) => errors.push(e),
-                }
-            }
-            if !input.mpe.trim().is_empty() {
-                match parse_tolerance("mpe", &input.mpe, k.difference_kind()) {
-                    Ok(m) => mpe = Some(m),
-                    Err(e) => errors.push(e),
-                }
-            }
-        }
-        None if !input.uncertainty.trim().is_empty() => errors.push(domain::Error::new(
-            "uncertainty",
-            "traceability.quantity_unknown",
-            "the item has no kind of quantity to read the uncertainty in",
-        )),
-        None => {}
-    }
-    // From a DCC: the result in a unit of the item's quantity with the largest U.
-    let mut as_found = None;
-    if let (Some(f), Some(k)) = (from_dcc, qkind) {
-        let d = k.difference_kind();
-        let read: Vec<_> = f
-            .dcc
-            .results
-            .iter()
-            .filter_map(|r| {
-                let unit = crate::domain::units::unit_from_dsi(d, &r.dsi_unit)?;
-                let (u, _, _) = r.expanded?;
-                let u = parse_quantity("file", &format!("{u} {unit}"), d).ok()?;
-                let v = parse_quantity("file", &format!("{} {unit}", r.value), d).ok()?;
-                Some((r, u, v))
-            })
-            .collect();
-        // The largest U (the first of equals) is the link's; the as-found error is the
-        // first error stated before any adjustment.
-        let best = read
-            .iter()
-            .fold(None, |b: Option<&(_, crate::domain::units::Quantity, _)>, x| match b {
-                Some(b) if b.1.si >= x.1.si => Some(b),
-                _ => Some(x),
-            });
-        as_found = read
-            .iter()
-            .find(|(r, _, _)| names_an_error(&r.names) && !names_as_left(&r.names))
-            .map(|(_, _, v)| v.si);
-        match best {
-            Some((_, u, _)) if u.si > 0.0 => uncertainty = Some(*u),
-            _ => errors.push(domain::Error::new(
-                "file",
-                "dcc.no_result",
-                format!(
-                    "no result of the DCC is in a unit of {} with an expanded uncertainty",
-                    d.as_str()
-                ),
-            )),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::invalid(errors));
-    }
-    let (calibrated_on, valid_until) = (calibrated_on.expect("checked"), valid_until.expect("checked"));
+        dcc: from_dcc.map(|f| f.dcc.results.as_slice()),
+    };
+    let d = crate::domain::calibrations::draft(item, input, &ctx).map_err(Error::invalid)?;
+    let provider = match d.provider_id {
+        Some(id) => organisations::organisation_by_id(db, id).await?,
+        None => None,
+    };
+    let (reference, uncertainty, mpe, as_found) = (d.reference, d.uncertainty, d.mpe, d.as_found_error_si);
+    let (calibrated_on, valid_until, quantity) = (d.calibrated_on, d.valid_until, d.quantity.clone());
     let user = actor.principal().map(|p| p.user_id);
     let txn = crate::store::begin(db).await?;
     let row = calibration::ActiveModel {
@@ -440,9 +203,9 @@ async fn record_calibration_from(
         reference_kind: Set(reference.map(|r| r.kind.as_str().to_owned())),
         reference_id: Set(reference.map(|r| r.id)),
         provider_id: Set(provider.as_ref().map(|p| p.id)),
-        provider_evidence: Set(input.provider_evidence.trim().to_owned()),
+        provider_evidence: Set(d.provider_evidence.clone()),
         lab_id: Set(provider.as_ref().map(|p| p.id)),
-        certificate_no: Set(input.certificate_no.trim().to_owned()),
+        certificate_no: Set(d.certificate_no.clone()),
         calibrated_on: Set(calibrated_on),
         valid_until: Set(valid_until),
         quantity: Set(quantity.as_deref().map(str::to_owned)),
