@@ -1,0 +1,237 @@
+//! Signing a record's next step, and the certificate its approval issues.
+
+use super::{content_sha256, work_order_for};
+use crate::domain::accounts::{check_segregation, Duty, Role};
+use crate::service::keys::KeyStore;
+use crate::service::{Actor, Error, Result};
+use crate::store::entities::{calibration, calibration_record, record_point, record_signature};
+use crate::store::records as q;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseConnection};
+use serde::Serialize;
+
+/// What a signature did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Signed {
+    pub status: String,
+    pub certificate: Option<String>,
+}
+
+/// Signs the record's next step with the signer's password: the technician records,
+/// a reviewer reviews (核验), an approver approves (批准), three different people. The
+/// approval issues the certificate and completes the work order.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    record_id: i32,
+    password: &str,
+    client_addr: &str,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Signed> {
+    actor.require_login()?;
+    let r = q::by_id(db, record_id)
+        .await?
+        .ok_or(Error::NotFound { what: "record" })?;
+    let (duty, role, meaning, next, role_name) = match r.status.as_str() {
+        "draft" => (
+            Duty::Record,
+            Role::Technician,
+            "检定/校准 / performed",
+            "recorded",
+            "technician",
+        ),
+        "recorded" => (Duty::Review, Role::Reviewer, "核验 / reviewed", "reviewed", "reviewer"),
+        "reviewed" => (Duty::Approve, Role::Approver, "批准 / approved", "approved", "approver"),
+        s => {
+            return Err(Error::Conflict {
+                code: "record.signed",
+                message: format!("the record is {s}: nothing is left to sign"),
+                fields: vec![],
+            })
+        }
+    };
+    let w = work_order_for(actor, db, r.work_order_id, &[role]).await?;
+    let signatures = q::signatures_of(db, r.id).await?;
+    if let Some(p) = actor.principal() {
+        let earlier: Vec<(Duty, i32)> = signatures
+            .iter()
+            .filter_map(|s| {
+                let d = match s.role.as_str() {
+                    "technician" => Duty::Record,
+                    "reviewer" => Duty::Review,
+                    _ => Duty::Approve,
+                };
+                s.user_id.map(|u| (d, u))
+            })
+            .collect();
+        check_segregation(duty, p.user_id, &earlier).map_err(|e| Error::invalid(vec![e]))?;
+    }
+    crate::service::accounts::confirm_password(actor, db, password, client_addr, now).await?;
+    let points = q::points_of(db, r.id).await?;
+    let standards = q::standards_of(db, r.id).await?;
+    let sha = content_sha256(&r, &points, &standards);
+    let name = actor.display_name();
+    let txn = crate::store::begin(db).await?;
+    if q::set_status(&txn, r.id, &r.status, next, None, now).await? == 0 {
+        return Err(Error::Conflict {
+            code: "record.moved",
+            message: "someone else signed this record first; reload it".into(),
+            fields: vec![],
+        });
+    }
+    q::insert_signature(
+        &txn,
+        record_signature::ActiveModel {
+            record_id: Set(r.id),
+            user_id: Set(actor.principal().map(|p| p.user_id)),
+            name: Set(name.clone()),
+            role: Set(role_name.into()),
+            meaning: Set(meaning.into()),
+            content_sha256: Set(sha.clone()),
+            signed_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // The work order follows: awaiting review once recorded.
+    if duty == Duty::Record && w.status == crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str() {
+        crate::store::work_orders::move_work_order(
+            &txn,
+            w.id,
+            crate::domain::work_orders::WorkOrderStatus::InCalibration.as_str(),
+            crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
+            "",
+            now,
+        )
+        .await?;
+    }
+    let mut changes = crate::service::audit::Changes::new();
+    changes.set("status", r.status.clone().into(), next.into());
+    changes.note("content_sha256", sha.clone().into());
+    crate::service::audit::record(
+        &txn,
+        actor,
+        now,
+        crate::service::audit::Entry {
+            action: "record.sign",
+            entity_type: "calibration_record",
+            entity_id: r.id.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let mut out = Signed {
+        status: next.to_owned(),
+        certificate: None,
+    };
+    if duty == Duty::Approve {
+        let mut signatures = signatures;
+        signatures.push(record_signature::Model {
+            id: 0,
+            record_id: r.id,
+            user_id: actor.principal().map(|p| p.user_id),
+            name,
+            role: role_name.into(),
+            meaning: meaning.into(),
+            content_sha256: sha,
+            signed_at: now,
+        });
+        let content = RecordContent {
+            record: &r,
+            work_order: &w,
+            points: &points,
+            standards: &standards,
+            signatures: &signatures,
+        };
+        let c = issue_for(actor, db, keys, &content, today, now).await?;
+        out.status = "issued".into();
+        out.certificate = Some(c);
+    }
+    Ok(out)
+}
+
+/// A record with everything its certificate is made from: its work order, points,
+/// standards and signatures, as they stand when it is approved.
+pub(crate) struct RecordContent<'a> {
+    pub record: &'a calibration_record::Model,
+    pub work_order: &'a crate::store::entities::work_order::Model,
+    pub points: &'a [record_point::Model],
+    pub standards: &'a [i32],
+    pub signatures: &'a [record_signature::Model],
+}
+
+/// The certificate of an approved record: its snapshot, the certificate, the traceability
+/// link of the calibration (`calibrations`, source `recorded`), the record marked issued
+/// and the work order completed.
+async fn issue_for(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    content: &RecordContent<'_>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let (r, w, points, standard_ids) = (content.record, content.work_order, content.points, content.standards);
+    let (snapshot, verdict) = crate::service::certificates::record_snapshot(db, content, today).await?;
+    let c = crate::service::certificates::issue(
+        actor,
+        db,
+        keys,
+        crate::service::certificates::IssueRequest {
+            lab_id: w.lab_id,
+            customer_id: w.owner_id,
+            snapshot,
+            amends: None,
+        },
+        now,
+    )
+    .await?;
+    let txn = crate::store::begin(db).await?;
+    q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
+    crate::store::work_orders::move_work_order(
+        &txn,
+        w.id,
+        crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
+        crate::domain::work_orders::WorkOrderStatus::Completed.as_str(),
+        &c.number,
+        now,
+    )
+    .await?;
+    // The calibration as a traceability link: the item against the first standard used.
+    let first = points.first();
+    crate::store::traceability::insert_calibration(
+        &txn,
+        calibration::ActiveModel {
+            item_kind: Set(w.item_kind.clone()),
+            item_id: Set(w.item_id),
+            reference_kind: Set(standard_ids.first().map(|_| "standard".to_owned())),
+            reference_id: Set(standard_ids.first().copied()),
+            provider_id: Set(None),
+            provider_evidence: Set(String::new()),
+            lab_id: Set(Some(w.lab_id)),
+            certificate_no: Set(c.number.clone()),
+            calibrated_on: Set(r.calibrated_on),
+            valid_until: Set(crate::domain::schedule::add_months(r.calibrated_on, 12)
+                .pred_opt()
+                .unwrap_or(r.calibrated_on)),
+            quantity: Set(Some(r.quantity.clone())),
+            uncertainty_si: Set(first.map(|p| p.u_si)),
+            uncertainty_unit: Set(first.map(|p| p.u_unit.clone())),
+            mpe_si: Set(first.and_then(|p| p.mpe_si)),
+            as_found_error_si: Set(first.map(|p| p.error_si)),
+            decision_rule: Set(Some(r.decision_rule.clone())),
+            decision: Set(verdict.map(|v| v.as_str().to_owned())),
+            source: Set("recorded".into()),
+            created_by: Set(actor.principal().map(|p| p.user_id)),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(c.number)
+}

@@ -1,0 +1,284 @@
+//! A record as its laboratory sees it, and the budgets its form offers.
+
+use super::content_sha256;
+use crate::domain::units::{from_si, QuantityKind};
+use crate::service::{Actor, Error, Result};
+use crate::store::entities::{calibration_record, record_edit, record_point, record_signature};
+use crate::store::records as q;
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
+
+/// A saved budget the record form offers as a point's U.
+#[derive(Debug, Clone, Serialize)]
+pub struct BudgetChoice {
+    pub id: i32,
+    pub title: String,
+    /// The first measurand's report line ("U = 0.05 µm, k = 2").
+    pub report: String,
+}
+
+/// The laboratory's saved budgets, for its technicians' record form.
+pub async fn budget_choices(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result<Vec<BudgetChoice>> {
+    actor.require_login()?;
+    if !actor.sees_organisation(lab) {
+        return Err(Error::NotFound { what: "laboratory" });
+    }
+    Ok(crate::store::budgets::budgets_of_organisation(db, lab)
+        .await?
+        .into_iter()
+        .map(|b| BudgetChoice {
+            id: b.id,
+            report: serde_json::from_str::<crate::domain::uncertainty::Evaluation>(&b.result)
+                .ok()
+                .and_then(|e| e.results.into_iter().next())
+                .map(|r| r.report)
+                .unwrap_or_default(),
+            title: b.title,
+        })
+        .collect())
+}
+
+/// A calibration record as its laboratory sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub id: i32,
+    pub work_order_id: i32,
+    /// calibration or verification.
+    pub kind: String,
+    pub method: String,
+    pub quantity: String,
+    pub decision_rule: String,
+    /// The guard band w as a multiple of U (ILAC-G8 §4.2.2).
+    pub guard_multiple: f64,
+    pub received_on: NaiveDate,
+    pub calibrated_on: NaiveDate,
+    pub temperature_si: f64,
+    pub temperature_unit: String,
+    pub humidity_percent: f64,
+    pub adjusted: bool,
+    pub interval_months: Option<i32>,
+    /// The laboratory's CMC for the range, in SI: no U is reported below it.
+    pub cmc_si: Option<f64>,
+    /// recorded, reviewed, approved.
+    pub status: String,
+    pub certificate_id: Option<i32>,
+    pub created_by: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<calibration_record::Model> for Record {
+    fn from(m: calibration_record::Model) -> Self {
+        Self {
+            id: m.id,
+            work_order_id: m.work_order_id,
+            kind: m.kind,
+            method: m.method,
+            quantity: m.quantity,
+            decision_rule: m.decision_rule,
+            guard_multiple: m.guard_multiple,
+            received_on: m.received_on,
+            calibrated_on: m.calibrated_on,
+            temperature_si: m.temperature_si,
+            temperature_unit: m.temperature_unit,
+            humidity_percent: m.humidity_percent,
+            adjusted: m.adjusted,
+            interval_months: m.interval_months,
+            cmc_si: m.cmc_si,
+            status: m.status,
+            certificate_id: m.certificate_id,
+            created_by: m.created_by,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// One measured point of a record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordPoint {
+    pub id: i32,
+    pub record_id: i32,
+    pub position: i32,
+    pub unit: String,
+    pub nominal_si: f64,
+    pub reference_si: f64,
+    /// The readings as entered (JSON list of strings), in `unit`.
+    pub readings: String,
+    pub error_si: f64,
+    pub u_si: f64,
+    pub u_unit: String,
+    pub k: f64,
+    pub p: f64,
+    pub u_source: String,
+    pub raised_to_cmc: bool,
+    pub mpe_si: Option<f64>,
+    pub decision: Option<String>,
+    pub as_left_error_si: Option<f64>,
+}
+
+impl From<record_point::Model> for RecordPoint {
+    fn from(m: record_point::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            position: m.position,
+            unit: m.unit,
+            nominal_si: m.nominal_si,
+            reference_si: m.reference_si,
+            readings: m.readings,
+            error_si: m.error_si,
+            u_si: m.u_si,
+            u_unit: m.u_unit,
+            k: m.k,
+            p: m.p,
+            u_source: m.u_source,
+            raised_to_cmc: m.raised_to_cmc,
+            mpe_si: m.mpe_si,
+            decision: m.decision,
+            as_left_error_si: m.as_left_error_si,
+        }
+    }
+}
+
+/// One correction of a record, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordEdit {
+    pub id: i32,
+    pub record_id: i32,
+    pub position: i32,
+    pub field: String,
+    pub old_value: String,
+    pub new_value: String,
+    pub reason: String,
+    pub edited_by: Option<i32>,
+    pub edited_at: DateTime<Utc>,
+}
+
+impl From<record_edit::Model> for RecordEdit {
+    fn from(m: record_edit::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            position: m.position,
+            field: m.field,
+            old_value: m.old_value,
+            new_value: m.new_value,
+            reason: m.reason,
+            edited_by: m.edited_by,
+            edited_at: m.edited_at,
+        }
+    }
+}
+
+/// A signature on a record: who, in which duty, over which content.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordSignature {
+    pub id: i32,
+    pub record_id: i32,
+    pub user_id: Option<i32>,
+    pub name: String,
+    pub role: String,
+    pub meaning: String,
+    pub content_sha256: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+impl From<record_signature::Model> for RecordSignature {
+    fn from(m: record_signature::Model) -> Self {
+        Self {
+            id: m.id,
+            record_id: m.record_id,
+            user_id: m.user_id,
+            name: m.name,
+            role: m.role,
+            meaning: m.meaning,
+            content_sha256: m.content_sha256,
+            signed_at: m.signed_at,
+        }
+    }
+}
+
+/// A record with its points, standards, edits and signatures, for its laboratory.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordView {
+    pub record: Record,
+    pub points: Vec<RecordPoint>,
+    pub standards: Vec<i32>,
+    pub edits: Vec<RecordEdit>,
+    pub signatures: Vec<RecordSignature>,
+    pub content_sha256: String,
+    /// Each point's values in the units they were entered in, as the page shows them.
+    pub shown: Vec<PointShown>,
+    /// The issued certificate's number, once issued.
+    pub certificate: Option<String>,
+}
+
+/// A point's values in their units ("100.00012 mm", "0.12 µm").
+#[derive(Debug, Clone, Serialize)]
+pub struct PointShown {
+    pub nominal: String,
+    pub reference: String,
+    /// The readings as entered, in their unit.
+    pub readings: String,
+    pub error: String,
+    pub u: String,
+    pub mpe: Option<String>,
+    pub as_left: Option<String>,
+}
+
+pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<RecordView> {
+    actor.require_login()?;
+    let r = q::by_id(db, id).await?.ok_or(Error::NotFound { what: "record" })?;
+    // The record is its laboratory's: anyone else is told it does not exist.
+    crate::store::work_orders::work_order_by_id(db, r.work_order_id)
+        .await?
+        .filter(|w| actor.sees_organisation(w.lab_id))
+        .ok_or(Error::NotFound { what: "record" })?;
+    let (points, standards, edits, signatures) = (
+        q::points_of(db, id).await?,
+        q::standards_of(db, id).await?,
+        q::edits_of(db, id).await?,
+        q::signatures_of(db, id).await?,
+    );
+    let content_sha256 = content_sha256(&r, &points, &standards);
+    let kind = r.quantity.as_str();
+    let diff = QuantityKind::parse(kind).map_or(kind, |k| k.difference_kind().as_str());
+    // Nine significant digits: enough for any reading, and no conversion noise
+    // (50.0081 mm − 50 mm through SI is 8.09999999999 µm at twelve).
+    let show = |kind: &str, si: f64, unit: &str| {
+        let v = QuantityKind::parse(kind)
+            .and_then(|k| from_si(k, unit, si))
+            .unwrap_or(si);
+        crate::domain::units::format_value(crate::domain::units::round_sig(v, 9), unit)
+    };
+    let shown = points
+        .iter()
+        .map(|p| PointShown {
+            nominal: show(kind, p.nominal_si, &p.unit),
+            reference: show(kind, p.reference_si, &p.unit),
+            readings: serde_json::from_str::<Vec<String>>(&p.readings)
+                .map(|r| format!("{} {}", r.join(" "), p.unit))
+                .unwrap_or_else(|_| p.readings.clone()),
+            error: show(diff, p.error_si, &p.u_unit),
+            u: show(diff, p.u_si, &p.u_unit),
+            mpe: p.mpe_si.map(|m| show(diff, m, &p.u_unit)),
+            as_left: p.as_left_error_si.map(|a| show(diff, a, &p.u_unit)),
+        })
+        .collect();
+    let certificate = match r.certificate_id {
+        Some(id) => crate::store::certificates::by_id(db, id).await?.map(|c| c.number),
+        None => None,
+    };
+    Ok(RecordView {
+        shown,
+        certificate,
+        record: r.into(),
+        points: points.into_iter().map(Into::into).collect(),
+        standards,
+        edits: edits.into_iter().map(Into::into).collect(),
+        signatures: signatures.into_iter().map(Into::into).collect(),
+        content_sha256,
+    })
+}
