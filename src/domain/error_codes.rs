@@ -128,6 +128,7 @@ pub const CODES: &[&str] = &[
     "record.point_unknown",
     "record.points_required",
     "record.quantity_unknown",
+    "record.readings_out_of_range",
     "record.readings_required",
     "record.reason_required",
     "record.rule_invalid",

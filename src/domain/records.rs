@@ -199,6 +199,36 @@ pub fn readings(field: &str, text: &str, e: &mut Vec<Error>) -> (Vec<String>, Ve
     (texts, values)
 }
 
+/// The indication error of a point (JJF 1001-2011 §9.15: indication less reference), in
+/// SI: the mean of the readings converted, less the reference; the difference of two
+/// absolute values, so °C offsets cancel. The mean is taken so that it cannot overflow
+/// where the readings do not (1e308 and 1e308 average to 1e308, not infinity); an error
+/// that still cannot be computed is refused.
+pub fn indication_error(
+    field: &str,
+    values: &[f64],
+    to_si: impl Fn(f64) -> f64,
+    reference_si: f64,
+) -> Result<f64, Error> {
+    let n = values.len() as f64;
+    let sum: f64 = values.iter().sum();
+    let mean = if sum.is_finite() {
+        sum / n
+    } else {
+        values.iter().map(|v| v / n).sum()
+    };
+    let error = to_si(mean) - reference_si;
+    if error.is_finite() {
+        Ok(error)
+    } else {
+        Err(Error::new(
+            field,
+            "record.readings_out_of_range",
+            "the readings are too large to compute an error from",
+        ))
+    }
+}
+
 /// U, k and p taken from a saved budget.
 struct BudgetU {
     id: i32,
@@ -546,9 +576,13 @@ fn point(
         }
     }
     let unit = k.unit(nominal.unit).expect("parsed in this unit");
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    // In SI: the difference of two absolute values (°C offsets cancel).
-    let error_si = unit.to_si(mean) - reference.si;
+    let error_si = match indication_error(&f("readings"), &values, |v| unit.to_si(v), reference.si) {
+        Ok(x) => x,
+        Err(x) => {
+            e.push(x);
+            return None;
+        }
+    };
     // The CMC of the range the point lies in; the record's own figure only where the
     // laboratory's table has no line for it.
     let floor = cert::cmc_at(&ctx.cmc_lines, nominal.si).or(cmc);
@@ -649,6 +683,25 @@ mod tests {
         assert_eq!((p.k, p.p, p.u_source.as_str()), (2.0, 0.95, "entered"));
         assert_eq!(d.quantity, QuantityKind::Length);
         assert!((d.humidity_percent - 52.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn huge_readings_average_without_overflow_or_are_refused() {
+        // The mean of 1e308 and 1e308 is 1e308, not +∞ (the defect: the sum overflowed and
+        // the approval then failed with a 500).
+        let e = indication_error("r", &[1e308, 1e308], |v| v, 0.0).unwrap();
+        assert_eq!(e, 1e308);
+        // In kilometres the same readings are beyond any double: refused by name.
+        let x = indication_error("points[0].readings", &[1e308, 1e308], |v| v * 1e3, 0.0).unwrap_err();
+        assert_eq!(
+            (x.field.as_str(), x.code),
+            ("points[0].readings", "record.readings_out_of_range")
+        );
+        // An ordinary mean is the plain one, to the last digit: (0.1 + 0.2 + 0.4) / 3.
+        assert_eq!(
+            indication_error("r", &[0.1, 0.2, 0.4], |v| v, 0.0).unwrap(),
+            (0.1 + 0.2 + 0.4) / 3.0
+        );
     }
 
     #[test]

@@ -52,6 +52,21 @@ pub async fn issue(
     req: IssueRequest,
     now: DateTime<Utc>,
 ) -> Result<certificate::Model> {
+    let txn = crate::store::begin(db).await?;
+    let row = issue_in(&txn, actor, keys, req, now).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// [`issue`] inside the caller's transaction, so that what leads to the certificate (an
+/// approval) and the certificate stand or fall together.
+pub(crate) async fn issue_in(
+    txn: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+    keys: &KeyStore,
+    req: IssueRequest,
+    now: DateTime<Utc>,
+) -> Result<certificate::Model> {
     let own = actor.principal().is_none_or(|p| p.organisation_id == req.lab_id);
     if !actor.may(ISSUERS) || !own {
         return Err(actor.forbidden());
@@ -62,13 +77,12 @@ pub async fn issue(
         .ok_or_else(|| Error::field("kind", "certificate.kind_invalid", CertificateKind::choices()))?;
     let verdict = s.decision.as_deref().and_then(Decision::parse);
     rules::kind_allowed(kind, verdict).map_err(|m| Error::field("kind", "certificate.kind_not_allowed", m))?;
-    let txn = crate::store::begin(db).await?;
     // The number first: on SQLite the transaction's first statement takes the write lock
     // (a read first would make a concurrent issue fail on upgrading it), and on both
     // engines the sequence row's lock queues concurrent issues of the laboratory.
     let year = s.issued_on.year();
-    let seq = q::next_seq(&txn, req.lab_id, year).await?;
-    let lab = crate::store::organisations::organisations_by_ids(&txn, &[req.lab_id])
+    let seq = q::next_seq(txn, req.lab_id, year).await?;
+    let lab = crate::store::organisations::organisations_by_ids(txn, &[req.lab_id])
         .await?
         .remove(&req.lab_id)
         .ok_or(Error::NotFound { what: "laboratory" })?;
@@ -81,7 +95,7 @@ pub async fn issue(
                     "say why it is amended",
                 ));
             }
-            let old = q::by_id(&txn, *id)
+            let old = q::by_id(txn, *id)
                 .await?
                 .filter(|c| c.lab_id == req.lab_id)
                 .ok_or(Error::NotFound { what: "certificate" })?;
@@ -119,10 +133,10 @@ pub async fn issue(
     let token = super::random_hex(16);
     let pdf = crate::render::pdf::render(&s, &keys.verify_url(&token)).map_err(|e| Error::Internal(e.to_string()))?;
     let pdf_sha = sha256_hex(&pdf);
-    let (key_id, key) = keys.signing_key(&txn, req.lab_id, now).await?;
+    let (key_id, key) = keys.signing_key(txn, req.lab_id, now).await?;
     let signature = keys::sign(&key, &signed_message(&s.number, &content_sha, &dcc_sha, Some(&pdf_sha)));
     let row = q::insert(
-        &txn,
+        txn,
         certificate::ActiveModel {
             lab_id: Set(req.lab_id),
             customer_id: Set(req.customer_id),
@@ -153,7 +167,7 @@ pub async fn issue(
     .await?;
     if let Some(old) = &replaces {
         q::set_status(
-            &txn,
+            txn,
             old.id,
             "issued",
             "superseded",
@@ -176,7 +190,7 @@ pub async fn issue(
         changes.note("replaces", old.number.clone().into());
     }
     super::audit::record(
-        &txn,
+        txn,
         actor,
         now,
         super::audit::Entry {
@@ -191,7 +205,6 @@ pub async fn issue(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(row)
 }
 
@@ -915,7 +928,7 @@ pub fn party_address(o: &crate::store::entities::organisation::Model) -> String 
 /// (JJF 1059.1-2012 §7.4), the item's decision and the signatures. Returns the decision
 /// too, for the calibration the certificate records.
 pub(crate) async fn record_snapshot(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     content: &super::records::RecordContent<'_>,
     today: NaiveDate,
 ) -> Result<(Snapshot, Option<Decision>)> {

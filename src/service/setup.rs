@@ -43,6 +43,8 @@ pub enum SetupError {
     Migrate(sea_orm::DbErr),
     #[error("loading reference data failed: {0}")]
     Reference(super::Error),
+    #[error("repairing approvals without a certificate failed: {0}")]
+    Repair(super::Error),
     #[error("reading the database failed: {0}")]
     Read(sea_orm::DbErr),
     #[error("loading the demo data set failed: {0}")]
@@ -73,6 +75,23 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, Se
         })?;
     crate::store::migrate(&db).await.map_err(SetupError::Migrate)?;
     reference::load(&db).await.map_err(SetupError::Reference)?;
+    let repair = super::records::repair_stuck_approvals(&db, chrono::Utc::now())
+        .await
+        .map_err(SetupError::Repair)?;
+    for id in &repair.repaired {
+        tracing::warn!(
+            record = id,
+            "record was approved without its certificate: put back to awaiting approval"
+        );
+    }
+    for (id, why) in &repair.left {
+        tracing::error!(
+            record = id,
+            why,
+            "record approved without its certificate could not be repaired"
+        );
+        eprintln!("metrocal: record {id} is approved without its certificate and was left as it is: {why}");
+    }
     if config.demo_data {
         let orgs = crate::store::entities::organisation::Entity::find()
             .count(&db)

@@ -199,3 +199,25 @@ pub async fn standards_calibrated_on<C: ConnectionTrait>(
         .await?;
     Ok(rows.into_iter().collect())
 }
+
+/// Records approved without the certificate the approval should have issued: what an
+/// approval that committed before its certificate left behind (before the two were one
+/// transaction).
+pub async fn approved_without_certificate<C: ConnectionTrait>(db: &C) -> Result<Vec<calibration_record::Model>, DbErr> {
+    calibration_record::Entity::find()
+        .filter(calibration_record::Column::Status.eq("approved"))
+        .filter(calibration_record::Column::CertificateId.is_null())
+        .order_by_asc(calibration_record::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Removes a record's signatures in one duty (`approver`); how many went.
+pub async fn delete_signatures<C: ConnectionTrait>(db: &C, record: i32, role: &str) -> Result<u64, DbErr> {
+    Ok(record_signature::Entity::delete_many()
+        .filter(record_signature::Column::RecordId.eq(record))
+        .filter(record_signature::Column::Role.eq(role))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -510,3 +510,144 @@ async fn two_records_racing_for_one_work_order_are_one_201_and_one_409() {
         1
     );
 }
+
+/// Issue 20, defect 1: an approval that cannot become a certificate commits nothing. A
+/// record calibrated "tomorrow" (within the one-day slack a record allows) cannot be
+/// issued today; the approver is told why, the record stays reviewed with the work order
+/// awaiting review, and the approval can be tried again (before, the approval committed
+/// first and every later attempt answered 409 "nothing is left to sign").
+#[rocket::async_test]
+async fn an_approval_that_cannot_issue_leaves_the_record_reviewed() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let tomorrow = (crate::support::today() + chrono::Duration::days(1)).to_string();
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": tomorrow,
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{record}/sign");
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    for (u, want) in [(&technician, "recorded"), (&reviewer, "reviewed")] {
+        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
+        assert_eq!((status, s["status"].as_str()), (200, Some(want)), "{s}");
+    }
+    let certificates = app.count("certificates").await;
+    for attempt in 1..=2 {
+        let (status, e) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
+        assert_eq!(status, 422, "attempt {attempt}: {e}");
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM calibration_records WHERE id = {record} AND status = 'reviewed' \
+                 AND certificate_id IS NULL"
+            ))
+            .await,
+            1,
+            "attempt {attempt}: the record is still reviewed"
+        );
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM record_signatures WHERE record_id = {record} AND role = 'approver'"
+            ))
+            .await,
+            0,
+            "attempt {attempt}: no approval signature stands"
+        );
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'awaiting_review'"
+            ))
+            .await,
+            1
+        );
+        assert_eq!(app.count("certificates").await, certificates);
+    }
+}
+
+/// Issue 20, defect 1, in databases written before the fix: a record approved without its
+/// certificate is put back to awaiting approval at start (the approval signature goes,
+/// audited), and the approver can then approve it; one whose work order moved on is left
+/// and reported.
+#[rocket::async_test]
+async fn records_stuck_approved_without_a_certificate_are_repaired() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{record}/sign");
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    for u in [&technician, &reviewer] {
+        assert_eq!(app.post_as(u, &sign, json!({"password": PASSWORD})).await.0, 200);
+    }
+    // What the old approval left behind: approved, the approver's signature, no certificate.
+    app.sql(&format!(
+        "UPDATE calibration_records SET status = 'approved' WHERE id = {record}"
+    ))
+    .await;
+    app.sql(&format!(
+        "INSERT INTO record_signatures (record_id, user_id, name, role, meaning, content_sha256, signed_at) \
+         VALUES ({record}, {}, 'A', 'approver', '批准 / approved', 'x', '2026-11-28T08:00:00Z')",
+        approver.id
+    ))
+    .await;
+    let (status, _) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!(status, 409, "stuck: nothing is left to sign");
+    let db = metrocal::store::connect(&app.url).await.unwrap();
+    let repair = metrocal::service::records::repair_stuck_approvals(&db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((repair.repaired, repair.left), (vec![record as i32], vec![]));
+    assert_eq!(app.events("record.approval_undone").await, 1);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM record_signatures WHERE record_id = {record} AND role = 'approver'"
+        ))
+        .await,
+        0
+    );
+    let (status, s) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("issued")), "{s}");
+    // Run again, nothing is left to repair.
+    let again = metrocal::service::records::repair_stuck_approvals(&db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(again.repaired.is_empty() && again.left.is_empty(), "{again:?}");
+    // One whose work order moved on is reported, not touched.
+    app.sql(&format!(
+        "UPDATE calibration_records SET status = 'approved', certificate_id = NULL WHERE id = {record}"
+    ))
+    .await;
+    let left = metrocal::service::records::repair_stuck_approvals(&db, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(left.repaired, Vec::<i32>::new());
+    assert_eq!(left.left.len(), 1, "{left:?}");
+    assert!(left.left[0].1.contains("completed"), "{left:?}");
+}

@@ -54,10 +54,11 @@ pub async fn correct_readings(
     let unit = k
         .unit(&p.unit)
         .ok_or_else(|| Error::Internal("record point without a unit".into()))?;
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let error_si = crate::domain::records::indication_error("readings", &values, |v| unit.to_si(v), p.reference_si)
+        .map_err(|x| Error::invalid(vec![x]))?;
     let old = p.readings.clone();
     p.readings = serde_json::to_string(&list).unwrap_or_default();
-    p.error_si = unit.to_si(mean) - p.reference_si;
+    p.error_si = error_si;
     p.decision = match (DecisionRule::parse(&r.decision_rule), p.mpe_si) {
         (Some(rule), Some(m)) => Some(
             decide(rule, p.error_si, m, p.u_si * r.guard_multiple)

@@ -18,11 +18,13 @@ pub use crate::domain::records::{PointInput, RecordInput};
 
 mod correct;
 mod create;
+mod repair;
 mod sign;
 mod view;
 
 pub use correct::correct_readings;
 pub use create::record;
+pub use repair::{repair_stuck_approvals, Repair};
 pub(crate) use sign::RecordContent;
 pub use sign::{sign, Signed};
 pub use view::{

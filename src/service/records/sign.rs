@@ -123,11 +123,13 @@ pub async fn sign(
         },
     )
     .await?;
-    txn.commit().await?;
     let mut out = Signed {
         status: next.to_owned(),
         certificate: None,
     };
+    // The approval, the certificate, the calibration it records and the completed work
+    // order are one transaction: a record that cannot become a certificate is not
+    // approved (it stays reviewed, and the approver is told why).
     if duty == Duty::Approve {
         let mut signatures = signatures;
         signatures.push(record_signature::Model {
@@ -147,10 +149,11 @@ pub async fn sign(
             standards: &standards,
             signatures: &signatures,
         };
-        let c = issue_for(actor, db, keys, &content, today, now).await?;
+        let c = issue_for(&txn, actor, keys, &content, today, now).await?;
         out.status = "issued".into();
         out.certificate = Some(c);
     }
+    txn.commit().await?;
     Ok(out)
 }
 
@@ -168,18 +171,18 @@ pub(crate) struct RecordContent<'a> {
 /// link of the calibration (`calibrations`, source `recorded`), the record marked issued
 /// and the work order completed.
 async fn issue_for(
+    txn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
-    db: &DatabaseConnection,
     keys: &KeyStore,
     content: &RecordContent<'_>,
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<String> {
     let (r, w, points, standard_ids) = (content.record, content.work_order, content.points, content.standards);
-    let (snapshot, verdict) = crate::service::certificates::record_snapshot(db, content, today).await?;
-    let c = crate::service::certificates::issue(
+    let (snapshot, verdict) = crate::service::certificates::record_snapshot(txn, content, today).await?;
+    let c = crate::service::certificates::issue_in(
+        txn,
         actor,
-        db,
         keys,
         crate::service::certificates::IssueRequest {
             lab_id: w.lab_id,
@@ -190,10 +193,9 @@ async fn issue_for(
         now,
     )
     .await?;
-    let txn = crate::store::begin(db).await?;
-    q::set_status(&txn, r.id, "approved", "issued", Some(c.id), now).await?;
+    q::set_status(txn, r.id, "approved", "issued", Some(c.id), now).await?;
     crate::store::work_orders::move_work_order(
-        &txn,
+        txn,
         w.id,
         crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
         crate::domain::work_orders::WorkOrderStatus::Completed.as_str(),
@@ -204,7 +206,7 @@ async fn issue_for(
     // The calibration as a traceability link: the item against the first standard used.
     let first = points.first();
     crate::store::traceability::insert_calibration(
-        &txn,
+        txn,
         calibration::ActiveModel {
             item_kind: Set(w.item_kind.clone()),
             item_id: Set(w.item_id),
@@ -232,6 +234,5 @@ async fn issue_for(
         },
     )
     .await?;
-    txn.commit().await?;
     Ok(c.number)
 }
