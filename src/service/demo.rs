@@ -108,8 +108,8 @@ async fn record_and_sign(
     let technician = Actor::system("李明（示例检定员 / sample technician）");
     let reviewer = Actor::system("王芳（示例核验员 / sample reviewer）");
     let approver = Actor::system("陈刚（示例批准人 / sample approver）");
-    let r = super::records::record(&technician, db, work_order, &input, now).await?;
     let today = day(ISSUED_ON);
+    let r = super::records::record(&technician, db, work_order, &input, today, now).await?;
     for signer in [&technician, &reviewer, &approver] {
         let s = super::records::sign(signer, db, keys, r.id, "", "demo", today, now).await?;
         if let Some(number) = s.certificate {

@@ -95,7 +95,7 @@ async fn record_form_page(id: i32, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> 
 #[post("/work-orders/<id>/record", data = "<form>")]
 async fn record_save_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let input = input_from_form(&form);
-    match svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await {
+    match svc::record(&actor, &db.0, id, &input, ui.today(), chrono::Utc::now()).await {
         Ok(r) => Ok(Page::redirect(format!("/records/{}", r.id))),
         Err(e @ Error::Invalid { .. }) => {
             let messages = e.field_messages();
@@ -206,12 +206,13 @@ pub async fn record_api(
     data: Data<'_>,
     db: &State<Db>,
     actor: Actor,
+    today: super::Today,
 ) -> ApiResult<(Status, Json<crate::service::records::Record>)> {
     let body = super::body::read_body(data).await?;
     let input: RecordInput = super::body::json_input(&body)?;
     Ok((
         Status::Created,
-        Json(svc::record(&actor, &db.0, id, &input, chrono::Utc::now()).await?),
+        Json(svc::record(&actor, &db.0, id, &input, today.0, chrono::Utc::now()).await?),
     ))
 }
 

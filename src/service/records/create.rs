@@ -9,7 +9,8 @@ use crate::store::records as q;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 
-/// Records the results of a work order in calibration. Every field is checked and every
+/// Records the results of a work order in calibration, on `today` of the app's clock (a
+/// calibration is not recorded before it is done). Every field is checked and every
 /// error named (`domain::records::draft`); units must be of the quantity's kind; the
 /// standards must be the laboratory's, valid on the day (their own calibration and their
 /// assessment certificate) and cover every point's nominal value.
@@ -18,11 +19,12 @@ pub async fn record(
     db: &DatabaseConnection,
     work_order_id: i32,
     input: &RecordInput,
+    today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Record> {
     let w = work_order_for(actor, db, work_order_id, &[Role::Technician]).await?;
     may_record(db, &w).await?;
-    let ctx = record_context(db, &w, input, now.date_naive()).await?;
+    let ctx = record_context(db, &w, input, today).await?;
     let d = crate::domain::records::draft(input, &ctx).map_err(Error::invalid)?;
     let txn = crate::store::begin(db).await?;
     // Again inside the transaction: the order may have moved, or been recorded, since.
