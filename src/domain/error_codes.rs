@@ -1,6 +1,6 @@
 //! Every error code metrocal answers with, in one place. A code is the stable name of
-//! a rule that input broke (`record.dates_out_of_order`) or of a refusal
-//! (`conflict.duplicate`): the API returns it beside the message, and pages look up
+//! a rule that input broke (`record.dates_out_of_order`), of a refusal
+//! (`conflict.duplicate`) or of an answer's kind (`not_found`, `forbidden`, `busy`): the API returns it beside the message, and pages look up
 //! the reader's wording under `err_<code>` in `src/web/i18n/zh-CN.json` and `en.json`.
 //!
 //! A test reads the sources and refuses a code that is not listed here; another refuses
@@ -19,6 +19,7 @@ pub const CODES: &[&str] = &[
     "budget.title_missing",
     "budget.title_too_long",
     "budget.too_many_inputs",
+    "busy",
     "capacity.out_of_range",
     "certificate.changes_invalid",
     "certificate.changes_too_deep",
@@ -63,6 +64,8 @@ pub const CODES: &[&str] = &[
     "field.number",
     "field.required",
     "field.too_long",
+    "forbidden",
+    "internal",
     "interval.decided",
     "interval.decision_invalid",
     "interval.item_unknown",
@@ -72,6 +75,7 @@ pub const CODES: &[&str] = &[
     "interval.no_fit",
     "interval.same_person",
     "interval.scope_invalid",
+    "invalid",
     "list.category_invalid",
     "list.city_unknown",
     "list.expiring_invalid",
@@ -87,6 +91,7 @@ pub const CODES: &[&str] = &[
     "logbook.description_required",
     "logbook.kind_invalid",
     "login.failed",
+    "not_found",
     "organisation.code_invalid",
     "organisation.code_taken",
     "organisation.kind_invalid",
@@ -100,6 +105,7 @@ pub const CODES: &[&str] = &[
     "password.too_long",
     "password.too_short",
     "password.unchanged",
+    "password_change_required",
     "plan.lab_required",
     "plan.weeks_out_of_range",
     "quantity.missing",
@@ -171,6 +177,7 @@ pub const CODES: &[&str] = &[
     "standard.range_inverted",
     "standard.regulator_field",
     "standard.status_invalid",
+    "throttled",
     "token.name_too_long",
     "traceability.certificate_duplicate",
     "traceability.certificate_missing",
@@ -190,6 +197,7 @@ pub const CODES: &[&str] = &[
     "traceability.tur_limit_invalid",
     "traceability.uncertainty_not_positive",
     "traceability.valid_before_calibrated",
+    "unauthenticated",
     "uncertainty.beta_invalid",
     "uncertainty.correlation_distribution",
     "uncertainty.correlation_not_psd",

@@ -331,3 +331,34 @@ impl From<DbErr> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn every_kind_of_answer_has_its_code_in_the_catalogue() {
+        let kinds = [
+            Error::NotFound { what: "record" },
+            Error::Unauthenticated,
+            Error::Forbidden,
+            Error::PasswordChangeRequired,
+            Error::Throttled {
+                retry_at: chrono::Utc::now(),
+            },
+            Error::Invalid {
+                message: String::new(),
+                fields: vec![],
+            },
+            Error::Busy { retry_after_secs: 1 },
+            Error::Internal(String::new()),
+        ];
+        for e in kinds {
+            assert!(
+                crate::domain::error_codes::is_known(e.code()),
+                "{} is not in the catalogue",
+                e.code()
+            );
+        }
+    }
+}
