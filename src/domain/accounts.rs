@@ -208,8 +208,9 @@ pub enum Duty {
 }
 
 /// Segregation of duties (ISO/IEC 17025 §7.8.1.1; JJF 1069 on 检定、核验、批准): the
-/// person who recorded a result may not review or approve it, and the reviewer may
-/// not approve it. `earlier` are the users who signed the earlier steps.
+/// person who recorded a result (entered it, corrected it or signed it as performed) may
+/// not review or approve it, and the reviewer may not approve it. `earlier` are the users
+/// who took part in the earlier steps.
 pub fn check_segregation(duty: Duty, signer: i32, earlier: &[(Duty, i32)]) -> Result<(), Error> {
     match earlier.iter().find(|(d, who)| *who == signer && *d != duty) {
         None => Ok(()),
@@ -217,7 +218,7 @@ pub fn check_segregation(duty: Duty, signer: i32, earlier: &[(Duty, i32)]) -> Re
             "signer",
             "duty.segregation",
             format!(
-                "you signed the {} step of this record, so you cannot sign its {} step",
+                "you took part in the {} step of this record, so you cannot sign its {} step",
                 duty_name(*d),
                 duty_name(duty)
             ),

@@ -651,3 +651,38 @@ async fn records_stuck_approved_without_a_certificate_are_repaired() {
     assert_eq!(left.left.len(), 1, "{left:?}");
     assert!(left.left[0].1.contains("completed"), "{left:?}");
 }
+
+/// Issue 20, defect 3: who entered the results may not review them, even when another
+/// technician signed "performed" (before, only signatures counted).
+#[rocket::async_test]
+async fn the_author_of_the_results_may_not_review_them() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
+    let author = app.user_in("technician,reviewer", INSTITUTE).await;
+    let (status, r) = app
+        .post_as(
+            &author,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let sign = format!("/api/v1/records/{}/sign", r["id"]);
+    let second = app.user_in("technician", INSTITUTE).await;
+    let (status, s) = app.post_as(&second, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("recorded")), "{s}");
+    let (status, e) = app.post_as(&author, &sign, json!({"password": PASSWORD})).await;
+    assert!(
+        status == 422 && field(&e, "signer").is_some(),
+        "the author reviewed: {status} {e}"
+    );
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let (status, s) = app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("reviewed")), "{s}");
+}

@@ -56,7 +56,7 @@ pub async fn sign(
     let w = work_order_for(actor, db, r.work_order_id, &[role]).await?;
     let signatures = q::signatures_of(db, r.id).await?;
     if let Some(p) = actor.principal() {
-        let earlier: Vec<(Duty, i32)> = signatures
+        let mut earlier: Vec<(Duty, i32)> = signatures
             .iter()
             .filter_map(|s| {
                 let d = match s.role.as_str() {
@@ -67,6 +67,14 @@ pub async fn sign(
                 s.user_id.map(|u| (d, u))
             })
             .collect();
+        // Who entered or corrected the results did the recording, whoever signed it.
+        earlier.extend(r.created_by.map(|u| (Duty::Record, u)));
+        earlier.extend(
+            q::edits_of(db, r.id)
+                .await?
+                .into_iter()
+                .filter_map(|e| e.edited_by.map(|u| (Duty::Record, u))),
+        );
         check_segregation(duty, p.user_id, &earlier).map_err(|e| Error::invalid(vec![e]))?;
     }
     crate::service::accounts::confirm_password(actor, db, password, client_addr, now).await?;
