@@ -330,6 +330,15 @@ pub async fn move_to(
     if note.chars().count() > 1000 {
         return Err(Error::field("note", "field.too_long", "at most 1000 characters"));
     }
+    // Once its results are recorded, the order follows its record: it ends with the
+    // record's certificate, not by being cancelled under it.
+    if to == WorkOrderStatus::Cancelled && crate::store::records::of_work_order(&txn, id).await?.is_some() {
+        return Err(Error::Conflict {
+            code: "work_order.has_record",
+            message: "its results are recorded: a work order with a record ends with its certificate".into(),
+            fields: vec![],
+        });
+    }
     if q::move_work_order(&txn, id, from.as_str(), to.as_str(), note, now).await? == 0 {
         return Err(Error::Conflict {
             code: "work_order.moved",

@@ -686,3 +686,63 @@ async fn the_author_of_the_results_may_not_review_them() {
     let (status, s) = app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await;
     assert_eq!((status, s["status"].as_str()), (200, Some("reviewed")), "{s}");
 }
+
+/// Issue 20, defect 4 (first part): once a record exists its work order follows it. A
+/// scheduler cannot cancel the order under a signed record (before: cancelled, and the
+/// review and approval still issued a certificate), and a record whose order was
+/// cancelled in an older database is not reviewed.
+#[rocket::async_test]
+async fn a_work_order_with_a_record_is_not_cancelled_under_it() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let sign = format!("/api/v1/records/{}/sign", r["id"]);
+    assert_eq!(
+        app.post_as(&technician, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    let scheduler = app.user_in("scheduler", INSTITUTE).await;
+    let (status, e) = app
+        .post_as(
+            &scheduler,
+            &format!("/api/v1/work-orders/{wo}/status"),
+            json!({"status": "cancelled", "note": "客户撤回"}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("work_order.has_record")),
+        "{e}"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'awaiting_review'"
+        ))
+        .await,
+        1
+    );
+    // An order cancelled under its record before this rule: its record is not reviewed.
+    app.sql(&format!("UPDATE work_orders SET status = 'cancelled' WHERE id = {wo}"))
+        .await;
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let (status, e) = app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("record.work_order_closed")),
+        "{e}"
+    );
+}

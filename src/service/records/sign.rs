@@ -54,6 +54,14 @@ pub async fn sign(
         }
     };
     let w = work_order_for(actor, db, r.work_order_id, &[role]).await?;
+    // Reviewed and approved only while its work order awaits that review.
+    if duty != Duty::Record && w.status != crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str() {
+        return Err(Error::Conflict {
+            code: "record.work_order_closed",
+            message: format!("its work order is {}; the record is not signed further", w.status),
+            fields: vec![],
+        });
+    }
     let signatures = q::signatures_of(db, r.id).await?;
     if let Some(p) = actor.principal() {
         let mut earlier: Vec<(Duty, i32)> = signatures
