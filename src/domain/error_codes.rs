@@ -250,6 +250,7 @@ pub const CODES: &[&str] = &[
     "user.role_required",
     "user.role_unknown",
     "verify.file_missing",
+    "work_order.completed_by_certificate",
     "work_order.has_record",
     "work_order.item_unknown",
     "work_order.kind_invalid",

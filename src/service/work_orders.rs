@@ -21,8 +21,8 @@ fn movers(to: WorkOrderStatus) -> &'static [Role] {
     use WorkOrderStatus::*;
     match to {
         Received | InCalibration | AwaitingReview => &[Role::Technician, Role::Scheduler, Role::InstituteAdmin],
-        // Completion follows the review (核验).
-        Completed => &[Role::Reviewer, Role::Approver, Role::InstituteAdmin],
+        // Nobody by hand: the issue of the record's certificate completes the order.
+        Completed => &[],
         Cancelled => PLANNERS,
         Planned => &[],
     }
@@ -307,6 +307,13 @@ pub async fn move_to(
             format!("one of: {}", WorkOrderStatus::choices()),
         )
     })?;
+    if to == WorkOrderStatus::Completed {
+        return Err(Error::field(
+            "status",
+            "work_order.completed_by_certificate",
+            "a work order is completed by the issue of its record's certificate",
+        ));
+    }
     let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);
     if !own || !actor.may(movers(to)) {
         return Err(actor.forbidden());
