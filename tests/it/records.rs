@@ -472,6 +472,26 @@ async fn in_calibration(app: &TestApp, serial: &str) -> (i64, i64) {
     (standard, wo)
 }
 
+/// A one-point gauge-block record of `wo` entered by `user`, calibrated on `calibrated_on`
+/// against `standard`: the record as the API answered it (201).
+async fn one_point_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64, calibrated_on: &str) -> Value {
+    let (status, r) = app
+        .post_as(
+            user,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": calibrated_on,
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    r
+}
+
 async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
     u.api(app.client.get(format!("/api/v1/records/{record}")))
         .dispatch()
@@ -522,20 +542,7 @@ async fn an_approval_that_cannot_issue_leaves_the_record_reviewed() {
     let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
     let technician = app.user_in("technician", INSTITUTE).await;
     let tomorrow = (crate::support::today() + chrono::Duration::days(1)).to_string();
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": tomorrow,
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
-                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
+    let r = one_point_record(&app, &technician, wo, standard, &tomorrow).await;
     let record = r["id"].as_i64().unwrap();
     let sign = format!("/api/v1/records/{record}/sign");
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
@@ -585,20 +592,7 @@ async fn records_stuck_approved_without_a_certificate_are_repaired() {
     let app = TestApp::demo().await;
     let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
     let technician = app.user_in("technician", INSTITUTE).await;
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
-                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
     let record = r["id"].as_i64().unwrap();
     let sign = format!("/api/v1/records/{record}/sign");
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
@@ -659,20 +653,7 @@ async fn the_author_of_the_results_may_not_review_them() {
     let app = TestApp::demo().await;
     let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
     let author = app.user_in("technician,reviewer", INSTITUTE).await;
-    let (status, r) = app
-        .post_as(
-            &author,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
-                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
+    let r = one_point_record(&app, &author, wo, standard, "2026-11-24").await;
     let sign = format!("/api/v1/records/{}/sign", r["id"]);
     let second = app.user_in("technician", INSTITUTE).await;
     let (status, s) = app.post_as(&second, &sign, json!({"password": PASSWORD})).await;
@@ -696,20 +677,7 @@ async fn a_work_order_with_a_record_is_not_cancelled_under_it() {
     let app = TestApp::demo().await;
     let (standard, wo) = in_calibration(&app, "GB-100-0777").await;
     let technician = app.user_in("technician", INSTITUTE).await;
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
-                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
     let sign = format!("/api/v1/records/{}/sign", r["id"]);
     assert_eq!(
         app.post_as(&technician, &sign, json!({"password": PASSWORD})).await.0,
