@@ -3,8 +3,10 @@
 //! measurement uncertainty and certificates.
 //!
 //! Layers, from the bottom: [`domain`] (pure rules), [`store`] (persistence),
-//! [`service`] (use cases and authorization), [`web`] (Rocket). See docs/architecture.md.
+//! [`service`] (use cases and authorization), [`web`] (Rocket), and on top [`cli`], the
+//! command line that src/main.rs runs. See docs/architecture.md.
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod render;

@@ -1,8 +1,7 @@
-//! The metrocal command line: parses arguments, calls the services, prints (src/cli/).
+//! The metrocal command line: parses arguments, calls the services, prints. The program
+//! lives in the library (`metrocal::cli::main`, src/cli/), so that the release build
+//! compiles what the commands run once, for the library, and not again for the binary.
 
-mod cli;
-
-use clap::Parser;
 use std::process::ExitCode;
 
 /// mimalloc: the bulk import allocates and frees millions of small strings beside
@@ -12,20 +11,5 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    metrocal::tune_allocator();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,rocket=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = cli::Cli::parse();
-    match rocket::execute(cli::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("metrocal: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    metrocal::cli::main()
 }

@@ -1,8 +1,8 @@
 //! User accounts and API tokens at the operator's terminal.
 
 use super::{field_errors, open, Cli};
+use crate::service::{accounts, Actor};
 use clap::Subcommand;
-use metrocal::service::{accounts, Actor};
 
 #[derive(Subcommand)]
 pub enum UserCommand {

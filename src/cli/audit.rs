@@ -1,9 +1,9 @@
 //! The audit trail: its head, and a walk of the whole hash chain.
 
 use super::{open, Cli};
+use crate::domain::audit::Head;
+use crate::service::audit;
 use clap::Subcommand;
-use metrocal::domain::audit::Head;
-use metrocal::service::audit;
 
 #[derive(Subcommand)]
 pub enum AuditCommand {

@@ -6,7 +6,7 @@ use std::path::Path;
 pub async fn backup(cli: &Cli, out: &Path) -> Result<(), String> {
     let config = config(cli)?;
     let db = open(cli).await?;
-    let print = metrocal::service::backup::backup(&db, &config.database_url, out)
+    let print = crate::service::backup::backup(&db, &config.database_url, out)
         .await
         .map_err(field_errors)?;
     println!("{}", out.display());
@@ -16,20 +16,20 @@ pub async fn backup(cli: &Cli, out: &Path) -> Result<(), String> {
 
 pub async fn restore(cli: &Cli, file: &Path, replace: bool) -> Result<(), String> {
     let config = config(cli)?;
-    let print = metrocal::service::backup::restore(&config.database_url, file, replace)
+    let print = crate::service::backup::restore(&config.database_url, file, replace)
         .await
         .map_err(field_errors)?;
     println!(
         "restored {} into {}",
         file.display(),
-        metrocal::redact(&config.database_url)
+        crate::redact(&config.database_url)
     );
     print_fingerprint(&print);
     Ok(())
 }
 
 /// What a database holds, to compare a backup with its source.
-fn print_fingerprint(f: &metrocal::service::backup::Fingerprint) {
+fn print_fingerprint(f: &crate::service::backup::Fingerprint) {
     for (table, n) in &f.counts {
         println!("{table:<22}{n:>10}");
     }

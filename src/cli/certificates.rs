@@ -1,8 +1,8 @@
 //! Issued certificates: verify, export, withdraw, amend, and a laboratory's signing key.
 
 use super::{config, field_errors, open, today, Cli, Format};
+use crate::service::Actor;
 use clap::Subcommand;
-use metrocal::service::Actor;
 
 #[derive(Subcommand)]
 pub enum CertificateCommand {
@@ -52,7 +52,7 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
         CertificateCommand::Verify { file, format } => {
             let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
             let db = open(cli).await?;
-            let v = metrocal::service::certificates::verify_file(&db, &bytes)
+            let v = crate::service::certificates::verify_file(&db, &bytes)
                 .await
                 .map_err(field_errors)?;
             match format {
@@ -80,7 +80,7 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
         }
         CertificateCommand::Export { number, out } => {
             let db = open(cli).await?;
-            let files = metrocal::service::certificates::files(&db, number)
+            let files = crate::service::certificates::files(&db, number)
                 .await
                 .map_err(field_errors)?;
             std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -93,12 +93,12 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
         CertificateCommand::RotateKey { lab } => {
             let config = config(cli)?;
             let db = open(cli).await?;
-            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
-            let org = metrocal::store::organisations::organisation_by_code(&db, lab.trim())
+            let keys = crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let org = crate::store::organisations::organisation_by_code(&db, lab.trim())
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("--lab: no organisation {lab}"))?;
-            let key_id = metrocal::service::certificates::rotate_key(
+            let key_id = crate::service::certificates::rotate_key(
                 &Actor::system("cli certificate rotate-key"),
                 &db,
                 &keys,
@@ -111,7 +111,7 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
         }
         CertificateCommand::Withdraw { number, reason } => {
             let db = open(cli).await?;
-            metrocal::service::certificates::withdraw(
+            crate::service::certificates::withdraw(
                 &Actor::system("cli certificate withdraw"),
                 &db,
                 number,
@@ -134,9 +134,9 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", changes.display()))?;
             let config = config(cli)?;
             let db = open(cli).await?;
-            let keys = metrocal::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let keys = crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             let today = today(cli)?;
-            let c = metrocal::service::certificates::amend(
+            let c = crate::service::certificates::amend(
                 &Actor::system("cli certificate amend"),
                 &db,
                 &keys,

@@ -2,11 +2,11 @@
 //! or nothing), exporting the register.
 
 use super::{config, Cli};
+use crate::service::generate::{generate as write_data_set, Spec};
+use crate::service::transfer::{self, Bundle, Progress};
+use crate::service::Actor;
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use metrocal::service::generate::{generate as write_data_set, Spec};
-use metrocal::service::transfer::{self, Bundle, Progress};
-use metrocal::service::Actor;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
@@ -27,7 +27,7 @@ pub fn generate(standards: usize, seed: u64, out: &Path, as_of: NaiveDate) -> Re
 pub async fn import(cli: &Cli, dir: &Path) -> Result<(), String> {
     let mut config = config(cli)?;
     config.demo_data = false;
-    let db = metrocal::setup_database(&config).await?;
+    let db = crate::setup_database(&config).await?;
     let started = Instant::now();
     let bundle = Bundle::from_dir(dir).map_err(|e| e.to_string())?;
     let summary = transfer::import(&Actor::system("cli"), &db, &bundle, chrono::Utc::now(), &Bar::new())
@@ -48,7 +48,7 @@ pub async fn import(cli: &Cli, dir: &Path) -> Result<(), String> {
 pub async fn export(cli: &Cli, out: &Path) -> Result<(), String> {
     let mut config = config(cli)?;
     config.demo_data = false;
-    let db = metrocal::setup_database(&config).await?;
+    let db = crate::setup_database(&config).await?;
     let summary = transfer::export(&Actor::system("cli"), &db, out, &Bar::new())
         .await
         .map_err(|e| e.to_string())?;

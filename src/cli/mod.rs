@@ -14,9 +14,9 @@ mod server;
 mod traceability;
 mod uncertainty;
 
+use crate::config::AppConfig;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
-use metrocal::config::AppConfig;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -108,6 +108,29 @@ enum Format {
     Json,
 }
 
+/// The whole program behind `src/main.rs`: logging, the command line, the command. Not
+/// generic and not async, so that everything it runs is compiled once, in the library:
+/// when the binary called `rocket::execute(run(cli))` itself, the release build compiled
+/// every future the commands reach a second time for the binary (66 s of the build).
+pub fn main() -> std::process::ExitCode {
+    crate::tune_allocator();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,rocket=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match rocket::execute(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("metrocal: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the command the operator gave (`serve` when none).
 pub async fn run(cli: Cli) -> Result<(), String> {
     match cli.command.as_ref().unwrap_or(&Command::Serve) {
@@ -144,18 +167,18 @@ fn config(cli: &Cli) -> Result<AppConfig, String> {
 
 /// Today as the server would take it: the configured day, or the date in Asia/Shanghai.
 fn today(cli: &Cli) -> Result<NaiveDate, String> {
-    Ok(metrocal::web::Clock(config(cli)?.today).today())
+    Ok(crate::web::Clock(config(cli)?.today).today())
 }
 
 /// Opens and migrates the database, without the demo data.
 async fn open(cli: &Cli) -> Result<sea_orm::DatabaseConnection, String> {
     let mut config = config(cli)?;
     config.demo_data = false;
-    Ok(metrocal::setup_database(&config).await?)
+    Ok(crate::setup_database(&config).await?)
 }
 
 /// A service error with every field named, for the terminal.
-fn field_errors(e: metrocal::service::Error) -> String {
+fn field_errors(e: crate::service::Error) -> String {
     let fields = e.field_messages();
     if fields.is_empty() {
         e.to_string()

@@ -1,9 +1,9 @@
 //! The daily schedule run and the automatic planner.
 
 use super::{config, field_errors, open, today, Cli, Format};
+use crate::service::{schedule, Actor};
 use chrono::NaiveDate;
 use clap::Subcommand;
-use metrocal::service::{schedule, Actor};
 use std::time::Instant;
 
 #[derive(Subcommand)]
@@ -43,9 +43,9 @@ pub async fn run(cli: &Cli, command: &ScheduleCommand) -> Result<(), String> {
             let s = schedule::run_daily(&operator, &db, today, chrono::Utc::now())
                 .await
                 .map_err(field_errors)?;
-            let mailed = match metrocal::service::mail::Mailer::from_config(&config(cli)?)? {
+            let mailed = match crate::service::mail::Mailer::from_config(&config(cli)?)? {
                 Some(m) => Some(
-                    metrocal::service::mail::deliver(&db, &m, chrono::Utc::now())
+                    crate::service::mail::deliver(&db, &m, chrono::Utc::now())
                         .await
                         .map_err(|e| e.to_string())?,
                 ),
@@ -86,7 +86,7 @@ pub async fn run(cli: &Cli, command: &ScheduleCommand) -> Result<(), String> {
             let db = open(cli).await?;
             let start = date.map_or_else(|| today(cli), Ok)?;
             let started = Instant::now();
-            let plan = metrocal::service::planner::plan(&operator, &db, &Default::default(), start, *weeks)
+            let plan = crate::service::planner::plan(&operator, &db, &Default::default(), start, *weeks)
                 .await
                 .map_err(field_errors)?;
             match format {
@@ -100,7 +100,7 @@ pub async fn run(cli: &Cli, command: &ScheduleCommand) -> Result<(), String> {
 
 /// The planner's proposal for a terminal: the totals, the load week by week, the busiest
 /// laboratories, and every item whose due date cannot be met.
-fn plan_text(p: &metrocal::service::planner::Plan, seconds: f64) -> String {
+fn plan_text(p: &crate::service::planner::Plan, seconds: f64) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(

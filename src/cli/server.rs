@@ -4,9 +4,9 @@ use super::{config, Cli};
 
 pub async fn serve(cli: &Cli) -> Result<(), String> {
     let config = config(cli)?;
-    let rocket = metrocal::rocket(config).map_err(|e| format!("cannot prepare the data directory: {e}"))?;
+    let rocket = crate::rocket(config).map_err(|e| format!("cannot prepare the data directory: {e}"))?;
     rocket
-        .attach(metrocal::web::schedule::daily_job())
+        .attach(crate::web::schedule::daily_job())
         .launch()
         .await
         .map_err(|e| e.to_string())?;
@@ -16,7 +16,7 @@ pub async fn serve(cli: &Cli) -> Result<(), String> {
 pub async fn migrate(cli: &Cli) -> Result<(), String> {
     let mut config = config(cli)?;
     config.demo_data = false;
-    metrocal::setup_database(&config).await?;
-    println!("database {} is up to date", metrocal::redact(&config.database_url));
+    crate::setup_database(&config).await?;
+    println!("database {} is up to date", crate::redact(&config.database_url));
     Ok(())
 }

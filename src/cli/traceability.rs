@@ -1,9 +1,9 @@
 //! The province audit of every chain and the impact of a suspect reference.
 
 use super::{field_errors, open, today, Cli, Format};
+use crate::service::{traceability, Actor};
 use chrono::NaiveDate;
 use clap::Subcommand;
-use metrocal::service::{traceability, Actor};
 
 #[derive(Subcommand)]
 pub enum TraceabilityCommand {

@@ -1,8 +1,8 @@
 //! Evaluating an uncertainty problem from a file (docs/uncertainty.md).
 
 use super::Cli;
+use crate::domain::uncertainty;
 use clap::Subcommand;
-use metrocal::domain::uncertainty;
 
 #[derive(Subcommand)]
 pub enum UncertaintyCommand {
@@ -39,7 +39,7 @@ pub async fn run(_cli: &Cli, command: &UncertaintyCommand) -> Result<(), String>
             } else {
                 std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?
             };
-            let field = |e: metrocal::domain::Error| format!("{}: {}", e.field, e.message);
+            let field = |e: crate::domain::Error| format!("{}: {}", e.field, e.message);
             let problem = uncertainty::problem::parse_problem(&text).map_err(field)?;
             let mut limits = if *no_limits {
                 uncertainty::Limits::none()

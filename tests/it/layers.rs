@@ -74,3 +74,12 @@ fn the_services_import_no_web_and_the_web_reads_no_store() {
     ));
     assert!(found.is_empty(), "{found:#?}");
 }
+
+#[test]
+fn the_command_line_is_on_top() {
+    let mut found = Vec::new();
+    for layer in ["domain", "store", "render", "service", "web"] {
+        found.extend(offenders(layer, &["crate::cli"]));
+    }
+    assert!(found.is_empty(), "{found:#?}");
+}
