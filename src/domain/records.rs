@@ -7,6 +7,8 @@
 //! the budgets named, the CMC table) arrives as a [`RecordContext`], loaded in a fixed
 //! number of queries whatever the number of points and standards.
 
+pub mod workflow;
+
 use super::certificates::{self as cert, CmcLine};
 use super::conformity::{decide, DecisionRule};
 use super::register::parse_date;

@@ -4,6 +4,7 @@
 
 use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
+use crate::domain::records::workflow::RecordStatus;
 use crate::domain::work_orders::WorkOrderStatus;
 use crate::store::entities::work_order;
 use crate::store::work_orders::{self as q, WorkOrderFilter};
@@ -79,17 +80,26 @@ pub struct WorkOrderView {
     pub status_name: &'static str,
     /// The moves this actor may make, as (status, name).
     pub moves: Vec<(&'static str, &'static str)>,
+    /// Its record, once results are recorded: the id and the record's state.
+    pub record: Option<(i32, String)>,
 }
 
-fn view(actor: &Actor, w: work_order::Model, zh: bool) -> WorkOrderView {
+fn view(actor: &Actor, w: work_order::Model, record: Option<(i32, String)>, zh: bool) -> WorkOrderView {
     let status = WorkOrderStatus::parse(&w.status);
     let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);
+    // An order with a live record follows its record: completed by its certificate,
+    // cancelled only once the record is withdrawn.
+    let live_record = record
+        .as_ref()
+        .is_some_and(|(_, s)| s != RecordStatus::Withdrawn.as_str());
     let moves = status
         .map(|s| {
             WorkOrderStatus::ALL
                 .iter()
                 .copied()
                 .filter(|t| s.may_move_to(*t) && own && actor.may(movers(*t)))
+                .filter(|t| *t != WorkOrderStatus::Completed)
+                .filter(|t| !(live_record && *t == WorkOrderStatus::Cancelled))
                 .map(|t| (t.as_str(), if zh { t.name_zh() } else { t.name_en() }))
                 .collect()
         })
@@ -98,6 +108,7 @@ fn view(actor: &Actor, w: work_order::Model, zh: bool) -> WorkOrderView {
         status_name: status.map_or("", |s| if zh { s.name_zh() } else { s.name_en() }),
         order: w.into(),
         moves,
+        record,
     }
 }
 
@@ -160,13 +171,25 @@ pub async fn list(
         status: status.clone(),
     };
     let (rows, total) = q::work_orders(db, &f, offset, limit).await?;
+    let ids: Vec<i32> = rows.iter().map(|w| w.id).collect();
+    let mut records: std::collections::HashMap<i32, (i32, String)> = crate::store::records::of_work_orders(db, &ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.work_order_id, (r.id, r.status)))
+        .collect();
     Ok(WorkOrderList {
         total,
         offset,
         limit,
         side,
         status,
-        orders: rows.into_iter().map(|w| view(actor, w, zh)).collect(),
+        orders: rows
+            .into_iter()
+            .map(|w| {
+                let record = records.remove(&w.id);
+                view(actor, w, record, zh)
+            })
+            .collect(),
         may_create: actor.may(PLANNERS),
     })
 }
@@ -339,10 +362,16 @@ pub async fn move_to(
     }
     // Once its results are recorded, the order follows its record: it ends with the
     // record's certificate, not by being cancelled under it.
-    if to == WorkOrderStatus::Cancelled && crate::store::records::of_work_order(&txn, id).await?.is_some() {
+    // A withdrawn record (with its reason, audited) frees the order to be cancelled.
+    let record = crate::store::records::of_work_order(&txn, id).await?;
+    if to == WorkOrderStatus::Cancelled
+        && record.is_some_and(|r| r.status != crate::domain::records::workflow::RecordStatus::Withdrawn.as_str())
+    {
         return Err(Error::Conflict {
             code: "work_order.has_record",
-            message: "its results are recorded: a work order with a record ends with its certificate".into(),
+            message: "its results are recorded: a work order with a record ends with its certificate, \
+                      or is cancelled once the record is withdrawn"
+                .into(),
             fields: vec![],
         });
     }

@@ -2,10 +2,12 @@
 
 use super::entities::{
     calibration, calibration_record, cmc_entry, device, instrument, record_edit, record_point, record_signature,
-    record_standard,
+    record_standard, work_order,
 };
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 pub async fn by_id<C: ConnectionTrait>(db: &C, id: i32) -> Result<Option<calibration_record::Model>, DbErr> {
     calibration_record::Entity::find_by_id(id).one(db).await
@@ -220,4 +222,100 @@ pub async fn delete_signatures<C: ConnectionTrait>(db: &C, record: i32, role: &s
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// Moves a record from `from` to `to` with the reason of a return or a withdrawal (kept
+/// to show on the record); 0 when it was not in `from`.
+pub async fn set_status_with_reason<C: ConnectionTrait>(
+    db: &C,
+    id: i32,
+    from: &str,
+    to: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    Ok(calibration_record::Entity::update_many()
+        .col_expr(calibration_record::Column::Status, to.into())
+        .col_expr(calibration_record::Column::StatusReason, Some(reason.to_owned()).into())
+        .col_expr(calibration_record::Column::UpdatedAt, at.into())
+        .filter(calibration_record::Column::Id.eq(id))
+        .filter(calibration_record::Column::Status.eq(from))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Marks the record's signatures not yet void as void at `at`; how many.
+pub async fn void_signatures<C: ConnectionTrait>(db: &C, record: i32, at: DateTime<Utc>) -> Result<u64, DbErr> {
+    Ok(record_signature::Entity::update_many()
+        .col_expr(record_signature::Column::VoidedAt, Some(at).into())
+        .filter(record_signature::Column::RecordId.eq(record))
+        .filter(record_signature::Column::VoidedAt.is_null())
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The records of laboratory `lab` in one of `statuses`, the longest waiting first (by
+/// when they last moved), at most `limit`, each with its work order.
+pub async fn waiting_in<C: ConnectionTrait>(
+    db: &C,
+    lab: i32,
+    statuses: &[&str],
+    limit: u64,
+) -> Result<Vec<(calibration_record::Model, work_order::Model)>, DbErr> {
+    let of_lab = sea_orm::sea_query::Query::select()
+        .column(work_order::Column::Id)
+        .from(work_order::Entity)
+        .and_where(work_order::Column::LabId.eq(lab))
+        .to_owned();
+    let rows = calibration_record::Entity::find()
+        .filter(calibration_record::Column::Status.is_in(statuses.iter().copied()))
+        .filter(calibration_record::Column::WorkOrderId.in_subquery(of_lab))
+        .order_by_asc(calibration_record::Column::UpdatedAt)
+        .order_by_asc(calibration_record::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.work_order_id).collect();
+    let orders: std::collections::HashMap<i32, work_order::Model> = work_order::Entity::find()
+        .filter(work_order::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| orders.get(&r.work_order_id).cloned().map(|w| (r, w)))
+        .collect())
+}
+
+/// The signatures of the records `ids`, in one query.
+pub async fn signatures_of_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i32],
+) -> Result<Vec<record_signature::Model>, DbErr> {
+    record_signature::Entity::find()
+        .filter(record_signature::Column::RecordId.is_in(ids.iter().copied()))
+        .order_by_asc(record_signature::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The corrections of the records `ids`, in one query.
+pub async fn edits_of_many<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<record_edit::Model>, DbErr> {
+    record_edit::Entity::find()
+        .filter(record_edit::Column::RecordId.is_in(ids.iter().copied()))
+        .order_by_asc(record_edit::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The records of the work orders `ids`, in one query.
+pub async fn of_work_orders<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<Vec<calibration_record::Model>, DbErr> {
+    calibration_record::Entity::find()
+        .filter(calibration_record::Column::WorkOrderId.is_in(ids.iter().copied()))
+        .all(db)
+        .await
 }

@@ -20,7 +20,12 @@ pub fn api_routes() -> Vec<Route> {
 #[get("/")]
 async fn dashboard_page(db: &State<Db>, clock: &State<Clock>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let d = svc::province(&actor, &db.0, clock.today()).await?;
-    Ok(ui.render("dashboard.html", Status::Ok, minijinja::context! { d => Serde(d) }))
+    let queue = crate::service::records::queues(&actor, &db.0).await?;
+    Ok(ui.render(
+        "dashboard.html",
+        Status::Ok,
+        minijinja::context! { d => Serde(d), queue => Serde(queue) },
+    ))
 }
 
 /// The province dashboard: counts by city and discipline, progress toward the target,

@@ -61,6 +61,9 @@ impl utoipa::Modify for BearerAuth {
         super::records::record_view_api,
         super::records::sign_api,
         super::records::correct_api,
+        super::records::return_api,
+        super::records::withdraw_api,
+        super::records::queues_api,
         super::cmc::cmc_api,
         super::cmc::cmc_add_api,
         super::cmc::cmc_remove_api,
@@ -84,7 +87,7 @@ impl utoipa::Modify for BearerAuth {
         super::work_orders::create_api,
         super::work_orders::move_api,
     ),
-    components(schemas(ErrorBody, ErrorDetail, StandardInputDoc)),
+    components(schemas(ErrorBody, ErrorDetail, StandardInputDoc, crate::service::records::Queue, crate::service::records::QueueItem)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

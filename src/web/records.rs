@@ -14,11 +14,27 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 
 pub fn page_routes() -> Vec<Route> {
-    routes![record_form_page, record_save_page, record_page, sign_page, correct_page]
+    routes![
+        record_form_page,
+        record_save_page,
+        record_page,
+        sign_page,
+        correct_page,
+        return_page,
+        withdraw_page
+    ]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    routes![record_api, record_view_api, sign_api, correct_api]
+    routes![
+        record_api,
+        record_view_api,
+        sign_api,
+        correct_api,
+        return_api,
+        withdraw_api,
+        queues_api
+    ]
 }
 
 /// Rows of points the form offers.
@@ -161,6 +177,34 @@ async fn sign_page(
     }
 }
 
+/// The record's page again, with what was refused and why.
+async fn refused_page(db: &Db, actor: &Actor, ui: &Ui<'_>, id: i32, e: Error) -> PageResult {
+    let v = svc::view(actor, &db.0, id).await?;
+    Ok(ui.render(
+        "records/record.html",
+        Status::UnprocessableEntity,
+        minijinja::context! { v => Serde(&v), errors => Serde(e.field_messages()) },
+    ))
+}
+
+#[post("/records/<id>/return", data = "<form>")]
+async fn return_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    match svc::return_to_technician(&actor, &db.0, id, form.get("reason"), chrono::Utc::now()).await {
+        Ok(()) => Ok(Page::redirect(format!("/records/{id}"))),
+        Err(e @ Error::Invalid { .. }) => refused_page(db, &actor, &ui, id, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[post("/records/<id>/withdraw", data = "<form>")]
+async fn withdraw_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    match svc::withdraw(&actor, &db.0, id, form.get("reason"), chrono::Utc::now()).await {
+        Ok(()) => Ok(Page::redirect(format!("/records/{id}"))),
+        Err(e @ Error::Invalid { .. }) => refused_page(db, &actor, &ui, id, e).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[post("/records/<id>/points/<position>/readings", data = "<form>")]
 async fn correct_page(id: i32, position: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     match svc::correct_readings(
@@ -288,4 +332,58 @@ pub async fn correct_api(id: i32, position: i32, data: Data<'_>, db: &State<Db>,
     let b: CorrectBody = super::body::json_input(&body)?;
     svc::correct_readings(&actor, &db.0, id, position, &b.readings, &b.reason, chrono::Utc::now()).await?;
     Ok(Json(()))
+}
+
+#[derive(serde::Deserialize)]
+struct ReasonBody {
+    reason: String,
+}
+
+/// Returns a recorded or reviewed record to its technician (退回) with a `reason`: it
+/// reopens as a draft, its signatures become void (kept in its history), and its work
+/// order is back in calibration. A reviewer, or once reviewed the approver; never who
+/// entered or corrected its results.
+#[utoipa::path(
+    post, path = "/api/v1/records/{id}/return", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "returned"), (status = 403, description = "not a reviewer or approver of its laboratory"),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/records/<id>/return", data = "<data>")]
+pub async fn return_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
+    let body = super::body::read_body(data).await?;
+    let b: ReasonBody = super::body::json_input(&body)?;
+    svc::return_to_technician(&actor, &db.0, id, &b.reason, chrono::Utc::now()).await?;
+    Ok(Json(()))
+}
+
+/// Withdraws a record that will not become a certificate (撤回), with a `reason`: a
+/// scheduler or the institute's administrator. Its work order may then be cancelled.
+#[utoipa::path(
+    post, path = "/api/v1/records/{id}/withdraw", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 200, description = "withdrawn"), (status = 403, description = "not a scheduler or administrator of its laboratory"),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/records/<id>/withdraw", data = "<data>")]
+pub async fn withdraw_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Json<()>> {
+    let body = super::body::read_body(data).await?;
+    let b: ReasonBody = super::body::json_input(&body)?;
+    svc::withdraw(&actor, &db.0, id, &b.reason, chrono::Utc::now()).await?;
+    Ok(Json(()))
+}
+
+/// What waits for the caller, the longest waiting first: records to review, records to
+/// approve, and records returned to the technicians.
+#[utoipa::path(
+    get, path = "/api/v1/queues", tag = "certificates",
+    responses((status = 200, body = crate::service::records::Queue)),
+    security(("bearer" = []))
+)]
+#[get("/queues")]
+pub async fn queues_api(db: &State<Db>, actor: Actor) -> ApiResult<Json<crate::service::records::Queue>> {
+    actor.require_login()?;
+    Ok(Json(svc::queues(&actor, &db.0).await?))
 }

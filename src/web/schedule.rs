@@ -102,10 +102,11 @@ fn old_inbox() -> rocket::response::Redirect {
 #[get("/notifications")]
 async fn notifications_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let n = svc::notifications(&actor, &db.0).await?;
+    let queue = crate::service::records::queues(&actor, &db.0).await?;
     Ok(ui.render(
         "schedule/notifications.html",
         Status::Ok,
-        minijinja::context! { notifications => Serde(&n) },
+        minijinja::context! { notifications => Serde(&n), queue => Serde(queue) },
     ))
 }
 

@@ -879,6 +879,20 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 body: Body::Form(vec![("password", "x".into())]),
                 expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
             },
+            Case {
+                route: ("POST", "/records/<id>/return"),
+                method: Method::Post,
+                uri: "/records/999999/return".into(),
+                body: Body::Form(vec![("reason", "x".into())]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/records/<id>/withdraw"),
+                method: Method::Post,
+                uri: "/records/999999/withdraw".into(),
+                body: Body::Form(vec![("reason", "x".into())]),
+                expect: [LOGIN, S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
             // Nobody's notification: not found for everyone.
             Case {
                 route: ("POST", "/notifications/<id>/read"),
@@ -1186,6 +1200,28 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 uri: "/api/v1/records/999999/points/0/readings".into(),
                 body: Body::Json(json!({"readings": "1", "reason": "x"})),
                 expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/records/<id>/return"),
+                method: Method::Post,
+                uri: "/api/v1/records/999999/return".into(),
+                body: Body::Json(json!({"reason": "x"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            Case {
+                route: ("POST", "/api/v1/records/<id>/withdraw"),
+                method: Method::Post,
+                uri: "/api/v1/records/999999/withdraw".into(),
+                body: Body::Json(json!({"reason": "x"})),
+                expect: [S(401), S(404), S(404), S(404), S(404), S(404), S(404), S(404), S(404)],
+            },
+            // Anyone signed in has queues (empty outside a laboratory).
+            Case {
+                route: ("GET", "/api/v1/queues"),
+                method: Method::Get,
+                uri: "/api/v1/queues".into(),
+                body: Body::None,
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
             },
             Case {
                 route: ("GET", "/api/v1/recall"),

@@ -714,3 +714,240 @@ async fn a_work_order_with_a_record_is_not_cancelled_under_it() {
         "{e}"
     );
 }
+
+/// docs/workflow.md: a reviewer returns a signed record to its technician with a reason
+/// (退回). It reopens as a draft, its signature is void and kept, the reason shows, the
+/// work order is back in calibration, and the technician corrects and signs again; the
+/// certificate then prints only the signatures made over its final content.
+#[rocket::async_test]
+async fn a_returned_record_reopens_with_its_signatures_void() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0801").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
+    let id = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{id}/sign");
+    let back = format!("/api/v1/records/{id}/return");
+    // A draft is not returned: there is nothing signed to send back.
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let (status, e) = app.post_as(&reviewer, &back, json!({"reason": "x"})).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("record.state")),
+        "{e}"
+    );
+    assert_eq!(
+        app.post_as(&technician, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    // A signed record is corrected only after a return (before, a correction after the
+    // signature left it standing over content it never saw).
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/records/{id}/points/0/readings"),
+            json!({"readings": "100.00013", "reason": "typo"}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("record.state")),
+        "{e}"
+    );
+    // The technician who signed may not return it; the reviewer must say why.
+    let (status, _) = app.post_as(&technician, &back, json!({"reason": "mine"})).await;
+    assert_eq!(status, 403);
+    let (status, e) = app.post_as(&reviewer, &back, json!({"reason": "  "})).await;
+    assert!(status == 422 && field(&e, "reason").is_some(), "{e}");
+    let (status, _) = app
+        .post_as(&reviewer, &back, json!({"reason": "第 1 点读数与原始记录本不符"}))
+        .await;
+    assert_eq!(status, 200);
+    let v = view(&app, &technician, id).await;
+    assert_eq!(v["record"]["status"], "draft");
+    assert_eq!(v["record"]["status_reason"], "第 1 点读数与原始记录本不符");
+    assert!(v["signatures"][0]["voided_at"].is_string(), "{v}");
+    assert_eq!(v["actions"], json!(["correct", "sign_performed"]));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'in_calibration'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.events("record.return").await, 1);
+    // The technician finds it in their queue, with the reason, and on the home page.
+    let (_, q) = app.get_as(&technician, "/api/v1/queues").await;
+    assert_eq!(q["returned"][0]["record_id"], id, "{q}");
+    assert_eq!(q["returned"][0]["reason"], "第 1 点读数与原始记录本不符");
+    let html = technician
+        .browser(app.client.get("/"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("第 1 点读数与原始记录本不符") && html.contains(&format!("/records/{id}")),
+        "{html}"
+    );
+    // Corrected and signed again; reviewed and approved by two others.
+    let (status, _) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/records/{id}/points/0/readings"),
+            json!({"readings": "100.00011", "reason": "按原始记录本更正"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.post_as(&technician, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    let (_, q) = app.get_as(&reviewer, "/api/v1/queues").await;
+    assert_eq!(q["to_review"][0]["record_id"], id, "{q}");
+    assert_eq!(
+        app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    let approver = app.user_in("approver", INSTITUTE).await;
+    let (_, q) = app.get_as(&approver, "/api/v1/queues").await;
+    assert_eq!(q["to_approve"][0]["record_id"], id, "{q}");
+    let (status, s) = app.post_as(&approver, &sign, json!({"password": PASSWORD})).await;
+    assert_eq!(status, 200, "{s}");
+    // Four signatures on the record (one void), three on the certificate.
+    let v = view(&app, &technician, id).await;
+    assert_eq!(v["signatures"].as_array().unwrap().len(), 4);
+    let number = s["certificate"].as_str().unwrap();
+    let (status, c) = app.get_as(&approver, &format!("/api/v1/certificates/{number}")).await;
+    assert_eq!(status, 200, "{c}");
+    let printed = c["content"]["signatures"].as_array().unwrap();
+    assert_eq!(printed.len(), 3, "{c}");
+    assert!(printed.iter().all(|s| s["meaning"].is_string()), "{c}");
+    // Nothing waits any more.
+    let (_, q) = app.get_as(&approver, "/api/v1/queues").await;
+    assert!(q["to_approve"].as_array().unwrap().is_empty(), "{q}");
+}
+
+/// docs/workflow.md: the approver may return a reviewed record too; the reviewer who
+/// signed it is void with it, and the page of a person who has signed offers no form of
+/// a step that is no longer theirs (before, the technician saw the review form after
+/// signing and got a 403 "page may have expired").
+#[rocket::async_test]
+async fn a_person_who_has_signed_is_offered_no_later_step() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0802").await;
+    let technician = app.user_in("technician,reviewer", INSTITUTE).await;
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
+    let id = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{id}/sign");
+    assert_eq!(
+        app.post_as(&technician, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    let page = |u: &TestUser| {
+        let req = u.browser(app.client.get(format!("/records/{id}")));
+        async move { req.dispatch().await.into_string().await.unwrap() }
+    };
+    let html = page(&technician).await;
+    assert!(
+        !html.contains("name=\"password\"") && !html.contains("/return"),
+        "{html}"
+    );
+    assert_eq!(view(&app, &technician, id).await["actions"], json!([]));
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let html = page(&reviewer).await;
+    assert!(
+        html.contains("name=\"password\"") && html.contains(&format!("/records/{id}/return")),
+        "{html}"
+    );
+    assert_eq!(
+        app.post_as(&reviewer, &sign, json!({"password": PASSWORD})).await.0,
+        200
+    );
+    let approver = app.user_in("approver", INSTITUTE).await;
+    assert_eq!(view(&app, &approver, id).await["actions"], json!(["approve", "return"]));
+    let (status, _) = app
+        .post_as(
+            &approver,
+            &format!("/api/v1/records/{id}/return"),
+            json!({"reason": "温度记录缺失"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM record_signatures WHERE record_id = {id} AND voided_at IS NOT NULL"
+        ))
+        .await,
+        2
+    );
+    // The returned page shows the reason, in Chinese and in English.
+    let html = page(&technician).await;
+    assert!(html.contains("退回原因") && html.contains("温度记录缺失"), "{html}");
+    let html = technician
+        .browser(app.client.get(format!("/records/{id}")))
+        .cookie(rocket::http::Cookie::new("lang", "en"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains("Returned because"), "{html}");
+}
+
+/// Issue 20, defect 4 (rest): a record that will not become a certificate is withdrawn
+/// with a reason (audited) by whoever plans the work; only then is its work order
+/// cancelled, and the work-order list offers the cancellation only then.
+#[rocket::async_test]
+async fn a_withdrawn_record_frees_its_work_order() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0803").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
+    let id = r["id"].as_i64().unwrap();
+    let scheduler = app.user_in("scheduler", INSTITUTE).await;
+    let cancels = |l: &Value| {
+        l["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["id"] == wo)
+            .map(|o| o["moves"].as_array().unwrap().iter().any(|m| m[0] == "cancelled"))
+    };
+    let (_, l) = app.get_as(&scheduler, "/api/v1/work-orders").await;
+    assert_eq!(cancels(&l), Some(false), "{l}");
+    let withdraw = format!("/api/v1/records/{id}/withdraw");
+    // Not by the technician; not without a reason.
+    assert_eq!(app.post_as(&technician, &withdraw, json!({"reason": "x"})).await.0, 403);
+    let (status, e) = app.post_as(&scheduler, &withdraw, json!({"reason": ""})).await;
+    assert!(status == 422 && field(&e, "reason").is_some(), "{e}");
+    let (status, _) = app
+        .post_as(&scheduler, &withdraw, json!({"reason": "客户取回器具，未完成校准"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.events("record.withdraw").await, 1);
+    // Final: nothing more is done to it.
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/records/{id}/sign"),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("record.withdrawn")),
+        "{e}"
+    );
+    let (_, l) = app.get_as(&scheduler, "/api/v1/work-orders").await;
+    assert_eq!(cancels(&l), Some(true), "{l}");
+    let (status, e) = app
+        .post_as(
+            &scheduler,
+            &format!("/api/v1/work-orders/{wo}/status"),
+            json!({"status": "cancelled", "note": "客户取回器具"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+}

@@ -1,8 +1,9 @@
-//! Correcting a point's readings before the record is reviewed; the original stays.
+//! Correcting a point's readings while the record is a draft; the original stays.
 
-use super::work_order_for;
+use super::{transition, work_order_for};
 use crate::domain::accounts::Role;
 use crate::domain::conformity::{decide, DecisionRule};
+use crate::domain::records::workflow::{RecordAction, RecordStatus};
 use crate::domain::units::QuantityKind;
 use crate::service::{Actor, Error, Result};
 use crate::store::entities::record_edit;
@@ -10,8 +11,9 @@ use crate::store::records as q;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection};
 
-/// Corrects a point's readings before the record is reviewed: the original stays in the
-/// record's edits, with who, when and why, and the error and decision follow.
+/// Corrects a point's readings while the record is a draft (before its technician signs
+/// it, or after a return): the original stays in the record's edits, with who, when and
+/// why, and the error and decision follow.
 pub async fn correct_readings(
     actor: &Actor,
     db: &DatabaseConnection,
@@ -26,20 +28,9 @@ pub async fn correct_readings(
         .await?
         .ok_or(Error::NotFound { what: "record" })?;
     work_order_for(actor, db, r.work_order_id, &[Role::Technician]).await?;
-    if !matches!(r.status.as_str(), "draft" | "recorded") {
-        return Err(Error::Conflict {
-            code: "record.signed",
-            message: format!("the record is {}; it can no longer be corrected", r.status),
-            fields: vec![],
-        });
-    }
-    if reason.trim().is_empty() {
-        return Err(Error::field(
-            "reason",
-            "record.reason_required",
-            "say why the reading is corrected",
-        ));
-    }
+    // Only a draft is corrected: a signed record is returned to its technician first, so
+    // that no signature stands over content it did not see.
+    transition(actor, db, &r, RecordAction::Correct, reason).await?;
     let mut p = q::points_of(db, record_id)
         .await?
         .into_iter()
@@ -68,6 +59,24 @@ pub async fn correct_readings(
         _ => None,
     };
     let txn = crate::store::begin(db).await?;
+    // Still a draft inside the transaction: a signature may have come in since.
+    if q::set_status(
+        &txn,
+        r.id,
+        RecordStatus::Draft.as_str(),
+        RecordStatus::Draft.as_str(),
+        None,
+        now,
+    )
+    .await?
+        == 0
+    {
+        return Err(Error::Conflict {
+            code: "record.moved",
+            message: "the record was signed meanwhile; reload it".into(),
+            fields: vec![],
+        });
+    }
     let new = p.readings.clone();
     q::update_point(&txn, p).await?;
     q::insert_edit(

@@ -6,25 +6,35 @@
 //! Raw observations are kept as entered; a later correction keeps the original, with
 //! who, when and why (`record_edits`).
 //!
+//! Every move of a record is one transition of the state machine in
+//! `domain::records::workflow` (docs/workflow.md): the service loads the record's state
+//! and history, asks the domain, and applies the answer in one transaction.
+//!
 //! One file per use case: `create`, `correct`, `sign` (with the certificate of an
-//! approval) and `view`.
+//! approval), `send_back` (return to the technician, withdraw), `queues` and `view`.
 
 use super::{Actor, Error, Result};
-use crate::domain::accounts::Role;
+use crate::domain::accounts::{Duty, Role};
+use crate::domain::records::workflow::{self, History, Mover, RecordAction, RecordStatus, Refusal};
 use crate::store::entities::{calibration_record, record_point};
+use crate::store::records as q;
 use sha2::{Digest, Sha256};
 
 pub use crate::domain::records::{PointInput, RecordInput};
 
 mod correct;
 mod create;
+mod queues;
 mod repair;
+mod send_back;
 mod sign;
 mod view;
 
 pub use correct::correct_readings;
 pub use create::record;
+pub use queues::{queues, Queue, QueueItem};
 pub use repair::{repair_stuck_approvals, Repair};
+pub use send_back::{return_to_technician, withdraw};
 pub(crate) use sign::RecordContent;
 pub use sign::{sign, Signed};
 pub use view::{
@@ -68,4 +78,62 @@ async fn work_order_for(
         return Err(actor.forbidden());
     }
     Ok(w)
+}
+
+/// The roles `actor` may act in (every role for the operator's command line), and who
+/// they are, as the workflow sees them.
+fn roles_of(actor: &Actor) -> Vec<Role> {
+    Role::ALL.iter().copied().filter(|r| actor.may(&[*r])).collect()
+}
+
+/// Who entered or corrected a record's results, and every signature on it by duty.
+async fn history_of(db: &impl sea_orm::ConnectionTrait, r: &calibration_record::Model) -> Result<History> {
+    let signatures = q::signatures_of(db, r.id)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.user_id.map(|u| (duty_of(&s.role), u)))
+        .collect();
+    let mut authors: Vec<i32> = r.created_by.into_iter().collect();
+    authors.extend(q::edits_of(db, r.id).await?.into_iter().filter_map(|e| e.edited_by));
+    Ok(History { authors, signatures })
+}
+
+/// The duty a signature's stored role stands for.
+fn duty_of(role: &str) -> Duty {
+    match role {
+        "technician" => Duty::Record,
+        "reviewer" => Duty::Review,
+        _ => Duty::Approve,
+    }
+}
+
+/// The record's state, as the workflow names it.
+fn status_of(r: &calibration_record::Model) -> Result<RecordStatus> {
+    RecordStatus::parse(&r.status).ok_or_else(|| Error::Internal(format!("record {} in state {}", r.id, r.status)))
+}
+
+/// Asks the workflow for `action` on `r` by `actor`: the move, or the refusal as the
+/// service answers it (409 for the state, 403 for the role, 422 for a duty or a reason).
+async fn transition(
+    actor: &Actor,
+    db: &impl sea_orm::ConnectionTrait,
+    r: &calibration_record::Model,
+    action: RecordAction,
+    reason: &str,
+) -> Result<workflow::Move> {
+    let roles = roles_of(actor);
+    let who = Mover {
+        user: actor.principal().map(|p| p.user_id),
+        roles: &roles,
+    };
+    let history = history_of(db, r).await?;
+    workflow::next(status_of(r)?, action, &who, &history, reason).map_err(|refusal| match refusal {
+        Refusal::State(e) => Error::Conflict {
+            code: e.code,
+            message: e.message,
+            fields: vec![],
+        },
+        Refusal::Role => actor.forbidden(),
+        Refusal::Invalid(e) => Error::invalid(vec![e]),
+    })
 }

@@ -1,7 +1,8 @@
 //! Signing a record's next step, and the certificate its approval issues.
 
-use super::{content_sha256, work_order_for};
-use crate::domain::accounts::{check_segregation, Duty, Role};
+use super::{content_sha256, status_of, transition, work_order_for};
+use crate::domain::accounts::{Duty, Role};
+use crate::domain::records::workflow::{self, RecordAction, RecordStatus};
 use crate::service::keys::KeyStore;
 use crate::service::{Actor, Error, Result};
 use crate::store::entities::{calibration, calibration_record, record_point, record_signature};
@@ -35,25 +36,33 @@ pub async fn sign(
     let r = q::by_id(db, record_id)
         .await?
         .ok_or(Error::NotFound { what: "record" })?;
-    let (duty, role, meaning, next, role_name) = match r.status.as_str() {
-        "draft" => (
-            Duty::Record,
-            Role::Technician,
-            "检定/校准 / performed",
-            "recorded",
-            "technician",
-        ),
-        "recorded" => (Duty::Review, Role::Reviewer, "核验 / reviewed", "reviewed", "reviewer"),
-        "reviewed" => (Duty::Approve, Role::Approver, "批准 / approved", "approved", "approver"),
-        s => {
-            return Err(Error::Conflict {
-                code: "record.signed",
-                message: format!("the record is {s}: nothing is left to sign"),
-                fields: vec![],
-            })
-        }
+    // The step to sign is the record's next one; the workflow says who may sign it.
+    let action = match status_of(&r)? {
+        RecordStatus::Draft => RecordAction::SignPerformed,
+        RecordStatus::Recorded => RecordAction::Review,
+        _ => RecordAction::Approve,
     };
-    let w = work_order_for(actor, db, r.work_order_id, &[role]).await?;
+    let roles = workflow::roles_for(status_of(&r)?, action);
+    let w = work_order_for(
+        actor,
+        db,
+        r.work_order_id,
+        if roles.is_empty() { Role::ALL } else { roles },
+    )
+    .await?;
+    let step = transition(actor, db, &r, action, "").await?;
+    let (duty, role_name, meaning) = match step.signs {
+        Some(Duty::Record) => (Duty::Record, "technician", "检定/校准 / performed"),
+        Some(Duty::Review) => (Duty::Review, "reviewer", "核验 / reviewed"),
+        _ => (Duty::Approve, "approver", "批准 / approved"),
+    };
+    // The approval stands as `approved` inside its transaction until the certificate
+    // is made, then the record is issued.
+    let next = match duty {
+        Duty::Record => RecordStatus::Recorded.as_str(),
+        Duty::Review => RecordStatus::Reviewed.as_str(),
+        Duty::Approve => RecordStatus::Approved.as_str(),
+    };
     // Reviewed and approved only while its work order awaits that review.
     if duty != Duty::Record && w.status != crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str() {
         return Err(Error::Conflict {
@@ -62,29 +71,13 @@ pub async fn sign(
             fields: vec![],
         });
     }
-    let signatures = q::signatures_of(db, r.id).await?;
-    if let Some(p) = actor.principal() {
-        let mut earlier: Vec<(Duty, i32)> = signatures
-            .iter()
-            .filter_map(|s| {
-                let d = match s.role.as_str() {
-                    "technician" => Duty::Record,
-                    "reviewer" => Duty::Review,
-                    _ => Duty::Approve,
-                };
-                s.user_id.map(|u| (d, u))
-            })
-            .collect();
-        // Who entered or corrected the results did the recording, whoever signed it.
-        earlier.extend(r.created_by.map(|u| (Duty::Record, u)));
-        earlier.extend(
-            q::edits_of(db, r.id)
-                .await?
-                .into_iter()
-                .filter_map(|e| e.edited_by.map(|u| (Duty::Record, u))),
-        );
-        check_segregation(duty, p.user_id, &earlier).map_err(|e| Error::invalid(vec![e]))?;
-    }
+    // What the certificate prints: the signatures made over this content, not those a
+    // return voided.
+    let signatures: Vec<_> = q::signatures_of(db, r.id)
+        .await?
+        .into_iter()
+        .filter(|s| s.voided_at.is_none())
+        .collect();
     crate::service::accounts::confirm_password(actor, db, password, client_addr, now).await?;
     let points = q::points_of(db, r.id).await?;
     let standards = q::standards_of(db, r.id).await?;
@@ -157,6 +150,7 @@ pub async fn sign(
             meaning: meaning.into(),
             content_sha256: sha,
             signed_at: now,
+            voided_at: None,
         });
         let content = RecordContent {
             record: &r,

@@ -1,6 +1,7 @@
 //! A record as its laboratory sees it, and the budgets its form offers.
 
 use super::content_sha256;
+use crate::domain::records::workflow::{self, Mover};
 use crate::domain::units::{from_si, QuantityKind};
 use crate::service::{Actor, Error, Result};
 use crate::store::entities::{calibration_record, record_edit, record_point, record_signature};
@@ -60,8 +61,10 @@ pub struct Record {
     pub interval_months: Option<i32>,
     /// The laboratory's CMC for the range, in SI: no U is reported below it.
     pub cmc_si: Option<f64>,
-    /// recorded, reviewed, approved.
+    /// draft, recorded, reviewed, issued or withdrawn (docs/workflow.md).
     pub status: String,
+    /// Why it was last returned to its technician or withdrawn.
+    pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
     pub created_by: Option<i32>,
     pub created_at: DateTime<Utc>,
@@ -87,6 +90,7 @@ impl From<calibration_record::Model> for Record {
             interval_months: m.interval_months,
             cmc_si: m.cmc_si,
             status: m.status,
+            status_reason: m.status_reason,
             certificate_id: m.certificate_id,
             created_by: m.created_by,
             created_at: m.created_at,
@@ -183,6 +187,8 @@ pub struct RecordSignature {
     pub meaning: String,
     pub content_sha256: String,
     pub signed_at: DateTime<Utc>,
+    /// When a return to the technician voided it; a void signature is history only.
+    pub voided_at: Option<DateTime<Utc>>,
 }
 
 impl From<record_signature::Model> for RecordSignature {
@@ -196,6 +202,7 @@ impl From<record_signature::Model> for RecordSignature {
             meaning: m.meaning,
             content_sha256: m.content_sha256,
             signed_at: m.signed_at,
+            voided_at: m.voided_at,
         }
     }
 }
@@ -213,6 +220,9 @@ pub struct RecordView {
     pub shown: Vec<PointShown>,
     /// The issued certificate's number, once issued.
     pub certificate: Option<String>,
+    /// What the reader may do to the record now (`correct`, `sign_performed`, `review`,
+    /// `approve`, `return`, `withdraw`): the page offers these forms and no others.
+    pub actions: Vec<&'static str>,
 }
 
 /// A point's values in their units ("100.00012 mm", "0.12 µm").
@@ -232,10 +242,11 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     actor.require_login()?;
     let r = q::by_id(db, id).await?.ok_or(Error::NotFound { what: "record" })?;
     // The record is its laboratory's: anyone else is told it does not exist.
-    crate::store::work_orders::work_order_by_id(db, r.work_order_id)
+    let lab = crate::store::work_orders::work_order_by_id(db, r.work_order_id)
         .await?
         .filter(|w| actor.sees_organisation(w.lab_id))
-        .ok_or(Error::NotFound { what: "record" })?;
+        .ok_or(Error::NotFound { what: "record" })?
+        .lab_id;
     let (points, standards, edits, signatures) = (
         q::points_of(db, id).await?,
         q::standards_of(db, id).await?,
@@ -243,6 +254,27 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
         q::signatures_of(db, id).await?,
     );
     let content_sha256 = content_sha256(&r, &points, &standards);
+    let actions = match super::status_of(&r) {
+        Ok(state) => {
+            let roles = super::roles_of(actor);
+            let who = Mover {
+                user: actor.principal().map(|p| p.user_id),
+                roles: &roles,
+            };
+            // Only its own laboratory's staff act on a record; others (the regulator) read.
+            let own = actor.principal().is_none_or(|p| p.organisation_id == lab);
+            let history = super::history_of(db, &r).await?;
+            if own {
+                workflow::offered(state, &who, &history)
+                    .into_iter()
+                    .map(|a| a.as_str())
+                    .collect()
+            } else {
+                Vec::new()
+            }
+        }
+        Err(_) => Vec::new(),
+    };
     let kind = r.quantity.as_str();
     let diff = QuantityKind::parse(kind).map_or(kind, |k| k.difference_kind().as_str());
     // Nine significant digits: enough for any reading, and no conversion noise
@@ -280,5 +312,6 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
         edits: edits.into_iter().map(Into::into).collect(),
         signatures: signatures.into_iter().map(Into::into).collect(),
         content_sha256,
+        actions,
     })
 }

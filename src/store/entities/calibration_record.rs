@@ -23,8 +23,11 @@ pub struct Model {
     pub interval_months: Option<i32>,
     /// The laboratory's CMC for the range, in SI: no U is reported below it.
     pub cmc_si: Option<f64>,
-    /// recorded, reviewed, approved.
+    /// draft, recorded, reviewed, approved (only within the approval's transaction),
+    /// issued, withdrawn (`domain::records::workflow::RecordStatus`).
     pub status: String,
+    /// Why the record was last returned to its technician or withdrawn.
+    pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
     pub created_by: Option<i32>,
     pub created_at: DateTimeUtc,

@@ -13,6 +13,9 @@ pub struct Model {
     pub meaning: String,
     pub content_sha256: String,
     pub signed_at: DateTimeUtc,
+    /// When a return to the technician voided it: it stays in the record's history, and
+    /// no certificate prints it.
+    pub voided_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
