@@ -56,6 +56,13 @@ impl Default for AppConfig {
 }
 
 impl AppConfig {
+    /// Whether the public address points at this machine (localhost, 127.x, [::1]): the
+    /// QR codes and verification links of the certificates it issues then open nowhere
+    /// for the customer who scans them.
+    pub fn public_url_is_local(&self) -> bool {
+        address_is_local(&self.public_url)
+    }
+
     /// Reads the configuration from Rocket.toml and the environment.
     pub fn load() -> Result<AppConfig, String> {
         let profile = Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE);
@@ -157,6 +164,52 @@ impl Default for EvaluationConfig {
             concurrent: 1,
             queue: 4,
             deadline_secs: 30,
+        }
+    }
+}
+
+/// Whether `url`'s host is this machine.
+pub fn address_is_local(url: &str) -> bool {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(h) = host.strip_prefix('[') {
+        h.split(']').next().unwrap_or("")
+    } else {
+        host.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host.is_empty()
+        || host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "::1"
+        || host == "0.0.0.0"
+        || host.starts_with("127.")
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::address_is_local;
+
+    #[test]
+    fn local_addresses_are_told_apart_from_public_ones() {
+        for local in [
+            "http://localhost:8000",
+            "http://127.0.0.1:8000/",
+            "http://[::1]:8000",
+            "https://LOCALHOST",
+            "http://0.0.0.0:8000",
+            "http://user@127.0.1.1",
+        ] {
+            assert!(address_is_local(local), "{local}");
+        }
+        for public in [
+            "https://cert.gdim.example.cn",
+            "https://10.1.2.3:8443",
+            "https://metrocal.example/verify",
+            "http://localhost.example.com",
+        ] {
+            assert!(!address_is_local(public), "{public}");
         }
     }
 }

@@ -4,6 +4,16 @@ use super::{config, Cli};
 
 pub async fn serve(cli: &Cli) -> Result<(), String> {
     let config = config(cli)?;
+    if config.public_url_is_local() {
+        eprintln!(
+            "metrocal: METROCAL_PUBLIC_URL is {}: the QR codes and verification links of the \
+             certificates this server issues point to this machine and open nowhere for a customer. \
+             Set METROCAL_PUBLIC_URL to the address the public reaches this server at.\n\
+             metrocal：METROCAL_PUBLIC_URL 为 {}，本服务器签发的证书上的二维码和验证链接指向本机，\
+             客户无法打开。请将 METROCAL_PUBLIC_URL 设为公众访问本服务器的地址。",
+            config.public_url, config.public_url
+        );
+    }
     let rocket = crate::rocket(config).map_err(|e| format!("cannot prepare the data directory: {e}"))?;
     rocket
         .attach(crate::web::schedule::daily_job())

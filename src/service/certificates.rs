@@ -755,6 +755,9 @@ pub struct CertificateView {
     /// Whether the caller may amend or withdraw it (an approver of the issuing laboratory,
     /// while it is current).
     pub may_amend: bool,
+    /// Whether the caller administers the issuing laboratory (and is shown what is wrong
+    /// with how the server issues its certificates, such as a QR code's address).
+    pub lab_admin: bool,
 }
 
 fn view(c: &certificate::Model) -> CertificateView {
@@ -784,6 +787,7 @@ fn view(c: &certificate::Model) -> CertificateView {
         replaces: s.as_ref().and_then(|s| s.replaces.clone()),
         superseded_by: None,
         may_amend: false,
+        lab_admin: false,
     }
 }
 
@@ -849,6 +853,8 @@ pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result
     v.may_amend = c.status == CertificateStatus::Issued.as_str()
         && actor.may(ISSUERS)
         && actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
+    v.lab_admin =
+        actor.may(&[Role::InstituteAdmin]) && actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
     let s: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
     Ok((v, s))
 }

@@ -212,23 +212,33 @@ async fn zip_download(db: &State<Db>, actor: Actor, ui: Ui<'_>, query: QueryPair
 }
 
 #[get("/certificates/<number>", rank = 2)]
-async fn detail_page(number: &str, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
-    detail_view(db, &actor, &ui, number, Status::Ok, minijinja::context! {}).await
+async fn detail_page(
+    number: &str,
+    db: &State<Db>,
+    actor: Actor,
+    ui: Ui<'_>,
+    keys: &State<crate::service::keys::KeyStore>,
+) -> PageResult {
+    detail_view(db, &actor, &ui, keys, number, Status::Ok, minijinja::context! {}).await
 }
 
+/// The certificate's page. The issuing laboratory's administrator is warned when the
+/// server's public address is this machine: the QR codes it prints open nowhere.
 async fn detail_view(
     db: &Db,
     actor: &Actor,
     ui: &Ui<'_>,
+    keys: &crate::service::keys::KeyStore,
     number: &str,
     status: Status,
     extra: minijinja::Value,
 ) -> PageResult {
     let (c, s) = svc::get(actor, &db.0, number).await?;
+    let local_qr = (c.lab_admin && crate::config::address_is_local(keys.public_url())).then(|| keys.public_url());
     Ok(ui.render(
         "certificates/detail.html",
         status,
-        minijinja::context! { c => Serde(&c), s => Serde(&s), ..extra },
+        minijinja::context! { c => Serde(&c), s => Serde(&s), local_qr => local_qr, ..extra },
     ))
 }
 
@@ -313,6 +323,7 @@ async fn amend_page(
                 db,
                 &actor,
                 &ui,
+                signing.keys,
                 number,
                 Status::UnprocessableEntity,
                 minijinja::context! { amend_form => Serde(&typed), amend_errors => Serde(&messages) },
@@ -331,6 +342,7 @@ async fn withdraw_page(
     actor: Actor,
     ui: Ui<'_>,
     addr: ClientAddr,
+    keys: &State<crate::service::keys::KeyStore>,
 ) -> PageResult {
     match svc::withdraw(
         &actor,
@@ -350,6 +362,7 @@ async fn withdraw_page(
                 db,
                 &actor,
                 &ui,
+                keys,
                 number,
                 Status::UnprocessableEntity,
                 minijinja::context! { withdraw_form => Serde(&typed), withdraw_errors => Serde(e.field_messages()) },

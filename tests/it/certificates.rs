@@ -2,7 +2,7 @@
 //! signing key file, the public verification page and upload, one changed byte detected,
 //! amendments and withdrawal, and the command line's verify and export.
 
-use crate::support::{visitor, TestApp, ENTERPRISE_A, INSTITUTE, PASSWORD};
+use crate::support::{visitor, TestApp, TestUser, ENTERPRISE_A, INSTITUTE, PASSWORD};
 use metrocal::domain::certificates::Snapshot;
 use metrocal::service::certificates::{issue, verify_file, withdraw, IssueRequest};
 use metrocal::service::keys::KeyStore;
@@ -645,4 +645,47 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
             .await;
         assert_eq!(key_of, 1, "signed with the new key");
     }
+}
+
+/// Issue 20: when the server's public address is this machine, the QR code of every
+/// certificate it issues opens nowhere for a customer. The issuing laboratory's
+/// administrator is told so on each certificate's page (in both languages); nobody else
+/// is, and a server with a public address tells nobody.
+#[rocket::async_test]
+async fn a_local_public_address_is_told_to_the_issuing_laboratory() {
+    use rocket::http::Cookie;
+    let app = TestApp::demo_with(|c| c.public_url = "http://localhost:8000".into()).await;
+    let admin = app.user_in("institute_admin", metrocal::service::demo::CENTRE).await;
+    let (_, l) = app.get_as(&admin, "/api/v1/certificates").await;
+    let number = l["certificates"][0]["number"]
+        .as_str()
+        .expect("the demo's certificates")
+        .to_owned();
+    let page = |u: &TestUser, lang: &'static str| {
+        let req = u
+            .browser(app.client.get(format!("/certificates/{number}")))
+            .cookie(Cookie::new("lang", lang));
+        async move { req.dispatch().await.into_string().await.unwrap() }
+    };
+    let html = page(&admin, "zh-CN").await;
+    assert!(html.contains("localhost:8000") && html.contains("二维码"), "{html}");
+    let html = page(&admin, "en").await;
+    assert!(html.contains("QR code and verification link"), "{html}");
+    let approver = app.user_in("approver", metrocal::service::demo::CENTRE).await;
+    assert!(!page(&approver, "en").await.contains("QR code and verification link"));
+    // The test servers' own address is public: no warning.
+    let app = TestApp::demo().await;
+    let admin = app.user_in("institute_admin", metrocal::service::demo::CENTRE).await;
+    let html = admin
+        .browser(app.client.get(format!("/certificates/{number}")))
+        .cookie(Cookie::new("lang", "en"))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&number) && !html.contains("QR code and verification link"),
+        "{html}"
+    );
 }
