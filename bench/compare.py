@@ -29,6 +29,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 work = tempfile.mkdtemp(prefix="metrocal-compare-")
 builds = {"A": a_dir, "B": b_dir}
 figures = {"A": {}, "B": {}}
+failures = {"A": [], "B": []}
 servers = []
 
 
@@ -65,10 +66,12 @@ def certificates(build, r):
     d = f"{work}/cert-{build}-{r}"
     os.makedirs(d)
     env = dict(os.environ, DATABASE_URL=f"sqlite://{d}/metrocal.db?mode=rwc", KEYS_DIR=f"{d}/data")
-    out = subprocess.run([f"{builds[build]}/examples/certificates_bench"], check=True,
-                         capture_output=True, text=True, env=env).stdout
-    for case, ms in tab_rows(out).items():
+    run = subprocess.run([f"{builds[build]}/examples/certificates_bench"], capture_output=True, text=True, env=env)
+    # What it printed before a failure still counts; the failure is counted and shown.
+    for case, ms in tab_rows(run.stdout).items():
         note(build, case.split(" (")[0], ms)
+    if run.returncode != 0:
+        failures[build].append(run.stderr.strip().splitlines()[-2:] if run.stderr.strip() else ["no output"])
     shutil.rmtree(d)
 
 
@@ -129,7 +132,10 @@ try:
             continue
         ma, mb = statistics.median(a), statistics.median(b)
         print(f"{case[:52]:52} {ma:>10.3f} ({min(a):.3f}-{max(a):.3f}) {mb:>10.3f} ({min(b):.3f}-{max(b):.3f}) "
-              f"{mb / ma:>6.2f}")
+              f"{mb / ma:>6.2f}   n={len(a)},{len(b)}")
+    for b in ("A", "B"):
+        for f in failures[b]:
+            print(f"{b}: certificates_bench failed: {' / '.join(f)}")
 finally:
     for s in servers:
         s.terminate()
