@@ -16,7 +16,7 @@
 use super::{Actor, Error, Result};
 use crate::domain::accounts::{Duty, Role};
 use crate::domain::records::workflow::{self, History, Mover, RecordAction, RecordStatus, Refusal};
-use crate::store::entities::{calibration_record, record_point};
+use crate::store::entities::{calibration_record, record_edit, record_point, record_signature};
 use crate::store::records as q;
 use sha2::{Digest, Sha256};
 
@@ -88,14 +88,28 @@ fn roles_of(actor: &Actor) -> Vec<Role> {
 
 /// Who entered or corrected a record's results, and every signature on it by duty.
 async fn history_of(db: &impl sea_orm::ConnectionTrait, r: &calibration_record::Model) -> Result<History> {
-    let signatures = q::signatures_of(db, r.id)
-        .await?
-        .into_iter()
-        .filter_map(|s| s.user_id.map(|u| (duty_of(&s.role), u)))
-        .collect();
+    Ok(history_from(
+        r,
+        &q::signatures_of(db, r.id).await?,
+        &q::edits_of(db, r.id).await?,
+    ))
+}
+
+/// The record's history from its signatures and corrections already loaded.
+fn history_from(
+    r: &calibration_record::Model,
+    signatures: &[record_signature::Model],
+    edits: &[record_edit::Model],
+) -> History {
     let mut authors: Vec<i32> = r.created_by.into_iter().collect();
-    authors.extend(q::edits_of(db, r.id).await?.into_iter().filter_map(|e| e.edited_by));
-    Ok(History { authors, signatures })
+    authors.extend(edits.iter().filter_map(|e| e.edited_by));
+    History {
+        authors,
+        signatures: signatures
+            .iter()
+            .filter_map(|s| s.user_id.map(|u| (duty_of(&s.role), u)))
+            .collect(),
+    }
 }
 
 /// The duty a signature's stored role stands for.

@@ -2,7 +2,7 @@
 //! approve, and the records returned to the technicians, the longest waiting first. Shown
 //! on the home page and with the notifications.
 
-use super::{duty_of, roles_of};
+use super::roles_of;
 use crate::domain::records::workflow::{self, History, Mover, RecordAction, RecordStatus};
 use crate::service::{Actor, Result};
 use crate::store::records as q;
@@ -106,27 +106,15 @@ async fn histories(
     )],
 ) -> Result<HashMap<i32, History>> {
     let ids: Vec<i32> = waiting.iter().map(|(r, _)| r.id).collect();
-    let mut out: HashMap<i32, History> = waiting
+    let signatures = q::signatures_of_many(db, &ids).await?;
+    let edits = q::edits_of_many(db, &ids).await?;
+    Ok(waiting
         .iter()
         .map(|(r, _)| {
-            (
-                r.id,
-                History {
-                    authors: r.created_by.into_iter().collect(),
-                    signatures: Vec::new(),
-                },
-            )
+            let of = |id: i32| id == r.id;
+            let s: Vec<_> = signatures.iter().filter(|s| of(s.record_id)).cloned().collect();
+            let e: Vec<_> = edits.iter().filter(|e| of(e.record_id)).cloned().collect();
+            (r.id, super::history_from(r, &s, &e))
         })
-        .collect();
-    for s in q::signatures_of_many(db, &ids).await? {
-        if let (Some(h), Some(u)) = (out.get_mut(&s.record_id), s.user_id) {
-            h.signatures.push((duty_of(&s.role), u));
-        }
-    }
-    for e in q::edits_of_many(db, &ids).await? {
-        if let (Some(h), Some(u)) = (out.get_mut(&e.record_id), e.edited_by) {
-            h.authors.push(u);
-        }
-    }
-    Ok(out)
+        .collect())
 }

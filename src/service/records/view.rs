@@ -263,7 +263,7 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
             };
             // Only its own laboratory's staff act on a record; others (the regulator) read.
             let own = actor.principal().is_none_or(|p| p.organisation_id == lab);
-            let history = super::history_of(db, &r).await?;
+            let history = super::history_from(&r, &signatures, &edits);
             if own {
                 workflow::offered(state, &who, &history)
                     .into_iter()
