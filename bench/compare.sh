@@ -10,6 +10,9 @@
 # Usage: bash bench/compare.sh REV_A REV_B [ROUNDS] [REQUESTS]
 # Env:   PROFILE_OF=REV  build both with the [profile.*] tables of REV's Cargo.toml, so that
 #                        two commits are compared under the same build settings.
+#        SHARED_TARGET=1 both revisions build in one target folder (target/compare/shared),
+#                        so that the dependencies they share compile once; each revision's
+#                        binaries are copied to target/compare/REV/bin. Best with PROFILE_OF.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 a="$1"
@@ -36,9 +39,21 @@ profiles = [p for p in split(source) if p.startswith("[profile")]
 open(sys.argv[1], "w").write("".join(kept).rstrip("\n") + "\n\n" + "".join(profiles))
 PY
   fi
-  (cd "$dir" && cargo build --release -q --bin metrocal --example uncertainty_bench --example certificates_bench)
+  if [ -n "${SHARED_TARGET:-}" ]; then
+    local out="$root/target/compare/$rev/bin"
+    (cd "$dir" && CARGO_TARGET_DIR="$root/target/compare/shared" \
+      cargo build --release -q --bin metrocal --example uncertainty_bench --example certificates_bench)
+    mkdir -p "$out/examples"
+    cp "$root/target/compare/shared/release/metrocal" "$out/"
+    cp "$root/target/compare/shared/release/examples/uncertainty_bench" \
+      "$root/target/compare/shared/release/examples/certificates_bench" "$out/examples/"
+  else
+    (cd "$dir" && cargo build --release -q --bin metrocal --example uncertainty_bench --example certificates_bench)
+  fi
+}
+outdir() {
+  if [ -n "${SHARED_TARGET:-}" ]; then echo "$root/target/compare/$1/bin"; else echo "$root/target/compare/$1/target/release"; fi
 }
 build "$a"
 build "$b"
-python3 bench/compare.py "$root/target/compare/$a/target/release" "$root/target/compare/$b/target/release" \
-  "$rounds" "$requests"
+python3 bench/compare.py "$(outdir "$a")" "$(outdir "$b")" "$rounds" "$requests"

@@ -34,9 +34,10 @@ pub enum CertificateCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Amends a certificate: issues a new one, revision n + 1, with the changes of FILE
-    /// (a JSON Merge Patch over the amendable parts of its content) and supersedes it.
-    /// Prints the new certificate's number.
+    /// Opens the amendment of a certificate: its record reopens as the draft of revision
+    /// n + 1 with the changes of FILE (a JSON Merge Patch over the amendable parts). The
+    /// revision is then signed as performed, reviewed and approved like any record, and
+    /// its approval issues the amending certificate. Prints the record and revision.
     Amend {
         number: String,
         #[arg(long)]
@@ -132,14 +133,11 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
             let text = std::fs::read_to_string(changes).map_err(|e| format!("{}: {e}", changes.display()))?;
             let patch: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", changes.display()))?;
-            let config = config(cli)?;
             let db = open(cli).await?;
-            let keys = crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
             let today = today(cli)?;
-            let c = crate::service::certificates::amend(
+            let a = crate::service::certificates::amend(
                 &Actor::system("cli certificate amend"),
                 &db,
-                &keys,
                 number,
                 reason,
                 &patch,
@@ -150,7 +148,10 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
             )
             .await
             .map_err(field_errors)?;
-            println!("{}", c.number);
+            println!(
+                "record {} revision {}: amends {}; sign it as performed, review and approve it to issue the amending certificate",
+                a.record_id, a.revision, a.amends
+            );
         }
     }
     Ok(())

@@ -41,11 +41,19 @@ pub fn kind_allowed(kind: CertificateKind, verdict: Option<Decision>) -> Result<
     }
 }
 
-/// The uncertainty reported for a point: never smaller than the laboratory's CMC for
-/// that range (ILAC-P14:09/2020 §5.4). Returns the value and whether it was raised.
-pub fn reported_u(u: f64, cmc: Option<f64>) -> (f64, bool) {
+/// The coverage factor a CMC is stated at: an expanded uncertainty with a coverage
+/// probability of about 95 %, k = 2 (ILAC-P14:09/2020 §5.2; CNAS-CL01-G003).
+pub const CMC_K: f64 = 2.0;
+
+/// The expanded uncertainty reported for a point whose own is `u` at coverage factor `k`:
+/// never smaller than the laboratory's CMC for that range (ILAC-P14:09/2020 §5.4).
+/// Like is compared with like: the standard uncertainties u/k and CMC/[`CMC_K`]; a
+/// raised U is stated at the point's own k (k·CMC/2), so that the standard uncertainty
+/// it implies is the CMC's. Returns the value and whether it was raised.
+pub fn reported_u(u: f64, k: f64, cmc: Option<f64>) -> (f64, bool) {
+    let k = if k.is_finite() && k > 0.0 { k } else { CMC_K };
     match cmc {
-        Some(c) if c > u => (c, true),
+        Some(c) if c / CMC_K > u / k => (k * c / CMC_K, true),
         _ => (u, false),
     }
 }
@@ -86,6 +94,36 @@ pub fn round_to_u(value: f64, u: f64) -> (f64, f64) {
     let digits = (-place).max(0) as usize;
     let v: f64 = format!("{v:.digits$}").parse().unwrap_or(v);
     (v, u2)
+}
+
+/// [`round_to_u`] for a U raised to the CMC: U is rounded up to two significant digits
+/// (JJF 1059.1-2012 §5.3.8 allows rounding an uncertainty up), so that rounding never
+/// states a U below the CMC (a CMC of 1.24 µm prints as U = 1.3 µm, not 1.2 µm).
+pub fn round_to_u_up(value: f64, u: f64) -> (f64, f64) {
+    if !(u.is_finite() && u > 0.0 && value.is_finite()) {
+        return (value, u);
+    }
+    let place = u.log10().floor() as i32 - 1;
+    let scale = 10f64.powi(-place);
+    // A U already at two significant digits stays (1.24 × 100 is 124.00000000000001).
+    let scaled = u * scale;
+    let up = if (scaled - scaled.round()).abs() < 1e-9 {
+        scaled.round()
+    } else {
+        scaled.ceil()
+    };
+    let u2: f64 = format!("{:e}", up / scale).parse().unwrap_or(up / scale);
+    let (v, _) = round_to_u(value, u2);
+    (v, u2)
+}
+
+/// How many decimals a value stated to U's last digit has (U at two significant digits).
+pub fn decimals_of_u(u: f64) -> usize {
+    if !(u.is_finite() && u > 0.0) {
+        return 0;
+    }
+    let u2 = super::units::round_sig(u, 2);
+    (1 - u2.abs().log10().floor() as i32).max(0) as usize
 }
 
 /// The item's decision: its worst point's.
@@ -208,9 +246,51 @@ pub struct Snapshot {
     pub standards: Vec<StandardUsed>,
     pub points: Vec<Point>,
     pub decision_rule: Option<String>,
+    /// The guard band as a multiple r of U (w = r·U) under a guarded rule, as the record
+    /// applied it (ILAC-G8:09/2019 §4.2.2). Absent from snapshots issued before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard_multiple: Option<f64>,
     pub decision: Option<String>,
     pub adjusted: bool,
     pub signatures: Vec<Signature>,
+}
+
+/// What every certificate says of itself (ISO/IEC 17025:2017 §7.8.2.1 o) and §7.8.2.2;
+/// JJF 1069): its results relate only to the item, and it is reproduced only in full.
+pub const STATEMENTS: [(&str, &str); 2] = [
+    (
+        "本证书的结果仅对所检定/校准的器具有效。",
+        "The results relate only to the item calibrated.",
+    ),
+    (
+        "未经本实验室书面批准，不得部分复制本证书。",
+        "This certificate shall not be reproduced except in full without the written approval of the laboratory.",
+    ),
+];
+
+/// A time as the certificate prints it: Beijing time (UTC+8), to the minute.
+pub fn beijing(t: DateTime<Utc>) -> String {
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    t.with_timezone(&offset).format("%Y-%m-%d %H:%M (UTC+8)").to_string()
+}
+
+/// A certificate number in groups that can be read out over the telephone: the
+/// laboratory's code in fours, then the year, then the sequence in threes
+/// ("124400001JA7N1F563-2026-000001" reads "1244 0000 1JA7 N1F5 63 – 2026 – 000 001").
+pub fn spoken_number(number: &str) -> String {
+    let group = |part: &str, size: usize| -> String {
+        let chars: Vec<char> = part.chars().collect();
+        chars
+            .chunks(size)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let parts: Vec<&str> = number.split('-').collect();
+    match parts.as_slice() {
+        [code, year, seq] => format!("{} – {year} – {}", group(code, 4), group(seq, 3)),
+        _ => group(number, 4),
+    }
 }
 
 impl Snapshot {
@@ -227,6 +307,47 @@ impl Snapshot {
 
     pub fn rule(&self) -> Option<DecisionRule> {
         self.decision_rule.as_deref().and_then(DecisionRule::parse)
+    }
+
+    /// The decision rule as applied, in both languages: its name and, for a guarded rule,
+    /// the guard band w = r·U with each point's w in the unit of its U (ILAC-G8:09/2019
+    /// §4.2.2), so that the certificate says what the decisions were made with.
+    pub fn rule_statement(&self) -> Bilingual {
+        let Some(rule) = self.rule() else {
+            return Bilingual::default();
+        };
+        match (rule, self.guard_multiple) {
+            (DecisionRule::Simple, _) | (_, None) => Bilingual {
+                zh: rule.name_zh().to_owned(),
+                en: rule.name_en().to_owned(),
+            },
+            (_, Some(r)) => {
+                let r_text = super::units::format_value(super::units::round_sig(r, 6), "");
+                let ws: Vec<String> = self
+                    .points
+                    .iter()
+                    .map(|p| {
+                        // w in plain decimals to the place of U's last digit, as U prints.
+                        let (w, _) = round_to_u(r * p.u.value, p.u.value);
+                        let digits = decimals_of_u(p.u.value);
+                        format!("{w:.digits$} {}", p.u.unit)
+                    })
+                    .collect();
+                Bilingual {
+                    zh: format!("{}，保护带 w = {r_text}·U（{}）", rule.name_zh(), ws.join("；")),
+                    en: format!("{} with guard band w = {r_text}·U ({})", rule.name_en(), ws.join("; ")),
+                }
+            }
+        }
+    }
+
+    /// Where the calibration was performed (ISO/IEC 17025 §7.8.2.1 c)): at the
+    /// laboratory's address.
+    pub fn place(&self) -> Bilingual {
+        Bilingual {
+            zh: format!("本实验室：{}", self.lab.address),
+            en: format!("at the laboratory: {}", self.lab.address),
+        }
     }
 }
 
@@ -306,6 +427,7 @@ impl Snapshot {
                 as_left_error: Some(v(0.00002, "mm")),
             }],
             decision_rule: Some("simple".into()),
+            guard_multiple: None,
             decision: Some("pass".into()),
             adjusted: true,
             signatures: ["technician", "reviewer", "approver"]
@@ -410,6 +532,41 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_rule_is_stated_as_applied() {
+        // ILAC-G8:09/2019 §4.2.2: guarded acceptance with w = r·U; the record used r = 1.5
+        // with U = 0.050 µm (two significant digits) at its one point, so w = 0.075 µm,
+        // stated to U's decimal place.
+        let mut s = Snapshot::example();
+        s.points[0].u = Value {
+            value: 0.05,
+            unit: "µm".into(),
+        };
+        assert_eq!(s.rule_statement().en, "simple acceptance");
+        s.decision_rule = Some("guarded".into());
+        s.guard_multiple = Some(1.5);
+        let st = s.rule_statement();
+        assert_eq!(st.zh, "保护带接受，保护带 w = 1.5·U（0.075 µm）");
+        assert_eq!(st.en, "guarded acceptance with guard band w = 1.5·U (0.075 µm)");
+        // A snapshot issued before the guard band was kept names the rule alone, and its
+        // serialised content (what its signatures bind) is unchanged.
+        s.guard_multiple = None;
+        assert_eq!(s.rule_statement().en, "guarded acceptance");
+        assert!(!String::from_utf8(s.digest().0).unwrap().contains("guard_multiple"));
+    }
+
+    #[test]
+    fn numbers_read_in_groups_and_times_in_beijing() {
+        assert_eq!(
+            spoken_number("124400001JA7N1F563-2026-000001"),
+            "1244 0000 1JA7 N1F5 63 – 2026 – 000 001"
+        );
+        assert_eq!(spoken_number("GDJL-2026-000123"), "GDJL – 2026 – 000 123");
+        // 2026-11-25 23:30 UTC is 07:30 the next morning in Beijing (UTC+8, no summer time).
+        let t = "2026-11-25T23:30:00Z".parse().unwrap();
+        assert_eq!(beijing(t), "2026-11-26 07:30 (UTC+8)");
+    }
     use crate::domain::conformity::Decision::*;
 
     #[test]
@@ -427,10 +584,16 @@ mod tests {
     #[test]
     fn the_reported_uncertainty_is_never_below_the_cmc() {
         // ILAC-P14 §5.4: a U of 0.8 µm where the CMC is 1.0 µm is reported as 1.0 µm, flagged.
-        assert_eq!(reported_u(0.8e-6, Some(1.0e-6)), (1.0e-6, true));
-        assert_eq!(reported_u(1.0e-6, Some(1.0e-6)), (1.0e-6, false));
-        assert_eq!(reported_u(1.2e-6, Some(1.0e-6)), (1.2e-6, false));
-        assert_eq!(reported_u(1.2e-6, None), (1.2e-6, false));
+        assert_eq!(reported_u(0.8e-6, 2.0, Some(1.0e-6)), (1.0e-6, true));
+        assert_eq!(reported_u(1.0e-6, 2.0, Some(1.0e-6)), (1.0e-6, false));
+        assert_eq!(reported_u(1.2e-6, 2.0, Some(1.0e-6)), (1.2e-6, false));
+        assert_eq!(reported_u(1.2e-6, 2.0, None), (1.2e-6, false));
+        // Issue 20: U = 1.2 µm at k = 3 (u = 0.4 µm) against a CMC of 1.0 µm at about
+        // 95 % (k = 2, u = 0.5 µm): its standard uncertainty is below the CMC's, so it is
+        // raised, and stated at the point's k = 3: U = 3 × 0.5 = 1.5 µm (ILAC-P14 §5.4).
+        let (u, raised) = reported_u(1.2e-6, 3.0, Some(1.0e-6));
+        assert!(raised);
+        assert!((u - 1.5e-6).abs() < 1e-18, "{u}");
     }
 
     #[test]
@@ -442,6 +605,11 @@ mod tests {
         assert_eq!(round_to_u(0.119999999992, 0.08), (0.12, 0.08));
         // U = 1.2 (two digits) keeps one decimal.
         assert_eq!(round_to_u(10.04, 1.234), (10.0, 1.2));
+        // Raised to a CMC of 1.24 µm: U is rounded up, never below the CMC.
+        assert_eq!(round_to_u_up(10.04, 1.24), (10.0, 1.3));
+        assert_eq!(round_to_u_up(10.04, 1.2), (10.0, 1.2));
+        assert_eq!(round_to_u_up(0.0123, 0.0025), (0.0123, 0.0025));
+        assert_eq!(round_to_u_up(0.0123, 0.00251), (0.0123, 0.0026));
         assert_eq!(round_to_u(-0.0004449, 0.00027), (-0.00044, 0.00027));
     }
 

@@ -7,11 +7,12 @@ vocabulary! {
     DecisionRule {
         // §4.2.1: simple acceptance (shared risk), w = 0: pass when |e| ≤ MPE.
         Simple => "simple", "简单接受", "simple acceptance";
-        // §4.2.2: guarded acceptance with guard band w = U: pass when |e| ≤ MPE − w,
-        // otherwise fail (binary).
-        Guarded => "guarded", "保护带接受", "guarded acceptance (w = U)";
-        // §4.2.3 and Figure 5: non-binary, with guard band w = U either side of the limit.
-        NonBinary => "non_binary", "非二元判定", "non-binary statement (w = U)";
+        // §4.2.2: guarded acceptance with guard band w = r·U (r = 1 unless the record
+        // says otherwise): pass when |e| ≤ MPE − w, otherwise fail (binary). The
+        // certificate states r and w as applied (`Snapshot::rule_statement`).
+        Guarded => "guarded", "保护带接受", "guarded acceptance";
+        // §4.2.3 and Figure 5: non-binary, with guard band w = r·U either side of the limit.
+        NonBinary => "non_binary", "非二元判定", "non-binary statement";
     }
 }
 

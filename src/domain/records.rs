@@ -7,6 +7,7 @@
 //! the budgets named, the CMC table) arrives as a [`RecordContext`], loaded in a fixed
 //! number of queries whatever the number of points and standards.
 
+pub mod amendment;
 pub mod workflow;
 
 use super::certificates::{self as cert, CmcLine};
@@ -588,7 +589,7 @@ fn point(
     // The CMC of the range the point lies in; the record's own figure only where the
     // laboratory's table has no line for it.
     let floor = cert::cmc_at(&ctx.cmc_lines, nominal.si).or(cmc);
-    let (u_si, raised) = cert::reported_u(u.si, floor);
+    let (u_si, raised) = cert::reported_u(u.si, kf, floor);
     let decision = match (rule, mpe) {
         (Some(r), Some(m)) => Some(
             decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))

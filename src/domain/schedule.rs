@@ -45,9 +45,22 @@ pub fn month_end(d: NaiveDate) -> NaiveDate {
     add_months(first, 1).pred_opt().unwrap_or(d)
 }
 
-/// The due date that follows a calibration, or a due date kept, by `interval_months`.
+/// The last day a calibration made on `calibrated_on` is good for, with an interval of
+/// `interval_months`: the day before the same date `interval_months` later (calibrated
+/// 2026-01-15 for 12 months: valid until 2027-01-14, as a Chinese verification
+/// certificate's 有效期至 reads). The one rule for a certificate's valid-until date, the
+/// traceability link's validity and the schedule's due date, which is the last day in
+/// date. Months are added as [`add_months`] does, so a calibration on 31 January for one
+/// month is valid until 27 February (28 February in a leap year).
+pub fn valid_until(calibrated_on: NaiveDate, interval_months: u32) -> NaiveDate {
+    add_months(calibrated_on, interval_months)
+        .pred_opt()
+        .unwrap_or(calibrated_on)
+}
+
+/// The due date that follows a calibration by `interval_months`.
 fn next_due(from: NaiveDate, interval_months: u32, rules: &DueRules) -> NaiveDate {
-    let due = add_months(from, interval_months);
+    let due = valid_until(from, interval_months);
     if rules.month_end {
         month_end(due)
     } else {
@@ -68,8 +81,9 @@ pub fn due_date(history: &[NaiveDate], interval_months: u32, rules: &DueRules) -
     let mut due: Option<NaiveDate> = None;
     for c in dates {
         due = Some(match due {
+            // The kept cycle's next period starts the day after the due date.
             Some(d) if c <= d && c >= d - Days::new(u64::from(rules.early_window_days)) => {
-                next_due(d, interval_months, rules)
+                next_due(d.succ_opt().unwrap_or(d), interval_months, rules)
             }
             _ => next_due(c, interval_months, rules),
         });
@@ -174,13 +188,14 @@ mod tests {
     #[test]
     fn due_dates_follow_the_last_calibration_and_the_interval() {
         assert_eq!(due_date(&[], 12, &PLAIN), None);
-        assert_eq!(due_date(&[day("2025-03-15")], 12, &PLAIN), Some(day("2026-03-15")));
-        // Leap day: 29 February 2024 + 12 months.
-        assert_eq!(due_date(&[day("2024-02-29")], 12, &PLAIN), Some(day("2025-02-28")));
+        // The due date is the last day in date: the day before the same date a year on.
+        assert_eq!(due_date(&[day("2025-03-15")], 12, &PLAIN), Some(day("2026-03-14")));
+        // Leap day: 29 February 2024 + 12 months is 28 February 2025; the day before.
+        assert_eq!(due_date(&[day("2024-02-29")], 12, &PLAIN), Some(day("2025-02-27")));
         // The latest calibration counts, whatever the order given.
         assert_eq!(
             due_date(&[day("2025-06-01"), day("2024-06-01")], 12, &PLAIN),
-            Some(day("2026-06-01"))
+            Some(day("2026-05-31"))
         );
         // Keep to the end of the month.
         let month_ends = DueRules {
@@ -197,21 +212,22 @@ mod tests {
             early_window_days: 30,
             ..PLAIN
         };
-        // Due 2026-03-15; calibrated 30 days before (2026-02-13): the cycle is kept.
-        let h = [day("2025-03-15"), day("2026-02-13")];
-        assert_eq!(due_date(&h, 12, &window), Some(day("2027-03-15")));
-        // 31 days before: outside the window, a new cycle from the calibration.
+        // Due 2026-03-14; calibrated 30 days before (2026-02-12): the cycle is kept, and
+        // its next period runs from 2026-03-15 to 2027-03-14.
         let h = [day("2025-03-15"), day("2026-02-12")];
-        assert_eq!(due_date(&h, 12, &window), Some(day("2027-02-12")));
+        assert_eq!(due_date(&h, 12, &window), Some(day("2027-03-14")));
+        // 31 days before: outside the window, a new cycle from the calibration.
+        let h = [day("2025-03-15"), day("2026-02-11")];
+        assert_eq!(due_date(&h, 12, &window), Some(day("2027-02-10")));
         // On the due date itself: kept.
-        let h = [day("2025-03-15"), day("2026-03-15")];
-        assert_eq!(due_date(&h, 12, &window), Some(day("2027-03-15")));
+        let h = [day("2025-03-15"), day("2026-03-14")];
+        assert_eq!(due_date(&h, 12, &window), Some(day("2027-03-14")));
         // Late: a new cycle from the calibration.
         let h = [day("2025-03-15"), day("2026-04-01")];
-        assert_eq!(due_date(&h, 12, &window), Some(day("2027-04-01")));
+        assert_eq!(due_date(&h, 12, &window), Some(day("2027-03-31")));
         // Without a window, the early calibration moves the cycle.
         let h = [day("2025-03-15"), day("2026-02-13")];
-        assert_eq!(due_date(&h, 12, &PLAIN), Some(day("2027-02-13")));
+        assert_eq!(due_date(&h, 12, &PLAIN), Some(day("2027-02-12")));
         // A kept cycle from a leap day stays on the month's end.
         let h = [day("2023-02-28"), day("2024-02-20")];
         let both = DueRules {
@@ -219,6 +235,40 @@ mod tests {
             ..window
         };
         assert_eq!(due_date(&h, 12, &both), Some(day("2025-02-28")));
+    }
+
+    #[test]
+    fn one_rule_for_valid_until_and_the_due_date() {
+        // Worked by hand from the calendar (JJF 1139-2005 sets the interval; the day
+        // before the same date is the last day in date, as 有效期至 on a verification
+        // certificate reads).
+        for (on, months, until) in [
+            ("2026-01-15", 12, "2027-01-14"),
+            ("2026-01-15", 1, "2026-02-14"),
+            ("2026-01-15", 6, "2026-07-14"),
+            ("2026-01-15", 24, "2028-01-14"),
+            ("2026-01-31", 1, "2026-02-27"),
+            ("2024-01-31", 1, "2024-02-28"),
+            ("2026-08-31", 6, "2027-02-27"),
+            ("2026-12-31", 24, "2028-12-30"),
+            ("2026-03-01", 12, "2027-02-28"),
+            ("2027-03-01", 12, "2028-02-29"),
+        ] {
+            assert_eq!(valid_until(day(on), months), day(until), "{on} + {months} months");
+            // The schedule's due date after that one calibration is the same day.
+            assert_eq!(
+                due_date(&[day(on)], months, &PLAIN),
+                Some(day(until)),
+                "{on} + {months}"
+            );
+            // In date on its last day, overdue the day after.
+            let due = Some(day(until));
+            assert_ne!(status(due, true, day(until), &PLAIN), DueStatus::Overdue);
+            assert_eq!(
+                status(due, true, day(until).succ_opt().unwrap(), &PLAIN),
+                DueStatus::Overdue
+            );
+        }
     }
 
     #[test]

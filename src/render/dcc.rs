@@ -202,7 +202,7 @@ fn administrative(w: &mut W, s: &Snapshot) -> io::Result<()> {
                     w,
                     "dcc:description",
                     &both(
-                        &format!("{}，{}", g.meaning, g.signed_at.format("%Y-%m-%d %H:%M UTC")),
+                        &format!("{}，{}", g.meaning, crate::domain::certificates::beijing(g.signed_at)),
                         &format!(
                             "{}, {}; content SHA-256 {}",
                             g.meaning,
@@ -218,40 +218,50 @@ fn administrative(w: &mut W, s: &Snapshot) -> io::Result<()> {
         Ok(())
     })?;
     contact(w, "dcc:customer", &s.customer)?;
-    if let (Some(d), Some(status)) = (&s.decision, s.decision.as_deref().and_then(conformity)) {
-        let rule = s.rule();
-        w.create_element("dcc:statements").write_inner_content(|w| {
+    let rule = s.rule_statement();
+    w.create_element("dcc:statements").write_inner_content(|w| {
+        // ISO/IEC 17025 §7.8.2.1 o) and §7.8.2.2: what the results relate to, and
+        // reproduction only in full; §7.8.2.1 c): where the work was done.
+        for (zh, en) in crate::domain::certificates::STATEMENTS {
             w.create_element("dcc:statement").write_inner_content(|w| {
-                bilingual(w, "dcc:name", &both("符合性声明", "Statement of conformity"))?;
-                w.create_element("dcc:description").write_inner_content(|w| {
-                    for (lang, t) in [
-                        (
-                            "zh",
-                            format!("判定规则：{}（ILAC-G8:09/2019）", rule.map_or("", |r| r.name_zh())),
-                        ),
-                        (
-                            "en",
-                            format!(
-                                "Decision rule: {} (ILAC-G8:09/2019); decision: {d}",
-                                rule.map_or("", |r| r.name_en())
-                            ),
-                        ),
-                    ] {
-                        w.create_element("dcc:content")
-                            .with_attribute(("lang", lang))
-                            .write_text_content(BytesText::new(&t))?;
-                    }
-                    Ok(())
-                })?;
-                text(w, "dcc:norm", "ILAC-G8:09/2019")?;
-                if let Some(until) = s.valid_until {
-                    text(w, "dcc:date", &until.to_string())?;
-                }
-                text(w, "dcc:conformity", status)
+                bilingual(w, "dcc:name", &both("声明", "Statement"))?;
+                bilingual(w, "dcc:description", &both(zh, en))?;
+                Ok(())
             })?;
+        }
+        let place = s.place();
+        w.create_element("dcc:statement").write_inner_content(|w| {
+            bilingual(w, "dcc:name", &both("检定/校准地点", "Place of calibration"))?;
+            bilingual(w, "dcc:description", &both(&place.zh, &place.en))?;
             Ok(())
         })?;
-    }
+        let (Some(d), Some(status)) = (&s.decision, s.decision.as_deref().and_then(conformity)) else {
+            return Ok(());
+        };
+        w.create_element("dcc:statement").write_inner_content(|w| {
+            bilingual(w, "dcc:name", &both("符合性声明", "Statement of conformity"))?;
+            w.create_element("dcc:description").write_inner_content(|w| {
+                for (lang, t) in [
+                    ("zh", format!("判定规则：{}（ILAC-G8:09/2019）", rule.zh)),
+                    (
+                        "en",
+                        format!("Decision rule: {} (ILAC-G8:09/2019); decision: {d}", rule.en),
+                    ),
+                ] {
+                    w.create_element("dcc:content")
+                        .with_attribute(("lang", lang))
+                        .write_text_content(BytesText::new(&t))?;
+                }
+                Ok(())
+            })?;
+            text(w, "dcc:norm", "ILAC-G8:09/2019")?;
+            if let Some(until) = s.valid_until {
+                text(w, "dcc:date", &until.to_string())?;
+            }
+            text(w, "dcc:conformity", status)
+        })?;
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! address give the same bytes.
 
 use crate::domain::certificates::{CertificateKind, Snapshot};
-use crate::domain::conformity::{Decision, DecisionRule};
+use crate::domain::conformity::Decision;
 use std::sync::OnceLock;
 use typst::foundations::{Dict, IntoValue};
 use typst_as_lib::{TypstEngine, TypstTemplateMainFile};
@@ -51,14 +51,26 @@ pub fn render(s: &Snapshot, verify_url: &str) -> Result<Vec<u8>, PdfError> {
 /// The certificate laid out in pages, as the PDF prints it.
 fn layout(s: &Snapshot, verify_url: &str) -> Result<PagedDocument, PdfError> {
     let kind = s.kind().unwrap_or(CertificateKind::Calibration);
-    let rule = s.rule().unwrap_or(DecisionRule::Simple);
     let decision = s.decision.as_deref().and_then(Decision::parse);
+    let verification = matches!(
+        kind,
+        CertificateKind::Verification | CertificateKind::VerificationNotice
+    );
     let data = serde_json::json!({
         "snapshot": s,
         "titles": {"zh": kind.name_zh(), "en": capitalise(kind.name_en())},
-        "rule": {"zh": rule.name_zh(), "en": rule.name_en()},
+        "rule": s.rule_statement(),
         "decision": decision.map(|d| serde_json::json!({"zh": d.name_zh(), "en": d.name_en()})),
         "verify_url": verify_url,
+        // A verification (检定) is dated 检定日期 and names its regulation (检定规程).
+        "verification": verification,
+        "spoken_number": crate::domain::certificates::spoken_number(&s.number),
+        "place": s.place(),
+        "statements": crate::domain::certificates::STATEMENTS
+            .iter()
+            .map(|(zh, en)| serde_json::json!({"zh": zh, "en": en}))
+            .collect::<Vec<_>>(),
+        "signed_at": s.signatures.iter().map(|g| crate::domain::certificates::beijing(g.signed_at)).collect::<Vec<_>>(),
     });
     let mut inputs = Dict::new();
     inputs.insert("data".into(), data.to_string().into_value());
@@ -156,7 +168,8 @@ mod tests {
             "2026-11-26",
             "20.1 °C",
             "0.00012 mm",
-            "0.00005 mm (k = 2, p =",
+            "0.00005 mm",
+            "(k = 2, p = 0.95)",
             "广州市天河区",
             "NIM-2026-0815",
             "0.00002 mm",
@@ -165,9 +178,27 @@ mod tests {
             "李四",
             "王五",
             "以下空白",
+            // §7.8.2.1 c) and o), §7.8.2.2: where, what the results relate to, reproduction.
+            "地点 Place",
+            "本实验室：广州市天河区",
+            "本证书的结果仅对所检定/校准的器具有效",
+            "The results relate only to the item calibrated.",
+            "不得部分复制本证书",
+            "shall not be reproduced except in full",
+            // Signature times in Beijing time: 08:00 UTC is 16:00 in Beijing.
+            "2026-11-25 16:00 (UTC+8)",
+            // The number in groups to read over the telephone, and a calibration's labels.
+            "GDJL – 2026 – 000 001",
+            "校准日期 Date of calibration",
+            "校准依据 Method",
+            "合格 pass",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+        assert!(
+            !text.contains("UTC\n") && !text.contains(" UTC "),
+            "no time in UTC: {text}"
+        );
         // The same snapshot, the same bytes.
         assert_eq!(
             render(&s, "https://metrocal.example/verify/0123456789abcdef0123456789abcdef").unwrap(),
@@ -176,20 +207,48 @@ mod tests {
     }
 
     #[test]
+    fn a_verification_certificate_names_its_regulation_mpe_and_verdict() {
+        // JJF 1069 / JJG 146-2011: a verification certificate (检定证书) is dated 检定日期,
+        // names the regulation and the MPE verified against, and says 合格; the guarded
+        // rule is stated with the guard band the record applied (ILAC-G8:09/2019 §4.2.2).
+        let mut s = Snapshot::example();
+        s.kind = "verification".into();
+        s.valid_until = Some("2027-11-23".parse().unwrap());
+        s.decision_rule = Some("guarded".into());
+        s.guard_multiple = Some(1.5);
+        let text = pdf_text(&render(&s, "https://metrocal.example/verify/x").unwrap());
+        for needle in [
+            "检定证书",
+            "检定规程 Regulation",
+            "检定日期 Date of verification",
+            "有效期至 Valid until",
+            "2027-11-23",
+            "±0.0006 mm",
+            "检定结论 Conclusion of verification",
+            "合格 pass",
+            "w = 1.5·U",
+            "0.000075 mm",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("(w = U)"), "{text}");
+    }
+
+    #[test]
     fn a_long_certificate_numbers_every_page() {
         let mut s = Snapshot::example();
         let p = s.points[0].clone();
         s.points = (0..120).map(|_| p.clone()).collect();
         let text = pdf_text(&render(&s, "https://metrocal.example/verify/x").unwrap());
-        // 120 rows run to six pages: each carries the number and "page x of 6", and the
+        // 120 rows run to five pages (in the 8-point results table): each carries the number and "page x of 5", and the
         // header; the end marker comes once, on the last.
-        for page in 1..=6 {
+        for page in 1..=5 {
             assert!(
-                text.contains(&format!("GDJL-2026-000001 · 第 {page} 页 共 6 页 / Page {page} of 6")),
+                text.contains(&format!("GDJL-2026-000001 · 第 {page} 页 共 5 页 / Page {page} of 5")),
                 "{text}"
             );
         }
-        assert_eq!(text.matches("证书编号 No. GDJL-2026-000001").count(), 6);
+        assert_eq!(text.matches("证书编号 No. GDJL-2026-000001").count(), 5);
         assert_eq!(text.matches("以下空白").count(), 1);
     }
 }

@@ -443,79 +443,21 @@ pub async fn withdraw(
     Ok(())
 }
 
-/// The parts of a certificate's content an amendment may change. The number, revision,
-/// laboratory, issue date and signatures are the new certificate's own. `customer`
-/// corrects how the customer is printed (name, address); the certificate stays with the
-/// same customer organisation, whose users see it in their portal.
-pub const AMENDABLE: &[&str] = &[
-    "kind",
-    "customer",
-    "item",
-    "method",
-    "received_on",
-    "calibrated_on",
-    "valid_until",
-    "interval_months",
-    "environment",
-    "standards",
-    "points",
-    "decision_rule",
-    "decision",
-    "adjusted",
-];
+/// Who may open an amendment of their laboratory's certificate: its technicians and
+/// approvers (the workflow's `amend`; two others then review and approve it).
+const AMENDERS: &[Role] = &[Role::Technician, Role::Approver];
 
-/// How deeply an amendment's changes may nest: a certificate's content nests four
-/// levels (points → readings), so more is a mistake or an attack on the stack.
-const MAX_PATCH_DEPTH: usize = 8;
-
-/// The nesting depth of a JSON value (a scalar is 0), counted without recursion.
-fn json_depth(v: &serde_json::Value) -> usize {
-    use serde_json::Value;
-    let mut deepest = 0;
-    let mut stack = vec![(v, 0usize)];
-    while let Some((v, d)) = stack.pop() {
-        deepest = deepest.max(d);
-        match v {
-            Value::Object(m) => stack.extend(m.values().map(|c| (c, d + 1))),
-            Value::Array(a) => stack.extend(a.iter().map(|c| (c, d + 1))),
-            _ => {}
-        }
-    }
-    deepest
-}
-
-/// JSON Merge Patch (RFC 7396): objects merge key by key, `null` removes, anything else
-/// replaces. The caller bounds the patch's depth ([`MAX_PATCH_DEPTH`]).
-fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
-    use serde_json::Value;
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            let t = target.as_object_mut().expect("an object");
-            for (k, v) in p {
-                if v.is_null() {
-                    t.remove(k);
-                } else {
-                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                }
-            }
-        }
-        v => *target = v.clone(),
-    }
-}
-
-/// Amends a certificate (§7.8.8.2): a new certificate, with a new number and revision
-/// n + 1, carries the content with `changes` merged in (JSON Merge Patch over the
-/// [`AMENDABLE`] parts), says which certificate it replaces and why, and supersedes it.
-/// The approver confirms with their password and their signature is added to the
-/// content's signatures, bound to the amended content's digest.
+/// Amends a certificate (ISO/IEC 17025 §7.8.8): its record reopens as the draft of its
+/// next revision with the `changes` (a JSON Merge Patch over the amendable parts,
+/// `domain::records::amendment`) and the reason. The revision's results are corrected
+/// on the record, signed as performed, reviewed and approved by two people other than
+/// the one who drafted it; its approval issues the new certificate, with a new number
+/// and revision n + 1, which says what it replaces and why and supersedes it. Until
+/// then this certificate stays current. The drafter confirms with their password.
 #[allow(clippy::too_many_arguments)]
 pub async fn amend(
     actor: &Actor,
     db: &DatabaseConnection,
-    keys: &KeyStore,
     number: &str,
     reason: &str,
     changes: &serde_json::Value,
@@ -523,8 +465,16 @@ pub async fn amend(
     client_addr: &str,
     today: NaiveDate,
     now: DateTime<Utc>,
-) -> Result<certificate::Model> {
-    let c = current_of_own_lab(actor, db, number).await?;
+) -> Result<super::records::Amendment> {
+    actor.require_login()?;
+    let c = q::by_number(db, number)
+        .await?
+        .filter(|c| sees(actor, c))
+        .ok_or(Error::NotFound { what: "certificate" })?;
+    let own = actor.principal().is_none_or(|p| p.organisation_id == c.lab_id);
+    if !actor.may(AMENDERS) || !own {
+        return Err(actor.forbidden());
+    }
     if c.status != CertificateStatus::Issued.as_str() {
         return Err(Error::Conflict {
             code: "certificate.not_current",
@@ -535,97 +485,7 @@ pub async fn amend(
             fields: vec![],
         });
     }
-    let mut errors = Vec::new();
-    if reason.trim().is_empty() || reason.chars().count() > 500 {
-        errors.push(crate::domain::Error::new(
-            "reason",
-            "certificate.reason_required",
-            "say why it is amended (at most 500 characters)",
-        ));
-    }
-    if json_depth(changes) > MAX_PATCH_DEPTH {
-        errors.push(crate::domain::Error::new(
-            "changes",
-            "certificate.changes_too_deep",
-            format!("the changes nest more than {MAX_PATCH_DEPTH} levels deep"),
-        ));
-    }
-    match changes.as_object() {
-        Some(m) if !m.is_empty() => {
-            for k in m.keys().filter(|k| !AMENDABLE.contains(&k.as_str())) {
-                errors.push(crate::domain::Error::new(
-                    format!("changes.{k}"),
-                    "certificate.not_amendable",
-                    format!("not amendable; these are: {}", AMENDABLE.join(", ")),
-                ));
-            }
-        }
-        _ => errors.push(crate::domain::Error::new(
-            "changes",
-            "certificate.no_changes",
-            "name what the amendment changes",
-        )),
-    }
-    if !errors.is_empty() {
-        return Err(Error::invalid(errors));
-    }
-    let mut content: serde_json::Value =
-        serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
-    merge_patch(&mut content, changes);
-    let mut s: Snapshot = serde_path_to_error::deserialize(&content).map_err(|e| {
-        Error::field(
-            &format!("changes.{}", e.path()),
-            "certificate.changes_invalid",
-            e.inner().to_string(),
-        )
-    })?;
-    if s.points.is_empty() {
-        return Err(Error::field(
-            "changes.points",
-            "certificate.points_required",
-            "at least one result",
-        ));
-    }
-    let before: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
-    if s.customer.code != before.customer.code || s.lab.code != before.lab.code {
-        // The code names the organisation the certificate belongs to; an amendment
-        // corrects how the customer is printed, never whose certificate it is.
-        return Err(Error::field(
-            "changes.customer.code",
-            "certificate.customer_code_fixed",
-            "the customer's code names whose certificate this is and cannot be amended; amend its name or address",
-        ));
-    }
-    if s == before {
-        return Err(Error::field(
-            "changes",
-            "certificate.no_changes",
-            "the changes leave the content as it was",
-        ));
-    }
-    super::accounts::confirm_password(actor, db, password, client_addr, now).await?;
-    s.issued_on = today;
-    let (_, amended_sha) = s.digest();
-    s.signatures.push(rules::Signature {
-        name: actor.display_name(),
-        role: "approver".into(),
-        meaning: "修订批准 / amendment approved".into(),
-        signed_at: now,
-        content_sha256: amended_sha,
-    });
-    issue(
-        actor,
-        db,
-        keys,
-        IssueRequest {
-            lab_id: c.lab_id,
-            customer_id: c.customer_id,
-            snapshot: s,
-            amends: Some((c.id, reason.trim().to_owned())),
-        },
-        now,
-    )
-    .await
+    super::records::open_amendment(actor, db, &c, reason, changes, password, client_addr, today, now).await
 }
 
 /// A laboratory's signing keys, the current one first.
@@ -752,9 +612,11 @@ pub struct CertificateView {
     pub dcc_sha256: String,
     pub replaces: Option<String>,
     pub superseded_by: Option<String>,
-    /// Whether the caller may amend or withdraw it (an approver of the issuing laboratory,
-    /// while it is current).
+    /// Whether the caller may open its amendment (a technician or an approver of the
+    /// issuing laboratory, while it is current).
     pub may_amend: bool,
+    /// The reader is an approver of the issuing laboratory and it is current.
+    pub may_withdraw: bool,
     /// Whether the caller administers the issuing laboratory (and is shown what is wrong
     /// with how the server issues its certificates, such as a QR code's address).
     pub lab_admin: bool,
@@ -787,6 +649,7 @@ fn view(c: &certificate::Model) -> CertificateView {
         replaces: s.as_ref().and_then(|s| s.replaces.clone()),
         superseded_by: None,
         may_amend: false,
+        may_withdraw: false,
         lab_admin: false,
     }
 }
@@ -850,9 +713,10 @@ pub async fn get(actor: &Actor, db: &DatabaseConnection, number: &str) -> Result
     let c = served(actor, db, number).await?;
     let mut v = view(&c);
     v.superseded_by = q::replacement_of(db, c.id).await?.map(|r| r.number);
-    v.may_amend = c.status == CertificateStatus::Issued.as_str()
-        && actor.may(ISSUERS)
-        && actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
+    let own = actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
+    let current = c.status == CertificateStatus::Issued.as_str();
+    v.may_amend = current && own && actor.may(AMENDERS);
+    v.may_withdraw = current && own && actor.may(ISSUERS);
     v.lab_admin =
         actor.may(&[Role::InstituteAdmin]) && actor.principal().is_some_and(|p| p.organisation_id == c.lab_id);
     let s: Snapshot = serde_json::from_str(&c.snapshot).map_err(|e| Error::Internal(e.to_string()))?;
@@ -1037,8 +901,7 @@ pub(crate) async fn record_snapshot(
         ("verification", _) => CertificateKind::VerificationNotice,
         _ => CertificateKind::Calibration,
     };
-    let interval = w.due_on.map(|_| 12);
-    let snapshot = Snapshot {
+    let mut snapshot = Snapshot {
         number: String::new(),
         kind: kind.as_str().into(),
         revision: 1,
@@ -1051,14 +914,8 @@ pub(crate) async fn record_snapshot(
         received_on: r.received_on,
         calibrated_on: r.calibrated_on,
         issued_on: today,
-        valid_until: (kind == CertificateKind::Verification).then(|| {
-            crate::domain::schedule::add_months(
-                r.calibrated_on,
-                r.interval_months.unwrap_or(interval.unwrap_or(12)) as u32,
-            )
-            .pred_opt()
-            .unwrap_or(r.calibrated_on)
-        }),
+        valid_until: (kind == CertificateKind::Verification)
+            .then(|| crate::domain::schedule::valid_until(r.calibrated_on, super::records::interval_of(r))),
         interval_months: r.interval_months.map(|m| m as u32),
         environment: cert::Environment {
             temperature: val(QuantityKind::Temperature, r.temperature_si, &r.temperature_unit),
@@ -1073,7 +930,13 @@ pub(crate) async fn record_snapshot(
             .map(|p| {
                 let readings: Vec<String> = serde_json::from_str(&p.readings).unwrap_or_default();
                 let u = val(d, p.u_si, &p.u_unit);
-                let (error, u_stated) = cert::round_to_u(val(d, p.error_si, &p.u_unit).value, u.value);
+                // A U raised to the CMC is rounded up, so that it never prints below it.
+                let round = if p.raised_to_cmc {
+                    cert::round_to_u_up
+                } else {
+                    cert::round_to_u
+                };
+                let (error, u_stated) = round(val(d, p.error_si, &p.u_unit).value, u.value);
                 let left = p.as_left_error_si.map(|a| {
                     let v = val(d, a, &p.u_unit);
                     cert::Value {
@@ -1103,6 +966,11 @@ pub(crate) async fn record_snapshot(
             })
             .collect(),
         decision_rule: Some(r.decision_rule.clone()),
+        guard_multiple: matches!(
+            crate::domain::conformity::DecisionRule::parse(&r.decision_rule),
+            Some(crate::domain::conformity::DecisionRule::Guarded | crate::domain::conformity::DecisionRule::NonBinary)
+        )
+        .then_some(r.guard_multiple),
         decision: verdict.map(|v| v.as_str().to_owned()),
         adjusted: r.adjusted,
         signatures: signatures
@@ -1116,26 +984,15 @@ pub(crate) async fn record_snapshot(
             })
             .collect(),
     };
-    Ok((snapshot, verdict))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_depth_of_an_amendment_is_measured_without_recursion() {
-        // A snapshot's deepest part: points → a point → its readings → a reading.
-        let real = serde_json::json!({"points": [{"readings": [1.0, 2.0]}], "customer": {"name": {"zh": "某"}}});
-        assert_eq!(json_depth(&real), 4);
-        assert!(json_depth(&real) <= MAX_PATCH_DEPTH);
-        // 100,000 levels are measured (and then refused) without touching the stack.
-        let mut deep = serde_json::Value::Null;
-        for _ in 0..100_000 {
-            deep = serde_json::Value::Array(vec![deep]);
-        }
-        assert_eq!(json_depth(&deep), 100_000);
-        // serde_json's own drop of such a value recurses: leak it in the test instead.
-        std::mem::forget(deep);
+    // An amendment's corrections to how the item and the customer print.
+    if let Some(print) = r
+        .print_changes
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+    {
+        let mut v = serde_json::to_value(&snapshot).map_err(|e| Error::Internal(e.to_string()))?;
+        crate::domain::records::amendment::apply_print_changes(&mut v, &print);
+        snapshot = serde_json::from_value(v).map_err(|e| Error::Internal(e.to_string()))?;
     }
+    Ok((snapshot, verdict))
 }

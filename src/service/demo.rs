@@ -106,12 +106,18 @@ async fn record_and_sign(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let technician = Actor::system("李明（示例检定员 / sample technician）");
+    let r = super::records::record(&technician, db, work_order, &input, day(ISSUED_ON), now).await?;
+    sign_all(db, keys, r.id, now).await
+}
+
+/// The demo's technician, reviewer and approver sign the record in turn; the approval
+/// issues the certificate. Returns its number.
+async fn sign_all(db: &DatabaseConnection, keys: &KeyStore, record: i32, now: DateTime<Utc>) -> Result<String> {
+    let technician = Actor::system("李明（示例检定员 / sample technician）");
     let reviewer = Actor::system("王芳（示例核验员 / sample reviewer）");
     let approver = Actor::system("陈刚（示例批准人 / sample approver）");
-    let today = day(ISSUED_ON);
-    let r = super::records::record(&technician, db, work_order, &input, today, now).await?;
     for signer in [&technician, &reviewer, &approver] {
-        let s = super::records::sign(signer, db, keys, r.id, "", "demo", today, now).await?;
+        let s = super::records::sign(signer, db, keys, record, "", "demo", day(ISSUED_ON), now).await?;
         if let Some(number) = s.certificate {
             return Ok(number);
         }
@@ -244,11 +250,11 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
         now,
     )
     .await?;
-    // Amended: the model designation was written short.
-    amend(
-        &Actor::system("陈刚（示例批准人 / sample approver）"),
+    // Amended: the model designation was written short. The record's revision 2 is
+    // signed again, and its approval issues the amending certificate.
+    let revision = amend(
+        &Actor::system("李明（示例检定员 / sample technician）"),
         db,
-        keys,
         &calibration,
         "型号规格更正 / model designation corrected",
         &serde_json::json!({"item": {"model": "FL-445（0–50 mm）"}}),
@@ -258,6 +264,7 @@ pub async fn complete(db: &DatabaseConnection, keys: &KeyStore, now: DateTime<Ut
         now,
     )
     .await?;
+    sign_all(db, keys, revision.record_id, now).await?;
 
     // The institute verifies enterprise A's 1 kg E2 weight (+1.1 mg within ±5 mg: pass,
     // a verification certificate) and enterprise B's electronic balance (+0.355 g at

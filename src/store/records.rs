@@ -319,3 +319,53 @@ pub async fn of_work_orders<C: ConnectionTrait>(db: &C, ids: &[i32]) -> Result<V
         .all(db)
         .await
 }
+
+/// The record whose approval issued certificate `certificate` (none for a certificate
+/// issued without a record).
+pub async fn of_certificate<C: ConnectionTrait>(
+    db: &C,
+    certificate: i32,
+) -> Result<Option<calibration_record::Model>, DbErr> {
+    calibration_record::Entity::find()
+        .filter(calibration_record::Column::CertificateId.eq(certificate))
+        .one(db)
+        .await
+}
+
+/// Writes an issued record back as the draft of its next revision, amending
+/// `record.amends_certificate_id` (the record as the caller changed it); 0 when the record
+/// was no longer issued at revision `from_revision`.
+pub async fn reopen_as_revision<C: ConnectionTrait>(
+    db: &C,
+    record: calibration_record::Model,
+    from_revision: i32,
+) -> Result<u64, DbErr> {
+    Ok(calibration_record::Entity::update_many()
+        .col_expr(calibration_record::Column::Status, "draft".into())
+        .col_expr(calibration_record::Column::Revision, record.revision.into())
+        .col_expr(
+            calibration_record::Column::AmendsCertificateId,
+            record.amends_certificate_id.into(),
+        )
+        .col_expr(
+            calibration_record::Column::AmendmentReason,
+            record.amendment_reason.into(),
+        )
+        .col_expr(calibration_record::Column::StatusReason, record.status_reason.into())
+        .col_expr(calibration_record::Column::PrintChanges, record.print_changes.into())
+        .col_expr(calibration_record::Column::Method, record.method.into())
+        .col_expr(calibration_record::Column::ReceivedOn, record.received_on.into())
+        .col_expr(calibration_record::Column::CalibratedOn, record.calibrated_on.into())
+        .col_expr(
+            calibration_record::Column::IntervalMonths,
+            record.interval_months.into(),
+        )
+        .col_expr(calibration_record::Column::Adjusted, record.adjusted.into())
+        .col_expr(calibration_record::Column::UpdatedAt, record.updated_at.into())
+        .filter(calibration_record::Column::Id.eq(record.id))
+        .filter(calibration_record::Column::Status.eq("issued"))
+        .filter(calibration_record::Column::Revision.eq(from_revision))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -226,6 +226,29 @@ pub async fn insert_calibration<C: ConnectionTrait>(
     sea_orm::ActiveModelTrait::insert(row, db).await
 }
 
+/// The calibration a recorded certificate `old_number` stands for, made to say what its
+/// amendment says (`row`, whose certificate number is the amendment's): the link stays
+/// one link, now evidenced by the certificate that supersedes the old one. Inserted when
+/// no calibration carries the old number.
+pub async fn replace_recorded_calibration<C: ConnectionTrait>(
+    db: &C,
+    old_number: &str,
+    mut row: calibration::ActiveModel,
+) -> Result<calibration::Model, DbErr> {
+    let old = calibration::Entity::find()
+        .filter(calibration::Column::CertificateNo.eq(old_number))
+        .filter(calibration::Column::Source.eq("recorded"))
+        .one(db)
+        .await?;
+    match old {
+        Some(o) => {
+            row.id = sea_orm::ActiveValue::Unchanged(o.id);
+            sea_orm::ActiveModelTrait::update(row, db).await
+        }
+        None => sea_orm::ActiveModelTrait::insert(row, db).await,
+    }
+}
+
 /// The newest calibration's id (None when there is none).
 pub async fn latest_calibration_id<C: ConnectionTrait>(db: &C) -> Result<Option<i32>, DbErr> {
     calibration::Entity::find()

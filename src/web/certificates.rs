@@ -300,7 +300,6 @@ async fn amend_page(
     match svc::amend(
         &actor,
         &db.0,
-        signing.keys,
         number,
         form.get("reason"),
         &changes,
@@ -311,7 +310,7 @@ async fn amend_page(
     )
     .await
     {
-        Ok(c) => Ok(Page::redirect(format!("/certificates/{}", c.number))),
+        Ok(a) => Ok(Page::redirect(format!("/records/{}", a.record_id))),
         Err(e @ Error::Invalid { .. }) => {
             let typed: std::collections::BTreeMap<&str, &str> = form.iter().filter(|(k, _)| *k != "password").collect();
             let messages: std::collections::BTreeMap<String, String> = e
@@ -492,19 +491,22 @@ async fn immutable(actor: &Actor, db: &Db, number: &str) -> Error {
 #[derive(serde::Deserialize)]
 struct AmendBody {
     reason: String,
+    #[serde(default)]
     changes: serde_json::Value,
     password: String,
 }
 
-/// Amends a certificate: `reason`, `changes` (a JSON Merge Patch over the amendable parts
-/// of its content: kind, customer, item, method, received_on, calibrated_on, valid_until,
-/// interval_months, environment, standards, points, decision_rule, decision, adjusted)
-/// and the approver's `password`. A new certificate is issued, revision n + 1, and the
-/// old one is superseded.
+/// Opens the amendment of a certificate (ISO/IEC 17025 §7.8.8): `reason`, `changes` (a
+/// JSON Merge Patch over the amendable parts: customer and item as they print, method,
+/// received_on, calibrated_on, interval_months, adjusted; optional) and the drafter's
+/// `password`. Its record reopens as the draft of revision n + 1: results are corrected
+/// on the record, which is then signed as performed, reviewed and approved by two people
+/// other than the drafter; the approval issues the amending certificate and supersedes
+/// this one. Answers the record's revision.
 #[utoipa::path(
     post, path = "/api/v1/certificates/{number}/amend", tag = "certificates",
     params(("number" = String, Path)),
-    responses((status = 201, description = "the amending certificate"), (status = 403, description = "not an approver of the issuing laboratory, or a wrong password"),
+    responses((status = 201, description = "the record's new revision, a draft"), (status = 403, description = "not a technician or approver of the issuing laboratory"),
         (status = 404, description = "not one the caller may see"), (status = 409, body = super::error::ErrorBody),
         (status = 422, body = super::error::ErrorBody)),
     security(("bearer" = []))
@@ -516,13 +518,12 @@ pub async fn amend_api(
     db: &State<Db>,
     actor: Actor,
     signing: Signing<'_>,
-) -> ApiResult<(Status, Json<svc::CertificateView>)> {
+) -> ApiResult<(Status, Json<crate::service::records::Amendment>)> {
     let body = super::body::read_body(data).await?;
     let b: AmendBody = super::body::json_input(&body)?;
-    let c = svc::amend(
+    let a = svc::amend(
         &actor,
         &db.0,
-        signing.keys,
         number,
         &b.reason,
         &b.changes,
@@ -532,8 +533,7 @@ pub async fn amend_api(
         chrono::Utc::now(),
     )
     .await?;
-    let (v, _) = svc::get(&actor, &db.0, &c.number).await?;
-    Ok((Status::Created, Json(v)))
+    Ok((Status::Created, Json(a)))
 }
 
 #[derive(serde::Deserialize)]

@@ -301,7 +301,8 @@ async fn the_command_line_verifies_and_exports() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
     let o = run(&["certificate", "rotate-key", "--lab", "nobody"]);
     assert!(!o.status.success());
-    // Amending from a file of changes: a new number, signed with the new key.
+    // Amending from a file of changes opens the next revision of the certificate's
+    // record; this one was issued without a record, so it is refused and stays current.
     let changes = dir.path().join("changes.json");
     std::fs::write(&changes, r#"{"item": {"serial": "GB-100-0042A"}}"#).unwrap();
     let o = run(&[
@@ -313,13 +314,13 @@ async fn the_command_line_verifies_and_exports() {
         "--changes",
         changes.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let amended = String::from_utf8_lossy(&o.stdout).trim().to_owned();
-    assert_ne!(amended, c.number);
-    let o = run(&["certificate", "export", &amended, "--out", out_dir.to_str().unwrap()]);
-    assert!(o.status.success());
-    let xml = std::fs::read_to_string(out_dir.join(format!("{amended}.xml"))).unwrap();
-    assert!(xml.contains("GB-100-0042A") && xml.contains(&c.number));
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not issued from a record"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let amended = c.number.clone();
     // Withdrawing it; a second withdrawal is refused.
     let o = run(&["certificate", "withdraw", &amended, "--reason", "客户退回"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -371,7 +372,14 @@ async fn the_portal_shows_each_enterprise_its_own() {
         .await,
         3
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM record_signatures").await, 9);
+    // Nine signatures, and three more on the amended record's revision 2, of which the
+    // first three are void (they stay on revision 1 and its certificate).
+    assert_eq!(app.scalar("SELECT COUNT(*) AS n FROM record_signatures").await, 12);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM record_signatures WHERE voided_at IS NULL AND revision = 2")
+            .await,
+        3
+    );
     let first = la["certificates"][0]["number"].as_str().unwrap().to_owned();
     let (_, c) = app.get_as(&a, &format!("/api/v1/certificates/{first}")).await;
     assert!(
@@ -474,17 +482,18 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
     let amend = format!("/api/v1/certificates/{number}/amend");
     let body = |changes: Value, password: &str| serde_json::json!({"reason": "出厂编号更正 / serial number corrected", "changes": changes, "password": password});
     let serial = serde_json::json!({"item": {"serial": "EB-2201-A"}});
-    // Refused: a part that is not amendable, no change at all, a wrong type, a wrong password.
+    // Refused: a part that is not amendable (results are corrected on the record), a
+    // wrong type, a wrong password.
     let (status, e) = app
         .post_as(&approver, &amend, body(serde_json::json!({"number": "X"}), PASSWORD))
         .await;
     assert_eq!(status, 422);
     assert!(e["error"]["fields"]["changes.number"].is_string(), "{e}");
     let (status, e) = app
-        .post_as(&approver, &amend, body(serde_json::json!({}), PASSWORD))
+        .post_as(&approver, &amend, body(serde_json::json!({"points": []}), PASSWORD))
         .await;
     assert_eq!(status, 422);
-    assert!(e["error"]["fields"]["changes"].is_string(), "{e}");
+    assert!(e["error"]["fields"]["changes.points"].is_string(), "{e}");
     let (status, e) = app
         .post_as(
             &approver,
@@ -497,9 +506,10 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
     let (status, e) = app.post_as(&approver, &amend, body(serial.clone(), "wrong")).await;
     assert_eq!(status, 422, "a wrong password signs nothing");
     assert!(e["error"]["fields"]["password"].is_string(), "{e}");
-    // Not the issuing laboratory's approver: a technician is refused, an enterprise sees nothing.
-    let technician = app.user_in("technician", INSTITUTE).await;
-    let (status, _) = app.post_as(&technician, &amend, body(serial.clone(), PASSWORD)).await;
+    // Not the issuing laboratory's technician or approver: a reviewer is refused, an
+    // enterprise sees nothing.
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let (status, _) = app.post_as(&reviewer, &amend, body(serial.clone(), PASSWORD)).await;
     assert_eq!(status, 403);
     let holder = app.user("enterprise").await;
     // The enterprise that is not this certificate's customer.
@@ -515,24 +525,65 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
         .await;
     assert_eq!(status, 404);
     let before = app.count("certificates").await;
-    let (status, new) = app.post_as(&approver, &amend, body(serial, PASSWORD)).await;
-    assert_eq!(status, 201, "{new}");
+    // Issue 20, defect 2: one approver amended a certificate and it was issued at once,
+    // with the old revision's signatures. Now the amendment opens revision 2 of the record,
+    // drafted by someone who holds every role of the laboratory.
+    let drafter = app.user_in("technician,reviewer,approver", INSTITUTE).await;
+    let (status, opened) = app.post_as(&drafter, &amend, body(serial, PASSWORD)).await;
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(
+        (opened["revision"].as_i64(), opened["status"].as_str()),
+        (Some(2), Some("draft"))
+    );
+    assert_eq!(opened["amends"], number.as_str());
+    assert_eq!(app.count("certificates").await, before, "nothing is issued yet");
+    let (_, v) = app.get_json(&format!("/api/v1/verify/{token}")).await;
+    assert_eq!(
+        v["status"], "issued",
+        "the amended certificate stays current until then"
+    );
+    // The drafter signs as performed, and may then neither review nor approve it.
+    let sign = format!("/api/v1/records/{}/sign", opened["record_id"]);
+    let password = serde_json::json!({"password": PASSWORD});
+    let (status, s) = app.post_as(&drafter, &sign, password.clone()).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("recorded")), "{s}");
+    let (status, e) = app.post_as(&drafter, &sign, password.clone()).await;
+    assert_eq!(status, 422, "the drafter does not review the amendment: {e}");
+    let (status, s) = app.post_as(&reviewer, &sign, password.clone()).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("reviewed")), "{s}");
+    let (status, e) = app.post_as(&drafter, &sign, password.clone()).await;
+    assert_eq!(status, 422, "the drafter does not approve the amendment: {e}");
+    let (status, s) = app.post_as(&approver, &sign, password).await;
+    assert_eq!((status, s["status"].as_str()), (200, Some("issued")), "{s}");
     assert_eq!(app.count("certificates").await, before + 1);
-    let new_number = new["number"].as_str().unwrap().to_owned();
+    let new_number = s["certificate"].as_str().unwrap().to_owned();
     assert_ne!(new_number, number);
-    assert_eq!(new["revision"], current["revision"].as_i64().unwrap() + 1);
-    assert_eq!(new["replaces"], number.as_str());
-    let (_, detail) = app
+    let (_, new) = app
         .get_as(&approver, &format!("/api/v1/certificates/{new_number}"))
         .await;
+    assert_eq!(new["revision"], current["revision"].as_i64().unwrap() + 1);
+    assert_eq!(new["replaces"], number.as_str());
+    let detail = new.clone();
     assert_eq!(detail["content"]["item"]["serial"], "EB-2201-A");
-    let last = detail["content"]["signatures"]
+    assert_eq!(
+        detail["content"]["amendment_reason"],
+        "出厂编号更正 / serial number corrected"
+    );
+    // Only the signatures made over revision 2's content: the drafter's, the reviewer's and
+    // the approver's, all over one digest; none of revision 1's.
+    let signatures = detail["content"]["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 3, "{signatures:?}");
+    let roles: Vec<&str> = signatures.iter().map(|g| g["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["technician", "reviewer", "approver"]);
+    assert!(signatures
+        .iter()
+        .all(|g| g["content_sha256"] == signatures[0]["content_sha256"]));
+    let (_, old) = app.get_as(&approver, &format!("/api/v1/certificates/{number}")).await;
+    assert!(old["content"]["signatures"]
         .as_array()
         .unwrap()
-        .last()
-        .unwrap()
-        .clone();
-    assert_eq!(last["meaning"], "修订批准 / amendment approved");
+        .iter()
+        .all(|g| g["content_sha256"] != signatures[0]["content_sha256"]));
     let (_, v) = app.get_json(&format!("/api/v1/verify/{token}")).await;
     assert_eq!(
         (v["status"].as_str(), v["superseded_by"].as_str()),
@@ -629,18 +680,25 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
     {
         let c = still;
         let n = c["number"].as_str().unwrap();
-        let (status, fresh) = app
+        let (status, opened) = app
             .post_as(
-                &approver,
+                &drafter,
                 &format!("/api/v1/certificates/{n}/amend"),
                 body(serde_json::json!({"method": "JJG 1036-2022 (2)"}), PASSWORD),
             )
             .await;
-        assert_eq!(status, 201, "{fresh}");
+        assert_eq!(status, 201, "{opened}");
+        let sign = format!("/api/v1/records/{}/sign", opened["record_id"]);
+        let mut fresh = Value::Null;
+        for u in [&drafter, &reviewer, &approver] {
+            let (status, s) = app.post_as(u, &sign, serde_json::json!({"password": PASSWORD})).await;
+            assert_eq!(status, 200, "{s}");
+            fresh = s;
+        }
         let key_of = app
             .scalar(&format!(
                 "SELECT COUNT(*) AS n FROM certificates WHERE number = '{}' AND key_id = '{new_key}'",
-                fresh["number"].as_str().unwrap()
+                fresh["certificate"].as_str().unwrap()
             ))
             .await;
         assert_eq!(key_of, 1, "signed with the new key");

@@ -1,8 +1,9 @@
-//! Faults: the process killed with SIGKILL at random moments during a bulk import, while
-//! certificates are being issued, and during a schedule run. After each kill the
-//! database passes SQLite's integrity check, nothing is half-written (no partial
-//! import, no certificate number without its PDF and DCC, no gap in a laboratory's
-//! sequence), every issue the server answered 201 is there, and the audit chain
+//! Faults: the process killed with SIGKILL at random moments during a bulk import,
+//! during a schedule run, and while records are amended, signed, reviewed and approved
+//! into certificates. After each kill the database passes SQLite's integrity check,
+//! nothing is half-written (no partial import, no certificate number without its PDF and
+//! DCC, no gap in a laboratory's sequence, no record approved without its certificate),
+//! every approval the server answered is there with its certificate, and the audit chain
 //! verifies.
 //!
 //! `FAULT_ROUNDS` sets the kills per phase (default 8, so that CI stays quick; the
@@ -217,42 +218,55 @@ async fn kill_nine_leaves_a_consistent_database() {
     ok(c);
     consistent(&url, &data).await;
 
-    // 3. Certificates issued through the API (each an amendment of the centre's current
-    //    calibration certificate, signed with the approver's password) while the server
-    //    is killed.
+    // 3. The centre's calibration record amended, signed, reviewed and approved through
+    //    the API, over and over, by three people each with their password, while the
+    //    server is killed: an approval and its certificate are one transaction, so no
+    //    record is ever approved without its certificate (issue 20, defect 1).
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("issue.db").display());
     let s = serve(&url, &data); // the first start loads the demo data set
     kill_after(s.child, Duration::ZERO);
-    let mut c = metrocal(&url, &data);
-    c.args([
-        "user",
-        "add",
-        "--email",
-        "approver@faults.example",
-        "--name",
-        "Approver",
-        "--org",
-        metrocal::service::demo::CENTRE,
-        "--role",
-        "approver",
-        "--password-stdin",
-    ])
-    .stdin(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"correct horse battery staple\n")
-        .unwrap();
-    assert!(child.wait_with_output().unwrap().status.success());
-    let mut c = metrocal(&url, &data);
-    c.args(["token", "create", "--email", "approver@faults.example"]);
-    let token = ok(c).trim().to_owned();
+    let mut tokens = Vec::new();
+    for role in ["technician", "reviewer", "approver"] {
+        let email = format!("{role}@faults.example");
+        let mut c = metrocal(&url, &data);
+        c.args([
+            "user",
+            "add",
+            "--email",
+            &email,
+            "--name",
+            role,
+            "--org",
+            metrocal::service::demo::CENTRE,
+            "--role",
+            role,
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"correct horse battery staple\n")
+            .unwrap();
+        assert!(child.wait_with_output().unwrap().status.success());
+        let mut c = metrocal(&url, &data);
+        c.args(["token", "create", "--email", &email]);
+        tokens.push(ok(c).trim().to_owned());
+    }
+    let db = metrocal::store::connect(&url).await.unwrap();
+    let record = scalar(
+        &db,
+        "SELECT r.id FROM calibration_records r JOIN certificates c ON c.id = r.certificate_id \
+         WHERE c.kind = 'calibration' AND c.status = 'issued' ORDER BY r.id LIMIT 1",
+    )
+    .await;
+    db.close().await.ok();
+    let password = "\"password\": \"correct horse battery staple\"";
     let mut answered: Vec<String> = Vec::new();
     let mut servers_killed = 0;
-    // Each attempt changes the method differently: an issue whose answer the kill cut
-    // off is committed, and the same change again would change nothing.
+    // Each amendment changes the method differently, so that each is a real change.
     let mut attempt = 0;
     for _ in 0..n {
         let s = serve(&url, &data);
@@ -264,34 +278,71 @@ async fn kill_nine_leaves_a_consistent_database() {
         });
         let db = metrocal::store::connect(&url).await.unwrap();
         while Instant::now() < stop {
-            let current: String = db
+            let status: String = db
                 .query_one_raw(Statement::from_string(
                     db.get_database_backend(),
-                    "SELECT number FROM certificates WHERE kind = 'calibration' AND status = 'issued' \
-                     ORDER BY id DESC LIMIT 1",
+                    format!("SELECT status FROM calibration_records WHERE id = {record}"),
                 ))
                 .await
                 .unwrap()
                 .unwrap()
                 .try_get_by_index(0)
                 .unwrap();
-            let body = format!(
-                "{{\"reason\": \"fault test\", \"changes\": {{\"method\": \"JJG 34-2022 ({})\"}}, \
-                 \"password\": \"correct horse battery staple\"}}",
-                attempt
-            );
-            attempt += 1;
-            match post(port, &format!("/api/v1/certificates/{current}/amend"), &token, &body) {
-                Some((201, text)) => {
+            // The record's next step, by the one whose step it is.
+            let (path, token, body) = match status.as_str() {
+                "issued" => {
+                    let current: String = db
+                        .query_one_raw(Statement::from_string(
+                            db.get_database_backend(),
+                            format!(
+                                "SELECT c.number FROM certificates c JOIN calibration_records r \
+                                 ON r.certificate_id = c.id WHERE r.id = {record}"
+                            ),
+                        ))
+                        .await
+                        .unwrap()
+                        .unwrap()
+                        .try_get_by_index(0)
+                        .unwrap();
+                    attempt += 1;
+                    (
+                        format!("/api/v1/certificates/{current}/amend"),
+                        &tokens[0],
+                        format!(
+                            "{{\"reason\": \"fault test\", \"changes\": {{\"method\": \"JJG 34-2022 ({attempt})\"}}, {password}}}"
+                        ),
+                    )
+                }
+                "draft" => (
+                    format!("/api/v1/records/{record}/sign"),
+                    &tokens[0],
+                    format!("{{{password}}}"),
+                ),
+                "recorded" => (
+                    format!("/api/v1/records/{record}/sign"),
+                    &tokens[1],
+                    format!("{{{password}}}"),
+                ),
+                "reviewed" => (
+                    format!("/api/v1/records/{record}/sign"),
+                    &tokens[2],
+                    format!("{{{password}}}"),
+                ),
+                other => panic!("the record stands {other}"),
+            };
+            match post(port, &path, token, &body) {
+                Some((200, text)) if text.contains("\"status\":\"issued\"") => {
                     let number = text
-                        .split("\"number\":\"")
+                        .split("\"certificate\":\"")
                         .nth(1)
                         .and_then(|t| t.split('"').next())
                         .unwrap()
                         .to_owned();
                     answered.push(number);
                 }
-                Some((status, text)) if status < 500 && status != 409 => panic!("{status}: {text}"),
+                Some((status, text)) if status < 500 && status != 409 && !(200..300).contains(&status) => {
+                    panic!("{status}: {text}")
+                }
                 _ => {}
             }
         }
@@ -309,15 +360,33 @@ async fn kill_nine_leaves_a_consistent_database() {
                 )
                 .await,
                 1,
-                "{number} was answered 201"
+                "{number} was answered as issued"
             );
         }
+        // No approval without its certificate; every issued record has one, current.
+        assert_eq!(
+            scalar(
+                &db,
+                "SELECT COUNT(*) FROM calibration_records WHERE status = 'approved'"
+            )
+            .await,
+            0
+        );
+        assert_eq!(
+            scalar(
+                &db,
+                "SELECT COUNT(*) FROM calibration_records r WHERE r.status = 'issued' AND NOT EXISTS \
+                 (SELECT 1 FROM certificates c WHERE c.id = r.certificate_id AND c.status = 'issued')"
+            )
+            .await,
+            0
+        );
         db.close().await.ok();
     }
-    assert!(!answered.is_empty(), "no certificate was issued between the kills");
+    assert!(!answered.is_empty(), "no amendment was approved between the kills");
     eprintln!(
         "faults: {n} rounds each; imports killed part-way {killed}, schedule runs killed {runs_killed}, \
-         servers killed {servers_killed} with {} certificates answered 201, all present",
+         servers killed {servers_killed} with {} amendments answered approved, all present",
         answered.len()
     );
 }

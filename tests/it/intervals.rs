@@ -116,12 +116,13 @@ async fn proposals_are_approved_by_another_person_and_then_apply() {
             .await,
         10
     );
-    // The next run moves their due dates: 2025-12-01 + 2 months.
+    // The next run moves their due dates: calibrated 2025-12-01 for 2 months, in date
+    // until 2026-01-31.
     schedule::run_daily(&operator, &app.db, "2026-11-29".parse().unwrap(), chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) AS n FROM due_items WHERE owner_id = {a} AND label LIKE 'Gauge G-1 GA-%' AND interval_months = 2 AND due_on = '2026-02-01'")
+        app.scalar(&format!("SELECT COUNT(*) AS n FROM due_items WHERE owner_id = {a} AND label LIKE 'Gauge G-1 GA-%' AND interval_months = 2 AND due_on = '2026-01-31'")
         )
         .await,
         10

@@ -170,8 +170,8 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
     let number = s["certificate"].as_str().unwrap().to_owned();
     assert_eq!(
         app.events("record.sign").await,
-        12,
-        "the demo's three records' nine, and these three"
+        15,
+        "the demo's three records' nine, its amendment's three, and these three"
     );
 
     // The certificate: the customer sees it, with its content and three signatures.
@@ -950,4 +950,205 @@ async fn a_withdrawn_record_frees_its_work_order() {
         )
         .await;
     assert_eq!(status, 200, "{e}");
+}
+
+/// Issue 20, defect 2: an amendment bypassed review and misstated who signed. One approver
+/// amended a certificate to state an error of 9 µm against an MPE of ±5 µm as "pass", and
+/// revision 2 still listed revision 1's signatures. Now the amendment reopens the record
+/// as revision 2: its reading is corrected on the record, the error and the decision are
+/// recomputed (ISO/IEC 17025 §7.8.6, simple acceptance: |0.9 µm| > 0.6 µm fails), a
+/// "pass" cannot be written into the certificate, and the new certificate carries only
+/// revision 2's signatures. The work order stays completed and the traceability link now
+/// names the amending certificate.
+#[rocket::async_test]
+async fn an_amendment_is_a_new_revision_recomputed_reviewed_and_approved() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0778").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    let r = one_point_record(&app, &technician, wo, standard, "2026-11-24").await;
+    let record = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{record}/sign");
+    let password = json!({"password": PASSWORD});
+    for u in [&technician, &reviewer, &approver] {
+        let (status, s) = app.post_as(u, &sign, password.clone()).await;
+        assert_eq!(status, 200, "{s}");
+    }
+    let first = view(&app, &approver, record).await["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let amend = format!("/api/v1/certificates/{first}/amend");
+    // The decision is not written into a certificate: it follows from the results.
+    let (status, e) = app
+        .post_as(
+            &approver,
+            &amend,
+            json!({"reason": "读数录入错误", "changes": {"decision": "pass"}, "password": PASSWORD}),
+        )
+        .await;
+    assert!(status == 422 && field(&e, "changes.decision").is_some(), "{e}");
+    // The technician opens the amendment and corrects the reading on the record.
+    let (status, opened) = app
+        .post_as(
+            &technician,
+            &amend,
+            json!({"reason": "读数录入错误 / reading mistyped", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!((status, opened["revision"].as_i64()), (201, Some(2)), "{opened}");
+    assert_eq!(opened["record_id"].as_i64(), Some(record));
+    let v = view(&app, &technician, record).await;
+    assert_eq!(v["record"]["status"], "draft");
+    assert!(
+        v["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["voided_at"].is_string()),
+        "revision 1's signatures are void on the record: {v}"
+    );
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/records/{record}/points/0/readings"),
+            json!({"readings": "100.0009", "reason": "读数录入错误 / reading mistyped"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+    let v = view(&app, &technician, record).await;
+    assert_eq!(v["points"][0]["decision"], "fail", "recomputed: {v}");
+    // Signed again by three people; the technician who corrected it does not review it.
+    let (status, _) = app.post_as(&technician, &sign, password.clone()).await;
+    assert_eq!(status, 200);
+    app.sql(&format!(
+        "UPDATE users SET roles = 'technician,reviewer' WHERE id = {}",
+        technician.id
+    ))
+    .await;
+    let (status, e) = app.post_as(&technician, &sign, password.clone()).await;
+    assert!(status == 422 && field(&e, "signer").is_some(), "{e}");
+    for (u, want) in [(&reviewer, "reviewed"), (&approver, "issued")] {
+        let (status, s) = app.post_as(u, &sign, password.clone()).await;
+        assert_eq!((status, s["status"].as_str()), (200, Some(want)), "{s}");
+    }
+    let v = view(&app, &approver, record).await;
+    let second = v["certificate"].as_str().unwrap().to_owned();
+    assert_ne!(second, first);
+    let (_, c) = app.get_as(&approver, &format!("/api/v1/certificates/{second}")).await;
+    assert_eq!(c["content"]["decision"], "fail", "{c}");
+    assert_eq!(c["content"]["points"][0]["decision"], "fail");
+    assert_eq!(c["content"]["replaces"], first.as_str());
+    assert_eq!(c["content"]["revision"], 2);
+    let digests: Vec<&str> = c["content"]["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["content_sha256"].as_str().unwrap())
+        .collect();
+    assert_eq!(digests.len(), 3);
+    assert!(digests.iter().all(|d| *d == v["content_sha256"].as_str().unwrap()));
+    let (_, old) = app.get_as(&approver, &format!("/api/v1/certificates/{first}")).await;
+    assert_eq!(old["status"], "superseded");
+    assert_eq!(
+        old["content"]["points"][0]["decision"], "pass",
+        "revision 1 is as it was issued"
+    );
+    // The work order stays completed, now naming the amending certificate; the one
+    // traceability link stands on the new certificate with the new decision.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM work_orders WHERE id = {wo} AND status = 'completed'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM calibrations WHERE certificate_no IN ('{first}', '{second}')"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM calibrations WHERE certificate_no = '{second}' AND decision = 'fail'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.events("record.amend").await, 2, "the demo's and this one");
+    // An amendment's revision is returned, never withdrawn: the certificate it amends stands.
+    let (status, _) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/certificates/{second}/amend"),
+            json!({"reason": "again", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let scheduler = app.user_in("scheduler", INSTITUTE).await;
+    let (status, e) = app
+        .post_as(
+            &scheduler,
+            &format!("/api/v1/records/{record}/withdraw"),
+            json!({"reason": "no longer wanted"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(e["error"]["code"], "record.amendment_open");
+}
+
+/// One rule of validity (issue 20): the certificate's valid-until date, the traceability
+/// link's validity and the schedule's due date agree, for the interval the record gives.
+/// Calibrated 2026-11-24 for 6 months: valid until 2027-05-23 (the day before the same
+/// date six months on; JJF 1139-2005 sets the interval, 有效期至 the last day).
+#[rocket::async_test]
+async fn the_certificate_the_link_and_the_due_date_agree_on_validity() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0779").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "verification", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24", "interval_months": "6",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let sign = format!("/api/v1/records/{record}/sign");
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    for u in [&technician, &reviewer, &approver] {
+        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
+        assert_eq!(status, 200, "{s}");
+    }
+    let number = view(&app, &approver, record).await["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, c) = app.get_as(&approver, &format!("/api/v1/certificates/{number}")).await;
+    assert_eq!(c["content"]["kind"], "verification");
+    assert_eq!(c["content"]["valid_until"], "2027-05-23", "{c}");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM calibrations WHERE certificate_no = '{number}' AND valid_until = '2027-05-23'"
+        ))
+        .await,
+        1
+    );
+    let due = metrocal::domain::schedule::due_date(
+        &["2026-11-24".parse().unwrap()],
+        6,
+        &metrocal::domain::schedule::DueRules::default(),
+    );
+    assert_eq!(due, Some("2027-05-23".parse().unwrap()));
 }

@@ -80,7 +80,9 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     assert_eq!(app.count("job_runs").await, 2);
     assert_eq!(app.events("schedule.run").await, 2, "each run is audited");
 
-    // The instrument: 2025-12-20 + 12 months = 2026-12-20, 22 days after 28 November:
+    // The instrument: calibrated 2025-12-20 for 12 months, in date until 2026-12-19 (the
+    // day before the same date a year on; domain::schedule::valid_until), 21 days after
+    // 28 November:
     // due soon within the default 30-day window, due next month; the laboratory is the
     // institute named on its calibration.
     let uri = "/api/v1/recall?side=holder&q=RECALL-1";
@@ -89,7 +91,7 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
     let rows = list["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{list}");
     let r = &rows[0];
-    assert_eq!(r["due_on"], "2026-12-20");
+    assert_eq!(r["due_on"], "2026-12-19");
     assert_eq!(r["last_calibrated_on"], "2025-12-20");
     assert_eq!(r["interval_months"], 12);
     assert_eq!(r["lab_id"], institute);
@@ -101,8 +103,12 @@ async fn the_daily_run_the_recall_list_and_its_notifications() {
         (r["status"].as_str(), r["bucket"].as_str()),
         (Some("due_soon"), Some("next_month"))
     );
-    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-11-19")).await;
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-11-18")).await;
     assert_eq!(list["rows"][0]["status"], "in_date", "31 days before");
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-12-19")).await;
+    assert_eq!(list["rows"][0]["status"], "due_soon", "its last day in date");
+    let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-12-20")).await;
+    assert_eq!(list["rows"][0]["status"], "overdue", "the day after");
     let (_, list) = app.get_as(&holder, &format!("{uri}&on=2026-12-21")).await;
     assert_eq!(
         (list["rows"][0]["status"].as_str(), list["rows"][0]["bucket"].as_str()),

@@ -149,6 +149,7 @@ async fn one_dcc() {
     insta::with_settings!({filters => vec![
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", "[time]"),
         (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC", "[time]"),
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(UTC\+8\)", "[time]"),
         (r"<ds:SignatureValue>[^<]*</ds:SignatureValue>", "<ds:SignatureValue>[signature]</ds:SignatureValue>"),
         (r"<ds:DigestValue>[^<]*</ds:DigestValue>", "<ds:DigestValue>[digest]</ds:DigestValue>"),
         (r"<ds:X509Certificate>[^<]*</ds:X509Certificate>", "<ds:X509Certificate>[key]</ds:X509Certificate>"),

@@ -13,7 +13,15 @@
 //! | recorded | return with a reason (退回) | reviewer | draft, its signatures void |
 //! | reviewed | return with a reason (退回) | reviewer or approver | draft, its signatures void |
 //! | draft, recorded, reviewed | withdraw with a reason (撤回) | scheduler or institute admin | withdrawn |
-//! | issued, withdrawn | — | — | final: an issued record changes only through an amendment of its certificate |
+//! | issued | amend its certificate with a reason (修订) | technician or approver | draft of revision n + 1, its signatures void |
+//! | withdrawn | — | — | final |
+//!
+//! An amendment (ISO/IEC 17025 §7.8.8) reopens the issued record as the draft of its next
+//! revision: who drafts it becomes one of its authors, the revision's results are
+//! corrected and recomputed like a new record's, and it is signed as performed, reviewed
+//! and approved again, by two people other than its drafter. Its approval issues the
+//! certificate that supersedes the amended one; signatures belong to the revision they
+//! were made on, so the new certificate prints only its own.
 //!
 //! Segregation of duties (ISO/IEC 17025 §6.2.5, §7.8.1.1; JJF 1069 on 检定、核验、批准)
 //! counts everyone who touched the content: who entered or corrected the results took
@@ -45,6 +53,7 @@ vocabulary! {
         Approve => "approve", "批准", "approve";
         Return => "return", "退回", "return";
         Withdraw => "withdraw", "撤回", "withdraw";
+        Amend => "amend", "修订", "amend";
     }
 }
 
@@ -60,6 +69,9 @@ pub struct Mover<'a> {
 /// signature made on it (void or not), by duty.
 #[derive(Debug, Clone, Default)]
 pub struct History {
+    /// The record is a revision after the first, opened by an amendment: it is not
+    /// withdrawn (the certificate it amends stands until the revision is approved).
+    pub amendment: bool,
     pub authors: Vec<i32>,
     pub signatures: Vec<(Duty, i32)>,
 }
@@ -107,6 +119,7 @@ pub fn roles_for(state: RecordStatus, action: RecordAction) -> &'static [Role] {
         (S::Reviewed, A::Approve) => &[Role::Approver],
         (S::Reviewed, A::Return) => &[Role::Reviewer, Role::Approver],
         (S::Draft | S::Recorded | S::Reviewed, A::Withdraw) => &[Role::Scheduler, Role::InstituteAdmin],
+        (S::Issued, A::Amend) => &[Role::Technician, Role::Approver],
         _ => &[],
     }
 }
@@ -126,6 +139,13 @@ pub fn next(
     if allowed.is_empty() {
         return Err(Refusal::State(state_error(state, action)));
     }
+    if action == A::Withdraw && history.amendment {
+        return Err(Refusal::State(Error::new(
+            "status",
+            "record.amendment_open",
+            "this revision amends an issued certificate, which stands: return it to its technician instead",
+        )));
+    }
     if !allowed.iter().any(|r| who.roles.contains(r)) {
         return Err(Refusal::Role);
     }
@@ -136,6 +156,9 @@ pub fn next(
         (S::Reviewed, A::Approve) => (S::Issued, Some(Duty::Approve), false, false),
         (S::Recorded | S::Reviewed, A::Return) => (S::Draft, None, true, true),
         (_, A::Withdraw) => (S::Withdrawn, None, false, true),
+        // A new revision: its history of signatures starts empty, its drafter is one of
+        // its authors (the service records them), so no earlier duty bars drafting it.
+        (S::Issued, A::Amend) => (S::Draft, None, true, true),
         _ => return Err(Refusal::State(state_error(state, action))),
     };
     // The duty the mover exercises: a return is a review (or approval) of the content.
@@ -164,6 +187,7 @@ pub fn next(
                 "record.return_reason_required",
                 "say why the record is returned, so that the technician knows what to change",
             ),
+            A::Amend => ("certificate.reason_required", "say why the certificate is amended"),
             _ => ("record.withdraw_reason_required", "say why the record is withdrawn"),
         };
         return Err(Refusal::Invalid(Error::new("reason", code, message)));
@@ -188,6 +212,10 @@ fn state_error(state: RecordStatus, action: RecordAction) -> Error {
             "record.signed",
             "the record is issued: it is changed only by amending its certificate".to_owned(),
         ),
+        S::Draft | S::Recorded | S::Reviewed if action == RecordAction::Amend => (
+            "record.state",
+            "the record is not issued yet: correct it, or return it to its technician".to_owned(),
+        ),
         S::Withdrawn => (
             "record.withdrawn",
             "the record was withdrawn: nothing more is done to it".to_owned(),
@@ -204,6 +232,7 @@ fn state_error(state: RecordStatus, action: RecordAction) -> Error {
                     RecordAction::Approve => "approved",
                     RecordAction::Return => "returned",
                     RecordAction::Withdraw => "withdrawn",
+                    RecordAction::Amend => "amended",
                 }
             ),
         ),
@@ -255,6 +284,7 @@ mod tests {
             (S::Draft | S::Recorded | S::Reviewed, A::Withdraw, Role::Scheduler | Role::InstituteAdmin) => {
                 Some(S::Withdrawn)
             }
+            (S::Issued, A::Amend, Role::Technician | Role::Approver) => Some(S::Draft),
             _ => None,
         }
     }
@@ -292,8 +322,8 @@ mod tests {
             }
         }
         // The technician's two moves, the review, the approval, three returns, and
-        // withdrawals by two roles from three states.
-        assert_eq!(allowed, 2 + 1 + 1 + 3 + 6);
+        // withdrawals by two roles from three states, and amendments by two roles.
+        assert_eq!(allowed, 2 + 1 + 1 + 3 + 6 + 2);
     }
 
     #[test]
@@ -301,6 +331,9 @@ mod tests {
         let all = Role::ALL;
         for state in [S::Issued, S::Withdrawn, S::Approved] {
             for action in A::ALL {
+                if (state, *action) == (S::Issued, A::Amend) {
+                    continue;
+                }
                 let r = next(
                     state,
                     *action,
@@ -324,11 +357,88 @@ mod tests {
     }
 
     #[test]
+    fn an_amendment_reopens_the_record_for_two_others_to_sign() {
+        // ISO/IEC 17025 §7.8.8 and issue 20, defect 2: the approver of revision 1 drafts
+        // the amendment; the new revision's signatures start empty, the drafter is one
+        // of its authors, and two other people review and approve it.
+        let all = [Role::Technician, Role::Reviewer, Role::Approver];
+        let issued = History {
+            amendment: false,
+            authors: vec![TECH],
+            signatures: vec![
+                (Duty::Record, TECH),
+                (Duty::Review, REVIEWER),
+                (Duty::Approve, APPROVER),
+            ],
+        };
+        let m = next(S::Issued, A::Amend, &who(APPROVER, &all), &issued, "型号更正").unwrap();
+        assert_eq!(
+            m,
+            Move {
+                to: S::Draft,
+                signs: None,
+                voids_signatures: true,
+                needs_reason: true
+            }
+        );
+        let r = next(S::Issued, A::Amend, &who(APPROVER, &all), &issued, " ");
+        assert!(
+            matches!(&r, Err(Refusal::Invalid(e)) if e.code == "certificate.reason_required"),
+            "{r:?}"
+        );
+        // Only a technician or an approver of the laboratory drafts an amendment.
+        assert_eq!(
+            next(S::Issued, A::Amend, &who(REVIEWER, &[Role::Reviewer]), &issued, "x"),
+            Err(Refusal::Role)
+        );
+        // Revision 2: authored by the technician and the drafter, no signatures yet.
+        let revision = History {
+            amendment: true,
+            authors: vec![TECH, APPROVER],
+            signatures: vec![],
+        };
+        // The revision is returned or approved, never withdrawn: the certificate stands.
+        let r = next(
+            S::Draft,
+            A::Withdraw,
+            &who(SCHEDULER, &[Role::Scheduler]),
+            &revision,
+            "x",
+        );
+        assert!(
+            matches!(&r, Err(Refusal::State(e)) if e.code == "record.amendment_open"),
+            "{r:?}"
+        );
+        assert!(next(S::Draft, A::SignPerformed, &who(APPROVER, &all), &revision, "").is_ok());
+        let signed = History {
+            signatures: vec![(Duty::Record, APPROVER)],
+            ..revision.clone()
+        };
+        // The drafter may neither review nor approve; two others do.
+        assert!(next(S::Recorded, A::Review, &who(APPROVER, &all), &signed, "").is_err());
+        assert!(next(S::Recorded, A::Review, &who(REVIEWER, &all), &signed, "").is_ok());
+        let reviewed = History {
+            signatures: vec![(Duty::Record, APPROVER), (Duty::Review, REVIEWER)],
+            ..revision
+        };
+        assert!(next(S::Reviewed, A::Approve, &who(APPROVER, &all), &reviewed, "").is_err());
+        assert!(next(S::Reviewed, A::Approve, &who(REVIEWER, &all), &reviewed, "").is_err());
+        assert!(next(S::Reviewed, A::Approve, &who(SCHEDULER, &all), &reviewed, "").is_ok());
+        // A record not yet issued has no certificate to amend.
+        let r = next(S::Reviewed, A::Amend, &who(APPROVER, &all), &reviewed, "x");
+        assert!(
+            matches!(&r, Err(Refusal::State(e)) if e.code == "record.state"),
+            "{r:?}"
+        );
+    }
+
+    #[test]
     fn who_entered_the_results_may_sign_only_as_performed() {
         // DESIGN.md and issue 20, defect 3: the author entered the results; a second
         // technician signed as performed; the author holds every role.
         let all = [Role::Technician, Role::Reviewer, Role::Approver];
         let h = History {
+            amendment: false,
             authors: vec![TECH],
             signatures: vec![(Duty::Record, TECH2)],
         };
@@ -345,6 +455,7 @@ mod tests {
         // Somebody else reviews; the author may still not approve, nor the reviewer.
         assert!(next(S::Recorded, A::Review, &who(REVIEWER, &all), &h, "").is_ok());
         let h = History {
+            amendment: false,
             signatures: vec![(Duty::Record, TECH2), (Duty::Review, REVIEWER)],
             ..h
         };
@@ -364,6 +475,7 @@ mod tests {
     #[test]
     fn a_return_voids_the_signatures_and_needs_a_reason() {
         let h = History {
+            amendment: false,
             authors: vec![TECH],
             signatures: vec![(Duty::Record, TECH), (Duty::Review, REVIEWER)],
         };
@@ -411,6 +523,7 @@ mod tests {
     #[test]
     fn the_page_offers_only_what_the_person_may_do() {
         let h = History {
+            amendment: false,
             authors: vec![TECH],
             signatures: vec![(Duty::Record, TECH)],
         };
@@ -428,6 +541,7 @@ mod tests {
             offered(S::Reviewed, &who(SCHEDULER, &[Role::Scheduler]), &h),
             vec![A::Withdraw]
         );
-        assert!(offered(S::Issued, &who(APPROVER, Role::ALL), &h).is_empty());
+        // An issued record offers only the amendment of its certificate.
+        assert_eq!(offered(S::Issued, &who(APPROVER, Role::ALL), &h), vec![A::Amend]);
     }
 }

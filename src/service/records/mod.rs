@@ -11,7 +11,8 @@
 //! and history, asks the domain, and applies the answer in one transaction.
 //!
 //! One file per use case: `create`, `correct`, `sign` (with the certificate of an
-//! approval), `send_back` (return to the technician, withdraw), `queues` and `view`.
+//! approval), `send_back` (return to the technician, withdraw), `amend` (the next
+//! revision of an issued record), `queues` and `view`.
 
 use super::{Actor, Error, Result};
 use crate::domain::accounts::{Duty, Role};
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::domain::records::{PointInput, RecordInput};
 
+mod amend;
 mod correct;
 mod create;
 mod queues;
@@ -30,11 +32,13 @@ mod send_back;
 mod sign;
 mod view;
 
+pub use amend::{open_amendment, Amendment};
 pub use correct::correct_readings;
 pub use create::record;
 pub use queues::{queues, Queue, QueueItem};
 pub use repair::{repair_stuck_approvals, Repair};
 pub use send_back::{return_to_technician, withdraw};
+pub(crate) use sign::interval_of;
 pub(crate) use sign::RecordContent;
 pub use sign::{sign, Signed};
 pub use view::{
@@ -43,7 +47,7 @@ pub use view::{
 
 /// The content a signature binds: the record as it stands, canonical JSON, hashed.
 fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model], standards: &[i32]) -> String {
-    let value = serde_json::json!({
+    let mut value = serde_json::json!({
         "work_order_id": r.work_order_id, "kind": r.kind, "method": r.method, "quantity": r.quantity,
         "decision_rule": r.decision_rule, "guard_multiple": r.guard_multiple,
         "received_on": r.received_on, "calibrated_on": r.calibrated_on,
@@ -58,6 +62,14 @@ fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model],
             "as_left_error_si": p.as_left_error_si,
         })).collect::<Vec<_>>(),
     });
+    // A revision after the first binds what its amendment changed too (how the item
+    // and the customer print, and why); revision 1's content hashes as it always has.
+    if r.revision > 1 {
+        value["revision"] = r.revision.into();
+        value["amends_certificate_id"] = r.amends_certificate_id.into();
+        value["amendment_reason"] = r.amendment_reason.clone().into();
+        value["print_changes"] = r.print_changes.clone().into();
+    }
     hex::encode(Sha256::digest(value.to_string().as_bytes()))
 }
 
@@ -86,7 +98,8 @@ fn roles_of(actor: &Actor) -> Vec<Role> {
     Role::ALL.iter().copied().filter(|r| actor.may(&[*r])).collect()
 }
 
-/// Who entered or corrected a record's results, and every signature on it by duty.
+/// Who entered or corrected a record's results (in any revision), and every signature on
+/// its current revision by duty.
 async fn history_of(db: &impl sea_orm::ConnectionTrait, r: &calibration_record::Model) -> Result<History> {
     Ok(history_from(
         r,
@@ -104,9 +117,11 @@ fn history_from(
     let mut authors: Vec<i32> = r.created_by.into_iter().collect();
     authors.extend(edits.iter().filter_map(|e| e.edited_by));
     History {
+        amendment: r.revision > 1,
         authors,
         signatures: signatures
             .iter()
+            .filter(|s| s.revision == r.revision)
             .filter_map(|s| s.user_id.map(|u| (duty_of(&s.role), u)))
             .collect(),
     }

@@ -63,20 +63,27 @@ pub async fn sign(
         Duty::Review => RecordStatus::Reviewed.as_str(),
         Duty::Approve => RecordStatus::Approved.as_str(),
     };
-    // Reviewed and approved only while its work order awaits that review.
-    if duty != Duty::Record && w.status != crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str() {
+    // Reviewed and approved only while its work order awaits that review, or, for an
+    // amendment's revision, while the work order stands completed by the certificate
+    // being amended.
+    let waiting = if r.amends_certificate_id.is_some() {
+        crate::domain::work_orders::WorkOrderStatus::Completed
+    } else {
+        crate::domain::work_orders::WorkOrderStatus::AwaitingReview
+    };
+    if duty != Duty::Record && w.status != waiting.as_str() {
         return Err(Error::Conflict {
             code: "record.work_order_closed",
             message: format!("its work order is {}; the record is not signed further", w.status),
             fields: vec![],
         });
     }
-    // What the certificate prints: the signatures made over this content, not those a
-    // return voided.
+    // What the certificate prints: the signatures made over this revision's content, not
+    // those a return or an amendment voided.
     let signatures: Vec<_> = q::signatures_of(db, r.id)
         .await?
         .into_iter()
-        .filter(|s| s.voided_at.is_none())
+        .filter(|s| s.voided_at.is_none() && s.revision == r.revision)
         .collect();
     crate::service::accounts::confirm_password(actor, db, password, client_addr, now).await?;
     let points = q::points_of(db, r.id).await?;
@@ -101,6 +108,7 @@ pub async fn sign(
             meaning: Set(meaning.into()),
             content_sha256: Set(sha.clone()),
             signed_at: Set(now),
+            revision: Set(r.revision),
             ..Default::default()
         },
     )
@@ -151,6 +159,7 @@ pub async fn sign(
             content_sha256: sha,
             signed_at: now,
             voided_at: None,
+            revision: r.revision,
         });
         let content = RecordContent {
             record: &r,
@@ -179,7 +188,8 @@ pub(crate) struct RecordContent<'a> {
 
 /// The certificate of an approved record: its snapshot, the certificate, the traceability
 /// link of the calibration (`calibrations`, source `recorded`), the record marked issued
-/// and the work order completed.
+/// and the work order completed. An amendment's revision issues the certificate that
+/// supersedes the amended one, and its link now stands on the new certificate.
 async fn issue_for(
     txn: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
@@ -188,8 +198,19 @@ async fn issue_for(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<String> {
+    use crate::domain::work_orders::WorkOrderStatus;
     let (r, w, points, standard_ids) = (content.record, content.work_order, content.points, content.standards);
     let (snapshot, verdict) = crate::service::certificates::record_snapshot(txn, content, today).await?;
+    let amends = r.amends_certificate_id.map(|id| {
+        (
+            id,
+            r.amendment_reason.clone().unwrap_or_else(|| "修订 / amended".into()),
+        )
+    });
+    let amended = match r.amends_certificate_id {
+        Some(id) => crate::store::certificates::by_id(txn, id).await?.map(|c| c.number),
+        None => None,
+    };
     let c = crate::service::certificates::issue_in(
         txn,
         actor,
@@ -198,51 +219,67 @@ async fn issue_for(
             lab_id: w.lab_id,
             customer_id: w.owner_id,
             snapshot,
-            amends: None,
+            amends,
         },
         now,
     )
     .await?;
     q::set_status(txn, r.id, "approved", "issued", Some(c.id), now).await?;
+    // The work order is completed by its first certificate; an amendment's certificate
+    // becomes the one it names.
+    let from = if amended.is_some() {
+        WorkOrderStatus::Completed
+    } else {
+        WorkOrderStatus::AwaitingReview
+    };
     crate::store::work_orders::move_work_order(
         txn,
         w.id,
-        crate::domain::work_orders::WorkOrderStatus::AwaitingReview.as_str(),
-        crate::domain::work_orders::WorkOrderStatus::Completed.as_str(),
+        from.as_str(),
+        WorkOrderStatus::Completed.as_str(),
         &c.number,
         now,
     )
     .await?;
-    // The calibration as a traceability link: the item against the first standard used.
+    // The calibration as a traceability link: the item against the first standard used,
+    // valid for the record's interval by the one rule of validity.
     let first = points.first();
-    crate::store::traceability::insert_calibration(
-        txn,
-        calibration::ActiveModel {
-            item_kind: Set(w.item_kind.clone()),
-            item_id: Set(w.item_id),
-            reference_kind: Set(standard_ids.first().map(|_| "standard".to_owned())),
-            reference_id: Set(standard_ids.first().copied()),
-            provider_id: Set(None),
-            provider_evidence: Set(String::new()),
-            lab_id: Set(Some(w.lab_id)),
-            certificate_no: Set(c.number.clone()),
-            calibrated_on: Set(r.calibrated_on),
-            valid_until: Set(crate::domain::schedule::add_months(r.calibrated_on, 12)
-                .pred_opt()
-                .unwrap_or(r.calibrated_on)),
-            quantity: Set(Some(r.quantity.clone())),
-            uncertainty_si: Set(first.map(|p| p.u_si)),
-            uncertainty_unit: Set(first.map(|p| p.u_unit.clone())),
-            mpe_si: Set(first.and_then(|p| p.mpe_si)),
-            as_found_error_si: Set(first.map(|p| p.error_si)),
-            decision_rule: Set(Some(r.decision_rule.clone())),
-            decision: Set(verdict.map(|v| v.as_str().to_owned())),
-            source: Set("recorded".into()),
-            created_by: Set(actor.principal().map(|p| p.user_id)),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let link = calibration::ActiveModel {
+        item_kind: Set(w.item_kind.clone()),
+        item_id: Set(w.item_id),
+        reference_kind: Set(standard_ids.first().map(|_| "standard".to_owned())),
+        reference_id: Set(standard_ids.first().copied()),
+        provider_id: Set(None),
+        provider_evidence: Set(String::new()),
+        lab_id: Set(Some(w.lab_id)),
+        certificate_no: Set(c.number.clone()),
+        calibrated_on: Set(r.calibrated_on),
+        valid_until: Set(crate::domain::schedule::valid_until(r.calibrated_on, interval_of(r))),
+        quantity: Set(Some(r.quantity.clone())),
+        uncertainty_si: Set(first.map(|p| p.u_si)),
+        uncertainty_unit: Set(first.map(|p| p.u_unit.clone())),
+        mpe_si: Set(first.and_then(|p| p.mpe_si)),
+        as_found_error_si: Set(first.map(|p| p.error_si)),
+        decision_rule: Set(Some(r.decision_rule.clone())),
+        decision: Set(verdict.map(|v| v.as_str().to_owned())),
+        source: Set("recorded".into()),
+        created_by: Set(actor.principal().map(|p| p.user_id)),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    match &amended {
+        Some(old) => {
+            crate::store::traceability::replace_recorded_calibration(txn, old, link).await?;
+        }
+        None => {
+            crate::store::traceability::insert_calibration(txn, link).await?;
+        }
+    }
     Ok(c.number)
+}
+
+/// The interval a record's calibration is valid for: the one the laboratory recorded,
+/// else twelve months (JJF 1139-2005's usual first interval).
+pub(crate) fn interval_of(r: &calibration_record::Model) -> u32 {
+    r.interval_months.map_or(12, |m| m.clamp(1, 120) as u32)
 }

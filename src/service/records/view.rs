@@ -66,6 +66,11 @@ pub struct Record {
     /// Why it was last returned to its technician or withdrawn.
     pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
+    /// 1, or n + 1 once an amendment of its certificate reopened it.
+    pub revision: i32,
+    /// The certificate this revision amends, and why.
+    pub amends_certificate_id: Option<i32>,
+    pub amendment_reason: Option<String>,
     pub created_by: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -92,6 +97,9 @@ impl From<calibration_record::Model> for Record {
             status: m.status,
             status_reason: m.status_reason,
             certificate_id: m.certificate_id,
+            revision: m.revision,
+            amends_certificate_id: m.amends_certificate_id,
+            amendment_reason: m.amendment_reason,
             created_by: m.created_by,
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -189,6 +197,8 @@ pub struct RecordSignature {
     pub signed_at: DateTime<Utc>,
     /// When a return to the technician voided it; a void signature is history only.
     pub voided_at: Option<DateTime<Utc>>,
+    /// The record's revision it was made on.
+    pub revision: i32,
 }
 
 impl From<record_signature::Model> for RecordSignature {
@@ -203,6 +213,7 @@ impl From<record_signature::Model> for RecordSignature {
             content_sha256: m.content_sha256,
             signed_at: m.signed_at,
             voided_at: m.voided_at,
+            revision: m.revision,
         }
     }
 }

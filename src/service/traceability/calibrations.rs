@@ -118,10 +118,7 @@ pub async fn import_dcc(
     let on = dcc.end.unwrap_or(dcc.begin);
     input.calibrated_on = on.to_string();
     if input.valid_until.trim().is_empty() {
-        input.valid_until = crate::domain::schedule::add_months(on, 12)
-            .pred_opt()
-            .unwrap_or(on)
-            .to_string();
+        input.valid_until = crate::domain::schedule::valid_until(on, 12).to_string();
     }
     if input.provider.trim().is_empty() && input.reference_kind.trim().is_empty() {
         match &dcc.lab_code {

@@ -29,6 +29,16 @@ pub struct Model {
     /// Why the record was last returned to its technician or withdrawn.
     pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
+    /// 1 for the record as first made; n + 1 once an amendment of its certificate
+    /// reopens it (ISO/IEC 17025 §7.8.8).
+    pub revision: i32,
+    /// The certificate an open or issued revision amends.
+    pub amends_certificate_id: Option<i32>,
+    /// Why: printed on the amended certificate.
+    pub amendment_reason: Option<String>,
+    /// How the item and the customer print on the amended certificate: a JSON Merge Patch
+    /// over those parts of its content, as the amendment gave it.
+    pub print_changes: Option<String>,
     pub created_by: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -16,6 +16,8 @@ pub struct Model {
     /// When a return to the technician voided it: it stays in the record's history, and
     /// no certificate prints it.
     pub voided_at: Option<DateTimeUtc>,
+    /// The record's revision it was made on.
+    pub revision: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
