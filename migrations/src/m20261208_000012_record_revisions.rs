@@ -3,7 +3,8 @@
 //! keeps the corrections to how the item and the customer print (a JSON Merge Patch over
 //! those two parts of the certificate's content). Each signature belongs to the revision
 //! it was made on, so that segregation of duties and the certificate count only the
-//! signatures over the content being signed.
+//! signatures over the content being signed. A record's points keep their nominal and
+//! reference numbers as entered, to print with their digits.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -18,6 +19,13 @@ enum CalibrationRecords {
     AmendsCertificateId,
     AmendmentReason,
     PrintChanges,
+}
+
+#[derive(DeriveIden)]
+enum RecordPoints {
+    Table,
+    NominalText,
+    ReferenceText,
 }
 
 #[derive(DeriveIden)]
@@ -49,6 +57,17 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // The nominal and reference numbers as entered, so that "1.000 mm" prints as such.
+        for column in [RecordPoints::NominalText, RecordPoints::ReferenceText] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(RecordPoints::Table)
+                        .add_column(string_len_null(column, 40))
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()
@@ -60,6 +79,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [RecordPoints::NominalText, RecordPoints::ReferenceText] {
+            manager
+                .alter_table(Table::alter().table(RecordPoints::Table).drop_column(column).to_owned())
+                .await?;
+        }
         manager
             .alter_table(
                 Table::alter()

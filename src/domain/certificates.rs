@@ -81,49 +81,25 @@ pub fn cmc_at(lines: &[CmcLine], x: f64) -> Option<f64> {
 
 /// A reported result and its expanded uncertainty as a certificate states them
 /// (JJF 1059.1-2012 §5.3.8; GUM §7.2.6): U to two significant digits, and the value to
-/// the same decimal place as U's last digit. Values in one unit.
+/// the same decimal place as U's last digit, rounded half to even on the decimal digits
+/// (GB/T 8170; `domain::numbers::state`). Values in one unit.
 pub fn round_to_u(value: f64, u: f64) -> (f64, f64) {
-    if !(u.is_finite() && u > 0.0 && value.is_finite()) {
-        return (value, u);
-    }
-    let u2 = super::units::round_sig(u, 2);
-    // The decimal place of U's last significant digit.
-    let place = u2.abs().log10().floor() as i32 - 1;
-    let scale = 10f64.powi(-place);
-    let v = (value * scale).round() / scale;
-    let digits = (-place).max(0) as usize;
-    let v: f64 = format!("{v:.digits$}").parse().unwrap_or(v);
-    (v, u2)
+    stated(value, u, super::numbers::Rounding::HalfEven)
 }
 
 /// [`round_to_u`] for a U raised to the CMC: U is rounded up to two significant digits
 /// (JJF 1059.1-2012 §5.3.8 allows rounding an uncertainty up), so that rounding never
 /// states a U below the CMC (a CMC of 1.24 µm prints as U = 1.3 µm, not 1.2 µm).
 pub fn round_to_u_up(value: f64, u: f64) -> (f64, f64) {
+    stated(value, u, super::numbers::Rounding::Up)
+}
+
+fn stated(value: f64, u: f64, rounding: super::numbers::Rounding) -> (f64, f64) {
     if !(u.is_finite() && u > 0.0 && value.is_finite()) {
         return (value, u);
     }
-    let place = u.log10().floor() as i32 - 1;
-    let scale = 10f64.powi(-place);
-    // A U already at two significant digits stays (1.24 × 100 is 124.00000000000001).
-    let scaled = u * scale;
-    let up = if (scaled - scaled.round()).abs() < 1e-9 {
-        scaled.round()
-    } else {
-        scaled.ceil()
-    };
-    let u2: f64 = format!("{:e}", up / scale).parse().unwrap_or(up / scale);
-    let (v, _) = round_to_u(value, u2);
-    (v, u2)
-}
-
-/// How many decimals a value stated to U's last digit has (U at two significant digits).
-pub fn decimals_of_u(u: f64) -> usize {
-    if !(u.is_finite() && u > 0.0) {
-        return 0;
-    }
-    let u2 = super::units::round_sig(u, 2);
-    (1 - u2.abs().log10().floor() as i32).max(0) as usize
+    let (v, u2) = super::numbers::state(value, u, rounding);
+    (v.parse().unwrap_or(value), u2.parse().unwrap_or(u))
 }
 
 /// The item's decision: its worst point's.
@@ -207,6 +183,61 @@ pub struct Point {
     pub decision: Option<String>,
     /// After adjustment, when the item was adjusted.
     pub as_left_error: Option<Value>,
+    /// The nominal and reference values' numbers as entered ("1.000"), to print with
+    /// their digits. Absent from snapshots issued before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nominal_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_text: Option<String>,
+}
+
+/// A point's numbers as every rendering of a certificate prints them (the PDF, the DCC,
+/// the certificate page): `domain::numbers`, once. Numbers only; the units are the
+/// point's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointText {
+    pub nominal: String,
+    pub reference: String,
+    pub error: String,
+    pub u: String,
+    pub mpe: Option<String>,
+    pub as_left_error: Option<String>,
+    pub k: String,
+    pub p: String,
+}
+
+impl Point {
+    /// The point's numbers as stated: nominal and reference as entered, U to two
+    /// significant digits (rounded up when raised to the CMC, so it never prints below
+    /// it) and the errors to U's decimal place (JJF 1059.1-2012 §5.3.8; GB/T 8170).
+    pub fn texts(&self) -> PointText {
+        use super::numbers::{self, Rounding};
+        let rounding = if self.raised_to_cmc {
+            Rounding::Up
+        } else {
+            Rounding::HalfEven
+        };
+        let (error, u) = numbers::state(self.error.value, self.u.value, rounding);
+        PointText {
+            nominal: self
+                .nominal_text
+                .clone()
+                .unwrap_or_else(|| numbers::plain(self.nominal.value)),
+            reference: self
+                .reference_text
+                .clone()
+                .unwrap_or_else(|| numbers::plain(self.reference.value)),
+            error,
+            u,
+            mpe: self.mpe.as_ref().map(|m| numbers::plain(m.value)),
+            as_left_error: self
+                .as_left_error
+                .as_ref()
+                .map(|a| numbers::at_u_place(a.value, self.u.value, rounding)),
+            k: numbers::k(self.k),
+            p: numbers::percent(self.p),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -327,10 +358,10 @@ impl Snapshot {
                     .points
                     .iter()
                     .map(|p| {
-                        // w in plain decimals to the place of U's last digit, as U prints.
-                        let (w, _) = round_to_u(r * p.u.value, p.u.value);
-                        let digits = decimals_of_u(p.u.value);
-                        format!("{w:.digits$} {}", p.u.unit)
+                        // w to the place of U's last digit, as U prints.
+                        let w =
+                            super::numbers::at_u_place(r * p.u.value, p.u.value, super::numbers::Rounding::HalfEven);
+                        super::units::with_unit(&w, &p.u.unit)
                     })
                     .collect();
                 Bilingual {
@@ -425,6 +456,8 @@ impl Snapshot {
                 mpe: Some(v(0.0006, "mm")),
                 decision: Some("pass".into()),
                 as_left_error: Some(v(0.00002, "mm")),
+                nominal_text: None,
+                reference_text: None,
             }],
             decision_rule: Some("simple".into()),
             guard_multiple: None,

@@ -158,6 +158,10 @@ pub struct PointDraft {
     pub unit: &'static str,
     pub nominal_si: f64,
     pub reference_si: f64,
+    /// The nominal and reference numbers as entered ("1.000"), kept to print with their
+    /// digits; the reference's only when entered in the nominal's unit.
+    pub nominal_text: Option<String>,
+    pub reference_text: Option<String>,
     pub readings: Vec<String>,
     pub error_si: f64,
     pub u_si: f64,
@@ -170,6 +174,15 @@ pub struct PointDraft {
     pub mpe_si: Option<f64>,
     pub decision: Option<String>,
     pub as_left_error_si: Option<f64>,
+}
+
+/// The number at the start of a quantity as typed ("1.000 mm" → "1.000").
+fn entered_number(text: &str) -> Option<String> {
+    let t = text.trim();
+    let end = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    crate::domain::numbers::as_entered(&t[..end])
 }
 
 fn number(field: &str, text: &str, errors: &mut Vec<Error>) -> Option<f64> {
@@ -602,6 +615,10 @@ fn point(
         position: i as i32,
         unit: nominal.unit,
         nominal_si: nominal.si,
+        nominal_text: entered_number(&p.nominal),
+        reference_text: (reference.unit == nominal.unit)
+            .then(|| entered_number(&p.reference))
+            .flatten(),
         reference_si: reference.si,
         readings,
         error_si,

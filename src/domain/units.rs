@@ -603,12 +603,17 @@ pub fn format_value(value: f64, unit: &str) -> String {
     if s == "-0" {
         s = "0".into();
     }
+    with_unit(&s, unit)
+}
+
+/// A number already stated (`domain::numbers`) with its unit: SI Brochure (9th ed.)
+/// §5.4.3, a space between number and unit, also before %, but none before the
+/// plane-angle symbols °, ′ and ″.
+pub fn with_unit(number: &str, unit: &str) -> String {
     match unit {
-        "" | "1" => s,
-        // SI Brochure (9th ed.) §5.4.3: a space between number and unit, also before %,
-        // but none before the plane-angle symbols °, ′ and ″.
-        "°" | "′" | "″" => format!("{s}{unit}"),
-        _ => format!("{s} {unit}"),
+        "" | "1" => number.to_owned(),
+        "°" | "′" | "″" => format!("{number}{unit}"),
+        _ => format!("{number} {unit}"),
     }
 }
 

@@ -59,16 +59,17 @@ fn unit(v: &Value) -> String {
     dsi_unit(&v.unit).unwrap_or_else(|| "\\one".to_owned())
 }
 
-/// An si:real, with its expanded uncertainty when given.
-fn real(w: &mut W, v: &Value, expanded: Option<(f64, f64, f64)>) -> io::Result<()> {
+/// An si:real, with its expanded uncertainty when given; `stated` is the value as the
+/// certificate states it (its digits, domain::numbers), else its shortest form.
+fn real(w: &mut W, v: &Value, stated: Option<&str>, expanded: Option<(&str, f64, f64)>) -> io::Result<()> {
     w.create_element("si:real").write_inner_content(|w| {
-        text(w, "si:value", &decimal(v.value))?;
+        text(w, "si:value", &stated.map_or_else(|| decimal(v.value), str::to_owned))?;
         text(w, "si:unit", &unit(v))?;
         if let Some((u, k, p)) = expanded {
             w.create_element("si:measurementUncertaintyUnivariate")
                 .write_inner_content(|w| {
                     w.create_element("si:expandedMU").write_inner_content(|w| {
-                        text(w, "si:valueExpandedMU", &decimal(u))?;
+                        text(w, "si:valueExpandedMU", u)?;
                         text(w, "si:coverageFactor", &decimal(k))?;
                         text(w, "si:coverageProbability", &decimal(p))?;
                         text(w, "si:distribution", "normal")
@@ -81,10 +82,16 @@ fn real(w: &mut W, v: &Value, expanded: Option<(f64, f64, f64)>) -> io::Result<(
     Ok(())
 }
 
-fn quantity(w: &mut W, name: Bilingual, v: &Value, expanded: Option<(f64, f64, f64)>) -> io::Result<()> {
+fn quantity(
+    w: &mut W,
+    name: Bilingual,
+    v: &Value,
+    stated: Option<&str>,
+    expanded: Option<(&str, f64, f64)>,
+) -> io::Result<()> {
     w.create_element("dcc:quantity").write_inner_content(|w| {
         bilingual(w, "dcc:name", &name)?;
-        real(w, v, expanded)
+        real(w, v, stated, expanded)
     })?;
     Ok(())
 }
@@ -341,7 +348,7 @@ fn results(w: &mut W, s: &Snapshot) -> io::Result<()> {
             w.create_element("dcc:influenceCondition").write_inner_content(|w| {
                 bilingual(w, "dcc:name", &both(zh, en))?;
                 w.create_element("dcc:data")
-                    .write_inner_content(|w| quantity(w, both(zh, en), v, None))?;
+                    .write_inner_content(|w| quantity(w, both(zh, en), v, None, None))?;
                 Ok(())
             })?;
         }
@@ -350,18 +357,25 @@ fn results(w: &mut W, s: &Snapshot) -> io::Result<()> {
     w.create_element("dcc:results").write_inner_content(|w| {
         for (i, p) in s.points.iter().enumerate() {
             let n = i + 1;
+            let t = p.texts();
             w.create_element("dcc:result").write_inner_content(|w| {
                 bilingual(
                     w,
                     "dcc:name",
                     &both(
-                        &format!("测量点 {n}：标称值 {} {}", decimal(p.nominal.value), p.nominal.unit),
-                        &format!("Point {n}: nominal {} {}", decimal(p.nominal.value), p.nominal.unit),
+                        &format!("测量点 {n}：标称值 {} {}", t.nominal, p.nominal.unit),
+                        &format!("Point {n}: nominal {} {}", t.nominal, p.nominal.unit),
                     ),
                 )?;
                 w.create_element("dcc:data").write_inner_content(|w| {
-                    quantity(w, both("标称值", "Nominal value"), &p.nominal, None)?;
-                    quantity(w, both("参考值", "Reference value"), &p.reference, None)?;
+                    quantity(w, both("标称值", "Nominal value"), &p.nominal, Some(&t.nominal), None)?;
+                    quantity(
+                        w,
+                        both("参考值", "Reference value"),
+                        &p.reference,
+                        Some(&t.reference),
+                        None,
+                    )?;
                     let label = if p.raised_to_cmc {
                         both(
                             "示值误差（U 已按 CMC 报告）",
@@ -370,17 +384,24 @@ fn results(w: &mut W, s: &Snapshot) -> io::Result<()> {
                     } else {
                         both("示值误差", "Indication error")
                     };
-                    quantity(w, label, &p.error, Some((p.u.value, p.k, p.p)))?;
+                    quantity(w, label, &p.error, Some(&t.error), Some((&t.u, p.k, p.p)))?;
                     if let Some(left) = &p.as_left_error {
                         quantity(
                             w,
                             both("调整后示值误差", "Indication error after adjustment"),
                             left,
-                            Some((p.u.value, p.k, p.p)),
+                            t.as_left_error.as_deref(),
+                            Some((&t.u, p.k, p.p)),
                         )?;
                     }
                     if let Some(mpe) = &p.mpe {
-                        quantity(w, both("最大允许误差", "Maximum permissible error"), mpe, None)?;
+                        quantity(
+                            w,
+                            both("最大允许误差", "Maximum permissible error"),
+                            mpe,
+                            t.mpe.as_deref(),
+                            None,
+                        )?;
                     }
                     Ok(())
                 })?;
@@ -427,7 +448,11 @@ mod tests {
             "<dcc:uniqueIdentifier>GDJL-2026-000001</dcc:uniqueIdentifier>",
             "<si:unit>\\milli\\metre</si:unit>",
             "<si:unit>\\degreecelsius</si:unit>",
-            "<si:valueExpandedMU>0.00005</si:valueExpandedMU>",
+            // U = 0.00005 mm stated to two significant digits, the errors to its place
+            // (JJF 1059.1-2012 §5.3.8).
+            "<si:valueExpandedMU>0.000050</si:valueExpandedMU>",
+            "<si:value>0.000120</si:value>",
+            "<si:value>0.000020</si:value>",
             "<si:coverageFactor>2</si:coverageFactor>",
             "<si:coverageProbability>0.95</si:coverageProbability>",
             "<dcc:referralID>NIM-2026-0815</dcc:referralID>",

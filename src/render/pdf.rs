@@ -70,6 +70,8 @@ fn layout(s: &Snapshot, verify_url: &str) -> Result<PagedDocument, PdfError> {
             .iter()
             .map(|(zh, en)| serde_json::json!({"zh": zh, "en": en}))
             .collect::<Vec<_>>(),
+        // Every number as domain::numbers states it (the one formatter).
+        "points": s.points.iter().map(|p| p.texts()).collect::<Vec<_>>(),
         "signed_at": s.signatures.iter().map(|g| crate::domain::certificates::beijing(g.signed_at)).collect::<Vec<_>>(),
     });
     let mut inputs = Dict::new();
@@ -167,12 +169,14 @@ mod tests {
             "2026-11-24",
             "2026-11-26",
             "20.1 °C",
-            "0.00012 mm",
-            "0.00005 mm",
-            "(k = 2, p = 0.95)",
+            // U = 0.00005 mm to two significant digits and the error to its place
+            // (JJF 1059.1-2012 §5.3.8): 0.000050 mm and 0.000120 mm.
+            "0.000120 mm",
+            "0.000050 mm",
+            "(k = 2, p = 95 %)",
             "广州市天河区",
             "NIM-2026-0815",
-            "0.00002 mm",
+            "0.000020 mm",
             "简单接受",
             "张三",
             "李四",

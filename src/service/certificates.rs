@@ -962,6 +962,8 @@ pub(crate) async fn record_snapshot(
                     mpe: p.mpe_si.map(|m| val(d, m, &p.u_unit)),
                     decision: p.decision.clone(),
                     as_left_error: left,
+                    nominal_text: p.nominal_text.clone(),
+                    reference_text: p.reference_text.clone(),
                 }
             })
             .collect(),

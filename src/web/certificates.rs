@@ -238,7 +238,13 @@ async fn detail_view(
     Ok(ui.render(
         "certificates/detail.html",
         status,
-        minijinja::context! { c => Serde(&c), s => Serde(&s), local_qr => local_qr, ..extra },
+        minijinja::context! {
+            c => Serde(&c),
+            texts => Serde(&s.points.iter().map(|p| p.texts()).collect::<Vec<_>>()),
+            s => Serde(&s),
+            local_qr => local_qr,
+            ..extra
+        },
     ))
 }
 

@@ -245,8 +245,9 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
         "20.1 °C",
         "52 %",
         "100 mm",
-        "0.12 µm",
-        "0.08 µm",
+        // U = 0.08 µm stated to two significant digits, the error to its place.
+        "0.120 µm",
+        "0.080 µm",
         "NIM-2026-0815",
         "简单接受",
         "Page 1 of 1",
@@ -1151,4 +1152,85 @@ async fn the_certificate_the_link_and_the_due_date_agree_on_validity() {
         &metrocal::domain::schedule::DueRules::default(),
     );
     assert_eq!(due, Some("2027-05-23".parse().unwrap()));
+}
+
+/// One formatter (issue 20): the record page, the certificate page, the PDF and the DCC
+/// print the same figures. Nominal and reference keep the digits entered (100.000 mm);
+/// U is stated to two significant digits and the error to U's place (JJF 1059.1-2012
+/// §5.3.8): readings 100.00012, 100.00013, 100.00015 mm against 100.000 mm average an
+/// error of 0.13333… µm, stated with U = 0.050 µm as 0.133 µm (not 0.13333333 µm).
+#[rocket::async_test]
+async fn the_page_the_pdf_and_the_dcc_state_the_same_figures() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0780").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
+                            "readings": "100.00012 100.00013 100.00015", "u": "0.05 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let v = view(&app, &technician, record).await;
+    let shown = &v["shown"][0];
+    assert_eq!(shown["nominal"], "100.000 mm", "{v}");
+    assert_eq!(shown["reference"], "100.000 mm");
+    assert_eq!(shown["error"], "0.133 µm");
+    assert_eq!(shown["u"], "0.050 µm");
+    assert_eq!((shown["k"].as_str(), shown["p"].as_str()), (Some("2"), Some("95 %")));
+    let sign = format!("/api/v1/records/{record}/sign");
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    for u in [&technician, &reviewer, &approver] {
+        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
+        assert_eq!(status, 200, "{s}");
+    }
+    let number = view(&app, &approver, record).await["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = approver
+        .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
+        .dispatch()
+        .await;
+    let dcc = res.into_string().await.unwrap();
+    for needle in [
+        "<si:value>100.000</si:value>",
+        "<si:value>0.133</si:value>",
+        "<si:valueExpandedMU>0.050</si:valueExpandedMU>",
+    ] {
+        assert!(dcc.contains(needle), "{needle} in {dcc}");
+    }
+    let res = approver
+        .api(app.client.get(format!("/api/v1/certificates/{number}/pdf")))
+        .dispatch()
+        .await;
+    let pdf = res.into_bytes().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("c.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in ["100.000 mm", "0.133 µm", "0.050 µm", "p = 95 %"] {
+        assert!(text.contains(needle), "{needle} in {text}");
+    }
+    let html = approver
+        .browser(app.client.get(format!("/certificates/{number}")))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains("0.133 µm") && html.contains("100.000 mm"), "{html}");
 }

@@ -59,6 +59,16 @@ pub fn round_result(y: f64, big_u: f64, rounding: Rounding) -> (String, String) 
     if !(big_u.is_finite() && big_u > 0.0) {
         return (format!("{y}"), "0".into());
     }
+    // Ordinary sizes go through the one formatter the records and certificates use
+    // (domain::numbers: decimal digits, GB/T 8170 half to even); very large or small
+    // ones keep e-notation.
+    let mode = match rounding {
+        Rounding::Nearest => crate::domain::numbers::Rounding::HalfEven,
+        Rounding::Up => crate::domain::numbers::Rounding::Up,
+    };
+    if (-12..=6).contains(&crate::domain::numbers::u_place(big_u, mode)) {
+        return crate::domain::numbers::state(y, big_u, mode);
+    }
     let mut exp = big_u.log10().floor() as i32 - 1; // the place of the 2nd significant digit
     let mut digits = round_at(big_u, exp, rounding);
     if digits >= 100.0 {
@@ -108,16 +118,15 @@ fn format_scaled(digits: f64, exp: i32) -> String {
     }
 }
 
-/// k as reported: two decimals (e.g. 2.16).
+/// k as reported: at most two decimals (2, 2.16), as records and certificates state it
+/// (`domain::numbers::k`).
 pub fn format_k(k: f64) -> String {
-    format!("{k:.2}")
+    crate::domain::numbers::k(k)
 }
 
-/// p as reported, in percent: 95.45 %, 99 %.
+/// p as reported, in percent: 95.45 %, 99 % (`domain::numbers::percent`).
 pub fn format_percent(p: f64) -> String {
-    let text = format!("{:.2}", p * 100.0);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} %")
+    crate::domain::numbers::percent(p)
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub async fn record(
             position: Set(p.position),
             unit: Set(p.unit.to_owned()),
             nominal_si: Set(p.nominal_si),
+            nominal_text: Set(p.nominal_text.clone()),
+            reference_text: Set(p.reference_text.clone()),
             reference_si: Set(p.reference_si),
             readings: Set(serde_json::to_string(&p.readings).unwrap_or_default()),
             error_si: Set(p.error_si),

@@ -62,6 +62,14 @@ fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model],
             "as_left_error_si": p.as_left_error_si,
         })).collect::<Vec<_>>(),
     });
+    // The digits entered print on the certificate, so a signature binds them too (records
+    // made before they were kept hash as they always have).
+    for (i, p) in points.iter().enumerate() {
+        if p.nominal_text.is_some() || p.reference_text.is_some() {
+            value["points"][i]["nominal_text"] = p.nominal_text.clone().into();
+            value["points"][i]["reference_text"] = p.reference_text.clone().into();
+        }
+    }
     // A revision after the first binds what its amendment changed too (how the item
     // and the customer print, and why); revision 1's content hashes as it always has.
     if r.revision > 1 {

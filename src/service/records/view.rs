@@ -245,6 +245,9 @@ pub struct PointShown {
     pub readings: String,
     pub error: String,
     pub u: String,
+    /// The coverage factor and probability as stated ("2", "95.45 %").
+    pub k: String,
+    pub p: String,
     pub mpe: Option<String>,
     pub as_left: Option<String>,
 }
@@ -288,26 +291,54 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     };
     let kind = r.quantity.as_str();
     let diff = QuantityKind::parse(kind).map_or(kind, |k| k.difference_kind().as_str());
-    // Nine significant digits: enough for any reading, and no conversion noise
-    // (50.0081 mm − 50 mm through SI is 8.09999999999 µm at twelve).
-    let show = |kind: &str, si: f64, unit: &str| {
-        let v = QuantityKind::parse(kind)
+    // In the units entered, stated as the certificate states them (domain::numbers):
+    // nominal and reference with their digits, U to two significant digits and the
+    // errors to its place, so that the page and the certificate print the same figures.
+    use crate::domain::numbers::{self, Rounding};
+    use crate::domain::units::with_unit;
+    let unit_value = |kind: &str, si: f64, unit: &str| {
+        QuantityKind::parse(kind)
             .and_then(|k| from_si(k, unit, si))
-            .unwrap_or(si);
-        crate::domain::units::format_value(crate::domain::units::round_sig(v, 9), unit)
+            .unwrap_or(si)
     };
     let shown = points
         .iter()
-        .map(|p| PointShown {
-            nominal: show(kind, p.nominal_si, &p.unit),
-            reference: show(kind, p.reference_si, &p.unit),
-            readings: serde_json::from_str::<Vec<String>>(&p.readings)
-                .map(|r| format!("{} {}", r.join(" "), p.unit))
-                .unwrap_or_else(|_| p.readings.clone()),
-            error: show(diff, p.error_si, &p.u_unit),
-            u: show(diff, p.u_si, &p.u_unit),
-            mpe: p.mpe_si.map(|m| show(diff, m, &p.u_unit)),
-            as_left: p.as_left_error_si.map(|a| show(diff, a, &p.u_unit)),
+        .map(|p| {
+            let rounding = if p.raised_to_cmc {
+                Rounding::Up
+            } else {
+                Rounding::HalfEven
+            };
+            let u = unit_value(diff, p.u_si, &p.u_unit);
+            let (error, u_text) = numbers::state(unit_value(diff, p.error_si, &p.u_unit), u, rounding);
+            let entered = |text: &Option<String>, si: f64| {
+                with_unit(
+                    &text
+                        .clone()
+                        .unwrap_or_else(|| numbers::plain(unit_value(kind, si, &p.unit))),
+                    &p.unit,
+                )
+            };
+            PointShown {
+                nominal: entered(&p.nominal_text, p.nominal_si),
+                reference: entered(&p.reference_text, p.reference_si),
+                readings: serde_json::from_str::<Vec<String>>(&p.readings)
+                    .map(|r| format!("{} {}", r.join(" "), p.unit))
+                    .unwrap_or_else(|_| p.readings.clone()),
+                error: with_unit(&error, &p.u_unit),
+                u: with_unit(&u_text, &p.u_unit),
+                k: numbers::k(p.k),
+                p: numbers::percent(p.p),
+                mpe: p
+                    .mpe_si
+                    .map(|m| with_unit(&numbers::plain(unit_value(diff, m, &p.u_unit)), &p.u_unit)),
+                as_left: p.as_left_error_si.map(|a| {
+                    with_unit(
+                        &numbers::at_u_place(unit_value(diff, a, &p.u_unit), u, rounding),
+                        &p.u_unit,
+                    )
+                }),
+            }
         })
         .collect();
     let certificate = match r.certificate_id {

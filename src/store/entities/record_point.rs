@@ -10,6 +10,9 @@ pub struct Model {
     pub position: i32,
     pub unit: String,
     pub nominal_si: f64,
+    /// The nominal and reference numbers as entered ("1.000"), to print with their digits.
+    pub nominal_text: Option<String>,
+    pub reference_text: Option<String>,
     pub reference_si: f64,
     /// The readings as entered (JSON list of strings), in `unit`.
     pub readings: String,
