@@ -19,6 +19,8 @@ enum CalibrationRecords {
     AmendsCertificateId,
     AmendmentReason,
     PrintChanges,
+    ConditionOnReceipt,
+    OnSite,
 }
 
 #[derive(DeriveIden)]
@@ -47,6 +49,10 @@ impl MigrationTrait for Migration {
             integer_null(CalibrationRecords::AmendsCertificateId).to_owned(),
             string_len_null(CalibrationRecords::AmendmentReason, 500).to_owned(),
             text_null(CalibrationRecords::PrintChanges).to_owned(),
+            // ISO/IEC 17025 §7.8.2.1 c) and f): where the work was done, and the item's
+            // condition on receipt.
+            string_len_null(CalibrationRecords::ConditionOnReceipt, 500).to_owned(),
+            boolean(CalibrationRecords::OnSite).default(false).to_owned(),
         ] {
             manager
                 .alter_table(
@@ -93,6 +99,8 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for column in [
+            CalibrationRecords::OnSite,
+            CalibrationRecords::ConditionOnReceipt,
             CalibrationRecords::PrintChanges,
             CalibrationRecords::AmendmentReason,
             CalibrationRecords::AmendsCertificateId,

@@ -284,6 +284,12 @@ pub struct Snapshot {
     pub decision: Option<String>,
     pub adjusted: bool,
     pub signatures: Vec<Signature>,
+    /// The item's condition on receipt, when stated (§7.8.2.1 f)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition_on_receipt: Option<String>,
+    /// Performed on site at the customer's (§7.8.2.1 c)).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_site: bool,
 }
 
 /// What every certificate says of itself (ISO/IEC 17025:2017 §7.8.2.1 o) and §7.8.2.2;
@@ -373,11 +379,18 @@ impl Snapshot {
     }
 
     /// Where the calibration was performed (ISO/IEC 17025 §7.8.2.1 c)): at the
-    /// laboratory's address.
+    /// laboratory's address, or on site at the customer's.
     pub fn place(&self) -> Bilingual {
-        Bilingual {
-            zh: format!("本实验室：{}", self.lab.address),
-            en: format!("at the laboratory: {}", self.lab.address),
+        if self.on_site {
+            Bilingual {
+                zh: format!("客户现场：{}", self.customer.address),
+                en: format!("on site at the customer's: {}", self.customer.address),
+            }
+        } else {
+            Bilingual {
+                zh: format!("本实验室：{}", self.lab.address),
+                en: format!("at the laboratory: {}", self.lab.address),
+            }
         }
     }
 }
@@ -474,6 +487,8 @@ impl Snapshot {
                     content_sha256: "0".repeat(64),
                 })
                 .collect(),
+            condition_on_receipt: Some("外观完好，工作正常 / in good order, working".into()),
+            on_site: false,
         }
     }
 }
@@ -587,6 +602,20 @@ mod tests {
         s.guard_multiple = None;
         assert_eq!(s.rule_statement().en, "guarded acceptance");
         assert!(!String::from_utf8(s.digest().0).unwrap().contains("guard_multiple"));
+    }
+
+    #[test]
+    fn the_place_is_the_laboratory_or_the_customers_site() {
+        // ISO/IEC 17025:2017 §7.8.2.1 c): where the work was performed.
+        let mut s = Snapshot::example();
+        assert_eq!(s.place().zh, "本实验室：广州市天河区");
+        s.on_site = true;
+        assert_eq!(s.place().en, "on site at the customer's: 广州市黄埔区");
+        // Snapshots issued before these were kept read as at the laboratory, unchanged.
+        let mut old = Snapshot::example();
+        old.condition_on_receipt = None;
+        let text = String::from_utf8(old.digest().0).unwrap();
+        assert!(!text.contains("on_site") && !text.contains("condition_on_receipt"));
     }
 
     #[test]

@@ -264,6 +264,7 @@ pub const CODES: &[&str] = &[
     "work_order.moved",
     "work_order.open",
     "work_order.reason_required",
+    "work_order.review_by_signature",
     "work_order.status_invalid",
     "work_orders.side_invalid",
     "work_orders.status_invalid",

@@ -69,6 +69,11 @@ pub struct RecordInput {
     /// The register standards used, by id.
     pub standards: Vec<i32>,
     pub points: Vec<PointInput>,
+    /// The item's condition on receipt ("外观完好，工作正常"), when worth stating
+    /// (ISO/IEC 17025:2017 §7.8.2.1 f)); at most 500 characters.
+    pub condition_on_receipt: String,
+    /// Performed on site at the customer's, not at the laboratory (§7.8.2.1 c)).
+    pub on_site: bool,
 }
 
 impl RecordInput {
@@ -149,6 +154,8 @@ pub struct RecordDraft {
     pub cmc_si: Option<f64>,
     pub standards: Vec<i32>,
     pub points: Vec<PointDraft>,
+    pub condition_on_receipt: Option<String>,
+    pub on_site: bool,
 }
 
 /// One point of a draft, in SI, with the U reported and its decision.
@@ -375,6 +382,13 @@ pub fn draft(input: &RecordInput, ctx: &RecordContext) -> Result<RecordDraft, Ve
             }
             ok
         });
+    if input.condition_on_receipt.trim().chars().count() > 500 {
+        e.push(Error::new(
+            "condition_on_receipt",
+            "field.too_long",
+            "at most 500 characters",
+        ));
+    }
     let interval = match input.interval_months.trim() {
         "" => None,
         t => match t.parse::<i32>() {
@@ -474,6 +488,8 @@ pub fn draft(input: &RecordInput, ctx: &RecordContext) -> Result<RecordDraft, Ve
                 humidity_percent: h,
                 adjusted: input.adjusted,
                 interval_months: interval,
+                condition_on_receipt: Some(input.condition_on_receipt.trim().to_owned()).filter(|c| !c.is_empty()),
+                on_site: input.on_site,
                 cmc_si: cmc,
                 standards: input.standards.clone(),
                 points,

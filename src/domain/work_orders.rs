@@ -42,6 +42,13 @@ impl WorkOrderStatus {
     pub fn may_move_to(self, to: WorkOrderStatus) -> bool {
         self.next() == Some(to) || (to == WorkOrderStatus::Cancelled && self.is_open())
     }
+
+    /// Whether a person moves an order into this state by hand. Awaiting review and
+    /// completed follow the order's record (docs/workflow.md): the technician's signature
+    /// puts the order under review, and the issue of its certificate completes it.
+    pub fn moved_by_hand(self) -> bool {
+        !matches!(self, WorkOrderStatus::AwaitingReview | WorkOrderStatus::Completed)
+    }
 }
 
 #[cfg(test)]
@@ -62,5 +69,8 @@ mod tests {
         for s in super::WorkOrderStatus::OPEN {
             assert!(s.is_open() && s.may_move_to(Cancelled));
         }
+        // Issue 20, defect 4: the record moves an order under review and completes it.
+        assert!(!AwaitingReview.moved_by_hand() && !Completed.moved_by_hand());
+        assert!(Received.moved_by_hand() && InCalibration.moved_by_hand() && Cancelled.moved_by_hand());
     }
 }

@@ -165,7 +165,11 @@ fn administrative(w: &mut W, s: &Snapshot) -> io::Result<()> {
         text(w, "dcc:receiptDate", &s.received_on.to_string())?;
         text(w, "dcc:beginPerformanceDate", &s.calibrated_on.to_string())?;
         text(w, "dcc:endPerformanceDate", &s.calibrated_on.to_string())?;
-        text(w, "dcc:performanceLocation", "laboratory")?;
+        text(
+            w,
+            "dcc:performanceLocation",
+            if s.on_site { "customer" } else { "laboratory" },
+        )?;
         text(w, "dcc:issueDate", &s.issued_on.to_string())?;
         if let Some(replaced) = &s.replaces {
             w.create_element("dcc:reportAmendedSubstituted")
@@ -242,6 +246,13 @@ fn administrative(w: &mut W, s: &Snapshot) -> io::Result<()> {
             bilingual(w, "dcc:description", &both(&place.zh, &place.en))?;
             Ok(())
         })?;
+        if let Some(condition) = &s.condition_on_receipt {
+            w.create_element("dcc:statement").write_inner_content(|w| {
+                bilingual(w, "dcc:name", &both("接收时状态", "Condition on receipt"))?;
+                bilingual(w, "dcc:description", &both(condition, condition))?;
+                Ok(())
+            })?;
+        }
         let (Some(d), Some(status)) = (&s.decision, s.decision.as_deref().and_then(conformity)) else {
             return Ok(());
         };

@@ -185,6 +185,8 @@ mod tests {
             // §7.8.2.1 c) and o), §7.8.2.2: where, what the results relate to, reproduction.
             "地点 Place",
             "本实验室：广州市天河区",
+            "接收时状态 Condition on receipt",
+            "外观完好，工作正常",
             "本证书的结果仅对所检定/校准的器具有效",
             "The results relate only to the item calibrated.",
             "不得部分复制本证书",

@@ -975,6 +975,8 @@ pub(crate) async fn record_snapshot(
         .then_some(r.guard_multiple),
         decision: verdict.map(|v| v.as_str().to_owned()),
         adjusted: r.adjusted,
+        condition_on_receipt: r.condition_on_receipt.clone(),
+        on_site: r.on_site,
         signatures: signatures
             .iter()
             .map(|s| cert::Signature {

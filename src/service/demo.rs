@@ -149,6 +149,7 @@ fn record(kind: &str, method: &str, standards: Vec<i32>, points: Vec<PointInput>
         humidity: "48 %".into(),
         standards,
         points,
+        condition_on_receipt: "外观完好，工作正常 / in good order, working".into(),
         ..Default::default()
     }
 }

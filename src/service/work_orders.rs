@@ -98,7 +98,7 @@ fn view(actor: &Actor, w: work_order::Model, record: Option<(i32, String)>, zh: 
                 .iter()
                 .copied()
                 .filter(|t| s.may_move_to(*t) && own && actor.may(movers(*t)))
-                .filter(|t| *t != WorkOrderStatus::Completed)
+                .filter(|t| t.moved_by_hand())
                 .filter(|t| !(live_record && *t == WorkOrderStatus::Cancelled))
                 .map(|t| (t.as_str(), if zh { t.name_zh() } else { t.name_en() }))
                 .collect()
@@ -335,6 +335,13 @@ pub async fn move_to(
             "status",
             "work_order.completed_by_certificate",
             "a work order is completed by the issue of its record's certificate",
+        ));
+    }
+    if !to.moved_by_hand() {
+        return Err(Error::field(
+            "status",
+            "work_order.review_by_signature",
+            "a work order awaits review once the technician signs its record",
         ));
     }
     let own = actor.principal().is_none_or(|p| p.organisation_id == w.lab_id);

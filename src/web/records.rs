@@ -59,6 +59,8 @@ fn input_from_form(form: &CsrfForm) -> RecordInput {
             .filter_map(|(_, v)| v.trim().parse().ok())
             .collect(),
         points: Vec::new(),
+        condition_on_receipt: form.get("condition_on_receipt").to_owned(),
+        on_site: matches!(form.get("on_site"), "on" | "true" | "1"),
     };
     for i in 0..FORM_POINTS {
         let g = |f: &str| form.get(&format!("p{i}_{f}")).to_owned();

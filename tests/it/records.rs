@@ -1118,6 +1118,7 @@ async fn the_certificate_the_link_and_the_due_date_agree_on_validity() {
                 "kind": "verification", "method": "JJG 146-2011", "decision_rule": "simple",
                 "received_on": "2026-11-20", "calibrated_on": "2026-11-24", "interval_months": "6",
                 "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "on_site": true, "condition_on_receipt": "外壳轻微划痕，工作正常",
                 "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
                             "u": "0.05 µm", "mpe": "±0.6 µm"}],
             }),
@@ -1139,6 +1140,21 @@ async fn the_certificate_the_link_and_the_due_date_agree_on_validity() {
     let (_, c) = app.get_as(&approver, &format!("/api/v1/certificates/{number}")).await;
     assert_eq!(c["content"]["kind"], "verification");
     assert_eq!(c["content"]["valid_until"], "2027-05-23", "{c}");
+    // ISO/IEC 17025 §7.8.2.1 c) and f): on site at the customer's, and the condition on
+    // receipt, in the content and the DCC.
+    assert_eq!(c["content"]["on_site"], true);
+    assert_eq!(c["content"]["condition_on_receipt"], "外壳轻微划痕，工作正常");
+    let dcc = approver
+        .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        dcc.contains("<dcc:performanceLocation>customer</dcc:performanceLocation>") && dcc.contains("客户现场"),
+        "{dcc}"
+    );
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) AS n FROM calibrations WHERE certificate_no = '{number}' AND valid_until = '2027-05-23'"

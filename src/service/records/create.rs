@@ -72,6 +72,8 @@ pub async fn record(
             humidity_percent: Set(d.humidity_percent),
             adjusted: Set(d.adjusted),
             interval_months: Set(d.interval_months),
+            condition_on_receipt: Set(d.condition_on_receipt.clone()),
+            on_site: Set(d.on_site),
             cmc_si: Set(d.cmc_si),
             status: Set("draft".into()),
             certificate_id: Set(None),

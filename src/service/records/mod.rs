@@ -70,6 +70,11 @@ fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model],
             value["points"][i]["reference_text"] = p.reference_text.clone().into();
         }
     }
+    // Where it was done and the condition on receipt print too (bound when stated).
+    if r.condition_on_receipt.is_some() || r.on_site {
+        value["condition_on_receipt"] = r.condition_on_receipt.clone().into();
+        value["on_site"] = r.on_site.into();
+    }
     // A revision after the first binds what its amendment changed too (how the item
     // and the customer print, and why); revision 1's content hashes as it always has.
     if r.revision > 1 {

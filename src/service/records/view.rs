@@ -66,6 +66,10 @@ pub struct Record {
     /// Why it was last returned to its technician or withdrawn.
     pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
+    /// The item's condition on receipt, when stated, and whether the work was done on
+    /// site at the customer's.
+    pub condition_on_receipt: Option<String>,
+    pub on_site: bool,
     /// 1, or n + 1 once an amendment of its certificate reopened it.
     pub revision: i32,
     /// The certificate this revision amends, and why.
@@ -97,6 +101,8 @@ impl From<calibration_record::Model> for Record {
             status: m.status,
             status_reason: m.status_reason,
             certificate_id: m.certificate_id,
+            condition_on_receipt: m.condition_on_receipt,
+            on_site: m.on_site,
             revision: m.revision,
             amends_certificate_id: m.amends_certificate_id,
             amendment_reason: m.amendment_reason,

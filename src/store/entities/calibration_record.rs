@@ -29,6 +29,10 @@ pub struct Model {
     /// Why the record was last returned to its technician or withdrawn.
     pub status_reason: Option<String>,
     pub certificate_id: Option<i32>,
+    /// The item's condition on receipt, when stated.
+    pub condition_on_receipt: Option<String>,
+    /// Performed on site at the customer's, not at the laboratory.
+    pub on_site: bool,
     /// 1 for the record as first made; n + 1 once an amendment of its certificate
     /// reopens it (ISO/IEC 17025 §7.8.8).
     pub revision: i32,
