@@ -4,7 +4,8 @@
 //! those two parts of the certificate's content). Each signature belongs to the revision
 //! it was made on, so that segregation of duties and the certificate count only the
 //! signatures over the content being signed. A record's points keep their nominal and
-//! reference numbers as entered, to print with their digits.
+//! reference numbers as entered, to print with their digits, and a laboratory says how it
+//! rounds the uncertainty it reports.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -21,6 +22,12 @@ enum CalibrationRecords {
     PrintChanges,
     ConditionOnReceipt,
     OnSite,
+}
+
+#[derive(DeriveIden)]
+enum Organisations {
+    Table,
+    URounding,
 }
 
 #[derive(DeriveIden)]
@@ -63,6 +70,15 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // How a laboratory rounds the U it reports: half to even (GB/T 8170) or up.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organisations::Table)
+                    .add_column(string_len(Organisations::URounding, 16).default("half_even"))
+                    .to_owned(),
+            )
+            .await?;
         // The nominal and reference numbers as entered, so that "1.000 mm" prints as such.
         for column in [RecordPoints::NominalText, RecordPoints::ReferenceText] {
             manager
@@ -85,6 +101,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organisations::Table)
+                    .drop_column(Organisations::URounding)
+                    .to_owned(),
+            )
+            .await?;
         for column in [RecordPoints::NominalText, RecordPoints::ReferenceText] {
             manager
                 .alter_table(Table::alter().table(RecordPoints::Table).drop_column(column).to_owned())

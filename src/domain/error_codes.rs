@@ -50,6 +50,7 @@ pub const CODES: &[&str] = &[
     "cmc.quantity_invalid",
     "cmc.range_reversed",
     "cmc.relative_range",
+    "cmc.rounding_invalid",
     "cmc.zero",
     "conflict.duplicate",
     "conflict.reference",

@@ -21,6 +21,34 @@ pub enum Rounding {
     Up,
 }
 
+impl Rounding {
+    /// The stable name kept for a laboratory: `half_even` or `up`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::HalfEven => "half_even",
+            Rounding::Up => "up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Rounding> {
+        match s.trim() {
+            "half_even" => Some(Rounding::HalfEven),
+            "up" => Some(Rounding::Up),
+            _ => None,
+        }
+    }
+
+    /// How a U is rounded for a laboratory that chose `self`: up when the laboratory
+    /// rounds up or when the U was raised to its CMC (so that it never prints below it).
+    pub fn for_u(self, raised_to_cmc: bool) -> Rounding {
+        if raised_to_cmc {
+            Rounding::Up
+        } else {
+            self
+        }
+    }
+}
+
 /// The decimal digits of `x` as its shortest round-trip text writes them: the digits
 /// (no leading zeros) and the power of ten of the first one (1.15 → [1,1,5], 0).
 fn decimal(x: f64) -> (bool, Vec<u8>, i32) {

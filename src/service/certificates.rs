@@ -825,6 +825,10 @@ pub(crate) async fn record_snapshot(
             })
             .unwrap_or_default()
     };
+    let lab_rounding = orgs
+        .get(&w.lab_id)
+        .and_then(|o| crate::domain::numbers::Rounding::parse(&o.u_rounding))
+        .unwrap_or(crate::domain::numbers::Rounding::HalfEven);
     let item = match w.item_kind.as_str() {
         "instrument" => q::instrument_by_id(db, w.item_id).await?.map(|i| cert::Item {
             name: Bilingual {
@@ -930,11 +934,11 @@ pub(crate) async fn record_snapshot(
             .map(|p| {
                 let readings: Vec<String> = serde_json::from_str(&p.readings).unwrap_or_default();
                 let u = val(d, p.u_si, &p.u_unit);
-                // A U raised to the CMC is rounded up, so that it never prints below it.
-                let round = if p.raised_to_cmc {
-                    cert::round_to_u_up
-                } else {
-                    cert::round_to_u
+                // The laboratory's rounding of U; a U raised to the CMC is rounded up, so
+                // that it never prints below it.
+                let round = match lab_rounding.for_u(p.raised_to_cmc) {
+                    crate::domain::numbers::Rounding::Up => cert::round_to_u_up,
+                    crate::domain::numbers::Rounding::HalfEven => cert::round_to_u,
                 };
                 let (error, u_stated) = round(val(d, p.error_si, &p.u_unit).value, u.value);
                 let left = p.as_left_error_si.map(|a| {

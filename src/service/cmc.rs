@@ -60,6 +60,8 @@ pub struct CmcView {
     pub lab_name_zh: String,
     pub lab_name_en: String,
     pub lines: Vec<CmcLineView>,
+    /// How the laboratory rounds the U it reports: `half_even` (GB/T 8170) or `up`.
+    pub u_rounding: String,
     pub may_edit: bool,
     /// The kinds of quantity, as (value, Chinese name, English name).
     pub quantities: Vec<(&'static str, &'static str, &'static str)>,
@@ -144,12 +146,62 @@ pub async fn list(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result<Cm
         lab_name_zh: o.name_zh,
         lab_name_en: o.name_en,
         lines: lines.iter().map(view_of).collect(),
+        u_rounding: o.u_rounding.clone(),
         may_edit: may_keep(actor, lab),
         quantities: QuantityKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.name_zh(), k.name_en()))
             .collect(),
     })
+}
+
+/// Sets how the laboratory rounds the expanded uncertainty it reports (JJF 1059.1-2012
+/// §5.3.8): `half_even` (GB/T 8170, the default) or `up`. A U raised to the CMC is
+/// rounded up whichever is chosen. Audited; records already issued keep their figures.
+pub async fn set_rounding(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    lab: i32,
+    u_rounding: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    actor.require_login()?;
+    let o = laboratory(db, lab).await?;
+    if !may_keep(actor, lab) {
+        return Err(actor.forbidden());
+    }
+    let Some(rounding) = crate::domain::numbers::Rounding::parse(u_rounding) else {
+        return Err(Error::field(
+            "u_rounding",
+            "cmc.rounding_invalid",
+            "half_even (GB/T 8170) or up",
+        ));
+    };
+    if o.u_rounding == rounding.as_str() {
+        return Ok(());
+    }
+    let txn = crate::store::begin(db).await?;
+    let old = o.u_rounding.clone();
+    let mut row: crate::store::entities::organisation::ActiveModel = o.into();
+    row.u_rounding = Set(rounding.as_str().to_owned());
+    row.updated_at = Set(now);
+    crate::store::organisations::update_organisation(&txn, row).await?;
+    let mut changes = Changes::new();
+    changes.set("u_rounding", old.into(), rounding.as_str().into());
+    audit::record(
+        &txn,
+        actor,
+        now,
+        Entry {
+            action: "organisation.u_rounding",
+            entity_type: "organisation",
+            entity_id: lab.to_string(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Adds a line; every field is checked and every error named.

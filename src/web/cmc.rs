@@ -13,11 +13,11 @@ use rocket::{delete, get, post, routes, Route, State};
 use std::collections::BTreeMap;
 
 pub fn page_routes() -> Vec<Route> {
-    routes![cmc_page, cmc_add_page, cmc_remove_page]
+    routes![cmc_page, cmc_add_page, cmc_remove_page, cmc_rounding_page]
 }
 
 pub fn api_routes() -> Vec<Route> {
-    routes![cmc_api, cmc_add_api, cmc_remove_api]
+    routes![cmc_api, cmc_add_api, cmc_remove_api, cmc_rounding_api]
 }
 
 async fn view(
@@ -74,6 +74,26 @@ async fn cmc_add_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui:
     }
 }
 
+#[post("/organisations/<id>/cmc/rounding", data = "<form>")]
+async fn cmc_rounding_page(id: i32, form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
+    match svc::set_rounding(&actor, &db.0, id, form.get("u_rounding"), chrono::Utc::now()).await {
+        Ok(()) => Ok(Page::redirect(format!("/organisations/{id}/cmc"))),
+        Err(e @ Error::Invalid { .. }) => {
+            view(
+                db,
+                &actor,
+                &ui,
+                id,
+                Status::UnprocessableEntity,
+                None,
+                Some(e.field_messages()),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[post("/organisations/<id>/cmc/<line>/delete", data = "<_form>")]
 async fn cmc_remove_page(id: i32, line: i32, _form: CsrfForm, db: &State<Db>, actor: Actor, _ui: Ui<'_>) -> PageResult {
     let () = svc::remove(&actor, &db.0, id, line, chrono::Utc::now()).await?;
@@ -114,6 +134,28 @@ pub async fn cmc_add_api(
         Status::Created,
         Json(svc::add(&actor, &db.0, id, &input, chrono::Utc::now()).await?),
     ))
+}
+
+#[derive(serde::Deserialize)]
+struct RoundingBody {
+    u_rounding: String,
+}
+
+/// Sets how the laboratory rounds the U it reports: `u_rounding` is `half_even`
+/// (GB/T 8170, the default) or `up`.
+#[utoipa::path(
+    post, path = "/api/v1/organisations/{id}/cmc/rounding", tag = "certificates",
+    params(("id" = i32, Path)),
+    responses((status = 204, description = "set"), (status = 403, description = "not the laboratory's admin or approver"),
+        (status = 422, body = super::error::ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/organisations/<id>/cmc/rounding", data = "<data>")]
+pub async fn cmc_rounding_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) -> ApiResult<Status> {
+    let body = super::body::read_body(data).await?;
+    let b: RoundingBody = super::body::json_input(&body)?;
+    svc::set_rounding(&actor, &db.0, id, &b.u_rounding, chrono::Utc::now()).await?;
+    Ok(Status::NoContent)
 }
 
 /// Removes a CMC line; records already made keep the floor they were made with.

@@ -66,6 +66,7 @@ impl utoipa::Modify for BearerAuth {
         super::records::queues_api,
         super::cmc::cmc_api,
         super::cmc::cmc_add_api,
+        super::cmc::cmc_rounding_api,
         super::cmc::cmc_remove_api,
         super::certificates::verify_token_api,
         super::certificates::verify_file_api,

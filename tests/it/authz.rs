@@ -795,6 +795,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: [LOGIN, S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
             },
             Case {
+                route: ("POST", "/organisations/<id>/cmc/rounding"),
+                method: Method::Post,
+                uri: format!("/organisations/{institute}/cmc/rounding"),
+                body: Body::Form(vec![("u_rounding", "sometimes".into())]),
+                expect: [LOGIN, S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
                 route: ("POST", "/organisations/<id>/cmc/<line>/delete"),
                 method: Method::Post,
                 uri: format!("/organisations/{institute}/cmc/999999/delete"),
@@ -1143,6 +1150,13 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 method: Method::Post,
                 uri: format!("/api/v1/organisations/{institute}/cmc"),
                 body: Body::Json(json!({"quantity": "length"})),
+                expect: [S(401), S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
+            },
+            Case {
+                route: ("POST", "/api/v1/organisations/<id>/cmc/rounding"),
+                method: Method::Post,
+                uri: format!("/api/v1/organisations/{institute}/cmc/rounding"),
+                body: Body::Json(json!({"u_rounding": "sometimes"})),
                 expect: [S(401), S(403), S(422), S(422), S(403), S(403), S(403), S(403), S(403)],
             },
             Case {

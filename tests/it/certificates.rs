@@ -747,3 +747,91 @@ async fn a_local_public_address_is_told_to_the_issuing_laboratory() {
         "{html}"
     );
 }
+
+/// Each kind of document the demo issues, as an auditor reads it (issue 20): the
+/// calibration certificate and its amendment (revision 2), the verification certificate
+/// and the verification result notice. Each PDF carries the ISO/IEC 17025:2017 §7.8
+/// statements, the place, Beijing signature times and the number in groups; the
+/// verification documents carry the regulation, 检定日期 and 合格 / 不合格; every DCC
+/// validates against the PTB DCC 3.3.0 schema bundle.
+#[rocket::async_test]
+async fn every_kind_of_document_states_what_a_quality_manager_checks() {
+    let app = TestApp::demo().await;
+    let regulator = app.user("regulator").await;
+    let (_, list) = app.get_as(&regulator, "/api/v1/certificates?limit=200").await;
+    let all = list["certificates"].as_array().unwrap().clone();
+    let kinds: Vec<(&str, i64)> = all
+        .iter()
+        .map(|c| (c["kind"].as_str().unwrap(), c["revision"].as_i64().unwrap()))
+        .collect();
+    for want in [
+        ("calibration", 1),
+        ("calibration", 2),
+        ("verification", 1),
+        ("verification_notice", 1),
+    ] {
+        assert!(kinds.contains(&want), "{want:?} in {kinds:?}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for c in &all {
+        let number = c["number"].as_str().unwrap();
+        let kind = c["kind"].as_str().unwrap();
+        let get = |file: &str| {
+            regulator
+                .api(app.client.get(format!("/api/v1/certificates/{number}/{file}")))
+                .dispatch()
+        };
+        let pdf = get("pdf").await.into_bytes().await.unwrap();
+        let path = dir.path().join(format!("{number}.pdf"));
+        std::fs::write(&path, &pdf).unwrap();
+        let out = std::process::Command::new("pdftotext")
+            .arg(&path)
+            .arg("-")
+            .output()
+            .expect("pdftotext (poppler-utils)");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let grouped = metrocal::domain::certificates::spoken_number(number);
+        let mut needles = vec![
+            "本证书的结果仅对所检定/校准的器具有效",
+            "The results relate only to the item calibrated.",
+            "不得部分复制本证书",
+            "地点 Place",
+            "(UTC+8)",
+            grouped.as_str(),
+        ];
+        match kind {
+            "verification" => needles.extend(["检定证书", "检定规程 Regulation", "检定日期", "合格 pass", "有效期至"]),
+            "verification_notice" => {
+                needles.extend(["检定结果通知书", "检定规程 Regulation", "检定日期", "不合格 fail"])
+            }
+            _ => needles.extend(["校准证书", "校准日期 Date of calibration"]),
+        }
+        if c["revision"] == 2 {
+            needles.extend(["第 2 版", "本证书替代", "型号规格更正"]);
+        }
+        for needle in needles {
+            assert!(
+                text.contains(needle),
+                "{number} ({kind}): missing {needle:?} in\n{text}"
+            );
+        }
+        assert!(!text.contains(" UTC\n"), "{number}: a time in UTC");
+        let xml = get("dcc").await.into_string().await.unwrap();
+        let file = dir.path().join(format!("{number}.xml"));
+        std::fs::write(&file, &xml).unwrap();
+        let out = std::process::Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{number}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            xml.contains("The results relate only to the item calibrated."),
+            "{number}"
+        );
+    }
+}

@@ -1250,3 +1250,45 @@ async fn the_page_the_pdf_and_the_dcc_state_the_same_figures() {
         .unwrap();
     assert!(html.contains("0.133 µm") && html.contains("100.000 mm"), "{html}");
 }
+
+/// A laboratory that rounds its uncertainties up (issue 20: GB/T 8170 half to even unless
+/// the laboratory chooses rounding up): U = 0.0521 µm states as 0.053 µm, and as 0.052 µm
+/// under GB/T 8170 (JJF 1059.1-2012 §5.3.8, two significant digits).
+#[rocket::async_test]
+async fn a_laboratory_chooses_to_round_its_uncertainty_up() {
+    let app = TestApp::demo().await;
+    let lab = app.organisation_id(INSTITUTE).await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0781").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    let admin = app.user_in("institute_admin", INSTITUTE).await;
+    let uri = format!("/api/v1/organisations/{lab}/cmc/rounding");
+    let (status, _) = app.post_as(&technician, &uri, json!({"u_rounding": "up"})).await;
+    assert_eq!(status, 403, "the scope's keepers choose");
+    let (status, e) = app.post_as(&admin, &uri, json!({"u_rounding": "sometimes"})).await;
+    assert!(status == 422 && field(&e, "u_rounding").is_some(), "{e}");
+    let (status, _) = app.post_as(&admin, &uri, json!({"u_rounding": "up"})).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.events("organisation.u_rounding").await, 1);
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({
+                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+                "points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
+                            "readings": "100.00012 100.00013 100.00015", "u": "0.0521 µm", "mpe": "±0.6 µm"}],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let record = r["id"].as_i64().unwrap();
+    let v = view(&app, &technician, record).await;
+    assert_eq!(v["shown"][0]["u"], "0.053 µm", "{v}");
+    assert_eq!(v["shown"][0]["error"], "0.133 µm");
+    let (status, _) = app.post_as(&admin, &uri, json!({"u_rounding": "half_even"})).await;
+    assert_eq!(status, 204);
+    let v = view(&app, &technician, record).await;
+    assert_eq!(v["shown"][0]["u"], "0.052 µm", "{v}");
+}

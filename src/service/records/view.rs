@@ -267,6 +267,12 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
         .filter(|w| actor.sees_organisation(w.lab_id))
         .ok_or(Error::NotFound { what: "record" })?
         .lab_id;
+    // The laboratory's rounding of the U it reports, as its certificates print it.
+    let lab_rounding = crate::store::organisations::organisations_by_ids(db, &[lab])
+        .await?
+        .remove(&lab)
+        .and_then(|o| crate::domain::numbers::Rounding::parse(&o.u_rounding))
+        .unwrap_or(crate::domain::numbers::Rounding::HalfEven);
     let (points, standards, edits, signatures) = (
         q::points_of(db, id).await?,
         q::standards_of(db, id).await?,
@@ -310,11 +316,7 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
     let shown = points
         .iter()
         .map(|p| {
-            let rounding = if p.raised_to_cmc {
-                Rounding::Up
-            } else {
-                Rounding::HalfEven
-            };
+            let rounding: Rounding = lab_rounding.for_u(p.raised_to_cmc);
             let u = unit_value(diff, p.u_si, &p.u_unit);
             let (error, u_text) = numbers::state(unit_value(diff, p.error_si, &p.u_unit), u, rounding);
             let entered = |text: &Option<String>, si: f64| {

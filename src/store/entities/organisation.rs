@@ -15,6 +15,9 @@ pub struct Model {
     pub region_id: Option<i32>,
     /// The street address certificates print (ISO/IEC 17025 §7.8.2.1 b).
     pub address: String,
+    /// How a laboratory rounds the expanded uncertainty it reports: `half_even`
+    /// (GB/T 8170) or `up` (domain::numbers::Rounding).
+    pub u_rounding: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
