@@ -298,6 +298,15 @@ pub fn draft(item: Item, input: &CalibrationInput, ctx: &CalibrationContext) -> 
             }
             if !input.mpe.trim().is_empty() {
                 match parse_mpe("mpe", &input.mpe, k.difference_kind()) {
+                    // A link states no reading for a relative MPE to be taken of, and its
+                    // TUR compares the MPE with an absolute U (issue 21, defect 6).
+                    Ok(m) if m.kind == QuantityKind::Ratio && k.difference_kind() != QuantityKind::Ratio => {
+                        errors.push(Error::new(
+                            "mpe",
+                            "traceability.mpe_relative",
+                            "give the maximum permissible error in a unit of the item's quantity: a relative MPE needs the value it is taken of",
+                        ))
+                    }
                     Ok(m) => mpe = Some(m),
                     Err(e) => errors.push(e),
                 }

@@ -194,6 +194,7 @@ pub const CODES: &[&str] = &[
     "traceability.item_missing",
     "traceability.item_unknown",
     "traceability.kind_invalid",
+    "traceability.mpe_relative",
     "traceability.parent_one",
     "traceability.provider_unknown",
     "traceability.quantity_unknown",

@@ -80,16 +80,56 @@ pub struct BinomialTest {
     pub upper: f64,
     pub proposal: Proposal,
     /// The interval that would bring the reliability to the target under an exponential
-    /// reliability model, R(I) = exp(−λI): I·ln R*/ln R. None when it is kept, or when
-    /// every one was in tolerance (no failure to estimate λ from).
+    /// reliability model, R(I) = exp(−λI): I·ln R*/ln R, before any limit. When every one
+    /// was in tolerance (R = 1) or none was (R = 0), R is the confidence interval's bound
+    /// (lower or upper) instead, as RP-1 does. None when the interval is kept.
     pub suggested_months: Option<f64>,
+    /// The new interval: the suggestion within the maximum change (I/f to I·f) and within
+    /// the minimum and maximum interval; the current one when it is kept.
+    pub new_months: f64,
+    /// Whether a limit moved the suggestion.
+    pub clamped: bool,
+}
+
+/// RP-1's limits on a change of interval (in the unit of the interval): at most a factor
+/// `max_change_factor` either way, and within `min`..=`max`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ChangeLimits {
+    pub max_change_factor: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl ChangeLimits {
+    /// In months: a factor of 2, from 14 days to 1,826 days (5 years), as RP-1's
+    /// examples and metrocal's calculator default to.
+    pub const MONTHS: ChangeLimits = ChangeLimits {
+        max_change_factor: 2.0,
+        min: 14.0 / 30.4375,
+        max: 1826.0 / 30.4375,
+    };
+
+    /// `proposed` for a current interval `current`: within the change factor, then
+    /// within the minimum and maximum; and whether it moved.
+    pub fn apply(&self, current: f64, proposed: f64) -> (f64, bool) {
+        let f = self.max_change_factor.max(1.0);
+        let v = proposed.clamp(current / f, current * f).clamp(self.min, self.max);
+        (v, (v - proposed).abs() > 1e-12 * proposed.abs().max(1.0))
+    }
 }
 
 /// NCSLI RP-1 method A3: `in_tolerance` of `n` were found in tolerance at the end of
 /// `interval_months`. The interval is kept when the target reliability lies within the
 /// confidence interval of the observed one; shortened when the target is above it (too
 /// many out of tolerance), extended when below it.
-pub fn binomial_test(in_tolerance: u32, n: u32, target: f64, level: f64, interval_months: f64) -> Option<BinomialTest> {
+pub fn binomial_test(
+    in_tolerance: u32,
+    n: u32,
+    target: f64,
+    level: f64,
+    interval_months: f64,
+    limits: &ChangeLimits,
+) -> Option<BinomialTest> {
     if !(0.0 < target && target < 1.0) {
         return None;
     }
@@ -102,10 +142,31 @@ pub fn binomial_test(in_tolerance: u32, n: u32, target: f64, level: f64, interva
     } else {
         Proposal::Keep
     };
+    // All in tolerance (R = 1) gives no ln R to scale by: the lower bound stands in, and
+    // none in tolerance the upper (issue 21, defect 7: 36 of 36 said "extend" and kept).
+    let r = if observed >= 1.0 {
+        lower
+    } else if observed <= 0.0 {
+        upper
+    } else {
+        observed
+    };
     let suggested_months = match proposal {
         Proposal::Keep => None,
-        _ if observed <= 0.0 || observed >= 1.0 => None,
-        _ => Some(interval_months * target.ln() / observed.ln()),
+        _ if !(0.0 < r && r < 1.0) => None,
+        _ => Some(interval_months * target.ln() / r.ln()),
+    };
+    let (new_months, clamped) = match (proposal, suggested_months) {
+        (Proposal::Keep, _) => (interval_months, false),
+        (p, None) => limits.apply(
+            interval_months,
+            if p == Proposal::Extend {
+                interval_months * limits.max_change_factor
+            } else {
+                interval_months / limits.max_change_factor
+            },
+        ),
+        (_, Some(m)) => limits.apply(interval_months, m),
     };
     Some(BinomialTest {
         observed,
@@ -113,6 +174,8 @@ pub fn binomial_test(in_tolerance: u32, n: u32, target: f64, level: f64, interva
         upper,
         proposal,
         suggested_months,
+        new_months,
+        clamped,
     })
 }
 
@@ -189,7 +252,7 @@ mod tests {
         // is A3's t·ln R*/ln R. 12 of 20 at 12 months, target 0.90.
         let results: Vec<(f64, bool)> = (0..20).map(|i| (12.0, i < 12)).collect();
         let fit = exponential_fit(&results, 0.90).unwrap();
-        let a3 = binomial_test(12, 20, 0.90, 0.95, 12.0)
+        let a3 = binomial_test(12, 20, 0.90, 0.95, 12.0, &ChangeLimits::MONTHS)
             .unwrap()
             .suggested_months
             .unwrap();
@@ -256,6 +319,12 @@ mod tests {
     // 17 of 20 in tolerance → keep; 12 of 20 → shorten.
     #[test]
     fn method_a3_decisions() {
+        let unlimited = ChangeLimits {
+            max_change_factor: f64::INFINITY,
+            min: 0.0,
+            max: f64::INFINITY,
+        };
+        let binomial_test = |x, n, t, l, i| binomial_test(x, n, t, l, i, &unlimited);
         let keep = binomial_test(17, 20, 0.90, 0.95, 12.0).unwrap();
         assert_eq!(keep.proposal, Proposal::Keep);
         assert_eq!(keep.suggested_months, None);
@@ -276,6 +345,34 @@ mod tests {
             Proposal::Extend
         );
         assert_eq!(binomial_test(12, 20, 1.0, 0.95, 12.0), None);
+    }
+
+    #[test]
+    fn method_a3_lengthens_when_all_are_in_tolerance_and_limits_its_change() {
+        // Issue 21, defect 7 (NCSLI RP-1, method A3; max change factor 2 by default).
+        let l = ChangeLimits::MONTHS;
+        // 36 of 36 in tolerance, target 0.90, 95 %: the two-sided Clopper–Pearson lower
+        // bound is 0.025^(1/36) = 0.902771 (scipy.stats.beta.ppf(0.025, 36, 1)), above the
+        // target: extend, from the bound: 12 × ln 0.9 / ln 0.902771.
+        let t = binomial_test(36, 36, 0.90, 0.95, 12.0, &l).unwrap();
+        assert_eq!(t.proposal, Proposal::Extend);
+        assert!((t.lower - 0.025f64.powf(1.0 / 36.0)).abs() < 1e-12);
+        let want = 12.0 * 0.9f64.ln() / 0.025f64.powf(1.0 / 36.0).ln();
+        assert!((t.suggested_months.unwrap() - want).abs() < 1e-9);
+        assert!(t.new_months > 12.0 && !t.clamped, "{t:?}");
+        // 98 of 100 at 12 months: 12 × ln 0.9 / ln 0.98 = 62.6 months, limited to 24 (×2).
+        let t = binomial_test(98, 100, 0.90, 0.95, 12.0, &l).unwrap();
+        assert_eq!(t.proposal, Proposal::Extend);
+        assert!((t.suggested_months.unwrap() - 62.58).abs() < 0.01);
+        assert_eq!((t.new_months, t.clamped), (24.0, true));
+        // 12 of 20: 2.48 months, limited to 6 (÷2).
+        let t = binomial_test(12, 20, 0.90, 0.95, 12.0, &l).unwrap();
+        assert_eq!((t.new_months, t.clamped), (6.0, true));
+        // The maximum interval (1,826 days, 60 months) bounds a long one.
+        let t = binomial_test(98, 100, 0.90, 0.95, 48.0, &l).unwrap();
+        assert!((t.new_months - 1826.0 / 30.4375).abs() < 1e-9);
+        // Kept: unchanged.
+        assert_eq!(binomial_test(17, 20, 0.90, 0.95, 12.0, &l).unwrap().new_months, 12.0);
     }
 
     #[test]

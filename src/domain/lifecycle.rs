@@ -11,8 +11,12 @@ use serde::Serialize;
 /// JJF 1033-2023 §6: a certificate is valid for four years.
 pub const DEFAULT_VALIDITY_YEARS: u32 = 4;
 pub const MAX_VALIDITY_YEARS: u32 = 10;
-/// Renewal must be applied for at least six months before expiry.
-pub const RENEWAL_WINDOW_MONTHS: u32 = 6;
+/// JJF 1033-2023 (复查): the holder applies for renewal at least six months before the
+/// certificate expires. The application deadline is that day.
+pub const APPLY_BEFORE_MONTHS: u32 = 6;
+/// The first reminder goes out this many months before expiry, three months before the
+/// deadline, so that the renewal package can be prepared in time.
+pub const FIRST_REMINDER_MONTHS: u32 = 9;
 /// A stability check or repeatability test is due every year.
 pub const CHECK_EVERY_MONTHS: u32 = 12;
 
@@ -28,16 +32,24 @@ fn months_before(d: NaiveDate, months: u32) -> NaiveDate {
     d.checked_sub_months(Months::new(months)).unwrap_or(NaiveDate::MIN)
 }
 
-/// The first day renewal can be applied for: six months before the last valid day.
+/// The last day to apply for renewal (JJF 1033-2023: at least six months before the last
+/// valid day).
+pub fn application_deadline(expires: NaiveDate) -> NaiveDate {
+    months_before(expires, APPLY_BEFORE_MONTHS)
+}
+
+/// The day renewal falls due and the first reminder goes out: nine months before the
+/// last valid day, three months before the application deadline.
 pub fn renewal_opens(expires: NaiveDate) -> NaiveDate {
-    months_before(expires, RENEWAL_WINDOW_MONTHS)
+    months_before(expires, FIRST_REMINDER_MONTHS)
 }
 
 vocabulary! {
     /// Where a certificate stands on a day.
     RenewalState {
         Valid => "valid", "有效", "valid";
-        WindowOpen => "window_open", "可申请复查", "renewal window open";
+        RenewalDue => "renewal_due", "应申请复查", "renewal due: apply by the deadline";
+        ApplicationOverdue => "application_overdue", "复查申请已逾期", "renewal application overdue";
         Expired => "expired", "已过期", "expired";
     }
 }
@@ -45,20 +57,24 @@ vocabulary! {
 pub fn renewal_state(expires: NaiveDate, today: NaiveDate) -> RenewalState {
     if today > expires {
         RenewalState::Expired
+    } else if today > application_deadline(expires) {
+        RenewalState::ApplicationOverdue
     } else if today >= renewal_opens(expires) {
-        RenewalState::WindowOpen
+        RenewalState::RenewalDue
     } else {
         RenewalState::Valid
     }
 }
 
 vocabulary! {
-    /// The reminders of a certificate's expiry: when the renewal window opens, at three
-    /// months and at one month before, and when it has expired.
+    /// The reminders of a certificate's renewal, all before the application deadline
+    /// (nine and seven months before expiry, and the deadline itself, six months before),
+    /// then when the application is overdue and when the certificate has expired.
     Milestone {
-        SixMonths => "6m", "距到期 6 个月", "6 months to expiry";
-        ThreeMonths => "3m", "距到期 3 个月", "3 months to expiry";
-        OneMonth => "1m", "距到期 1 个月", "1 month to expiry";
+        NineMonths => "9m", "距到期 9 个月（复查申请截止前 3 个月）", "9 months to expiry (3 months to the application deadline)";
+        SevenMonths => "7m", "距到期 7 个月（复查申请截止前 1 个月）", "7 months to expiry (1 month to the application deadline)";
+        Deadline => "6m", "今日为复查申请截止日", "renewal application deadline today";
+        Overdue => "overdue", "复查申请已逾期", "renewal application overdue";
         Expired => "expired", "已过期", "expired";
     }
 }
@@ -66,9 +82,10 @@ vocabulary! {
 impl Milestone {
     pub fn date(self, expires: NaiveDate) -> NaiveDate {
         match self {
-            Milestone::SixMonths => months_before(expires, 6),
-            Milestone::ThreeMonths => months_before(expires, 3),
-            Milestone::OneMonth => months_before(expires, 1),
+            Milestone::NineMonths => months_before(expires, FIRST_REMINDER_MONTHS),
+            Milestone::SevenMonths => months_before(expires, 7),
+            Milestone::Deadline => application_deadline(expires),
+            Milestone::Overdue => application_deadline(expires).succ_opt().unwrap_or(expires),
             Milestone::Expired => expires.succ_opt().unwrap_or(expires),
         }
     }
@@ -350,27 +367,38 @@ mod tests {
     }
 
     #[test]
-    fn renewal_opens_six_months_before_expiry() {
+    fn renewal_is_applied_for_six_months_before_expiry() {
+        // JJF 1033-2023 (复查): apply at least six months before expiry. Valid to
+        // 2028-02-29: apply by 2027-08-29; due (first reminder) from 2027-05-29.
         let x = d("2028-02-29");
-        assert_eq!(renewal_opens(x), d("2027-08-29"));
-        assert_eq!(renewal_state(x, d("2027-08-28")), RenewalState::Valid);
-        assert_eq!(renewal_state(x, d("2027-08-29")), RenewalState::WindowOpen);
-        assert_eq!(renewal_state(x, d("2028-02-29")), RenewalState::WindowOpen);
+        assert_eq!(application_deadline(x), d("2027-08-29"));
+        assert_eq!(renewal_opens(x), d("2027-05-29"));
+        assert_eq!(renewal_state(x, d("2027-05-28")), RenewalState::Valid);
+        assert_eq!(renewal_state(x, d("2027-05-29")), RenewalState::RenewalDue);
+        assert_eq!(renewal_state(x, d("2027-08-29")), RenewalState::RenewalDue);
+        assert_eq!(renewal_state(x, d("2027-08-30")), RenewalState::ApplicationOverdue);
+        assert_eq!(renewal_state(x, d("2028-02-29")), RenewalState::ApplicationOverdue);
         assert_eq!(renewal_state(x, d("2028-03-01")), RenewalState::Expired);
         // Month ends: six months before 31 August is 28 or 29 February.
-        assert_eq!(renewal_opens(d("2027-08-31")), d("2027-02-28"));
+        assert_eq!(application_deadline(d("2027-08-31")), d("2027-02-28"));
     }
 
     #[test]
-    fn reminders_at_six_three_and_one_month_and_at_expiry() {
+    fn every_reminder_comes_before_the_application_deadline_then_overdue() {
+        // Issue 21, defect 9: the 3- and 1-month reminders fell after the deadline. Now
+        // 9 and 7 months before expiry, the deadline day (6 months), then overdue.
         let x = d("2027-12-31");
-        assert_eq!(reminder_due(x, d("2027-06-29")), None);
-        assert_eq!(reminder_due(x, d("2027-06-30")), Some(Milestone::SixMonths));
-        assert_eq!(reminder_due(x, d("2027-09-29")), Some(Milestone::SixMonths));
-        assert_eq!(reminder_due(x, d("2027-09-30")), Some(Milestone::ThreeMonths));
-        assert_eq!(reminder_due(x, d("2027-11-30")), Some(Milestone::OneMonth));
-        assert_eq!(reminder_due(x, d("2027-12-31")), Some(Milestone::OneMonth));
+        assert_eq!(reminder_due(x, d("2027-03-30")), None);
+        assert_eq!(reminder_due(x, d("2027-03-31")), Some(Milestone::NineMonths));
+        assert_eq!(reminder_due(x, d("2027-05-30")), Some(Milestone::NineMonths));
+        assert_eq!(reminder_due(x, d("2027-05-31")), Some(Milestone::SevenMonths));
+        assert_eq!(reminder_due(x, d("2027-06-30")), Some(Milestone::Deadline));
+        assert_eq!(reminder_due(x, d("2027-07-01")), Some(Milestone::Overdue));
+        assert_eq!(reminder_due(x, d("2027-12-31")), Some(Milestone::Overdue));
         assert_eq!(reminder_due(x, d("2028-01-01")), Some(Milestone::Expired));
+        for m in [Milestone::NineMonths, Milestone::SevenMonths, Milestone::Deadline] {
+            assert!(m.date(x) <= application_deadline(x), "{m:?}");
+        }
     }
 
     #[test]

@@ -183,6 +183,76 @@ pub struct PointDraft {
     pub as_left_error_si: Option<f64>,
 }
 
+/// The decimal places of a number as typed ("100.0006" → 4, "±0.6" → 1, "100" → 0);
+/// None for e-notation or anything that is not a plain decimal.
+fn places(text: &str) -> Option<i32> {
+    let t = text.trim().trim_start_matches(['±', '+', '-']).trim();
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    Some(t.split_once('.').map_or(0, |(_, f)| f.len() as i32))
+}
+
+/// The power of ten a unit of `kind` is of the coherent SI unit, for differences (mm:
+/// −3, µm: −6, °C: 0); None when its factor is not one.
+fn decade(kind: QuantityKind, unit: &str) -> Option<i32> {
+    let u = kind.unit(unit)?;
+    let factor = u.to_si(1.0) - u.to_si(0.0);
+    let e = factor.log10().round();
+    ((factor / 10f64.powf(e) - 1.0).abs() < 1e-12).then_some(e as i32)
+}
+
+/// The resolution, in SI, of a point's error as its entered digits fix it: the mean of
+/// n readings with `d` decimals less a reference is a multiple of 10^−d / n, and a limit
+/// MPE, MPE − r·U or MPE + r·U is a multiple of its own decimals. Two such values whose
+/// float difference is below half the finest of these are equal. None when a figure is
+/// not a plain decimal in a decimal unit (then the float decision stands).
+fn resolution(
+    k: QuantityKind,
+    unit: &str,
+    readings: &[String],
+    reference: Option<&str>,
+    mpe: Option<(&str, &str)>,
+    guard: Option<(&str, &str, &str)>,
+) -> Option<f64> {
+    let d = k.difference_kind();
+    let base = decade(k, unit)?;
+    let mut finest = readings
+        .iter()
+        .map(|r| places(r))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()?
+        - base;
+    let number = |t: &str| t.split_whitespace().next().unwrap_or("").to_owned();
+    finest = finest.max(places(&number(reference?))? - base);
+    let (m_text, m_unit) = mpe?;
+    finest = finest.max(places(&number(m_text))? - decade(d, m_unit)?);
+    if let Some((u_text, u_unit, r_text)) = guard {
+        let r = if r_text.trim().is_empty() { 0 } else { places(r_text)? };
+        finest = finest.max(places(&number(u_text))? + r - decade(d, u_unit)?);
+    }
+    Some(10f64.powi(-finest) / readings.len() as f64)
+}
+
+/// `e` moved onto the limit it is within half a `quantum` of (by its sign), else as it is.
+fn on_limit(e: f64, limits: &[f64], quantum: f64) -> f64 {
+    limits
+        .iter()
+        .find(|l| (e.abs() - **l).abs() < quantum / 2.0)
+        .map_or(e, |l| l.copysign(e))
+}
+
+/// An MPE as an absolute limit at the indication `reading` (SI): an absolute MPE as it
+/// is, a relative one ("0.05 %", "2 ppm") times |reading|.
+pub fn mpe_at(mpe: Quantity, kind: QuantityKind, reading: f64) -> f64 {
+    if mpe.kind == QuantityKind::Ratio && kind.difference_kind() != QuantityKind::Ratio {
+        mpe.si * reading.abs()
+    } else {
+        mpe.si
+    }
+}
+
 /// The number at the start of a quantity as typed ("1.000 mm" → "1.000").
 fn entered_number(text: &str) -> Option<String> {
     let t = text.trim();
@@ -619,12 +689,27 @@ fn point(
     // laboratory's table has no line for it.
     let floor = cert::cmc_at(&ctx.cmc_lines, nominal.si).or(cmc);
     let (u_si, raised) = cert::reported_u(u.si, kf, floor);
-    let decision = match (rule, mpe) {
-        (Some(r), Some(m)) => Some(
-            decide(r, error_si, m.si, u_si * guard.unwrap_or(1.0))
-                .as_str()
-                .to_owned(),
-        ),
+    // A relative MPE ("0.05 %") is of the reading: the indication, reference + error
+    // (issue 21, defect 6: it was compared with the error as if it were volts).
+    let mpe_si = mpe.map(|m| mpe_at(m, k, reference.si + error_si));
+    let decision = match (rule, mpe_si) {
+        (Some(r), Some(m)) => {
+            let w = u_si * guard.unwrap_or(1.0);
+            // An error on a limit in the digits entered is on it, whatever binary noise
+            // the conversion added (issue 21, defect 5): the decision is the rule's.
+            let quantum = resolution(
+                k,
+                nominal.unit,
+                &readings,
+                (reference.unit == nominal.unit).then_some(p.reference.as_str()),
+                mpe.filter(|m| m.kind != QuantityKind::Ratio)
+                    .map(|m| (p.mpe.as_str(), m.unit)),
+                (!raised && budget.is_none()).then_some((p.u.as_str(), u.unit, input.guard_multiple.as_str())),
+            );
+            let limits = [m, m - w, m + w];
+            let e_decided = quantum.map_or(error_si, |q| on_limit(error_si, &limits, q));
+            Some(decide(r, e_decided, m, w).as_str().to_owned())
+        }
         _ => None,
     };
     Some(PointDraft {
@@ -644,7 +729,7 @@ fn point(
         p: pf,
         u_source: budget.map_or_else(|| "entered".to_owned(), |b| format!("budget:{}", b.id)),
         raised_to_cmc: raised,
-        mpe_si: mpe.map(|m| m.si),
+        mpe_si,
         decision,
         as_left_error_si: as_left.map(|a| a.si),
     })
@@ -744,6 +829,79 @@ mod tests {
     fn an_error_beyond_the_mpe_fails() {
         // 100.0007 mm against 100 mm: +0.7 µm > 0.6 µm (ILAC-G8 §4.2.1).
         let d = draft(&input("100.0007", "0.05 µm", "±0.6 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("fail"));
+    }
+
+    #[test]
+    fn an_error_exactly_on_the_limit_is_decided_by_the_rule() {
+        // Issue 21, defect 5 (ILAC-G8:09/2019 §4.2.1, simple acceptance: pass when
+        // |e| ≤ MPE). 100.0006 mm against 100 mm is e = +0.6 µm exactly, on the MPE of
+        // ±0.6 µm: pass. In binary it was 6.000000000033756·10⁻⁷ m > 6·10⁻⁷ m: fail.
+        let d = draft(&input("100.0006", "0.05 µm", "±0.6 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("pass"));
+        assert!(d.points[0].error_si > 6e-7, "the binary error is just above the limit");
+        // The same at 10.0006 mm (binary just below) and one step beyond the limit fails.
+        let mut i = input("10.0006", "0.05 µm", "±0.6 µm");
+        i.points[0].nominal = "10 mm".into();
+        i.points[0].reference = "10 mm".into();
+        assert_eq!(
+            draft(&i, &context()).unwrap().points[0].decision.as_deref(),
+            Some("pass")
+        );
+        let d = draft(&input("100.00061", "0.05 µm", "±0.6 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("fail"));
+        // Three readings averaging exactly the limit: (0.5 + 0.6 + 0.7) / 3 = 0.6 µm.
+        let d = draft(&input("100.0005 100.0006 100.0007", "0.05 µm", "±0.6 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("pass"));
+        // Guarded (w = U = 0.05 µm): e = 0.55 µm is on the acceptance limit MPE − w and
+        // passes; 0.56 µm fails.
+        let mut i = input("100.00055", "0.05 µm", "±0.6 µm");
+        i.decision_rule = "guarded".into();
+        assert_eq!(
+            draft(&i, &context()).unwrap().points[0].decision.as_deref(),
+            Some("pass")
+        );
+        let mut i = input("100.00056", "0.05 µm", "±0.6 µm");
+        i.decision_rule = "guarded".into();
+        assert_eq!(
+            draft(&i, &context()).unwrap().points[0].decision.as_deref(),
+            Some("fail")
+        );
+        assert_eq!(places("100.0006"), Some(4));
+        assert_eq!(places("±0.6"), Some(1));
+        assert_eq!(places("1e-3"), None);
+    }
+
+    #[test]
+    fn a_relative_mpe_is_of_the_reading() {
+        // Issue 21, defect 6: ±0.05 % of reading. At 10 V an error of +1 mV is within
+        // 0.05 % × 10.001 V = 5.0005 mV; at 0.1 V an error of +0.4 mV is beyond
+        // 0.05 % × 0.1004 V = 0.0502 mV (JJF 1094-2002: an MPE stated as a relative error
+        // is taken of the indication).
+        let k = QuantityKind::Voltage;
+        let m = parse_mpe("mpe", "±0.05 %", k.difference_kind()).unwrap();
+        let limit = mpe_at(m, k, 10.001);
+        assert!((limit - 5.0005e-3).abs() < 1e-15, "{limit}");
+        assert_eq!(
+            decide(DecisionRule::Simple, 1e-3, limit, 0.0),
+            crate::domain::conformity::Decision::Pass
+        );
+        let limit = mpe_at(m, k, 0.1004);
+        assert!((limit - 5.02e-5).abs() < 1e-17, "{limit}");
+        assert_eq!(
+            decide(DecisionRule::Simple, 4e-4, limit, 0.0),
+            crate::domain::conformity::Decision::Fail
+        );
+        // An absolute MPE stays as it is.
+        let abs = parse_mpe("mpe", "±5 mV", k.difference_kind()).unwrap();
+        assert_eq!(mpe_at(abs, k, 10.0), abs.si);
+        // Through a record: 100.0004 mm (+0.4 µm) against ±0.0005 % of reading (0.500002 µm)
+        // passes; against ±0.0003 % (0.300001 µm) fails.
+        let d = draft(&input("100.0004", "0.05 µm", "±0.0005 %"), &context()).unwrap();
+        assert_eq!(d.points[0].decision.as_deref(), Some("pass"));
+        // 0.0005 % of the indication 100.0004 mm: 0.500002 µm.
+        assert!((d.points[0].mpe_si.unwrap() - 0.500002e-6).abs() < 1e-18);
+        let d = draft(&input("100.0004", "0.05 µm", "±0.0003 %"), &context()).unwrap();
         assert_eq!(d.points[0].decision.as_deref(), Some("fail"));
     }
 

@@ -74,7 +74,19 @@ pub enum Parent {
         provider_id: i32,
         kind: OrgKind,
         evidence: String,
+        /// China's national metrology institute (中国计量科学研究院), which keeps the
+        /// national primary standards (国家计量基准): the top of the domestic chain,
+        /// valid without CIPM MRA evidence ([`is_national_nmi`]).
+        national: bool,
     },
+}
+
+/// Whether an external provider is China's national metrology institute, the keeper of
+/// the national primary standards (国家计量基准; 《中华人民共和国计量法》 §5): traceability
+/// to it needs no CIPM MRA evidence, which is asked of foreign NMIs and of laboratories
+/// outside China's accreditation. Known by its register code or its name.
+pub fn is_national_nmi(kind: OrgKind, code: &str, name_zh: &str) -> bool {
+    kind == OrgKind::ExternalNmi && (code.trim() == "NIM-CN" || name_zh.trim() == "中国计量科学研究院")
 }
 
 /// One calibration of an item.
@@ -259,9 +271,14 @@ pub fn chain(g: &Graph, item: Item, as_of: NaiveDate, tur_limit: f64) -> Chain {
             }
         }
         let next = match &link.parent {
-            Parent::External { kind, evidence, .. } => {
+            Parent::External {
+                kind,
+                evidence,
+                national,
+                ..
+            } => {
                 let recognised = matches!(kind, OrgKind::ExternalNmi | OrgKind::AccreditedLab);
-                if !recognised || evidence.trim().is_empty() {
+                if !*national && (!recognised || evidence.trim().is_empty()) {
                     step.causes.push(Cause::NoEvidence);
                 }
                 None
@@ -645,6 +662,7 @@ mod tests {
             provider_id: 99,
             kind,
             evidence: evidence.into(),
+            national: false,
         };
         links[0].parent = external(OrgKind::ExternalNmi, "KCDB CMC 12345");
         links[1].parent = external(OrgKind::ExternalNmi, "KCDB CMC 12345");
@@ -664,8 +682,29 @@ mod tests {
             );
         }
         links[1].parent = external(OrgKind::AccreditedLab, "CNAS L0001");
-        let g = Graph::new(links, nodes);
+        let g = Graph::new(links.clone(), nodes.clone());
         assert!(!chain(&g, std_item(2), day("2026-11-28"), 4.0).broken());
+        // Issue 21, defect 8: China's national metrology institute is the top of the
+        // domestic chain, without CIPM MRA evidence; a foreign NMI still needs its KCDB
+        // reference.
+        assert!(is_national_nmi(OrgKind::ExternalNmi, "NIM-CN", ""));
+        assert!(is_national_nmi(OrgKind::ExternalNmi, "X", "中国计量科学研究院"));
+        assert!(!is_national_nmi(OrgKind::ExternalNmi, "PTB", "德国联邦物理技术研究院"));
+        assert!(!is_national_nmi(OrgKind::AccreditedLab, "NIM-CN", "中国计量科学研究院"));
+        links[1].parent = Parent::External {
+            provider_id: 99,
+            kind: OrgKind::ExternalNmi,
+            evidence: String::new(),
+            national: true,
+        };
+        let g = Graph::new(links.clone(), nodes.clone());
+        assert!(!chain(&g, std_item(2), day("2026-11-28"), 4.0).broken());
+        links[1].parent = external(OrgKind::ExternalNmi, "");
+        let g = Graph::new(links, nodes);
+        assert_eq!(
+            chain(&g, std_item(2), day("2026-11-28"), 4.0).causes(),
+            [Cause::NoEvidence]
+        );
     }
 
     #[test]

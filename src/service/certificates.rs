@@ -374,12 +374,13 @@ pub async fn verify_file(db: &DatabaseConnection, bytes: &[u8]) -> Result<Verifi
     describe(db, &c, Some(file)).await
 }
 
-/// The current certificate `number` of the actor's laboratory, for its approvers: 404 for
-/// one the actor may not see, 403 for one they may see but not act on.
-async fn current_of_own_lab(
+/// The certificate `number` of the actor's laboratory, for its staff with one of `roles`:
+/// 404 for one the actor may not see, 403 for one they may see but not act on.
+async fn of_own_lab(
     actor: &Actor,
     db: &impl sea_orm::ConnectionTrait,
     number: &str,
+    roles: &[Role],
 ) -> Result<certificate::Model> {
     actor.require_login()?;
     let c = q::by_number(db, number)
@@ -387,7 +388,7 @@ async fn current_of_own_lab(
         .filter(|c| sees(actor, c))
         .ok_or(Error::NotFound { what: "certificate" })?;
     let own = actor.principal().is_none_or(|p| p.organisation_id == c.lab_id);
-    if !actor.may(ISSUERS) || !own {
+    if !actor.may(roles) || !own {
         return Err(actor.forbidden());
     }
     Ok(c)
@@ -404,7 +405,7 @@ pub async fn withdraw(
     client_addr: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let c = current_of_own_lab(actor, db, number).await?;
+    let c = of_own_lab(actor, db, number, ISSUERS).await?;
     if reason.trim().is_empty() || reason.chars().count() > 500 {
         return Err(Error::field(
             "reason",
@@ -466,15 +467,7 @@ pub async fn amend(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<super::records::Amendment> {
-    actor.require_login()?;
-    let c = q::by_number(db, number)
-        .await?
-        .filter(|c| sees(actor, c))
-        .ok_or(Error::NotFound { what: "certificate" })?;
-    let own = actor.principal().is_none_or(|p| p.organisation_id == c.lab_id);
-    if !actor.may(AMENDERS) || !own {
-        return Err(actor.forbidden());
-    }
+    let c = of_own_lab(actor, db, number, AMENDERS).await?;
     if c.status != CertificateStatus::Issued.as_str() {
         return Err(Error::Conflict {
             code: "certificate.not_current",

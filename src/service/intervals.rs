@@ -213,11 +213,13 @@ pub async fn propose_group(
     let clamp = |m: f64| (m.round() as i64).clamp(1, MAX_INTERVAL_MONTHS as i64) as i32;
     let (proposed, reason, params) = match method {
         "a3" => {
-            let t = rules::binomial_test(ok, n, TARGET, CONFIDENCE, mean_months)
+            // RP-1's limits apply to the interval the reliability was observed at: a
+            // factor of 2 either way, within 14 days to 5 years.
+            let t = rules::binomial_test(ok, n, TARGET, CONFIDENCE, mean_months, &rules::ChangeLimits::MONTHS)
                 .ok_or_else(|| Error::Internal("the interval test refused its input".into()))?;
-            let proposed = match (t.proposal, t.suggested_months) {
-                (Proposal::Keep, _) | (_, None) => current as i32,
-                (_, Some(m)) => clamp(m),
+            let proposed = match t.proposal {
+                Proposal::Keep => current as i32,
+                _ => clamp(t.new_months),
             };
             (
                 proposed,

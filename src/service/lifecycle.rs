@@ -64,7 +64,9 @@ pub struct LifecycleView {
     pub cert_issued_on: NaiveDate,
     pub cert_expires_on: NaiveDate,
     pub renewal_opens: NaiveDate,
-    /// valid, window_open or expired, on the day asked.
+    /// The last day to apply for renewal: six months before expiry (JJF 1033-2023).
+    pub application_deadline: NaiveDate,
+    /// valid, renewal_due, application_overdue or expired, on the day asked.
     pub renewal_state: &'static str,
     /// The next reminder and its day, if any is still to come.
     pub next_reminder: Option<(&'static str, NaiveDate)>,
@@ -171,6 +173,7 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32, today: NaiveD
         cert_issued_on: s.cert_issued_on,
         cert_expires_on: s.cert_expires_on,
         renewal_opens: rules::renewal_opens(s.cert_expires_on),
+        application_deadline: rules::application_deadline(s.cert_expires_on),
         renewal_state: state.as_str(),
         next_reminder,
         checks: checks

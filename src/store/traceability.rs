@@ -592,6 +592,7 @@ pub struct OrganisationNode {
     pub name_zh: String,
     pub region_id: Option<i32>,
     pub kind: String,
+    pub code: String,
 }
 
 /// The organisations named, or all of them (read by [`columns`]).
@@ -604,6 +605,7 @@ pub async fn organisation_nodes<C: ConnectionTrait>(
         Col::Text("name_zh"),
         Col::OptInt("region_id"),
         Col::Text("kind"),
+        Col::Text("code"),
     ];
     let mut out = Vec::new();
     let (from, values) = rows_of(db.get_database_backend(), "organisations", ids);
@@ -616,6 +618,7 @@ pub async fn organisation_nodes<C: ConnectionTrait>(
             name_zh: r[1].text()?.to_owned(),
             region_id: r[2].opt_int()?,
             kind: r[3].text()?.to_owned(),
+            code: r[4].text()?.to_owned(),
         });
     }
     Columns::finish(r)?;

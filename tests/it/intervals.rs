@@ -56,7 +56,8 @@ async fn proposals_are_approved_by_another_person_and_then_apply() {
     let approver = app.user_in("enterprise", ENTERPRISE_A).await;
 
     // A3 at target 0.90: 12/20 = 0.6, 95 % Clopper–Pearson [0.3605, 0.8088]: shorten to
-    // t·ln 0.9/ln 0.6 with t = 365/30.436875 = 11.992 months: 2.47, so 2 months.
+    // t·ln 0.9/ln 0.6 with t = 365/30.436875 = 11.992 months: 2.47, limited by RP-1's
+    // maximum change (a factor of 2) to 5.996, so 6 months (issue 21, defect 7: it was 2).
     let (status, p) = app
         .post_as(
             &proposer,
@@ -67,7 +68,7 @@ async fn proposals_are_approved_by_another_person_and_then_apply() {
     assert_eq!(status, 201, "{p}");
     assert_eq!(
         (p["current_months"].as_i64(), p["proposed_months"].as_i64()),
-        (Some(12), Some(2))
+        (Some(12), Some(6))
     );
     assert_eq!(p["status"], "pending");
     let history: Value = serde_json::from_str(p["history"].as_str().unwrap()).unwrap();
@@ -112,17 +113,17 @@ async fn proposals_are_approved_by_another_person_and_then_apply() {
     assert_eq!(app.events("interval.approve").await, 1);
     // Applied to enterprise A's ten instruments only.
     assert_eq!(
-        app.scalar("SELECT COUNT(*) AS n FROM item_intervals WHERE months = 2")
+        app.scalar("SELECT COUNT(*) AS n FROM item_intervals WHERE months = 6")
             .await,
         10
     );
-    // The next run moves their due dates: calibrated 2025-12-01 for 2 months, in date
-    // until 2026-01-31.
+    // The next run moves their due dates: calibrated 2025-12-01 for 6 months, in date
+    // until 2026-05-31.
     schedule::run_daily(&operator, &app.db, "2026-11-29".parse().unwrap(), chrono::Utc::now())
         .await
         .unwrap();
     assert_eq!(
-        app.scalar(&format!("SELECT COUNT(*) AS n FROM due_items WHERE owner_id = {a} AND label LIKE 'Gauge G-1 GA-%' AND interval_months = 2 AND due_on = '2026-01-31'")
+        app.scalar(&format!("SELECT COUNT(*) AS n FROM due_items WHERE owner_id = {a} AND label LIKE 'Gauge G-1 GA-%' AND interval_months = 6 AND due_on = '2026-05-31'")
         )
         .await,
         10

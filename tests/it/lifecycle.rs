@@ -164,9 +164,12 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
     assert!(gaps
         .iter()
         .any(|g| g["kind"] == "stability" && g["from"] == "2024-03-01" && g["to"] == "2025-02-28"));
-    assert_eq!(v["renewal_opens"], "2027-08-29");
+    // JJF 1033-2023: apply at least six months before expiry (valid to 2028-02-29: by
+    // 2027-08-29); reminders from nine months before (2027-05-29).
+    assert_eq!(v["application_deadline"], "2027-08-29");
+    assert_eq!(v["renewal_opens"], "2027-05-29");
 
-    // Reminders: six months before expiry once, the next milestone once.
+    // Reminders: the deadline day once, then the application overdue once.
     let operator = Actor::system("test");
     let run = |d: &'static str| schedule::run_daily(&operator, &app.db, day(d), chrono::Utc::now());
     let before = notifications(&app, "renewal").await;
@@ -176,8 +179,7 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
     let after = notifications(&app, "renewal").await;
     assert!(after > before, "the scheduler and admin of the institute are told");
     let s2 = run("2027-08-29").await.unwrap();
-    let s3 = run("2027-08-30").await.unwrap();
-    assert_eq!((s2.reminders.renewal, s3.reminders.renewal), (0, 0));
+    assert_eq!(s2.reminders.renewal, 0);
     assert_eq!(notifications(&app, "renewal").await, after, "nothing twice");
     let row = app
         .db
@@ -191,8 +193,33 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
         .unwrap()
         .unwrap();
     assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1);
-    let s4 = run("2027-11-29").await.unwrap();
-    assert!(s4.reminders.renewal >= 1, "three months before: {s4:?}");
+    // The day after the deadline: overdue, once; no more before expiry.
+    let s3 = run("2027-08-30").await.unwrap();
+    assert!(s3.reminders.renewal >= 1, "overdue: {s3:?}");
+    run("2027-11-29").await.unwrap();
+    let milestones = app
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(
+            app.db.get_database_backend(),
+            format!(
+                "SELECT milestone FROM reminders WHERE subject_id = {id} AND milestone LIKE 'renewal:2028-02-29:%' \
+                 ORDER BY id"
+            ),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String>("", "milestone").unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(
+        milestones,
+        [
+            "renewal:2028-02-29:7m",
+            "renewal:2028-02-29:6m",
+            "renewal:2028-02-29:overdue"
+        ],
+        "every reminder before the deadline, then the overdue one"
+    );
 
     // A standard whose certificate had expired on the day cannot be the reference.
     app.sql(&format!(

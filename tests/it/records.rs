@@ -493,6 +493,40 @@ async fn one_point_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64
     r
 }
 
+/// The record signed as performed, reviewed and approved by `signers` in turn, each with
+/// their password; the number of the certificate its approval issued.
+async fn signed_by(app: &TestApp, record: i64, signers: [&TestUser; 3]) -> String {
+    let sign = format!("/api/v1/records/{record}/sign");
+    for u in signers {
+        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
+        assert_eq!(status, 200, "{s}");
+    }
+    view(app, signers[2], record).await["certificate"]
+        .as_str()
+        .expect("issued")
+        .to_owned()
+}
+
+/// A one-point gauge-block record of `wo` with `extra` fields over the usual ones, entered
+/// by `user` against `standard`: its id (the API answered 201).
+async fn gauge_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64, extra: Value) -> i64 {
+    let mut body = json!({
+        "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+        "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
+        "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
+        "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
+                    "u": "0.05 µm", "mpe": "±0.6 µm"}],
+    });
+    for (k, v) in extra.as_object().expect("an object") {
+        body[k] = v.clone();
+    }
+    let (status, r) = app
+        .post_as(user, &format!("/api/v1/work-orders/{wo}/record"), body)
+        .await;
+    assert_eq!(status, 201, "{r}");
+    r["id"].as_i64().unwrap()
+}
+
 async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
     u.api(app.client.get(format!("/api/v1/records/{record}")))
         .dispatch()
@@ -1110,33 +1144,18 @@ async fn the_certificate_the_link_and_the_due_date_agree_on_validity() {
     let app = TestApp::demo().await;
     let (standard, wo) = in_calibration(&app, "GB-100-0779").await;
     let technician = app.user_in("technician", INSTITUTE).await;
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "verification", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24", "interval_months": "6",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "on_site": true, "condition_on_receipt": "外壳轻微划痕，工作正常",
-                "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.00012",
-                            "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
-    let record = r["id"].as_i64().unwrap();
-    let sign = format!("/api/v1/records/{record}/sign");
+    let record = gauge_record(
+        &app,
+        &technician,
+        wo,
+        standard,
+        json!({"kind": "verification", "interval_months": "6", "on_site": true,
+               "condition_on_receipt": "外壳轻微划痕，工作正常"}),
+    )
+    .await;
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
     let approver = app.user_in("approver", INSTITUTE).await;
-    for u in [&technician, &reviewer, &approver] {
-        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
-        assert_eq!(status, 200, "{s}");
-    }
-    let number = view(&app, &approver, record).await["certificate"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let number = signed_by(&app, record, [&technician, &reviewer, &approver]).await;
     let (_, c) = app.get_as(&approver, &format!("/api/v1/certificates/{number}")).await;
     assert_eq!(c["content"]["kind"], "verification");
     assert_eq!(c["content"]["valid_until"], "2027-05-23", "{c}");
@@ -1180,21 +1199,15 @@ async fn the_page_the_pdf_and_the_dcc_state_the_same_figures() {
     let app = TestApp::demo().await;
     let (standard, wo) = in_calibration(&app, "GB-100-0780").await;
     let technician = app.user_in("technician", INSTITUTE).await;
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
-                            "readings": "100.00012 100.00013 100.00015", "u": "0.05 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
-    let record = r["id"].as_i64().unwrap();
+    let record = gauge_record(
+        &app,
+        &technician,
+        wo,
+        standard,
+        json!({"points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
+                           "readings": "100.00012 100.00013 100.00015", "u": "0.05 µm", "mpe": "±0.6 µm"}]}),
+    )
+    .await;
     let v = view(&app, &technician, record).await;
     let shown = &v["shown"][0];
     assert_eq!(shown["nominal"], "100.000 mm", "{v}");
@@ -1202,17 +1215,9 @@ async fn the_page_the_pdf_and_the_dcc_state_the_same_figures() {
     assert_eq!(shown["error"], "0.133 µm");
     assert_eq!(shown["u"], "0.050 µm");
     assert_eq!((shown["k"].as_str(), shown["p"].as_str()), (Some("2"), Some("95 %")));
-    let sign = format!("/api/v1/records/{record}/sign");
     let reviewer = app.user_in("reviewer", INSTITUTE).await;
     let approver = app.user_in("approver", INSTITUTE).await;
-    for u in [&technician, &reviewer, &approver] {
-        let (status, s) = app.post_as(u, &sign, json!({"password": PASSWORD})).await;
-        assert_eq!(status, 200, "{s}");
-    }
-    let number = view(&app, &approver, record).await["certificate"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let number = signed_by(&app, record, [&technician, &reviewer, &approver]).await;
     let res = approver
         .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
         .dispatch()
@@ -1269,21 +1274,15 @@ async fn a_laboratory_chooses_to_round_its_uncertainty_up() {
     let (status, _) = app.post_as(&admin, &uri, json!({"u_rounding": "up"})).await;
     assert_eq!(status, 204);
     assert_eq!(app.events("organisation.u_rounding").await, 1);
-    let (status, r) = app
-        .post_as(
-            &technician,
-            &format!("/api/v1/work-orders/{wo}/record"),
-            json!({
-                "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
-                "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
-                "temperature": "20.1 °C", "humidity": "52 %", "standards": [standard],
-                "points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
-                            "readings": "100.00012 100.00013 100.00015", "u": "0.0521 µm", "mpe": "±0.6 µm"}],
-            }),
-        )
-        .await;
-    assert_eq!(status, 201, "{r}");
-    let record = r["id"].as_i64().unwrap();
+    let record = gauge_record(
+        &app,
+        &technician,
+        wo,
+        standard,
+        json!({"points": [{"nominal": "100.000 mm", "reference": "100.000 mm",
+                           "readings": "100.00012 100.00013 100.00015", "u": "0.0521 µm", "mpe": "±0.6 µm"}]}),
+    )
+    .await;
     let v = view(&app, &technician, record).await;
     assert_eq!(v["shown"][0]["u"], "0.053 µm", "{v}");
     assert_eq!(v["shown"][0]["error"], "0.133 µm");

@@ -67,8 +67,14 @@ fn gum_h2_resistance_reactance_impedance() {
     assert_eq!(round(e.correlation[0][1], 3), -0.588);
     assert_eq!(round(e.correlation[0][2], 3), -0.485);
     assert_eq!(round(e.correlation[1][2], 3), 0.993);
-    // Correlated inputs: Welch–Satterthwaite does not apply.
-    assert_eq!(r.effective_dof, None);
+    // Issue 21, defect 2: correlated inputs once gave ν = ∞, k = 2.00 and U(R) = 0.142 Ω.
+    // V, I and φ are one correlated group of ν = 4 (five simultaneous sets), so ν_eff = 4
+    // as in the GUM's H.2.4 evaluation: k = t_0.97725(4) = 2.87 and U(R) = 0.204 Ω.
+    for m in [r, x, z] {
+        assert!((m.effective_dof.unwrap() - 4.0).abs() < 1e-9, "{:?}", m.effective_dof);
+    }
+    assert_eq!(round(r.coverage_factor, 2), 2.87);
+    assert_eq!(round(r.expanded_uncertainty, 3), 0.204);
 }
 
 #[test]
@@ -276,4 +282,45 @@ fn changing_the_units_scales_the_results() {
         assert_eq!(a.effective_dof, b.effective_dof);
         assert_eq!(a.coverage_factor, b.coverage_factor);
     }
+}
+
+#[test]
+fn a_correlation_outside_a_measurands_model_leaves_its_dof_alone() {
+    // Issue 21, defect 2: a correlation between c and d set ν_eff = ∞ for y1 = a + b too.
+    // y1: u = √(1² + 1²), ν = (√2)⁴ / (1/4 + 1/9) = 4 / 0.36111 = 11.0769 (JCGM 100 G.2b).
+    // y2 = c + d with c, d correlated (r = 0.5) and ν = 6 and 20: one group,
+    // u² = 1 + 1 + 2·0.5 = 3, ν = min(6, 20) = 6.
+    let e = run(r#"{
+      "measurands": [{"name": "y1", "unit": "mm"}, {"name": "y2", "unit": "mm"}],
+      "model": "y1 = a + b\ny2 = c + d",
+      "inputs": [
+        {"name": "a", "value": 1, "unit": "mm", "uncertainty": {"kind": "normal", "u": 1, "dof": 4}},
+        {"name": "b", "value": 1, "unit": "mm", "uncertainty": {"kind": "normal", "u": 1, "dof": 9}},
+        {"name": "c", "value": 1, "unit": "mm", "uncertainty": {"kind": "normal", "u": 1, "dof": 6}},
+        {"name": "d", "value": 1, "unit": "mm", "uncertainty": {"kind": "normal", "u": 1, "dof": 20}}
+      ],
+      "correlations": [{"a": "c", "b": "d", "r": 0.5}]
+    }"#);
+    let nu1 = e.results[0].effective_dof.unwrap();
+    assert!((nu1 - 4.0 / (1.0 / 4.0 + 1.0 / 9.0)).abs() < 1e-9, "{nu1}");
+    assert_eq!(round(nu1, 4), 11.0769);
+    assert!((e.results[1].standard_uncertainty - 3f64.sqrt()).abs() < 1e-12);
+    assert!((e.results[1].effective_dof.unwrap() - 6.0).abs() < 1e-9);
+}
+
+#[test]
+fn an_input_with_its_dof_is_drawn_from_a_scaled_and_shifted_t() {
+    // Issue 21, defect 3 (JCGM 101:2008 §6.4.9): l_s stated as U = 75 nm, k = 3, ν = 18
+    // and d0 as u = 5.8 nm, ν = 24 are t distributions in the Monte Carlo method. With
+    // 10⁶ trials (seed 1) the 95.45 % half-width is 56.19 nm against the GUM's 55.77 nm,
+    // and the GUM framework validates at δ = 0.5 nm (§8.2).
+    let e = run(include_str!(
+        "../../../calibration-data/uncertainty/end-gauge-simple.json"
+    ));
+    let r = &e.results[0];
+    let mc = r.monte_carlo.as_ref().unwrap();
+    let half = (mc.interval[1] - mc.interval[0]) / 2.0 * 1e6;
+    assert_eq!(round(half, 2), 56.19, "{half}");
+    assert_eq!(round(r.expanded_uncertainty * 1e6, 2), 55.77);
+    assert!(mc.gum_validated);
 }

@@ -29,6 +29,58 @@ pub fn coverage_factor(p: f64, dof: Option<f64>) -> f64 {
     }
 }
 
+/// The terms of Welch–Satterthwaite when some inputs are correlated: each group of inputs
+/// joined by a correlation (`pairs`: i, j, r_ij, among those reaching the measurand) is
+/// one term, u_g = √(Σ_i Σ_j c_i u_i c_j u_j r_ij) over its members, with the smallest ν
+/// of its members (None when all are infinite); every other input is its own term.
+/// `signed` holds c_i u(x_i).
+///
+/// The rule is conservative: a group's covariances come from the same data (GUM H.2:
+/// simultaneous observations of V, I and φ), so the group has no more degrees of freedom
+/// than its poorest member. On GUM H.2 it gives ν = 4, as the GUM's own H.2.4 evaluation
+/// from the five simultaneous sets does.
+pub fn correlated_terms(
+    signed: &[f64],
+    dofs: &[Option<f64>],
+    pairs: &[(usize, usize, f64)],
+) -> Vec<(f64, Option<f64>)> {
+    let n = signed.len();
+    // Union-find of the correlated inputs.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for &(a, b, _) in pairs {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut variance = vec![0.0; n];
+    let mut dof: Vec<Option<f64>> = vec![None; n];
+    let mut members = vec![0usize; n];
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        variance[r] += signed[i] * signed[i];
+        members[r] += 1;
+        dof[r] = match (dof[r], dofs[i]) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    for &(a, b, r) in pairs {
+        variance[root(&mut parent, a)] += 2.0 * signed[a] * signed[b] * r;
+    }
+    (0..n)
+        .filter(|&i| members[i] > 0)
+        .map(|i| (variance[i].max(0.0).sqrt(), dof[i]))
+        .collect()
+}
+
 /// The coverage probability of ±k for a normal distribution: 2Φ(k) − 1.
 pub fn normal_probability(k: f64) -> f64 {
     2.0 * Normal::standard().cdf(k) - 1.0
@@ -166,6 +218,83 @@ mod tests {
             assert!(((k - z) * nu - g1).abs() < 0.01 * g1, "ν = {nu}: k = {k}");
         }
         assert!((coverage_factor(0.9545, Some(1e15)) - z).abs() < 1e-14);
+    }
+
+    #[test]
+    fn coverage_factors_against_reference_quantiles() {
+        // Issue 21, defect 1: the (1 + p)/2 quantile of Student's t at each ν and p, and
+        // of the normal for ν = ∞. Reference values from SciPy 1.16 `stats.t.ppf` and
+        // `stats.norm.ppf` (Boost's inverse incomplete beta and inverse erfc), to 10
+        // decimals; ν = 1 also from the closed form tan(π(q − ½)).
+        let ps = [0.6827, 0.95, 0.9545, 0.99, 0.9973];
+        let table: [(Option<f64>, [f64; 5]); 9] = [
+            (
+                Some(1.0),
+                [
+                    1.8374094295,
+                    12.7062047362,
+                    13.9678114875,
+                    63.6567411629,
+                    235.7836871585,
+                ],
+            ),
+            (
+                Some(2.0),
+                [1.3213154624, 4.3026527297, 4.5265507601, 9.9248432009, 19.2060158878],
+            ),
+            (
+                Some(10.0),
+                [1.0525864806, 2.2281388520, 2.2836816133, 3.1692726726, 3.9568899895],
+            ),
+            (
+                Some(100.0),
+                [1.0050469946, 1.9839715185, 2.0253116528, 2.6258905214, 3.0767308989],
+            ),
+            (
+                Some(1e3),
+                [1.0005219851, 1.9623390808, 2.0025055172, 2.5807546981, 3.0074941113],
+            ),
+            (
+                Some(1e5),
+                [1.0000267136, 1.9599877075, 2.0000274443, 2.5758784699, 3.0000519928],
+            ),
+            (
+                Some(1e7),
+                [1.0000217633, 1.9599642218, 2.0000026939, 2.5758297952, 2.9999777427],
+            ),
+            (
+                Some(1e9),
+                [1.0000217138, 1.9599639869, 2.0000024464, 2.5758293085, 2.9999770002],
+            ),
+            (
+                None,
+                [1.0000217133, 1.9599639845, 2.0000024439, 2.5758293035, 2.9999769927],
+            ),
+        ];
+        for (nu, ks) in table {
+            for (p, want) in ps.iter().zip(ks) {
+                let k = coverage_factor(*p, nu);
+                assert!(
+                    (k - want).abs() <= 2e-9 * want,
+                    "ν = {nu:?}, p = {p}: {k} against {want}"
+                );
+            }
+        }
+        let q: f64 = (1.0 + 0.9973) / 2.0;
+        assert!(((std::f64::consts::PI * (q - 0.5)).tan() - 235.7836871585).abs() < 1e-8);
+    }
+
+    #[test]
+    fn correlated_groups_are_one_term_each() {
+        // Three inputs, the first two correlated (r = 0.5): their group's variance is
+        // 1² + 2² + 2·1·2·0.5 = 7 with ν = min(4, 9) = 4; the third stands alone.
+        let t = correlated_terms(&[1.0, 2.0, 3.0], &[Some(4.0), Some(9.0), None], &[(0, 1, 0.5)]);
+        assert_eq!(t.len(), 2);
+        assert!((t[0].0 - 7f64.sqrt()).abs() < 1e-12 && t[0].1 == Some(4.0));
+        assert_eq!(t[1], (3.0, None));
+        // No correlation: every input is its own term, as plain Welch–Satterthwaite.
+        let t = correlated_terms(&[1.0, 2.0], &[Some(4.0), Some(9.0)], &[]);
+        assert_eq!(t, vec![(1.0, Some(4.0)), (2.0, Some(9.0))]);
     }
 
     #[test]

@@ -494,7 +494,25 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
                     "significant_digits is from 1 to 6".into(),
                 ));
             }
-            let dists: Vec<Distribution> = used.iter().map(|&i| inputs[i].distribution).collect();
+            // JCGM 101 §6.4.9: a quantity stated with its (expanded) uncertainty and
+            // degrees of freedom, as a certificate states ν_eff, is drawn from the scaled
+            // and shifted t distribution t_ν(x, u²), not a normal (issue 21, defect 3).
+            // Correlated inputs stay jointly normal (§6.4.8).
+            let dists: Vec<Distribution> = used
+                .iter()
+                .map(|&i| match (inputs[i].distribution, inputs[i].dof) {
+                    (Distribution::Normal { mu, sigma }, Some(nu))
+                        if nu.is_finite() && !correlated_inputs.contains(&i) =>
+                    {
+                        Distribution::StudentT {
+                            mu,
+                            scale: sigma,
+                            dof: nu,
+                        }
+                    }
+                    (d, _) => d,
+                })
+                .collect();
             // The jointly drawn normals, as model-input indices.
             let members: Vec<usize> = correlated_inputs
                 .iter()
@@ -596,7 +614,18 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
         let contributions_si: Vec<f64> = (0..n).map(|i| g[i].abs() * u[i]).collect();
         let sum_sq: f64 = contributions_si.iter().map(|c| c * c).sum();
         let dof = if any_correlation {
-            None
+            // Only the pairs of inputs that both reach this measurand count; each group
+            // of inputs correlated with each other is one term of Welch–Satterthwaite,
+            // its variance with the covariances, its ν the smallest of its members
+            // (docs/uncertainty.md, "Degrees of freedom with correlated inputs").
+            let signed: Vec<f64> = (0..n).map(|i| g[i] * u[i]).collect();
+            let pairs_here: Vec<(usize, usize, f64)> = pairs
+                .iter()
+                .filter(|(&(a, b), _)| g[a] != 0.0 && g[b] != 0.0)
+                .map(|(&(a, b), &r)| (a, b, r))
+                .collect();
+            let dofs: Vec<Option<f64>> = inputs.iter().map(|x| x.dof).collect();
+            gum::welch_satterthwaite(uc[j], &gum::correlated_terms(&signed, &dofs, &pairs_here))
         } else {
             let terms: Vec<(f64, Option<f64>)> = (0..n).map(|i| (contributions_si[i], inputs[i].dof)).collect();
             gum::welch_satterthwaite(uc[j], &terms)

@@ -464,12 +464,15 @@ pub fn histogram(values: &[f64], s: &Summary, bins: usize) -> Option<(f64, f64, 
 }
 
 /// The numerical tolerance δ of a standard uncertainty at `digits` significant digits
-/// (JCGM 101 §7.9.2): u = c × 10^l with c a `digits`-digit integer; δ = 10^l / 2.
+/// (JCGM 101 §7.9.2): u = c × 10^l with c a `digits`-digit integer; δ = 10^l / 2. The
+/// exponent is read off u as rounded to those digits, so that 0.0996 at two digits is
+/// 10 × 10⁻² (δ = 0.005), not 99.6 × 10⁻³.
 pub fn tolerance(u: f64, digits: u32) -> f64 {
     if u.is_nan() || u <= 0.0 {
         return 0.0;
     }
-    let l = u.log10().floor() as i32 - (digits as i32 - 1);
+    let rounded = crate::domain::units::round_sig(u, digits as i32);
+    let l = rounded.log10().floor() as i32 - (digits as i32 - 1);
     0.5 * 10f64.powi(l)
 }
 
@@ -489,6 +492,12 @@ mod tests {
         assert!((tolerance(0.0539, 2) - 0.0005).abs() < 1e-15);
         assert!((tolerance(2.0, 2) - 0.05).abs() < 1e-15);
         assert!((tolerance(2.0, 1) - 0.5).abs() < 1e-15);
+        // Issue 21: a mantissa of 9.95–9.99 rounds up to the next decade. u = 0.0996 at
+        // 2 digits is 10 × 10⁻² (§7.9.2's c must have 2 digits), so δ = 0.005, not 0.0005.
+        assert!((tolerance(0.0996, 2) - 0.005).abs() < 1e-15);
+        assert!((tolerance(0.0995, 2) - 0.005).abs() < 1e-15);
+        assert!((tolerance(0.0994, 2) - 0.0005).abs() < 1e-15);
+        assert!((tolerance(9.97, 1) - 5.0).abs() < 1e-12);
     }
 
     #[test]

@@ -20,8 +20,9 @@ pub(super) struct Catalogue {
     pub(super) owners: FxHashMap<i32, (String, Option<i32>)>,
     /// Cities' (regions') names.
     pub(super) cities: FxHashMap<i32, String>,
-    /// External providers: name and kind.
-    pub(super) providers: FxHashMap<i32, (String, OrgKind)>,
+    /// External providers: name, kind, and whether it is China's national metrology
+    /// institute (`domain::traceability::is_national_nmi`).
+    pub(super) providers: FxHashMap<i32, (String, OrgKind, bool)>,
 }
 
 /// What a page shows of an item, kept compact: a province has 150,000 of them, and the
@@ -159,7 +160,10 @@ impl Catalogue {
         c.providers = orgs
             .into_iter()
             .filter_map(|o| match OrgKind::parse(&o.kind) {
-                Some(k @ (OrgKind::ExternalNmi | OrgKind::AccreditedLab)) => Some((o.id, (o.name_zh, k))),
+                Some(k @ (OrgKind::ExternalNmi | OrgKind::AccreditedLab)) => {
+                    let national = crate::domain::traceability::is_national_nmi(k, &o.code, &o.name_zh);
+                    Some((o.id, (o.name_zh, k, national)))
+                }
                 _ => None,
             })
             .collect();
@@ -207,11 +211,15 @@ impl Catalogue {
                 let provider_id = row.provider_id?;
                 // A provider that is not an external NMI or accredited laboratory gives no
                 // evidence the rules accept.
-                let kind = self.providers.get(&provider_id).map_or(OrgKind::Enterprise, |o| o.1);
+                let (kind, national) = self
+                    .providers
+                    .get(&provider_id)
+                    .map_or((OrgKind::Enterprise, false), |o| (o.1, o.2));
                 Parent::External {
                     provider_id,
                     kind,
                     evidence: row.provider_evidence,
+                    national,
                 }
             }
         };

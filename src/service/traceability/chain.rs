@@ -134,6 +134,7 @@ fn calibration_view(cat: &Catalogue, l: &Link, unit: Option<&str>) -> Calibratio
             provider_id,
             kind,
             evidence,
+            ..
         } => Some(ProviderView {
             id: *provider_id,
             name: cat.providers.get(provider_id).map(|o| o.0.clone()).unwrap_or_default(),
