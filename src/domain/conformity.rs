@@ -73,6 +73,48 @@ pub fn decide(rule: DecisionRule, error: f64, mpe: f64, u: f64) -> Decision {
     }
 }
 
+/// A decision against tolerance limits as laboratories write them: a lower limit, an
+/// upper limit or both (one-sided, or asymmetric about the nominal), for a measured value
+/// `x` with the guard band `w` (0 for simple acceptance; ILAC-G8:09/2019 §4.2). Values
+/// closer than `quantum / 2` count as equal, so that a value on a limit in the digits
+/// entered is on it. Returns the decision and the acceptance limits (L + w, U − w).
+pub fn decide_between(
+    rule: DecisionRule,
+    x: f64,
+    lower: Option<f64>,
+    upper: Option<f64>,
+    w: f64,
+    quantum: f64,
+) -> (Decision, Option<f64>, Option<f64>) {
+    let w = if rule == DecisionRule::Simple { 0.0 } else { w.abs() };
+    let within = |lo: Option<f64>, hi: Option<f64>| {
+        let near = |a: f64, b: f64| (a - b).abs() < quantum / 2.0;
+        lo.is_none_or(|l| x > l || near(x, l)) && hi.is_none_or(|h| x < h || near(x, h))
+    };
+    let (acc_lo, acc_hi) = (lower.map(|l| l + w), upper.map(|u| u - w));
+    let decision = match rule {
+        DecisionRule::Simple | DecisionRule::Guarded => {
+            if within(acc_lo, acc_hi) {
+                Decision::Pass
+            } else {
+                Decision::Fail
+            }
+        }
+        DecisionRule::NonBinary => {
+            if within(acc_lo, acc_hi) {
+                Decision::Pass
+            } else if within(lower, upper) {
+                Decision::ConditionalPass
+            } else if within(lower.map(|l| l - w), upper.map(|u| u + w)) {
+                Decision::ConditionalFail
+            } else {
+                Decision::Fail
+            }
+        }
+    };
+    (decision, acc_lo, acc_hi)
+}
+
 /// The item's error once the reference's own error is known. Errors here are
 /// indication (or nominal) value minus true value (JJF 1001-2011 §5.3 示值误差). The
 /// item's error was found against the reference's value, e = x − r. When the reference

@@ -207,6 +207,16 @@ pub fn as_entered(text: &str) -> Option<String> {
     ok.then(|| t.trim_start_matches('+').to_owned())
 }
 
+/// The decimal places of a number as typed ("100.0006" → 4, "±0.6" → 1, "100" → 0);
+/// None for e-notation or anything that is not a plain decimal.
+pub fn decimal_places(text: &str) -> Option<i32> {
+    let t = text.trim().trim_start_matches(['±', '+', '-']).trim();
+    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return None;
+    }
+    Some(t.split_once('.').map_or(0, |(_, f)| f.len() as i32))
+}
+
 /// A coverage factor as stated: at most two decimals, without trailing zeros (2, 2.16).
 pub fn k(k: f64) -> String {
     let text = at_place(k, -2, Rounding::HalfEven);

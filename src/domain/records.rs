@@ -183,24 +183,8 @@ pub struct PointDraft {
     pub as_left_error_si: Option<f64>,
 }
 
-/// The decimal places of a number as typed ("100.0006" → 4, "±0.6" → 1, "100" → 0);
-/// None for e-notation or anything that is not a plain decimal.
-fn places(text: &str) -> Option<i32> {
-    let t = text.trim().trim_start_matches(['±', '+', '-']).trim();
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.') {
-        return None;
-    }
-    Some(t.split_once('.').map_or(0, |(_, f)| f.len() as i32))
-}
-
-/// The power of ten a unit of `kind` is of the coherent SI unit, for differences (mm:
-/// −3, µm: −6, °C: 0); None when its factor is not one.
-fn decade(kind: QuantityKind, unit: &str) -> Option<i32> {
-    let u = kind.unit(unit)?;
-    let factor = u.to_si(1.0) - u.to_si(0.0);
-    let e = factor.log10().round();
-    ((factor / 10f64.powf(e) - 1.0).abs() < 1e-12).then_some(e as i32)
-}
+use crate::domain::numbers::decimal_places as places;
+use crate::domain::units::unit_decade as decade;
 
 /// The resolution, in SI, of a point's error as its entered digits fix it: the mean of
 /// n readings with `d` decimals less a reference is a multiple of 10^−d / n, and a limit

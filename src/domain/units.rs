@@ -617,6 +617,15 @@ pub fn with_unit(number: &str, unit: &str) -> String {
     }
 }
 
+/// The power of ten a unit of `kind` is of the coherent SI unit, for differences (mm:
+/// −3, µm: −6, °C: 0); None when its factor is not one.
+pub fn unit_decade(kind: QuantityKind, unit: &str) -> Option<i32> {
+    let u = kind.unit(unit)?;
+    let factor = u.to_si(1.0) - u.to_si(0.0);
+    let e = factor.log10().round();
+    ((factor / 10f64.powf(e) - 1.0).abs() < 1e-12).then_some(e as i32)
+}
+
 /// `x` rounded to `digits` significant digits.
 pub fn round_sig(x: f64, digits: i32) -> f64 {
     if x == 0.0 || !x.is_finite() {

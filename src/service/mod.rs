@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod budgets;
 pub mod cache;
+pub mod calculators;
 pub mod certificates;
 pub mod cmc;
 pub mod dashboard;

@@ -49,6 +49,7 @@ impl utoipa::Modify for BearerAuth {
         super::organisations::get_api,
         super::audit::audit_api,
         super::uncertainty::evaluate_api,
+        super::uncertainty::decide_api,
         super::budgets::get_api,
         super::traceability::chain_api,
         super::traceability::audit_api,

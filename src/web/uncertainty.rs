@@ -9,7 +9,32 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
 pub fn api_routes() -> Vec<Route> {
-    routes![evaluate_api]
+    routes![evaluate_api, decide_api]
+}
+
+/// A statement of conformity, checked before relying on a rule (ILAC-G8:09/2019):
+/// `measured` ("10.0085 V"), `lower_limit` and `upper_limit` (either may be null or absent
+/// for a one-sided limit), `expanded_uncertainty`, `k`, `rule` (simple, guarded,
+/// non_binary), `guard_multiple` (r, default 1) and `cmc` (optional, the laboratory's CMC
+/// as an expanded uncertainty at the same coverage). Answers, as numbers in the unit of
+/// `measured`: `unit`, `decision`, `expanded_uncertainty` (after the CMC floor),
+/// `raised_to_cmc`, `guard_band` (w = r·U; 0 for simple acceptance) and
+/// `acceptance_limits` {`lower`, `upper`}. Writes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/conformity/decide", tag = "uncertainty",
+    request_body(content = Object, description = "measured, lower_limit, upper_limit, expanded_uncertainty, k, rule, guard_multiple, cmc"),
+    responses(
+        (status = 200, description = "unit, decision, expanded_uncertainty, raised_to_cmc, guard_band, acceptance_limits", body = Object),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 422, description = "The field at fault is named", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/conformity/decide", data = "<data>")]
+pub async fn decide_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<crate::service::calculators::DecideAnswer>> {
+    let body = super::body::read_body(data).await?;
+    let input: crate::service::calculators::DecideInput = super::body::json_input(&body)?;
+    Ok(Json(crate::service::calculators::decide(&actor, &input)?))
 }
 
 /// Largest problem accepted (readings included).

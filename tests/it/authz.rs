@@ -987,6 +987,16 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: [S(401), S(200), S(200), S(404), S(404), S(404), S(404), S(404), S(200)],
             },
             Case {
+                route: ("POST", "/api/v1/conformity/decide"),
+                method: Method::Post,
+                uri: "/api/v1/conformity/decide".into(),
+                body: Body::Json(
+                    json!({"measured": "10.0085 V", "lower_limit": "9.990 V", "upper_limit": "10.010 V",
+                    "expanded_uncertainty": "0.002 V", "rule": "simple"}),
+                ),
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
                 route: ("POST", "/api/v1/uncertainty/evaluate"),
                 method: Method::Post,
                 uri: "/api/v1/uncertainty/evaluate".into(),

@@ -226,3 +226,60 @@ fn the_cli_applies_the_limits_and_may_lift_them() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("monte_carlo.trials"));
 }
+
+/// The conformity calculator through the API (issue 21): ILAC-G8:09/2019 Figures 3–5
+/// with a tolerance of 10.000 V ± 0.010 V and U = 0.002 V; a value exactly on a limit;
+/// a one-sided limit; and a 422 naming the field. It writes nothing.
+#[rocket::async_test]
+async fn the_conformity_calculator_follows_ilac_g8() {
+    let app = TestApp::demo().await;
+    let user = app.user("enterprise").await;
+    let events = app.count("audit_events").await;
+    let ask = |measured: &str, rule: &str| {
+        json!({"measured": measured, "lower_limit": "9.990 V", "upper_limit": "10.010 V",
+               "expanded_uncertainty": "0.002 V", "k": 2, "rule": rule})
+    };
+    for (measured, rule, decision) in [
+        ("10.0085 V", "simple", "pass"),
+        ("10.010 V", "simple", "pass"),
+        ("10.0105 V", "simple", "fail"),
+        ("10.0085 V", "guarded", "fail"),
+        ("10.008 V", "guarded", "pass"),
+        ("10.0085 V", "non_binary", "conditional_pass"),
+        ("10.0115 V", "non_binary", "conditional_fail"),
+    ] {
+        let (status, a) = app
+            .post_as(&user, "/api/v1/conformity/decide", ask(measured, rule))
+            .await;
+        assert_eq!(
+            (status, a["decision"].as_str()),
+            (200, Some(decision)),
+            "{measured} {rule}: {a}"
+        );
+        assert_eq!(a["unit"], "V");
+    }
+    let (_, a) = app
+        .post_as(&user, "/api/v1/conformity/decide", ask("10.0085 V", "guarded"))
+        .await;
+    assert_eq!(a["guard_band"], 0.002);
+    assert_eq!(a["acceptance_limits"], json!({"lower": 9.992, "upper": 10.008}));
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/conformity/decide",
+            json!({"measured": "49 µm", "upper_limit": "50 µm", "expanded_uncertainty": "2 µm", "rule": "guarded"}),
+        )
+        .await;
+    assert_eq!(a["decision"], "fail", "{a}");
+    assert_eq!(a["acceptance_limits"], json!({"lower": null, "upper": 48.0}));
+    let (status, e) = app
+        .post_as(
+            &user,
+            "/api/v1/conformity/decide",
+            json!({"measured": "10 V", "rule": "sometimes"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(e["error"]["fields"]["rule"].is_string(), "{e}");
+    assert_eq!(app.count("audit_events").await, events, "a calculator writes nothing");
+}
