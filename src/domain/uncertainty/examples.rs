@@ -324,3 +324,47 @@ fn an_input_with_its_dof_is_drawn_from_a_scaled_and_shifted_t() {
     assert_eq!(round(r.expanded_uncertainty * 1e6, 2), 55.77);
     assert!(mc.gum_validated);
 }
+
+#[test]
+fn an_adaptive_run_stopped_by_its_limit_says_it_had_not_converged() {
+    // Issue 21, defect 10: the adaptive procedure (JCGM 101 §7.9.4) at 6 significant
+    // digits cannot converge within 30,000 trials (three blocks of 10⁴); it stops there
+    // and says so, where it used to pass for a stable result. At 2 digits it converges.
+    let json = include_str!("../../../calibration-data/uncertainty/jcgm101-9-2-additive-normal.json");
+    let mut p: Problem = serde_json::from_str(json).unwrap();
+    p.monte_carlo = Some(super::problem::MonteCarloSpec {
+        trials: None,
+        adaptive: true,
+        seed: Some(7),
+        significant_digits: Some(6),
+        min_blocks: None,
+    });
+    let limits = super::Limits {
+        max_trials: 30_000,
+        ..super::Limits::default()
+    };
+    let a = super::evaluate_limited(&p, 0, &limits, &super::Stop::new(false)).unwrap();
+    let mc = a.results[0].monte_carlo.as_ref().unwrap();
+    assert_eq!((mc.trials, mc.converged), (30_000, Some(false)), "{mc:?}");
+    p.monte_carlo.as_mut().unwrap().significant_digits = Some(2);
+    let a = evaluate(&p).unwrap();
+    assert_eq!(a.results[0].monte_carlo.as_ref().unwrap().converged, Some(true));
+}
+
+#[test]
+fn trials_outside_the_models_domain_are_counted_and_reported() {
+    // Issue 21, defect 10: y = √x with x normal about 0.5 (u = 1): about 31 % of the
+    // trials draw x < 0 (Φ(−0.5) = 0.3085); they are counted in the 422, not dropped.
+    let json = r#"{"measurands": [{"name": "y", "unit": ""}], "model": "y = sqrt(x)",
+        "inputs": [{"name": "x", "value": 0.5, "uncertainty": {"kind": "normal", "u": 1}}],
+        "monte_carlo": {"trials": 100000, "seed": 5}}"#;
+    let p: Problem = serde_json::from_str(json).unwrap();
+    let e = evaluate(&p).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.code),
+        ("monte_carlo", "uncertainty.trials_not_finite")
+    );
+    let n: f64 = e.message.split(' ').next().unwrap().parse().unwrap();
+    assert!((n / 100_000.0 - 0.3085).abs() < 0.01, "{}", e.message);
+    assert!(e.message.contains("of 100000 trials"), "{}", e.message);
+}

@@ -44,6 +44,10 @@ pub struct MonteCarloResult {
     pub trials: u64,
     pub gum_validated: bool,
     pub delta: f64,
+    /// For an adaptive run (JCGM 101 §7.9): whether it reached the numerical tolerance
+    /// before the most trials the limits allow (false: not converged, stopped there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<bool>,
     /// The distribution of the trials, for drawing; only when asked for (not in the API).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<Histogram>,
@@ -454,6 +458,7 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
         .collect();
 
     // Monte Carlo, when asked.
+    let mut converged: Option<bool> = None;
     let mut mc = match &p.monte_carlo {
         None => None,
         Some(spec) => {
@@ -600,8 +605,10 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
                     return Err(too_costly(trials * min_blocks));
                 }
                 let to_units: Vec<(f64, f64)> = out_units.iter().map(|u| (u.factor, u.offset)).collect();
-                let (runs, h) = monte_carlo::adaptive(run, m, probability, digits, min_blocks, max_blocks, &to_units)
-                    .ok_or_else(stopped)?;
+                let (runs, h, stable) =
+                    monte_carlo::adaptive(run, m, probability, digits, min_blocks, max_blocks, &to_units)
+                        .ok_or_else(stopped)?;
+                converged = Some(stable);
                 Some((runs, trials * h, digits))
             }
         }
@@ -708,6 +715,20 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
             None => None,
             Some((runs, trials, digits)) => {
                 let mut values = std::mem::take(&mut runs[j]);
+                // Trials outside the model's domain (the root of a negative number) or
+                // overflowing are counted and reported, never dropped.
+                let not_finite = values.iter().filter(|v| !v.is_finite()).count();
+                if not_finite > 0 {
+                    return Err(field(
+                        "monte_carlo",
+                        "uncertainty.trials_not_finite",
+                        format!(
+                            "{not_finite} of {} trials of {} are not finite numbers (an overflow, or a function outside its domain, such as the root of a negative number)",
+                            values.len(),
+                            spec.name.trim()
+                        ),
+                    ));
+                }
                 let s = monte_carlo::summarise(&mut values, probability);
                 let histogram = (histogram_bins > 0)
                     .then(|| monte_carlo::histogram(&values, &s, histogram_bins))
@@ -741,6 +762,7 @@ pub fn evaluate_limited(p: &Problem, histogram_bins: usize, limits: &Limits, sto
                     trials: *trials,
                     gum_validated: monte_carlo::gum_validated(y, big_u, interval, delta),
                     delta,
+                    converged,
                     histogram,
                 })
             }

@@ -176,7 +176,7 @@ pub fn adaptive(
     min_blocks: u64,
     max_blocks: u64,
     units: &[(f64, f64)],
-) -> Option<(Vec<Vec<f64>>, u64)> {
+) -> Option<(Vec<Vec<f64>>, u64, bool)> {
     let mut all: Vec<Vec<f64>> = vec![Vec::new(); measurands];
     // Per measurand, per block: mean, u, low, high (in the measurand's unit).
     let mut stats: Vec<Vec<[f64; 4]>> = vec![Vec::new(); measurands];
@@ -214,8 +214,10 @@ pub fn adaptive(
                 2.0 * s <= delta
             })
         });
+        // At the most blocks the limits allow, the run stops and says it had not
+        // converged (JCGM 101 §7.9.4), rather than passing for a stable result.
         if stable || h >= max_blocks {
-            return Some((all, h));
+            return Some((all, h, stable));
         }
     }
 }
