@@ -238,6 +238,16 @@ pub fn repeatability(readings: &[f64], limit: f64) -> Result<CheckResult, Error>
     })
 }
 
+/// JJF 1033-2023's repeatability test takes at least ten readings; fewer are recorded (six
+/// are the least the figure means anything with) but the check says so.
+pub const USUAL_REPEATABILITY_READINGS: usize = 10;
+
+/// The warning a recorded check carries: `check.few_readings` for a repeatability test
+/// of fewer than ten readings (issue 21, defect 10).
+pub fn check_warning(kind: CheckKind, readings: usize) -> Option<&'static str> {
+    (kind == CheckKind::Repeatability && readings < USUAL_REPEATABILITY_READINGS).then_some("check.few_readings")
+}
+
 /// A check is overdue when none was done in the last 12 months (the last on 2025-03-15
 /// is still in time on 2026-03-15 and overdue on 2026-03-16).
 pub fn check_overdue(last: Option<NaiveDate>, today: NaiveDate) -> bool {
@@ -364,6 +374,15 @@ mod tests {
         assert_eq!(certificate_expiry(d("2024-02-29"), 4), d("2028-02-28"));
         assert_eq!(certificate_expiry(d("2024-02-29"), 1), d("2025-02-27"));
         assert_eq!(certificate_expiry(d("2024-03-01"), 5), d("2029-02-28"));
+    }
+
+    #[test]
+    fn a_repeatability_test_of_fewer_than_ten_readings_warns() {
+        // JJF 1033-2023 (重复性试验): n ≥ 10.
+        assert_eq!(check_warning(CheckKind::Repeatability, 6), Some("check.few_readings"));
+        assert_eq!(check_warning(CheckKind::Repeatability, 9), Some("check.few_readings"));
+        assert_eq!(check_warning(CheckKind::Repeatability, 10), None);
+        assert_eq!(check_warning(CheckKind::Stability, 4), None);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct CheckView {
     pub passed: bool,
     /// The observations as entered.
     pub data: serde_json::Value,
+    /// `check.few_readings` for a repeatability test of fewer than ten readings.
+    pub warning: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -179,6 +181,7 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32, today: NaiveD
         checks: checks
             .into_iter()
             .map(|c| CheckView {
+                warning: warning_of(&c),
                 id: c.id,
                 kind: CheckKind::parse(&c.kind).map_or("", |k| k.as_str()),
                 performed_on: c.performed_on,
@@ -275,6 +278,15 @@ fn number(field: &str, text: &str) -> std::result::Result<f64, crate::domain::Er
 }
 
 /// Records a stability check or repeatability test with its verdict, and audits it.
+/// The warning a recorded check carries (`domain::lifecycle::check_warning`).
+pub fn warning_of(c: &standard_check::Model) -> Option<&'static str> {
+    let n = serde_json::from_str::<serde_json::Value>(&c.data)
+        .ok()
+        .and_then(|d| d["n"].as_u64())
+        .unwrap_or(0) as usize;
+    rules::check_warning(CheckKind::parse(&c.kind)?, n)
+}
+
 pub async fn record_check(
     actor: &Actor,
     db: &DatabaseConnection,

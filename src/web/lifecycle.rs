@@ -145,6 +145,9 @@ pub async fn lifecycle_api(
 pub struct Recorded {
     pub id: i32,
     pub passed: Option<bool>,
+    /// `check.few_readings` for a repeatability test of fewer than ten readings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<&'static str>,
 }
 
 /// Records a stability check or repeatability test: `kind`, `performed_on`, `unit`,
@@ -165,6 +168,7 @@ pub async fn check_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) ->
         Json(Recorded {
             id: c.id,
             passed: Some(c.passed),
+            warning: svc::warning_of(&c),
         }),
     ))
 }
@@ -214,6 +218,7 @@ pub async fn logbook_api(id: i32, data: Data<'_>, db: &State<Db>, actor: Actor) 
         Json(Recorded {
             id: row.id,
             passed: None,
+            warning: None,
         }),
     ))
 }

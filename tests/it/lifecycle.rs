@@ -90,7 +90,23 @@ async fn checks_logbook_gaps_reminders_and_an_expired_reference() {
         )
         .await;
     assert_eq!((status, r["passed"].as_bool()), (201, Some(false)), "{r}");
-    assert_eq!(app.events("standard_check.create").await, 3);
+    assert!(r["warning"].is_null(), "ten readings: {r}");
+    // Six readings are recorded, with the warning that JJF 1033-2023 asks for ten.
+    let (status, r) = app
+        .post_as(
+            &technician,
+            &checks,
+            json!({"kind": "repeatability", "performed_on": "2026-05-03", "unit": unit,
+               "values": "100.012 100.015 100.011 100.013 100.016 100.012",
+               "limit": format!("0.0017 {unit}"), "limit_source": "budget"}),
+        )
+        .await;
+    assert_eq!(
+        (status, r["warning"].as_str()),
+        (201, Some("check.few_readings")),
+        "{r}"
+    );
+    assert_eq!(app.events("standard_check.create").await, 4);
     // The enterprise cannot record a check on the institute's standard.
     let (status, _) = app.post_as(&holder, &checks, stability.clone()).await;
     assert_eq!(status, 404);
