@@ -19,8 +19,8 @@ pub enum Proposal {
     Shorten,
 }
 
-/// The staircase's parameters.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// The staircase's parameters (ILAC-G24:2022 method 1), set by each organisation.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Staircase {
     /// Extend when the as-found error was within this fraction of the MPE (e.g. 0.5).
     pub extend_within: f64,
@@ -28,27 +28,101 @@ pub struct Staircase {
     pub extend_by: f64,
     pub shorten_by: f64,
     /// The interval stays within these, in months.
-    pub min_months: u32,
-    pub max_months: u32,
+    pub min_months: f64,
+    pub max_months: f64,
+    /// Whether a new interval is rounded to whole months (else kept exact).
+    pub whole_months: bool,
+}
+
+impl Staircase {
+    /// What is wrong with these parameters, as (field, message) pairs: each factor and
+    /// fraction in its range, the bounds in order.
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        if !(self.extend_within >= 0.0 && self.extend_within <= 1.0) {
+            out.push(("extend_threshold", "a fraction of the MPE from 0 to 1"));
+        }
+        if !(self.extend_by >= 1.0 && self.extend_by <= 10.0) {
+            out.push(("extend_factor", "a factor from 1 to 10"));
+        }
+        if !(self.shorten_by > 0.0 && self.shorten_by <= 1.0) {
+            out.push(("shorten_factor", "a factor above 0, at most 1"));
+        }
+        if !(self.min_months > 0.0 && self.min_months <= 1200.0) {
+            out.push(("min_months", "a number of months above 0"));
+        }
+        if !(self.max_months >= self.min_months && self.max_months <= 1200.0) {
+            out.push(("max_months", "a number of months not below the minimum, at most 1200"));
+        }
+        out
+    }
+}
+
+/// One step of the staircase.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Step {
+    pub action: StepAction,
+    pub interval_before_months: f64,
+    /// The interval times the factor (rounded to whole months when the rule says so),
+    /// before the minimum and maximum.
+    pub interval_unclamped_months: f64,
+    pub interval_after_months: f64,
+    pub clamped: bool,
+}
+
+/// What the staircase does on one calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    Extend,
+    Hold,
+    Shorten,
+}
+
+/// `a ≤ b` up to the last bits of binary noise (|e| = MPE is within tolerance).
+fn at_most(a: f64, b: f64) -> bool {
+    a <= b + 1e-12 * b.abs()
 }
 
 /// The staircase on one calibration: out of tolerance (|e| > MPE) shortens, within the
-/// set fraction of the MPE extends, anything between holds. The new interval is rounded
-/// to whole months and kept within the bounds. Returns None when the MPE is not positive.
-pub fn staircase(interval_months: u32, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<(Proposal, u32)> {
-    if mpe.is_nan() || mpe <= 0.0 || !as_found_error.is_finite() {
+/// set fraction of the MPE extends, anything between holds. The new interval is the old
+/// one times the factor, rounded to whole months when the rule says so (at least one),
+/// then kept within the minimum and maximum. None when the MPE is not positive.
+pub fn staircase_step(interval_months: f64, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<Step> {
+    if mpe.is_nan() || mpe <= 0.0 || !as_found_error.is_finite() || !(interval_months > 0.0) {
         return None;
     }
-    let ratio = as_found_error.abs() / mpe;
-    let (proposal, factor) = if ratio > 1.0 {
-        (Proposal::Shorten, p.shorten_by)
-    } else if ratio <= p.extend_within {
-        (Proposal::Extend, p.extend_by)
+    let e = as_found_error.abs();
+    let (action, factor) = if !at_most(e, mpe) {
+        (StepAction::Shorten, p.shorten_by)
+    } else if at_most(e, p.extend_within * mpe) {
+        (StepAction::Extend, p.extend_by)
     } else {
-        (Proposal::Keep, 1.0)
+        (StepAction::Hold, 1.0)
     };
-    let months = (f64::from(interval_months) * factor).round().max(1.0) as u32;
-    Some((proposal, months.clamp(p.min_months.max(1), p.max_months.max(1))))
+    let mut unclamped = interval_months * factor;
+    if p.whole_months {
+        unclamped = unclamped.round().max(1.0);
+    }
+    let after = unclamped.clamp(p.min_months, p.max_months.max(p.min_months));
+    Some(Step {
+        action,
+        interval_before_months: interval_months,
+        interval_unclamped_months: unclamped,
+        interval_after_months: after,
+        clamped: after != unclamped,
+    })
+}
+
+/// The staircase on one calibration, as a proposal and a whole number of months.
+pub fn staircase(interval_months: u32, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<(Proposal, u32)> {
+    let s = staircase_step(f64::from(interval_months), as_found_error, mpe, p)?;
+    let proposal = match s.action {
+        StepAction::Extend => Proposal::Extend,
+        StepAction::Hold => Proposal::Keep,
+        StepAction::Shorten => Proposal::Shorten,
+    };
+    Some((proposal, s.interval_after_months.round().max(1.0) as u32))
 }
 
 /// The exact (Clopper–Pearson) two-sided confidence interval of a proportion: `x` of
@@ -242,6 +316,103 @@ pub fn exponential_fit(results: &[(f64, bool)], target: f64) -> Option<Reliabili
     })
 }
 
+/// One group of RP-1 method S2: `n` items calibrated after `interval`, of which
+/// `in_tolerance` were found in tolerance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Group {
+    pub interval: f64,
+    pub n: u32,
+    pub in_tolerance: u32,
+}
+
+/// RP-1's goodness-of-fit test of a reliability model (NCSLI RP-1 Appendix D, the
+/// lack-of-fit F test): the lack of fit s_L² = Σ nᵢ(R̂ᵢ − R(tᵢ))²/(k − m) against the
+/// pure error s_E² = Σ nᵢR̂ᵢ(1 − R̂ᵢ)/(n − k), for k intervals, n results and m = 1
+/// parameter. The model is rejected when F = s_L²/s_E² exceeds the F distribution's
+/// quantile at the rejection confidence.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FTest {
+    /// Infinite (null in JSON) when the pure error is zero and the fit is not exact.
+    pub f: f64,
+    pub f_critical: f64,
+    pub accept: bool,
+}
+
+/// Method S2 on grouped results: the exponential fit and its F test (None when there are
+/// fewer than two intervals or no pure error's degrees of freedom, so nothing to test).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct S2 {
+    /// Per unit of the intervals.
+    pub lambda: f64,
+    /// −ln R*/λ, in the unit of the intervals.
+    pub interval: f64,
+    pub f_test: Option<FTest>,
+}
+
+/// The quantile of Snedecor's F(d1, d2) at `p`, through the beta distribution:
+/// X ~ Beta(d1/2, d2/2) ⇒ F = d2·X/(d1·(1 − X)).
+fn f_quantile(p: f64, d1: f64, d2: f64) -> Option<f64> {
+    let x = Beta::new(d1 / 2.0, d2 / 2.0).ok()?.inverse_cdf(p);
+    Some(d2 * x / (d1 * (1.0 - x)))
+}
+
+/// Fits R(t) = exp(−λt) to `groups` by maximum likelihood and tests the fit at
+/// `rejection_confidence` (e.g. 0.95). Groups at the same interval are pooled. None
+/// without both an in- and an out-of-tolerance result, or with a bad target.
+pub fn s2(groups: &[Group], target: f64, rejection_confidence: f64) -> Option<S2> {
+    let mut pooled: Vec<Group> = Vec::new();
+    for g in groups {
+        match pooled.iter_mut().find(|p| p.interval == g.interval) {
+            Some(p) => {
+                p.n += g.n;
+                p.in_tolerance += g.in_tolerance;
+            }
+            None => pooled.push(*g),
+        }
+    }
+    pooled.retain(|g| g.n > 0);
+    let results: Vec<(f64, bool)> = pooled
+        .iter()
+        .flat_map(|g| {
+            (0..g.n).map(move |i| (g.interval, i < g.in_tolerance))
+        })
+        .collect();
+    let fit = exponential_fit(&results, target)?;
+    let k = pooled.len() as f64;
+    let n = results.len() as f64;
+    let f_test = if k >= 2.0 && n > k {
+        let (mut lack, mut pure) = (0.0, 0.0);
+        for g in &pooled {
+            let ni = f64::from(g.n);
+            let r_hat = f64::from(g.in_tolerance) / ni;
+            let r = (-fit.lambda * g.interval).exp();
+            lack += ni * (r_hat - r).powi(2);
+            pure += ni * r_hat * (1.0 - r_hat);
+        }
+        let (d1, d2) = (k - 1.0, n - k);
+        let f = if pure > 0.0 {
+            (lack / d1) / (pure / d2)
+        } else if lack > 0.0 {
+            f64::INFINITY
+        } else {
+            0.0
+        };
+        let f_critical = f_quantile(rejection_confidence, d1, d2)?;
+        Some(FTest {
+            f,
+            f_critical,
+            accept: f <= f_critical,
+        })
+    } else {
+        None
+    };
+    Some(S2 {
+        lambda: fit.lambda,
+        interval: fit.suggested_months,
+        f_test,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,8 +523,8 @@ mod tests {
         // Issue 21, defect 7 (NCSLI RP-1, method A3; max change factor 2 by default).
         let l = ChangeLimits::MONTHS;
         // 36 of 36 in tolerance, target 0.90, 95 %: the two-sided Clopper–Pearson lower
-        // bound is 0.025^(1/36) = 0.902771 (scipy.stats.beta.ppf(0.025, 36, 1)), above the
-        // target: extend, from the bound: 12 × ln 0.9 / ln 0.902771.
+        // bound is 0.025^(1/36) = 0.902606 (scipy.stats.beta.ppf(0.025, 36, 1)), above the
+        // target: extend, from the bound: 12 × ln 0.9 / ln 0.902606.
         let t = binomial_test(36, 36, 0.90, 0.95, 12.0, &l).unwrap();
         assert_eq!(t.proposal, Proposal::Extend);
         assert!((t.lower - 0.025f64.powf(1.0 / 36.0)).abs() < 1e-12);
@@ -375,14 +546,53 @@ mod tests {
         assert_eq!(binomial_test(17, 20, 0.90, 0.95, 12.0, &l).unwrap().new_months, 12.0);
     }
 
+    // NCSLI RP-1 method S2 with the exponential model and its lack-of-fit F test, on
+    // grouped results; reference values from SciPy (brentq on the likelihood's score,
+    // xtol 1e-16; scipy.stats.f.ppf(0.95, k − 1, n − k)).
+    #[test]
+    fn method_s2_fits_and_tests_its_model() {
+        let g = |interval: f64, n: u32, in_tolerance: u32| Group {
+            interval,
+            n,
+            in_tolerance,
+        };
+        // Accepted: 46/50 at 6 months, 42/50 at 12, 38/50 at 18 follow exp(−λt) closely:
+        // λ = 0.0147635202959575 per month, t* = 7.13654423509518 months at R* = 0.90,
+        // F = 0.0136211403329118 < F(0.95; 2, 147) = 3.05762065164939.
+        let s = s2(&[g(6.0, 50, 46), g(12.0, 50, 42), g(18.0, 50, 38)], 0.90, 0.95).unwrap();
+        assert!((s.lambda - 0.014_763_520_295_957_5).abs() < 1e-12, "{s:?}");
+        assert!((s.interval - 7.136_544_235_095_18).abs() < 1e-8);
+        let f = s.f_test.unwrap();
+        assert!((f.f - 0.013_621_140_332_911_8).abs() < 1e-9, "{f:?}");
+        assert!((f.f_critical - 3.057_620_651_649_39).abs() < 1e-8, "{f:?}");
+        assert!(f.accept);
+        // Rejected: 70/100 at 6 months, 95/100 at 12, 60/100 at 24 do not fall off
+        // exponentially: λ = 0.0210880212307167, F = 18.7906032484532 >
+        // F(0.95; 2, 297) = 3.02615336856538.
+        let s = s2(&[g(6.0, 100, 70), g(12.0, 100, 95), g(24.0, 100, 60)], 0.90, 0.95).unwrap();
+        assert!((s.lambda - 0.021_088_021_230_716_7).abs() < 1e-12);
+        let f = s.f_test.unwrap();
+        assert!((f.f - 18.790_603_248_453_2).abs() < 1e-8, "{f:?}");
+        assert!((f.f_critical - 3.026_153_368_565_38).abs() < 1e-8);
+        assert!(!f.accept);
+        // One interval: nothing to test the model against. Groups at the same interval
+        // are pooled.
+        assert_eq!(s2(&[g(12.0, 20, 12)], 0.9, 0.95).unwrap().f_test, None);
+        assert_eq!(
+            s2(&[g(12.0, 10, 6), g(12.0, 10, 6)], 0.9, 0.95).unwrap().f_test,
+            None
+        );
+    }
+
     #[test]
     fn staircase_at_its_boundaries() {
         let p = Staircase {
             extend_within: 0.5,
             extend_by: 1.25,
             shorten_by: 0.5,
-            min_months: 3,
-            max_months: 24,
+            min_months: 3.0,
+            max_months: 24.0,
+            whole_months: true,
         };
         // |e| = MPE exactly: in tolerance, held.
         assert_eq!(staircase(12, -0.2, 0.2, &p), Some((Proposal::Keep, 12)));
@@ -394,5 +604,16 @@ mod tests {
         assert_eq!(staircase(22, 0.0, 0.2, &p), Some((Proposal::Extend, 24)));
         assert_eq!(staircase(4, 1.0, 0.2, &p), Some((Proposal::Shorten, 3)));
         assert_eq!(staircase(12, 0.1, 0.0, &p), None);
+        // Exact intervals: 12 × 1.25 = 15, 15 × 1.25 = 18.75 kept as is.
+        let exact = Staircase {
+            whole_months: false,
+            ..p
+        };
+        let s = staircase_step(15.0, 0.0, 0.2, &exact).unwrap();
+        assert_eq!((s.interval_unclamped_months, s.interval_after_months), (18.75, 18.75));
+        let s = staircase_step(20.0, 0.0, 0.2, &exact).unwrap();
+        assert_eq!((s.interval_unclamped_months, s.interval_after_months, s.clamped), (25.0, 24.0, true));
+        // |e| = threshold × MPE in decimal (0.3 of 0.6) extends despite binary noise.
+        assert_eq!(staircase_step(12.0, 0.3, 0.6, &p).unwrap().action, StepAction::Extend);
     }
 }

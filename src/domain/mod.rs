@@ -49,6 +49,7 @@ pub mod lifecycle;
 pub mod numbers;
 pub mod planner;
 pub mod records;
+pub mod risk;
 pub mod register;
 pub mod schedule;
 pub mod spreadsheet;

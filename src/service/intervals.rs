@@ -9,7 +9,7 @@
 
 use super::{Actor, Error, Result};
 use crate::domain::accounts::Role;
-use crate::domain::intervals::{self as rules, Proposal, Staircase};
+use crate::domain::intervals::{self as rules, Proposal};
 use crate::domain::schedule::MAX_INTERVAL_MONTHS;
 use crate::store::entities::interval_proposal;
 use crate::store::intervals as q;
@@ -20,15 +20,7 @@ use serde::Serialize;
 /// Who proposes and approves the intervals of an organisation's items.
 const DECIDERS: &[Role] = &[Role::InstituteAdmin, Role::Scheduler, Role::Enterprise];
 
-/// The staircase's defaults: extend by 25 % when within half the MPE, halve when out of
-/// tolerance, between 3 and 60 months.
-pub const STAIRCASE: Staircase = Staircase {
-    extend_within: 0.5,
-    extend_by: 1.25,
-    shorten_by: 0.5,
-    min_months: 3,
-    max_months: 60,
-};
+pub use super::calculators::STAIRCASE;
 /// The reliability target and confidence of the group methods.
 pub const TARGET: f64 = 0.90;
 pub const CONFIDENCE: f64 = 0.95;

@@ -50,6 +50,8 @@ impl utoipa::Modify for BearerAuth {
         super::audit::audit_api,
         super::uncertainty::evaluate_api,
         super::uncertainty::decide_api,
+        super::uncertainty::risk_api,
+        super::uncertainty::analyse_interval_api,
         super::budgets::get_api,
         super::traceability::chain_api,
         super::traceability::audit_api,

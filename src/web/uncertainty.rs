@@ -9,7 +9,7 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
 pub fn api_routes() -> Vec<Route> {
-    routes![evaluate_api, decide_api]
+    routes![evaluate_api, decide_api, risk_api, analyse_interval_api]
 }
 
 /// A statement of conformity, checked before relying on a rule (ILAC-G8:09/2019):
@@ -35,6 +35,53 @@ pub async fn decide_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<crate::s
     let body = super::body::read_body(data).await?;
     let input: crate::service::calculators::DecideInput = super::body::json_input(&body)?;
     Ok(Json(crate::service::calculators::decide(&actor, &input)?))
+}
+
+/// The risks of a conformity decision (JCGM 106:2012 §9): `lower_limit`, `upper_limit`
+/// (either may be null or absent), `acceptance_limits` {`lower`, `upper`} (default the
+/// tolerance limits), `standard_uncertainty` (of the measurement, normal), `measured`
+/// (for the specific risk), `process` {`mean`, `sd`} or {`mean`,
+/// `in_tolerance_probability`} (for the global risk) and `measurement_bias`. Quantities
+/// are written with their unit, or as bare numbers in the unit of the first one that has
+/// one. Answers `specific` {`accepted`, `probability_conforming`,
+/// `probability_nonconforming`, `pfa`, `pfr`} and `global` {`in_tolerance_probability`,
+/// `pfa`, `pfr`, `conditional_pfa`}, each null when not asked for. Writes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/conformity/risk", tag = "uncertainty",
+    request_body(content = Object, description = "lower_limit, upper_limit, acceptance_limits, standard_uncertainty, measured, process, measurement_bias"),
+    responses(
+        (status = 200, description = "specific, global", body = Object),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 422, description = "The field at fault is named", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/conformity/risk", data = "<data>")]
+pub async fn risk_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<crate::service::calculators::RiskAnswer>> {
+    let body = super::body::read_body(data).await?;
+    let input: crate::service::calculators::RiskInput = super::body::json_input(&body)?;
+    Ok(Json(crate::service::calculators::risk(&actor, &input)?))
+}
+
+/// Calibration interval methods, to check before relying on one: `method` `staircase`
+/// (ILAC-G24 method 1), `a3` (NCSLI RP-1 interval test) or `s2` (RP-1 maximum
+/// likelihood with the exponential model and its F test). The fields of each are in
+/// docs/uncertainty.md, "Calibration intervals". Writes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/intervals/analyse", tag = "schedule",
+    request_body(content = Object, description = "method and its fields: staircase (initial_interval_months, mpe, as_found_errors, parameters), a3 (n, in_tolerance, current_interval_days, reliability_target, confidence, max_change_factor, min_interval_days, max_interval_days), s2 (reliability_target, groups)"),
+    responses(
+        (status = 200, description = "staircase: steps, final_interval_months; a3: observed_reliability, confidence_interval, decision, unclamped_interval_days, new_interval_days; s2: lambda, interval, f_test", body = Object),
+        (status = 401, body = super::error::ErrorBody),
+        (status = 422, description = "The field at fault is named", body = super::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/intervals/analyse", data = "<data>")]
+pub async fn analyse_interval_api(data: Data<'_>, actor: Actor) -> ApiResult<Json<serde_json::Value>> {
+    let body = super::body::read_body(data).await?;
+    let input: crate::service::calculators::IntervalInput = super::body::json_input(&body)?;
+    Ok(Json(crate::service::calculators::analyse_interval(&actor, &input)?))
 }
 
 /// Largest problem accepted (readings included).

@@ -997,6 +997,23 @@ async fn every_route_answers_every_role_as_the_matrix_says() {
                 expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
             },
             Case {
+                route: ("POST", "/api/v1/conformity/risk"),
+                method: Method::Post,
+                uri: "/api/v1/conformity/risk".into(),
+                body: Body::Json(
+                    json!({"lower_limit": "9.990 V", "upper_limit": "10.010 V", "standard_uncertainty": "0.001 V",
+                    "measured": "10.0085 V"}),
+                ),
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
+                route: ("POST", "/api/v1/intervals/analyse"),
+                method: Method::Post,
+                uri: "/api/v1/intervals/analyse".into(),
+                body: Body::Json(json!({"method": "a3", "n": 20, "in_tolerance": 17, "current_interval_days": 365})),
+                expect: [S(401), S(200), S(200), S(200), S(200), S(200), S(200), S(200), S(200)],
+            },
+            Case {
                 route: ("POST", "/api/v1/uncertainty/evaluate"),
                 method: Method::Post,
                 uri: "/api/v1/uncertainty/evaluate".into(),

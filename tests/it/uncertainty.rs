@@ -283,3 +283,211 @@ async fn the_conformity_calculator_follows_ilac_g8() {
     assert!(e["error"]["fields"]["rule"].is_string(), "{e}");
     assert_eq!(app.count("audit_events").await, events, "a calculator writes nothing");
 }
+
+fn close(v: &Value, want: f64, rel: f64) -> bool {
+    v.as_f64().is_some_and(|x| ((x - want) / want).abs() < rel)
+}
+
+/// The risk calculator through the API (issue 21): JCGM 106:2012 §7.2 (specific risk,
+/// eq. 11) and §9.5.2 (global risks, eq. 21–22, the configuration of Figure 16: a
+/// process centred in a symmetric tolerance, p₀ = 0.9545, C_m = 4). Reference values
+/// from SciPy (scipy.integrate.dblquad over the joint density, epsrel 1e-12); see
+/// docs/uncertainty.md, "Conformity and risk".
+#[rocket::async_test]
+async fn the_risk_calculator_follows_jcgm_106() {
+    let app = TestApp::demo().await;
+    let user = app.user("enterprise").await;
+    let events = app.count("audit_events").await;
+    // Specific: tolerance ±10 µm, u = 1 µm, measured 8.5 µm: accepted, p_c = Φ(1.5) −
+    // Φ(−18.5) = 0.9331927987311419, PFA = 0.0668072012688581.
+    let (status, a) = app
+        .post_as(
+            &user,
+            "/api/v1/conformity/risk",
+            json!({"lower_limit": "-10 µm", "upper_limit": "10 µm", "standard_uncertainty": "1 µm",
+                   "measured": "8.5 µm"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    let s = &a["specific"];
+    assert_eq!(s["accepted"], true);
+    assert!(close(&s["probability_conforming"], 0.933_192_798_731_141_9, 1e-12), "{a}");
+    assert!(close(&s["pfa"], 0.066_807_201_268_858_1, 1e-10), "{a}");
+    assert!(s["pfr"].is_null() && a["global"].is_null());
+    // Rejected at 10.5 µm: PFR = Φ(−0.5) = 0.3085375387259869; bare numbers take the unit
+    // of the first quantity written with one.
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/conformity/risk",
+            json!({"lower_limit": "-10 µm", "upper_limit": 10, "standard_uncertainty": 1, "measured": 10.5}),
+        )
+        .await;
+    assert_eq!(a["specific"]["accepted"], false, "{a}");
+    assert!(close(&a["specific"]["pfr"], 0.308_537_538_725_986_9, 1e-12), "{a}");
+    // Global: tolerance ±1 mV, σ = 0.5 mV, u = 0.125 mV: R_C = 0.00800608483445009,
+    // R_P = 0.0148508842112549, p₀ = 0.954499736103642; the same process given by p₀.
+    for process in [
+        json!({"mean": "0 mV", "sd": "0.5 mV"}),
+        json!({"mean": "0 mV", "in_tolerance_probability": 0.954_499_736_103_642}),
+    ] {
+        let (status, a) = app
+            .post_as(
+                &user,
+                "/api/v1/conformity/risk",
+                json!({"lower_limit": "-1 mV", "upper_limit": "1 mV", "standard_uncertainty": "0.125 mV",
+                       "process": process}),
+            )
+            .await;
+        assert_eq!(status, 200, "{a}");
+        let g = &a["global"];
+        assert!(close(&g["in_tolerance_probability"], 0.954_499_736_103_642, 1e-10), "{a}");
+        assert!(close(&g["pfa"], 0.008_006_084_834_450_09, 1e-6), "{a}");
+        assert!(close(&g["pfr"], 0.014_850_884_211_254_9, 1e-6), "{a}");
+        let accepted = 0.954_499_736_103_642 - 0.014_850_884_211_254_9 + 0.008_006_084_834_450_09;
+        assert!(close(&g["conditional_pfa"], 0.008_006_084_834_450_09 / accepted, 1e-6), "{a}");
+        assert!(a["specific"].is_null());
+    }
+    // Guarded acceptance (±0.75 mV), a mean of 0.1 mV and a bias of 0.02 mV:
+    // R_C = 0.00018864541781642, R_P = 0.106837955621187.
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/conformity/risk",
+            json!({"lower_limit": "-1 mV", "upper_limit": "1 mV", "standard_uncertainty": "0.125 mV",
+                   "acceptance_limits": {"lower": "-0.75 mV", "upper": "0.75 mV"},
+                   "measurement_bias": "0.02 mV", "process": {"mean": "0.1 mV", "sd": "0.5 mV"}}),
+        )
+        .await;
+    assert!(close(&a["global"]["pfa"], 0.000_188_645_417_816_42, 1e-6), "{a}");
+    assert!(close(&a["global"]["pfr"], 0.106_837_955_621_187, 1e-6), "{a}");
+    // Bad input names the field.
+    for (body, field) in [
+        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0 mV", "measured": "0 mV"}), "standard_uncertainty"),
+        (json!({"upper_limit": "1 mV", "standard_uncertainty": "1 mV"}), "measured"),
+        (json!({"standard_uncertainty": "1 mV", "measured": "0 mV"}), "upper_limit"),
+        (json!({"upper_limit": "1 mV", "standard_uncertainty": "1 kg", "measured": "0 mV"}), "standard_uncertainty"),
+        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV",
+                "process": {"mean": "0 mV", "in_tolerance_probability": 0.3}}), "process.in_tolerance_probability"),
+        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV", "process": {"mean": "0 mV"}}), "process.sd"),
+    ] {
+        let (status, e) = app.post_as(&user, "/api/v1/conformity/risk", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {e}");
+        assert!(e["error"]["fields"][field].is_string(), "{body}: {e}");
+    }
+    assert_eq!(app.count("audit_events").await, events, "a calculator writes nothing");
+}
+
+/// The interval calculator through the API (issue 21): ILAC-G24:2022 method 1 (the
+/// staircase) with metrocal's default parameters and with a laboratory's own; NCSLI RP-1
+/// method A3 (the interval test) including an all-in-tolerance group; RP-1 method S2
+/// with an F test that accepts and one that rejects (SciPy reference values, as in the
+/// unit tests of domain::intervals).
+#[rocket::async_test]
+async fn the_interval_calculator_follows_ilac_g24_and_rp1() {
+    let app = TestApp::demo().await;
+    let user = app.user("scheduler").await;
+    // Staircase from 12 months, MPE 0.2: 0.05 (≤ ½ MPE) extends to 15; 0.15 holds;
+    // 0.25 (> MPE) halves to 7.5, rounded to 8 whole months; 0.0 extends to 10.
+    let (status, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "staircase", "initial_interval_months": 12, "mpe": 0.2,
+                   "as_found_errors": [0.05, 0.15, -0.25, 0.0]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    let actions: Vec<&str> = a["steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["extend", "hold", "shorten", "extend"]);
+    assert_eq!(a["steps"][2]["interval_unclamped_months"], 8.0);
+    assert_eq!(a["final_interval_months"], 10.0);
+    // A laboratory's own: extend within 0.3 of the MPE by ×1.5, shorten ×0.7, 6–18
+    // months, exact: 12 → 18 (0.05), → 27 unclamped, clamped to 18 (0.0), → 12.6 (0.3).
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "staircase", "initial_interval_months": 12, "mpe": 0.2,
+                   "as_found_errors": [0.05, 0.0, 0.3],
+                   "parameters": {"extend_threshold": 0.3, "extend_factor": 1.5, "shorten_factor": 0.7,
+                                  "min_months": 6, "max_months": 18, "rounding": "none"}}),
+        )
+        .await;
+    assert_eq!(a["steps"][1]["interval_unclamped_months"], 27.0, "{a}");
+    assert_eq!((a["steps"][1]["clamped"].clone(), a["steps"][1]["interval_after_months"].clone()), (json!(true), json!(18.0)));
+    assert!(close(&a["final_interval_months"], 12.6, 1e-12), "{a}");
+    // A3, 12 of 20 in tolerance at 365 days, target 0.90: Clopper–Pearson 95 %
+    // [0.360543, 0.808810] lies below the target: shorten; 365·ln 0.9/ln 0.6 =
+    // 75.2832 days, limited by the change factor 2 to 182.5.
+    let (status, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "a3", "n": 20, "in_tolerance": 12, "current_interval_days": 365,
+                   "reliability_target": 0.9}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["decision"], "shorten");
+    assert!(close(&a["observed_reliability"], 0.6, 1e-15));
+    assert!(close(&a["confidence_interval"][0], 0.360_542_587, 1e-8), "{a}");
+    assert!(close(&a["confidence_interval"][1], 0.808_809_939, 1e-8), "{a}");
+    assert!(close(&a["unclamped_interval_days"], 75.283_201_205_904_19, 1e-9), "{a}");
+    assert_eq!(a["new_interval_days"], 182.5);
+    // All 36 in tolerance: R₀ = 1 leaves I₀·ln R*/ln R₀ undefined; the lower bound
+    // 0.025^(1/36) = 0.902606 stands in: 365·ln 0.9/ln 0.902606 = 375.30 days.
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "a3", "n": 36, "in_tolerance": 36, "current_interval_days": 365,
+                   "reliability_target": 0.9, "confidence": 0.95}),
+        )
+        .await;
+    assert_eq!(a["decision"], "extend", "{a}");
+    assert!(a["unclamped_interval_days"].is_null());
+    assert!(close(&a["new_interval_days"], 375.300_194_263_565_9, 1e-9), "{a}");
+    // S2: accepted and rejected fits.
+    let (status, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "s2", "reliability_target": 0.9, "groups": [
+                {"interval": 6, "n": 50, "in_tolerance": 46}, {"interval": 12, "n": 50, "in_tolerance": 42},
+                {"interval": 18, "n": 50, "in_tolerance": 38}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert!(close(&a["lambda"], 0.014_763_520_295_957_5, 1e-10), "{a}");
+    assert!(close(&a["interval"], 7.136_544_235_095_18, 1e-9), "{a}");
+    assert!(close(&a["f_test"]["f"], 0.013_621_140_332_911_8, 1e-7), "{a}");
+    assert!(close(&a["f_test"]["f_critical"], 3.057_620_651_649_39, 1e-9), "{a}");
+    assert_eq!(a["f_test"]["accept"], true);
+    let (_, a) = app
+        .post_as(
+            &user,
+            "/api/v1/intervals/analyse",
+            json!({"method": "s2", "reliability_target": 0.9, "groups": [
+                {"interval": 6, "n": 100, "in_tolerance": 70}, {"interval": 12, "n": 100, "in_tolerance": 95},
+                {"interval": 24, "n": 100, "in_tolerance": 60}]}),
+        )
+        .await;
+    assert!(close(&a["f_test"]["f"], 18.790_603_248_453_2, 1e-9), "{a}");
+    assert_eq!(a["f_test"]["accept"], false);
+    // Bad input names the field.
+    for (body, field) in [
+        (json!({"method": "guess"}), "method"),
+        (json!({"method": "staircase", "mpe": 0.2, "as_found_errors": [0.1]}), "initial_interval_months"),
+        (json!({"method": "staircase", "initial_interval_months": 12, "mpe": 0.2, "as_found_errors": [0.1],
+                "parameters": {"rounding": "weekly"}}), "parameters.rounding"),
+        (json!({"method": "a3", "n": 10, "in_tolerance": 11, "current_interval_days": 365}), "in_tolerance"),
+        (json!({"method": "a3", "n": 10, "in_tolerance": 9, "current_interval_days": 365, "confidence": 1.5}), "confidence"),
+        (json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 6}]}), "groups[0].in_tolerance"),
+        (json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 5}]}), "groups"),
+    ] {
+        let (status, e) = app.post_as(&user, "/api/v1/intervals/analyse", body.clone()).await;
+        assert_eq!(status, 422, "{body}: {e}");
+        assert!(e["error"]["fields"][field].is_string(), "{body}: {e}");
+    }
+}
