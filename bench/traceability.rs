@@ -56,7 +56,7 @@ async fn main() {
         .collect();
     println!("case\tmedian_ms\tmin_ms\tp90_ms\tmax_ms\truns");
     let cache = svc::ProvinceCache::default();
-    let report = svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap();
+    let report = svc::audit(&operator, &db, &cache, as_of, Some(4.0)).await.unwrap();
     eprintln!(
         "audit: {} chains checked, {} broken; largest subtree at standard {top}",
         report.checked, report.broken
@@ -65,14 +65,14 @@ async fn main() {
         "province audit, reading the register",
         timed(5, |_| async {
             cache.forget();
-            svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap()
+            svc::audit(&operator, &db, &cache, as_of, Some(4.0)).await.unwrap()
         })
         .await,
     );
     summary(
         "province audit, register unchanged since the last",
         timed(7, |_| async {
-            svc::audit(&operator, &db, &cache, as_of, 4.0).await.unwrap()
+            svc::audit(&operator, &db, &cache, as_of, Some(4.0)).await.unwrap()
         })
         .await,
     );
@@ -146,7 +146,11 @@ async fn main() {
         timed(200, |i| {
             let id = picks[i % picks.len()];
             let (db, operator) = (&db, &operator);
-            async move { svc::chain(operator, db, "instrument", id, as_of, 4.0).await.unwrap() }
+            async move {
+                svc::chain(operator, db, "instrument", id, as_of, Some(4.0))
+                    .await
+                    .unwrap()
+            }
         })
         .await,
     );

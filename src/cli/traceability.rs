@@ -12,9 +12,10 @@ pub enum TraceabilityCommand {
         /// The date to judge the chains on (YYYY-MM-DD); default today.
         #[arg(long)]
         as_of: Option<NaiveDate>,
-        /// A test-uncertainty ratio below this gives a warning.
-        #[arg(long, default_value_t = traceability::DEFAULT_TUR_LIMIT)]
-        tur_limit: f64,
+        /// A test-uncertainty ratio below this gives a warning (default: each item's
+        /// owner's scheduling rule, 4 unless it set its own).
+        #[arg(long)]
+        tur_limit: Option<f64>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
@@ -82,7 +83,12 @@ fn audit_text(r: &traceability::AuditReport) -> String {
     let _ = writeln!(
         out,
         "traceability audit as of {}: {} chains checked, {} broken, {} with a test-uncertainty ratio below {}",
-        r.as_of, r.checked, r.broken, r.low_tur, r.tur_limit
+        r.as_of,
+        r.checked,
+        r.broken,
+        r.low_tur,
+        r.tur_limit
+            .map_or_else(|| "each owner's limit (4 unless set)".to_owned(), |l| l.to_string())
     );
     for (title, counts) in [
         ("by cause at the item's own link", &r.by_cause),

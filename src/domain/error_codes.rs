@@ -78,6 +78,8 @@ pub const CODES: &[&str] = &[
     "interval.item_unknown",
     "interval.kind_invalid",
     "interval.method_invalid",
+    "interval.model_rejected",
+    "interval.model_untested",
     "interval.no_evidence",
     "interval.no_fit",
     "interval.parameter_invalid",

@@ -89,7 +89,7 @@ fn at_most(a: f64, b: f64) -> bool {
 /// one times the factor, rounded to whole months when the rule says so (at least one),
 /// then kept within the minimum and maximum. None when the MPE is not positive.
 pub fn staircase_step(interval_months: f64, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<Step> {
-    if mpe.is_nan() || mpe <= 0.0 || !as_found_error.is_finite() || !(interval_months > 0.0) {
+    if mpe.is_nan() || mpe <= 0.0 || !as_found_error.is_finite() || interval_months.is_nan() || interval_months <= 0.0 {
         return None;
     }
     let e = as_found_error.abs();
@@ -373,9 +373,7 @@ pub fn s2(groups: &[Group], target: f64, rejection_confidence: f64) -> Option<S2
     pooled.retain(|g| g.n > 0);
     let results: Vec<(f64, bool)> = pooled
         .iter()
-        .flat_map(|g| {
-            (0..g.n).map(move |i| (g.interval, i < g.in_tolerance))
-        })
+        .flat_map(|g| (0..g.n).map(move |i| (g.interval, i < g.in_tolerance)))
         .collect();
     let fit = exponential_fit(&results, target)?;
     let k = pooled.len() as f64;
@@ -578,10 +576,7 @@ mod tests {
         // One interval: nothing to test the model against. Groups at the same interval
         // are pooled.
         assert_eq!(s2(&[g(12.0, 20, 12)], 0.9, 0.95).unwrap().f_test, None);
-        assert_eq!(
-            s2(&[g(12.0, 10, 6), g(12.0, 10, 6)], 0.9, 0.95).unwrap().f_test,
-            None
-        );
+        assert_eq!(s2(&[g(12.0, 10, 6), g(12.0, 10, 6)], 0.9, 0.95).unwrap().f_test, None);
     }
 
     #[test]
@@ -612,7 +607,10 @@ mod tests {
         let s = staircase_step(15.0, 0.0, 0.2, &exact).unwrap();
         assert_eq!((s.interval_unclamped_months, s.interval_after_months), (18.75, 18.75));
         let s = staircase_step(20.0, 0.0, 0.2, &exact).unwrap();
-        assert_eq!((s.interval_unclamped_months, s.interval_after_months, s.clamped), (25.0, 24.0, true));
+        assert_eq!(
+            (s.interval_unclamped_months, s.interval_after_months, s.clamped),
+            (25.0, 24.0, true)
+        );
         // |e| = threshold × MPE in decimal (0.3 of 0.6) extends despite binary noise.
         assert_eq!(staircase_step(12.0, 0.3, 0.6, &p).unwrap().action, StepAction::Extend);
     }

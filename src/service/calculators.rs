@@ -303,7 +303,8 @@ impl Amounts {
         let kind = self.kind.map(|k| if difference { k.difference_kind() } else { k });
         match (a?, kind) {
             (Amount::Number(v), _) if !v.is_finite() => {
-                self.errors.push(crate::domain::Error::new(field, "field.number", "a finite number"));
+                self.errors
+                    .push(crate::domain::Error::new(field, "field.number", "a finite number"));
                 None
             }
             (Amount::Number(v), Some(k)) => {
@@ -393,7 +394,7 @@ pub fn risk(actor: &Actor, input: &RiskInput) -> Result<RiskAnswer> {
             "quantity.missing",
             "the standard uncertainty of the measurement is required",
         )),
-        (Some(_), Some((v, _))) if !(v > 0.0) => e.push(crate::domain::Error::new(
+        (Some(_), Some((v, _))) if v.is_nan() || v <= 0.0 => e.push(crate::domain::Error::new(
             "standard_uncertainty",
             "risk.uncertainty_not_positive",
             "a standard uncertainty above zero",
@@ -409,7 +410,11 @@ pub fn risk(actor: &Actor, input: &RiskInput) -> Result<RiskAnswer> {
     }
     if input.process.is_some() {
         if process.mean.is_none() {
-            e.push(crate::domain::Error::new("process.mean", "quantity.missing", "the process mean is required"));
+            e.push(crate::domain::Error::new(
+                "process.mean",
+                "quantity.missing",
+                "the process mean is required",
+            ));
         }
         match (&process.sd, process.in_tolerance_probability) {
             (Some(_), Some(_)) | (None, None) => e.push(crate::domain::Error::new(
@@ -417,7 +422,7 @@ pub fn risk(actor: &Actor, input: &RiskInput) -> Result<RiskAnswer> {
                 "risk.process_spread",
                 "give the process standard deviation or its in-tolerance probability, one of them",
             )),
-            (Some(_), None) if sd.is_some_and(|s| !(s.0 > 0.0)) => e.push(crate::domain::Error::new(
+            (Some(_), None) if sd.is_some_and(|s| s.0.is_nan() || s.0 <= 0.0) => e.push(crate::domain::Error::new(
                 "process.sd",
                 "risk.uncertainty_not_positive",
                 "a standard deviation above zero",
@@ -467,7 +472,10 @@ pub fn risk(actor: &Actor, input: &RiskInput) -> Result<RiskAnswer> {
                 })?,
                 (None, None) => return Err(Error::Internal("a checked input lacks a value".into())),
             };
-            Some(r::global(&t, &a, mu, sigma, u, b).ok_or_else(|| Error::Internal("the risk integral refused its input".into()))?)
+            Some(
+                r::global(&t, &a, mu, sigma, u, b)
+                    .ok_or_else(|| Error::Internal("the risk integral refused its input".into()))?,
+            )
         }
         _ => None,
     };
@@ -499,7 +507,7 @@ impl StaircaseParameters {
             Some("none") => false,
             Some(_) => {
                 e.push(crate::domain::Error::new(
-                    &format!("{prefix}rounding"),
+                    format!("{prefix}rounding"),
                     "interval.parameter_invalid",
                     "none or whole_months",
                 ));
@@ -516,7 +524,7 @@ impl StaircaseParameters {
         };
         for (field, message) in p.problems() {
             e.push(crate::domain::Error::new(
-                &format!("{prefix}{field}"),
+                format!("{prefix}{field}"),
                 "interval.parameter_invalid",
                 message,
             ));
@@ -553,7 +561,7 @@ pub fn a3_settings(
     let max = p.max_interval_days.unwrap_or(1826.0);
     let mut bad = |field: &str, message: &str| {
         e.push(crate::domain::Error::new(
-            &format!("{prefix}{field}"),
+            format!("{prefix}{field}"),
             "interval.parameter_invalid",
             message,
         ))
@@ -564,14 +572,17 @@ pub fn a3_settings(
     if !(confidence > 0.0 && confidence < 1.0) {
         bad("confidence", "a probability between 0 and 1, both excluded");
     }
-    if !(factor >= 1.0 && factor <= 100.0) {
+    if !(1.0..=100.0).contains(&factor) {
         bad("max_change_factor", "a factor from 1 to 100");
     }
     if !(min > 0.0 && min <= 36_500.0) {
         bad("min_interval_days", "a number of days above 0");
     }
     if !(max >= min && max <= 36_500.0) {
-        bad("max_interval_days", "a number of days not below the minimum, at most 36,500");
+        bad(
+            "max_interval_days",
+            "a number of days not below the minimum, at most 36,500",
+        );
     }
     (
         target,
@@ -586,6 +597,17 @@ pub fn a3_settings(
 
 /// The reliability target of A3 and S2 unless one is given (RP-1's examples use 0.90).
 pub const A3_TARGET: f64 = 0.90;
+
+/// What an interval proposal takes beside its scope: the staircase's `parameters`, and
+/// the group methods' settings, each as the calculator names it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProposalParameters {
+    pub parameters: Option<StaircaseParameters>,
+    #[serde(flatten)]
+    pub a3: A3Parameters,
+    pub rejection_confidence: Option<f64>,
+}
 
 /// One group of method S2.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -631,7 +653,11 @@ pub const STAIRCASE: Staircase = Staircase {
 
 fn required<T: Copy>(field: &str, v: Option<T>, e: &mut Vec<crate::domain::Error>) -> Option<T> {
     if v.is_none() {
-        e.push(crate::domain::Error::new(field, "field.required", "required for this method"));
+        e.push(crate::domain::Error::new(
+            field,
+            "field.required",
+            "required for this method",
+        ));
     }
     v
 }
@@ -654,7 +680,11 @@ pub fn analyse_interval(actor: &Actor, input: &IntervalInput) -> Result<serde_js
                 ));
             }
             if mpe.is_some_and(|v| !(v > 0.0 && v.is_finite())) {
-                e.push(crate::domain::Error::new("mpe", "interval.parameter_invalid", "an MPE above zero"));
+                e.push(crate::domain::Error::new(
+                    "mpe",
+                    "interval.parameter_invalid",
+                    "an MPE above zero",
+                ));
             }
             let errors = input.as_found_errors.clone().unwrap_or_default();
             if errors.is_empty() || errors.len() > 1000 {
@@ -664,7 +694,12 @@ pub fn analyse_interval(actor: &Actor, input: &IntervalInput) -> Result<serde_js
                     "from 1 to 1,000 as-found errors, oldest first",
                 ));
             }
-            let p = match input.parameters.clone().unwrap_or_default().over(&STAIRCASE, "parameters.") {
+            let p = match input
+                .parameters
+                .clone()
+                .unwrap_or_default()
+                .over(&STAIRCASE, "parameters.")
+            {
                 Ok(p) => Some(p),
                 Err(mut x) => {
                     e.append(&mut x);
@@ -699,7 +734,11 @@ pub fn analyse_interval(actor: &Actor, input: &IntervalInput) -> Result<serde_js
             let x = required("in_tolerance", input.in_tolerance, &mut e);
             let i0 = required("current_interval_days", input.current_interval_days, &mut e);
             if n == Some(0) {
-                e.push(crate::domain::Error::new("n", "interval.parameter_invalid", "at least one item"));
+                e.push(crate::domain::Error::new(
+                    "n",
+                    "interval.parameter_invalid",
+                    "at least one item",
+                ));
             }
             if let (Some(n), Some(x)) = (n, x) {
                 if x > n {
@@ -770,17 +809,25 @@ pub fn analyse_interval(actor: &Actor, input: &IntervalInput) -> Result<serde_js
                 let f = |name: &str| format!("groups[{i}].{name}");
                 let interval = g.interval.filter(|v| *v > 0.0 && v.is_finite());
                 if interval.is_none() {
-                    e.push(crate::domain::Error::new(&f("interval"), "interval.parameter_invalid", "an interval above 0"));
+                    e.push(crate::domain::Error::new(
+                        f("interval"),
+                        "interval.parameter_invalid",
+                        "an interval above 0",
+                    ));
                 }
                 let n = g.n.filter(|n| *n > 0 && *n <= 1_000_000);
                 if n.is_none() {
-                    e.push(crate::domain::Error::new(&f("n"), "interval.parameter_invalid", "from 1 to 1,000,000 items"));
+                    e.push(crate::domain::Error::new(
+                        f("n"),
+                        "interval.parameter_invalid",
+                        "from 1 to 1,000,000 items",
+                    ));
                 }
                 match (n, g.in_tolerance) {
                     (Some(n), Some(x)) if x <= n => {}
                     (None, Some(_)) => {}
                     _ => e.push(crate::domain::Error::new(
-                        &f("in_tolerance"),
+                        f("in_tolerance"),
                         "interval.parameter_invalid",
                         "from 0 to n",
                     )),
@@ -794,7 +841,11 @@ pub fn analyse_interval(actor: &Actor, input: &IntervalInput) -> Result<serde_js
                 }
             }
             if parsed.iter().map(|g| u64::from(g.n)).sum::<u64>() > 1_000_000 {
-                e.push(crate::domain::Error::new("groups", "interval.parameter_invalid", "at most 1,000,000 items in all"));
+                e.push(crate::domain::Error::new(
+                    "groups",
+                    "interval.parameter_invalid",
+                    "at most 1,000,000 items in all",
+                ));
             }
             if !e.is_empty() {
                 return Err(Error::invalid(e));

@@ -20,10 +20,7 @@ use serde::Serialize;
 /// Who proposes and approves the intervals of an organisation's items.
 const DECIDERS: &[Role] = &[Role::InstituteAdmin, Role::Scheduler, Role::Enterprise];
 
-pub use super::calculators::STAIRCASE;
-/// The reliability target and confidence of the group methods.
-pub const TARGET: f64 = 0.90;
-pub const CONFIDENCE: f64 = 0.95;
+pub use super::calculators::ProposalParameters;
 /// A month, in days, to turn the days between two calibrations into months.
 const MONTH_DAYS: f64 = 30.436875;
 
@@ -61,9 +58,18 @@ pub async fn propose_item(
     db: &DatabaseConnection,
     kind: &str,
     id: &str,
+    given: &ProposalParameters,
     now: DateTime<Utc>,
 ) -> Result<IntervalProposal> {
     let (org, user) = own_org(actor)?;
+    // The organisation's staircase, with what the request sets over it.
+    let base = super::schedule::rules_of(db, org).await?.staircase;
+    let staircase = given
+        .parameters
+        .clone()
+        .unwrap_or_default()
+        .over(&base, "parameters.")
+        .map_err(Error::invalid)?;
     let kind = crate::domain::traceability::ItemKind::parse(kind.trim())
         .ok_or_else(|| Error::field("item_kind", "interval.kind_invalid", "standard, device or instrument"))?;
     let id: i32 = id
@@ -86,13 +92,20 @@ pub async fn propose_item(
             )
         })?;
     let current = current_interval(db, org, kind.as_str(), Some(id)).await?;
-    let (proposal, months) = rules::staircase(
-        current,
+    let step = rules::staircase_step(
+        f64::from(current),
         latest.as_found_error_si.expect("found"),
         latest.mpe_si.expect("found"),
-        &STAIRCASE,
+        &staircase,
     )
     .ok_or_else(|| Error::Internal("the staircase refused its input".into()))?;
+    let proposal = match step.action {
+        rules::StepAction::Extend => Proposal::Extend,
+        rules::StepAction::Hold => Proposal::Keep,
+        rules::StepAction::Shorten => Proposal::Shorten,
+    };
+    // The register keeps intervals in whole months: an exact staircase is rounded here.
+    let months = step.interval_after_months.round().max(1.0) as u32;
     let reason = format!(
         "staircase on {} (certificate {}): |e| = {:.6e}, MPE = {:.6e}, |e|/MPE = {:.3}: {}",
         latest.calibrated_on,
@@ -119,7 +132,7 @@ pub async fn propose_item(
             item_id: Set(Some(id)),
             group_key: Set(due.label.clone()),
             method: Set("staircase".into()),
-            params: Set(serde_json::to_string(&STAIRCASE).unwrap_or_default()),
+            params: Set(serde_json::json!({"staircase": staircase, "step": step}).to_string()),
             history: Set(history.to_string()),
             current_months: Set(current as i32),
             proposed_months: Set(months as i32),
@@ -153,10 +166,20 @@ pub async fn propose_group(
     db: &DatabaseConnection,
     category: &str,
     method: &str,
+    given: &ProposalParameters,
     now: DateTime<Utc>,
 ) -> Result<IntervalProposal> {
     let (org, user) = own_org(actor)?;
     let mut errors = Vec::new();
+    let (target, confidence, limits) = super::calculators::a3_settings(&given.a3, "", &mut errors);
+    let rejection = given.rejection_confidence.unwrap_or(0.95);
+    if !(rejection > 0.0 && rejection < 1.0) {
+        errors.push(crate::domain::Error::new(
+            "rejection_confidence",
+            "interval.parameter_invalid",
+            "a probability between 0 and 1, both excluded",
+        ));
+    }
     let category = crate::domain::codes::validate_jjf1022("category_code", category)
         .map(|c| c.as_str().to_owned())
         .map_err(|e| errors.push(e))
@@ -206,8 +229,14 @@ pub async fn propose_group(
     let (proposed, reason, params) = match method {
         "a3" => {
             // RP-1's limits apply to the interval the reliability was observed at: a
-            // factor of 2 either way, within 14 days to 5 years.
-            let t = rules::binomial_test(ok, n, TARGET, CONFIDENCE, mean_months, &rules::ChangeLimits::MONTHS)
+            // factor of 2 either way, within 14 days to 5 years, unless the request says
+            // otherwise (in days, as the calculator takes them).
+            let limits = rules::ChangeLimits {
+                max_change_factor: limits.max_change_factor,
+                min: limits.min / MONTH_DAYS,
+                max: limits.max / MONTH_DAYS,
+            };
+            let t = rules::binomial_test(ok, n, target, confidence, mean_months, &limits)
                 .ok_or_else(|| Error::Internal("the interval test refused its input".into()))?;
             let proposed = match t.proposal {
                 Proposal::Keep => current as i32,
@@ -217,33 +246,74 @@ pub async fn propose_group(
                 proposed,
                 format!(
                     "A3: {ok} of {n} in tolerance (R = {:.4}) at a mean interval of {mean_months:.2} months; \
-                     {:.0} % confidence interval [{:.4}, {:.4}] against the target {TARGET}: {}",
+                     {:.0} % confidence interval [{:.4}, {:.4}] against the target {target}: {}",
                     t.observed,
-                    CONFIDENCE * 100.0,
+                    confidence * 100.0,
                     t.lower,
                     t.upper,
                     proposal_name(t.proposal)
                 ),
-                serde_json::json!({"target": TARGET, "confidence": CONFIDENCE, "interval_months": mean_months,
-                    "result": t}),
+                serde_json::json!({"target": target, "confidence": confidence, "interval_months": mean_months,
+                    "limits": limits, "result": t}),
             )
         }
         _ => {
-            let fit = rules::exponential_fit(&observations, TARGET).ok_or_else(|| {
+            // Grouped by the interval to the nearest whole month, for RP-1's F test.
+            let mut groups: Vec<rules::Group> = Vec::new();
+            for &(t, ok) in &observations {
+                let t = t.round().max(1.0);
+                match groups.iter_mut().find(|g| g.interval == t) {
+                    Some(g) => {
+                        g.n += 1;
+                        g.in_tolerance += u32::from(ok);
+                    }
+                    None => groups.push(rules::Group {
+                        interval: t,
+                        n: 1,
+                        in_tolerance: u32::from(ok),
+                    }),
+                }
+            }
+            groups.sort_by(|a, b| a.interval.total_cmp(&b.interval));
+            let fit = rules::s2(&groups, target, rejection).ok_or_else(|| {
                 Error::field(
                     "method",
                     "interval.no_fit",
                     "S2 needs both in- and out-of-tolerance results in the group",
                 )
             })?;
+            // Only a model the F test accepts proposes an interval (RP-1 Appendix D).
+            match fit.f_test {
+                None => {
+                    return Err(Error::field(
+                        "method",
+                        "interval.model_untested",
+                        "S2 needs results at two or more intervals to test its model; use A3 for one interval",
+                    ))
+                }
+                Some(f) if !f.accept => {
+                    return Err(Error::field(
+                        "method",
+                        "interval.model_rejected",
+                        format!(
+                            "the exponential model does not fit these results (F = {:.3} > {:.3}); use A3",
+                            f.f, f.f_critical
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
             (
-                clamp(fit.suggested_months),
+                clamp(fit.interval),
                 format!(
-                    "S2: R(t) = exp(−λt) fitted to {n} results ({ok} in tolerance): λ = {:.6} per month; \
-                     R = {TARGET} at {:.2} months",
-                    fit.lambda, fit.suggested_months
+                    "S2: R(t) = exp(−λt) fitted to {n} results ({ok} in tolerance) at {} intervals: \
+                     λ = {:.6} per month; R = {target} at {:.2} months; F test accepts the model",
+                    groups.len(),
+                    fit.lambda,
+                    fit.interval
                 ),
-                serde_json::json!({"target": TARGET, "model": "exponential", "result": fit}),
+                serde_json::json!({"target": target, "model": "exponential", "result": fit,
+                    "groups": groups.iter().map(|g| serde_json::json!([g.interval, g.n, g.in_tolerance])).collect::<Vec<_>>()}),
             )
         }
     };

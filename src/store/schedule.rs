@@ -188,6 +188,13 @@ pub async fn save_settings<C: ConnectionTrait>(db: &C, row: schedule_settings::M
         warning_days: Set(row.warning_days),
         default_interval_months: Set(row.default_interval_months),
         assessment_validity_years: Set(row.assessment_validity_years),
+        staircase_extend_threshold: Set(row.staircase_extend_threshold),
+        staircase_extend_factor: Set(row.staircase_extend_factor),
+        staircase_shorten_factor: Set(row.staircase_shorten_factor),
+        staircase_min_months: Set(row.staircase_min_months),
+        staircase_max_months: Set(row.staircase_max_months),
+        staircase_whole_months: Set(row.staircase_whole_months),
+        tur_limit: Set(row.tur_limit),
         updated_at: Set(row.updated_at),
     };
     schedule_settings::Entity::insert(am)
@@ -199,6 +206,13 @@ pub async fn save_settings<C: ConnectionTrait>(db: &C, row: schedule_settings::M
                     schedule_settings::Column::WarningDays,
                     schedule_settings::Column::DefaultIntervalMonths,
                     schedule_settings::Column::AssessmentValidityYears,
+                    schedule_settings::Column::StaircaseExtendThreshold,
+                    schedule_settings::Column::StaircaseExtendFactor,
+                    schedule_settings::Column::StaircaseShortenFactor,
+                    schedule_settings::Column::StaircaseMinMonths,
+                    schedule_settings::Column::StaircaseMaxMonths,
+                    schedule_settings::Column::StaircaseWholeMonths,
+                    schedule_settings::Column::TurLimit,
                     schedule_settings::Column::UpdatedAt,
                 ])
                 .to_owned(),

@@ -35,11 +35,36 @@ async fn list_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     list_view(db, &actor, &ui, Status::Ok, minijinja::context! {}).await
 }
 
-async fn propose(actor: &Actor, db: &Db, f: &BTreeMap<&str, &str>) -> Result<svc::IntervalProposal, Error> {
+async fn propose(
+    actor: &Actor,
+    db: &Db,
+    f: &BTreeMap<&str, &str>,
+    given: &svc::ProposalParameters,
+) -> Result<svc::IntervalProposal, Error> {
     let get = |k: &str| f.get(k).copied().unwrap_or("");
     match get("scope") {
-        "item" => svc::propose_item(actor, &db.0, get("item_kind"), get("item_id"), chrono::Utc::now()).await,
-        "group" => svc::propose_group(actor, &db.0, get("category_code"), get("method"), chrono::Utc::now()).await,
+        "item" => {
+            svc::propose_item(
+                actor,
+                &db.0,
+                get("item_kind"),
+                get("item_id"),
+                given,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+        "group" => {
+            svc::propose_group(
+                actor,
+                &db.0,
+                get("category_code"),
+                get("method"),
+                given,
+                chrono::Utc::now(),
+            )
+            .await
+        }
         _ => Err(Error::field("scope", "interval.scope_invalid", "item or group")),
     }
 }
@@ -47,7 +72,7 @@ async fn propose(actor: &Actor, db: &Db, f: &BTreeMap<&str, &str>) -> Result<svc
 #[post("/schedule/intervals", data = "<form>")]
 async fn propose_page(form: CsrfForm, db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let typed: BTreeMap<&str, &str> = form.iter().collect();
-    match propose(&actor, db, &typed).await {
+    match propose(&actor, db, &typed, &svc::ProposalParameters::default()).await {
         Ok(_) => Ok(Page::redirect("/schedule/intervals".to_owned())),
         Err(e @ Error::Invalid { .. }) => {
             list_view(
@@ -114,9 +139,25 @@ impl crate::domain::TextFields for ProposeInput {
     }
 }
 
+/// The names of a proposal's method settings, as `POST /api/v1/intervals/analyse` takes
+/// them.
+const PARAMETER_FIELDS: &[&str] = &[
+    "parameters",
+    "reliability_target",
+    "confidence",
+    "max_change_factor",
+    "min_interval_days",
+    "max_interval_days",
+    "rejection_confidence",
+];
+
 /// Proposes an interval: `scope` item (`item_kind`, `item_id`; the staircase) or group
 /// (`category_code`, `method` a3 or s2; pooled over the province). It applies only once
-/// someone else approves it.
+/// someone else approves it. The methods take the calculator's settings: the staircase's
+/// `parameters` {`extend_threshold`, `extend_factor`, `shorten_factor`, `min_months`,
+/// `max_months`, `rounding`} over the organisation's own; A3's `reliability_target`,
+/// `confidence`, `max_change_factor`, `min_interval_days`, `max_interval_days`; S2's
+/// `reliability_target` and `rejection_confidence`.
 #[utoipa::path(
     post, path = "/api/v1/interval-proposals", tag = "schedule",
     responses((status = 201, description = "proposed, pending approval"), (status = 422, body = super::error::ErrorBody)),
@@ -129,6 +170,19 @@ pub async fn propose_api(
     actor: Actor,
 ) -> ApiResult<(Status, Json<svc::IntervalProposal>)> {
     let body = super::body::read_body(data).await?;
+    // The method settings are numbers and an object; the rest are text fields.
+    let (body, given) = match serde_json::from_str::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            let settings: serde_json::Map<String, serde_json::Value> = PARAMETER_FIELDS
+                .iter()
+                .filter_map(|k| map.remove(*k).map(|v| ((*k).to_owned(), v)))
+                .collect();
+            let given: svc::ProposalParameters =
+                super::body::json_input(&serde_json::Value::Object(settings).to_string())?;
+            (serde_json::Value::Object(map).to_string(), given)
+        }
+        _ => (body, svc::ProposalParameters::default()),
+    };
     let i: ProposeInput = super::body::text_fields_from_json(
         &body,
         &["scope", "item_kind", "item_id", "category_code", "method"],
@@ -143,7 +197,7 @@ pub async fn propose_api(
     ]
     .into_iter()
     .collect();
-    Ok((Status::Created, Json(propose(&actor, db, &f).await?)))
+    Ok((Status::Created, Json(propose(&actor, db, &f, &given).await?)))
 }
 
 #[derive(Debug, Default)]

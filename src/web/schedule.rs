@@ -256,13 +256,7 @@ pub fn daily_job() -> rocket::fairing::AdHoc {
 #[get("/schedule/settings")]
 async fn settings_page(db: &State<Db>, actor: Actor, ui: Ui<'_>) -> PageResult {
     let r = svc::settings(&actor, &db.0).await?;
-    let form = svc::SettingsInput {
-        month_end: r.due.month_end,
-        early_window_days: r.due.early_window_days.to_string(),
-        warning_days: r.due.warning_days.to_string(),
-        default_interval_months: r.default_interval_months.to_string(),
-        assessment_validity_years: r.assessment_validity_years.to_string(),
-    };
+    let form = svc::SettingsInput::from_rules(&r);
     Ok(ui.render(
         "schedule/settings.html",
         Status::Ok,
@@ -279,6 +273,13 @@ async fn settings_save_page(form: super::guards::CsrfForm, db: &State<Db>, actor
         warning_days: form.get("warning_days").to_owned(),
         default_interval_months: form.get("default_interval_months").to_owned(),
         assessment_validity_years: form.get("assessment_validity_years").to_owned(),
+        staircase_extend_threshold: form.get("staircase_extend_threshold").to_owned(),
+        staircase_extend_factor: form.get("staircase_extend_factor").to_owned(),
+        staircase_shorten_factor: form.get("staircase_shorten_factor").to_owned(),
+        staircase_min_months: form.get("staircase_min_months").to_owned(),
+        staircase_max_months: form.get("staircase_max_months").to_owned(),
+        staircase_whole_months: matches!(form.get("staircase_whole_months"), "on" | "true" | "1"),
+        tur_limit: form.get("tur_limit").to_owned(),
     };
     match svc::save_settings(&actor, &db.0, &input, chrono::Utc::now()).await {
         Ok(_) => Ok(Page::redirect("/schedule".to_owned())),

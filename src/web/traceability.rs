@@ -6,9 +6,7 @@ use super::guards::QueryPairs;
 use super::{Db, Page, PageResult, Ui};
 use crate::domain::register::parse_date;
 use crate::service::cache::Caches;
-use crate::service::traceability::{
-    self as svc, AuditReport, CalibrationInput, ChainView, ImpactReport, DEFAULT_TUR_LIMIT,
-};
+use crate::service::traceability::{self as svc, AuditReport, CalibrationInput, ChainView, ImpactReport};
 use crate::service::{Actor, Error};
 use chrono::NaiveDate;
 use minijinja::value::Serde;
@@ -35,8 +33,9 @@ pub fn api_routes() -> Vec<Route> {
     routes![chain_api, audit_api, impact_api, record_calibration_api, dcc_import_api]
 }
 
-/// The query's `as_of` (default: today from the app's clock) and `tur_limit`.
-fn as_of_and_limit(query: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(NaiveDate, f64), Error> {
+/// The query's `as_of` (default: today from the app's clock) and `tur_limit` (default:
+/// the limit of the organisation that owns each item, 4 unless it set its own).
+fn as_of_and_limit(query: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(NaiveDate, Option<f64>), Error> {
     let as_of = match query.get("as_of").map(|s| s.trim()).filter(|s| !s.is_empty()) {
         Some(s) => parse_date("as_of", s).map_err(|e| Error::invalid(vec![e]))?,
         None => today,
@@ -46,8 +45,9 @@ fn as_of_and_limit(query: &BTreeMap<&str, &str>, today: NaiveDate) -> Result<(Na
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite() && *v > 0.0)
+            .map(Some)
             .ok_or_else(|| Error::field("tur_limit", "traceability.tur_limit_invalid", "a positive number"))?,
-        None => DEFAULT_TUR_LIMIT,
+        None => None,
     };
     Ok((as_of, limit))
 }
@@ -429,7 +429,7 @@ async fn impact_csv(db: &State<Db>, caches: &State<Caches>, actor: Actor, ui: Ui
         ("kind" = String, Path, description = "standard, device or instrument"),
         ("id" = i32, Path),
         ("as_of" = Option<String>, Query, description = "YYYY-MM-DD"),
-        ("tur_limit" = Option<f64>, Query, description = "Warn below this MPE/U ratio (default 4)"),
+        ("tur_limit" = Option<f64>, Query, description = "Warn below this MPE/U ratio (default: the item owner's scheduling rule, 4 unless set)"),
     ),
     responses((status = 200, description = "The chain"), (status = 404, body = super::error::ErrorBody),
               (status = 422, body = super::error::ErrorBody)),

@@ -429,7 +429,7 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
         .unwrap();
     assert_eq!(summary.instruments, 3000);
     assert!(summary.calibrations > 10_000, "{summary:?}");
-    let report = traceability::audit(&operator, &app.db, &Default::default(), spec.as_of, 4.0)
+    let report = traceability::audit(&operator, &app.db, &Default::default(), spec.as_of, Some(4.0))
         .await
         .unwrap();
     let roots: Vec<&str> = report.by_root_cause.iter().map(|c| c.key.as_str()).collect();
@@ -530,7 +530,7 @@ async fn the_generated_province_has_every_kind_of_break_and_the_demo_its_chains(
     // The demo set that `cargo run` loads has chains: most reach the NIM or an
     // accredited laboratory.
     let demo = TestApp::demo().await;
-    let report = traceability::audit(&operator, &demo.db, &Default::default(), spec.as_of, 4.0)
+    let report = traceability::audit(&operator, &demo.db, &Default::default(), spec.as_of, Some(4.0))
         .await
         .unwrap();
     assert!(
@@ -669,4 +669,74 @@ async fn an_upstream_dcc_fills_in_the_calibration_link() {
     let (status, chain) = get(&app, &admin, &format!("/api/v1/traceability/standard/{standard}")).await;
     assert_eq!(status, 200);
     assert!(chain.to_string().contains("NIM-DCC-2026-0042"), "{chain}");
+}
+
+/// The test-uncertainty ratio limit is the item owner's setting (issue 21): 4 unless the
+/// organisation sets its own (JJF 1094 practice often uses 3); a query's `tur_limit`
+/// overrides it.
+#[rocket::async_test]
+async fn the_tur_limit_is_the_owners_setting() {
+    let app = TestApp::demo().await;
+    without_links(&app).await;
+    let admin = app.user("institute_admin").await;
+    let s = institute_standards(&app).await;
+    let (a, b) = (s[0], s[1]);
+    sql(
+        &app,
+        &format!("UPDATE standards SET quantity = 'length' WHERE id IN ({a}, {b})"),
+    )
+    .await;
+    for l in [
+        json!({"item_kind": "standard", "item_id": a, "provider": "NIM-CN", "certificate_no": "NIM-2026-002",
+               "calibrated_on": "2026-01-05", "valid_until": "2027-01-04"}),
+        // MPE 3.5 µm against U 1 µm: a ratio of 3.5.
+        json!({"item_kind": "standard", "item_id": b, "reference_kind": "standard", "reference_id": a,
+               "certificate_no": "GD-2026-011", "calibrated_on": "2026-02-01", "valid_until": "2027-01-31",
+               "uncertainty": "1 µm", "mpe": "3.5 µm"}),
+    ] {
+        let (status, body) = post_link(&app, &admin, l).await;
+        assert_eq!(status, Status::Created, "{body}");
+    }
+    let chain = |q: &'static str| {
+        let admin = &admin;
+        let app = &app;
+        async move {
+            get(
+                app,
+                admin,
+                &format!("/api/v1/traceability/standard/{b}?as_of=2026-11-28{q}"),
+            )
+            .await
+            .1
+        }
+    };
+    let c = chain("").await;
+    assert!((c["steps"][0]["tur"].as_f64().unwrap() - 3.5).abs() < 1e-9, "{c}");
+    assert_eq!(
+        (c["tur_limit"].as_f64(), c["steps"][0]["low_tur"].as_bool()),
+        (Some(4.0), Some(true)),
+        "{c}"
+    );
+    // The institute sets 3: the same link is no longer flagged; a query's 4 still flags it.
+    let res = admin
+        .browser(app.client.post("/schedule/settings"))
+        .header(ContentType::Form)
+        .body(crate::support::form(&[
+            ("warning_days", "30"),
+            ("early_window_days", "0"),
+            ("default_interval_months", "12"),
+            ("assessment_validity_years", "4"),
+            ("tur_limit", "3"),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status(), Status::SeeOther);
+    let c = chain("").await;
+    assert_eq!(
+        (c["tur_limit"].as_f64(), c["steps"][0]["low_tur"].as_bool()),
+        (Some(3.0), Some(false)),
+        "{c}"
+    );
+    let c = chain("&tur_limit=4").await;
+    assert_eq!(c["steps"][0]["low_tur"], true, "{c}");
 }

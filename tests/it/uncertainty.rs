@@ -311,7 +311,10 @@ async fn the_risk_calculator_follows_jcgm_106() {
     assert_eq!(status, 200, "{a}");
     let s = &a["specific"];
     assert_eq!(s["accepted"], true);
-    assert!(close(&s["probability_conforming"], 0.933_192_798_731_141_9, 1e-12), "{a}");
+    assert!(
+        close(&s["probability_conforming"], 0.933_192_798_731_141_9, 1e-12),
+        "{a}"
+    );
     assert!(close(&s["pfa"], 0.066_807_201_268_858_1, 1e-10), "{a}");
     assert!(s["pfr"].is_null() && a["global"].is_null());
     // Rejected at 10.5 µm: PFR = Φ(−0.5) = 0.3085375387259869; bare numbers take the unit
@@ -341,11 +344,17 @@ async fn the_risk_calculator_follows_jcgm_106() {
             .await;
         assert_eq!(status, 200, "{a}");
         let g = &a["global"];
-        assert!(close(&g["in_tolerance_probability"], 0.954_499_736_103_642, 1e-10), "{a}");
+        assert!(
+            close(&g["in_tolerance_probability"], 0.954_499_736_103_642, 1e-10),
+            "{a}"
+        );
         assert!(close(&g["pfa"], 0.008_006_084_834_450_09, 1e-6), "{a}");
         assert!(close(&g["pfr"], 0.014_850_884_211_254_9, 1e-6), "{a}");
         let accepted = 0.954_499_736_103_642 - 0.014_850_884_211_254_9 + 0.008_006_084_834_450_09;
-        assert!(close(&g["conditional_pfa"], 0.008_006_084_834_450_09 / accepted, 1e-6), "{a}");
+        assert!(
+            close(&g["conditional_pfa"], 0.008_006_084_834_450_09 / accepted, 1e-6),
+            "{a}"
+        );
         assert!(a["specific"].is_null());
     }
     // Guarded acceptance (±0.75 mV), a mean of 0.1 mV and a bias of 0.02 mV:
@@ -363,13 +372,31 @@ async fn the_risk_calculator_follows_jcgm_106() {
     assert!(close(&a["global"]["pfr"], 0.106_837_955_621_187, 1e-6), "{a}");
     // Bad input names the field.
     for (body, field) in [
-        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0 mV", "measured": "0 mV"}), "standard_uncertainty"),
-        (json!({"upper_limit": "1 mV", "standard_uncertainty": "1 mV"}), "measured"),
-        (json!({"standard_uncertainty": "1 mV", "measured": "0 mV"}), "upper_limit"),
-        (json!({"upper_limit": "1 mV", "standard_uncertainty": "1 kg", "measured": "0 mV"}), "standard_uncertainty"),
-        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV",
-                "process": {"mean": "0 mV", "in_tolerance_probability": 0.3}}), "process.in_tolerance_probability"),
-        (json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV", "process": {"mean": "0 mV"}}), "process.sd"),
+        (
+            json!({"upper_limit": "1 mV", "standard_uncertainty": "0 mV", "measured": "0 mV"}),
+            "standard_uncertainty",
+        ),
+        (
+            json!({"upper_limit": "1 mV", "standard_uncertainty": "1 mV"}),
+            "measured",
+        ),
+        (
+            json!({"standard_uncertainty": "1 mV", "measured": "0 mV"}),
+            "upper_limit",
+        ),
+        (
+            json!({"upper_limit": "1 mV", "standard_uncertainty": "1 kg", "measured": "0 mV"}),
+            "standard_uncertainty",
+        ),
+        (
+            json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV",
+                "process": {"mean": "0 mV", "in_tolerance_probability": 0.3}}),
+            "process.in_tolerance_probability",
+        ),
+        (
+            json!({"upper_limit": "1 mV", "standard_uncertainty": "0.1 mV", "process": {"mean": "0 mV"}}),
+            "process.sd",
+        ),
     ] {
         let (status, e) = app.post_as(&user, "/api/v1/conformity/risk", body.clone()).await;
         assert_eq!(status, 422, "{body}: {e}");
@@ -398,7 +425,12 @@ async fn the_interval_calculator_follows_ilac_g24_and_rp1() {
         )
         .await;
     assert_eq!(status, 200, "{a}");
-    let actions: Vec<&str> = a["steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = a["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions, ["extend", "hold", "shorten", "extend"]);
     assert_eq!(a["steps"][2]["interval_unclamped_months"], 8.0);
     assert_eq!(a["final_interval_months"], 10.0);
@@ -415,7 +447,13 @@ async fn the_interval_calculator_follows_ilac_g24_and_rp1() {
         )
         .await;
     assert_eq!(a["steps"][1]["interval_unclamped_months"], 27.0, "{a}");
-    assert_eq!((a["steps"][1]["clamped"].clone(), a["steps"][1]["interval_after_months"].clone()), (json!(true), json!(18.0)));
+    assert_eq!(
+        (
+            a["steps"][1]["clamped"].clone(),
+            a["steps"][1]["interval_after_months"].clone()
+        ),
+        (json!(true), json!(18.0))
+    );
     assert!(close(&a["final_interval_months"], 12.6, 1e-12), "{a}");
     // A3, 12 of 20 in tolerance at 365 days, target 0.90: Clopper–Pearson 95 %
     // [0.360543, 0.808810] lies below the target: shorten; 365·ln 0.9/ln 0.6 =
@@ -478,13 +516,31 @@ async fn the_interval_calculator_follows_ilac_g24_and_rp1() {
     // Bad input names the field.
     for (body, field) in [
         (json!({"method": "guess"}), "method"),
-        (json!({"method": "staircase", "mpe": 0.2, "as_found_errors": [0.1]}), "initial_interval_months"),
-        (json!({"method": "staircase", "initial_interval_months": 12, "mpe": 0.2, "as_found_errors": [0.1],
-                "parameters": {"rounding": "weekly"}}), "parameters.rounding"),
-        (json!({"method": "a3", "n": 10, "in_tolerance": 11, "current_interval_days": 365}), "in_tolerance"),
-        (json!({"method": "a3", "n": 10, "in_tolerance": 9, "current_interval_days": 365, "confidence": 1.5}), "confidence"),
-        (json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 6}]}), "groups[0].in_tolerance"),
-        (json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 5}]}), "groups"),
+        (
+            json!({"method": "staircase", "mpe": 0.2, "as_found_errors": [0.1]}),
+            "initial_interval_months",
+        ),
+        (
+            json!({"method": "staircase", "initial_interval_months": 12, "mpe": 0.2, "as_found_errors": [0.1],
+                "parameters": {"rounding": "weekly"}}),
+            "parameters.rounding",
+        ),
+        (
+            json!({"method": "a3", "n": 10, "in_tolerance": 11, "current_interval_days": 365}),
+            "in_tolerance",
+        ),
+        (
+            json!({"method": "a3", "n": 10, "in_tolerance": 9, "current_interval_days": 365, "confidence": 1.5}),
+            "confidence",
+        ),
+        (
+            json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 6}]}),
+            "groups[0].in_tolerance",
+        ),
+        (
+            json!({"method": "s2", "groups": [{"interval": 6, "n": 5, "in_tolerance": 5}]}),
+            "groups",
+        ),
     ] {
         let (status, e) = app.post_as(&user, "/api/v1/intervals/analyse", body.clone()).await;
         assert_eq!(status, 422, "{body}: {e}");

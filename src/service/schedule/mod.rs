@@ -28,13 +28,17 @@ pub use settings::{save_settings, settings, SettingsInput};
 pub const DEFAULT_INTERVAL_MONTHS: u32 = 12;
 
 /// An organisation's rules: its settings, or the defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Rules {
     pub due: DueRules,
     pub default_interval_months: u32,
     /// Years an assessment certificate of the organisation's standards is valid
     /// (JJF 1033-2023: 4, so issue date + 4 years − 1 day).
     pub assessment_validity_years: u32,
+    /// How its items' intervals step (ILAC-G24:2022 method 1).
+    pub staircase: crate::domain::intervals::Staircase,
+    /// The MPE/U ratio below which a traceability link of its items is flagged.
+    pub tur_limit: f64,
 }
 
 impl Default for Rules {
@@ -43,6 +47,8 @@ impl Default for Rules {
             due: DueRules::default(),
             default_interval_months: DEFAULT_INTERVAL_MONTHS,
             assessment_validity_years: crate::domain::lifecycle::DEFAULT_VALIDITY_YEARS,
+            staircase: crate::service::calculators::STAIRCASE,
+            tur_limit: crate::service::traceability::DEFAULT_TUR_LIMIT,
         }
     }
 }
@@ -61,5 +67,18 @@ fn rules_from(s: &crate::store::entities::schedule_settings::Model) -> Rules {
             crate::domain::lifecycle::MAX_VALIDITY_YEARS,
         )
         .max(1),
+        staircase: crate::domain::intervals::Staircase {
+            extend_within: s.staircase_extend_threshold,
+            extend_by: s.staircase_extend_factor,
+            shorten_by: s.staircase_shorten_factor,
+            min_months: s.staircase_min_months,
+            max_months: s.staircase_max_months,
+            whole_months: s.staircase_whole_months,
+        },
+        tur_limit: if s.tur_limit > 0.0 {
+            s.tur_limit
+        } else {
+            crate::service::traceability::DEFAULT_TUR_LIMIT
+        },
     }
 }

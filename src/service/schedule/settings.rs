@@ -45,6 +45,34 @@ pub struct SettingsInput {
     pub warning_days: String,
     pub default_interval_months: String,
     pub assessment_validity_years: String,
+    pub staircase_extend_threshold: String,
+    pub staircase_extend_factor: String,
+    pub staircase_shorten_factor: String,
+    pub staircase_min_months: String,
+    pub staircase_max_months: String,
+    pub staircase_whole_months: bool,
+    pub tur_limit: String,
+}
+
+impl SettingsInput {
+    /// The form as the rules fill it.
+    pub fn from_rules(r: &Rules) -> SettingsInput {
+        let n = |v: f64| crate::domain::units::round_sig(v, 12).to_string();
+        SettingsInput {
+            month_end: r.due.month_end,
+            early_window_days: r.due.early_window_days.to_string(),
+            warning_days: r.due.warning_days.to_string(),
+            default_interval_months: r.default_interval_months.to_string(),
+            assessment_validity_years: r.assessment_validity_years.to_string(),
+            staircase_extend_threshold: n(r.staircase.extend_within),
+            staircase_extend_factor: n(r.staircase.extend_by),
+            staircase_shorten_factor: n(r.staircase.shorten_by),
+            staircase_min_months: n(r.staircase.min_months),
+            staircase_max_months: n(r.staircase.max_months),
+            staircase_whole_months: r.staircase.whole_months,
+            tur_limit: n(r.tur_limit),
+        }
+    }
 }
 
 /// Saves the actor's organisation's rules (audited field by field); the next daily run
@@ -91,7 +119,72 @@ pub async fn save_settings(
             1,
             crate::domain::lifecycle::MAX_VALIDITY_YEARS,
         ),
+        ..Rules::default()
     };
+    let mut decimal = |field: &str, text: &str, fallback: f64| -> f64 {
+        match text.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() => v,
+            _ if text.trim().is_empty() => fallback,
+            _ => {
+                errors.push(crate::domain::Error::new(field, "field.number", "a number"));
+                fallback
+            }
+        }
+    };
+    let base = crate::service::calculators::STAIRCASE;
+    let staircase = crate::domain::intervals::Staircase {
+        extend_within: decimal(
+            "staircase_extend_threshold",
+            &input.staircase_extend_threshold,
+            base.extend_within,
+        ),
+        extend_by: decimal(
+            "staircase_extend_factor",
+            &input.staircase_extend_factor,
+            base.extend_by,
+        ),
+        shorten_by: decimal(
+            "staircase_shorten_factor",
+            &input.staircase_shorten_factor,
+            base.shorten_by,
+        ),
+        min_months: decimal("staircase_min_months", &input.staircase_min_months, base.min_months),
+        max_months: decimal("staircase_max_months", &input.staircase_max_months, base.max_months),
+        whole_months: input.staircase_whole_months,
+    };
+    let tur_limit = decimal(
+        "tur_limit",
+        &input.tur_limit,
+        crate::service::traceability::DEFAULT_TUR_LIMIT,
+    );
+    let rules = Rules {
+        staircase,
+        tur_limit,
+        ..rules
+    };
+    for (field, message) in staircase.problems() {
+        let field = match field {
+            "extend_threshold" => "staircase_extend_threshold",
+            "extend_factor" => "staircase_extend_factor",
+            "shorten_factor" => "staircase_shorten_factor",
+            "min_months" => "staircase_min_months",
+            _ => "staircase_max_months",
+        };
+        if !errors.iter().any(|e| e.field == field) {
+            errors.push(crate::domain::Error::new(
+                field,
+                "schedule.setting_out_of_range",
+                message,
+            ));
+        }
+    }
+    if !(1.0..=10.0).contains(&tur_limit) && !errors.iter().any(|e| e.field == "tur_limit") {
+        errors.push(crate::domain::Error::new(
+            "tur_limit",
+            "schedule.setting_out_of_range",
+            "a ratio from 1 to 10 (4 by default; JJF 1094 practice often uses 3)",
+        ));
+    }
     if !errors.is_empty() {
         return Err(Error::invalid(errors));
     }
@@ -110,6 +203,13 @@ pub async fn save_settings(
             warning_days: rules.due.warning_days as i32,
             default_interval_months: rules.default_interval_months as i32,
             assessment_validity_years: rules.assessment_validity_years as i32,
+            staircase_extend_threshold: rules.staircase.extend_within,
+            staircase_extend_factor: rules.staircase.extend_by,
+            staircase_shorten_factor: rules.staircase.shorten_by,
+            staircase_min_months: rules.staircase.min_months,
+            staircase_max_months: rules.staircase.max_months,
+            staircase_whole_months: rules.staircase.whole_months,
+            tur_limit: rules.tur_limit,
             updated_at: now,
         },
     )
@@ -121,6 +221,13 @@ pub async fn save_settings(
             ("warning_days", r.due.warning_days.to_string()),
             ("default_interval_months", r.default_interval_months.to_string()),
             ("assessment_validity_years", r.assessment_validity_years.to_string()),
+            ("staircase_extend_threshold", r.staircase.extend_within.to_string()),
+            ("staircase_extend_factor", r.staircase.extend_by.to_string()),
+            ("staircase_shorten_factor", r.staircase.shorten_by.to_string()),
+            ("staircase_min_months", r.staircase.min_months.to_string()),
+            ("staircase_max_months", r.staircase.max_months.to_string()),
+            ("staircase_whole_months", r.staircase.whole_months.to_string()),
+            ("tur_limit", r.tur_limit.to_string()),
         ])
     };
     crate::service::audit::record(

@@ -31,7 +31,8 @@ pub struct Count {
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
     pub as_of: NaiveDate,
-    pub tur_limit: f64,
+    /// The limit the query named; null when each item's owner's own applies.
+    pub tur_limit: Option<f64>,
     /// Standards, and devices with a calibration on record, whose chains were checked.
     pub checked: usize,
     pub broken: usize,
@@ -55,12 +56,19 @@ pub async fn audit(
     db: &DatabaseConnection,
     cache: &ProvinceCache,
     as_of: NaiveDate,
-    tur_limit: f64,
+    tur_limit: Option<f64>,
 ) -> Result<AuditReport> {
     if !actor.reads_as(&[Role::Regulator, Role::SystemAdmin]) {
         return Err(actor.forbidden());
     }
     let p = cache.province(db).await?;
+    // Each chain is judged by the limit its item's owner set, unless the query names one.
+    let limits: HashMap<i32, f64> = crate::store::schedule::all_settings(db)
+        .await?
+        .into_iter()
+        .filter(|s| s.tur_limit > 0.0)
+        .map(|s| (s.organisation_id, s.tur_limit))
+        .collect();
     // Every chain, on every core (off the async workers).
     let checked: Vec<(Item, Chain)> = {
         let p = p.clone();
@@ -72,11 +80,19 @@ pub async fn audit(
                     .items
                     .chunks(part)
                     .map(|items| {
-                        let g = &p.graph;
+                        let (g, cat, limits) = (&p.graph, &p.cat, &limits);
                         s.spawn(move || {
                             items
                                 .iter()
-                                .map(|&i| (i, rules::chain(g, i, as_of, tur_limit)))
+                                .map(|&i| {
+                                    let limit = tur_limit.unwrap_or_else(|| {
+                                        cat.find(i)
+                                            .and_then(|v| v.owner_id)
+                                            .and_then(|o| limits.get(&o).copied())
+                                            .unwrap_or(super::DEFAULT_TUR_LIMIT)
+                                    });
+                                    (i, rules::chain(g, i, as_of, limit))
+                                })
                                 .collect::<Vec<_>>()
                         })
                     })

@@ -62,7 +62,7 @@ pub async fn chain(
     kind: &str,
     id: i32,
     as_of: NaiveDate,
-    tur_limit: f64,
+    tur_limit: Option<f64>,
 ) -> Result<ChainView> {
     actor.require_login()?;
     let kind = parse_kind("kind", kind)?;
@@ -90,6 +90,12 @@ pub async fn chain(
         .into_iter()
         .filter_map(|r| q::LinkRow::from_model(r).and_then(|r| cat.link(r)))
         .collect();
+    // The limit the item's owner set on its scheduling rules, unless the query names one.
+    let tur_limit = match (tur_limit, view.owner_id) {
+        (Some(l), _) => l,
+        (None, Some(owner)) => crate::service::schedule::rules_of(db, owner).await?.tur_limit,
+        (None, None) => super::DEFAULT_TUR_LIMIT,
+    };
     let graph = Graph::new(links, std::mem::take(&mut cat.nodes));
     let c = rules::chain(&graph, item, as_of, tur_limit);
     Ok(chain_view(&cat, &graph, &c, as_of, tur_limit, &units))
