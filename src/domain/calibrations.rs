@@ -8,7 +8,7 @@
 
 use super::register::{parse_date, OrgKind};
 use super::traceability::{out_of_service, Item, ItemKind};
-use super::units::{parse_mpe, parse_quantity, unit_from_dsi, Quantity, QuantityKind};
+use super::units::{parse_quantity, unit_from_dsi, Quantity, QuantityKind};
 use super::Error;
 use chrono::NaiveDate;
 
@@ -297,17 +297,25 @@ pub fn draft(item: Item, input: &CalibrationInput, ctx: &CalibrationContext) -> 
                 }
             }
             if !input.mpe.trim().is_empty() {
-                match parse_mpe("mpe", &input.mpe, k.difference_kind()) {
+                use crate::domain::limits::Term;
+                match crate::domain::limits::parse_mpe("mpe", &input.mpe, k) {
                     // A link states no reading for a relative MPE to be taken of, and its
                     // TUR compares the MPE with an absolute U (issue 21, defect 6).
-                    Ok(m) if m.kind == QuantityKind::Ratio && k.difference_kind() != QuantityKind::Ratio => {
+                    Ok(m) if m.terms.iter().any(|t| !matches!(t, Term::Absolute(_))) => {
                         errors.push(Error::new(
                             "mpe",
                             "traceability.mpe_relative",
                             "give the maximum permissible error in a unit of the item's quantity: a relative MPE needs the value it is taken of",
                         ))
                     }
-                    Ok(m) => mpe = Some(m),
+                    Ok(m) => {
+                        let d = k.difference_kind();
+                        mpe = Some(Quantity {
+                            kind: d,
+                            si: m.at(0.0),
+                            unit: m.plain.as_ref().map_or(d.si_symbol(), |p| p.1),
+                        })
+                    }
                     Err(e) => errors.push(e),
                 }
             }

@@ -189,6 +189,15 @@ pub struct Point {
     pub nominal_text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_text: Option<String>,
+    /// A tolerance given as limits on the error rather than ±MPE: as typed
+    /// ("−0.005 V … +0.010 V", "≤ +50 µm"), and its lower and upper limits at the point.
+    /// Absent from snapshots of points with an MPE or none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits_text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_limit: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_limit: Option<Value>,
 }
 
 /// A point's numbers as every rendering of a certificate prints them (the PDF, the DCC,
@@ -201,6 +210,11 @@ pub struct PointText {
     pub error: String,
     pub u: String,
     pub mpe: Option<String>,
+    /// The tolerance as printed in the MPE column: "±0.6" (with the point's unit after
+    /// it) or the limits as typed.
+    pub tolerance: Option<String>,
+    pub lower_limit: Option<String>,
+    pub upper_limit: Option<String>,
     pub as_left_error: Option<String>,
     pub k: String,
     pub p: String,
@@ -230,6 +244,13 @@ impl Point {
             error,
             u,
             mpe: self.mpe.as_ref().map(|m| numbers::plain(m.value)),
+            tolerance: self.limits_text.clone().or_else(|| {
+                self.mpe
+                    .as_ref()
+                    .map(|m| super::units::with_unit(&format!("±{}", numbers::plain(m.value)), &m.unit))
+            }),
+            lower_limit: self.lower_limit.as_ref().map(|m| numbers::plain(m.value)),
+            upper_limit: self.upper_limit.as_ref().map(|m| numbers::plain(m.value)),
             as_left_error: self
                 .as_left_error
                 .as_ref()
@@ -471,6 +492,9 @@ impl Snapshot {
                 as_left_error: Some(v(0.00002, "mm")),
                 nominal_text: None,
                 reference_text: None,
+                limits_text: None,
+                lower_limit: None,
+                upper_limit: None,
             }],
             decision_rule: Some("simple".into()),
             guard_multiple: None,

@@ -46,6 +46,7 @@ pub mod error_codes;
 mod fuzz;
 pub mod intervals;
 pub mod lifecycle;
+pub mod limits;
 pub mod numbers;
 pub mod planner;
 pub mod records;

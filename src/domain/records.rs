@@ -13,7 +13,7 @@ pub mod workflow;
 use super::certificates::{self as cert, CmcLine};
 use super::conformity::{decide, DecisionRule};
 use super::register::parse_date;
-use super::units::{parse_mpe, parse_quantity, Quantity, QuantityKind};
+use super::units::{parse_quantity, Quantity, QuantityKind};
 use super::Error;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -36,8 +36,13 @@ pub struct PointInput {
     pub budget: String,
     pub k: String,
     pub p: String,
-    /// "±0.6 µm" (needed for a verdict).
+    /// "±0.6 µm", or compound "±(0.02 % of reading + 2 µV)": a symmetric limit on the
+    /// error (needed for a verdict, unless the limits below are given).
     pub mpe: String,
+    /// A lower and an upper limit on the error, each with its sign ("−0.005 V",
+    /// "+0.010 V"); either may be empty for a one-sided tolerance. Instead of `mpe`.
+    pub lower_limit: String,
+    pub upper_limit: String,
     /// The error after adjustment, when the item was adjusted.
     pub as_left: String,
 }
@@ -179,6 +184,11 @@ pub struct PointDraft {
     pub u_source: String,
     pub raised_to_cmc: bool,
     pub mpe_si: Option<f64>,
+    /// The lower and upper limits on the error at this point, when given as such, and
+    /// the tolerance as typed to print.
+    pub lower_limit_si: Option<f64>,
+    pub upper_limit_si: Option<f64>,
+    pub limits_text: Option<String>,
     pub decision: Option<String>,
     pub as_left_error_si: Option<f64>,
 }
@@ -196,7 +206,7 @@ fn resolution(
     unit: &str,
     readings: &[String],
     reference: Option<&str>,
-    mpe: Option<(&str, &str)>,
+    limits: &[(&str, &str)],
     guard: Option<(&str, &str, &str)>,
 ) -> Option<f64> {
     let d = k.difference_kind();
@@ -210,8 +220,12 @@ fn resolution(
         - base;
     let number = |t: &str| t.split_whitespace().next().unwrap_or("").to_owned();
     finest = finest.max(places(&number(reference?))? - base);
-    let (m_text, m_unit) = mpe?;
-    finest = finest.max(places(&number(m_text))? - decade(d, m_unit)?);
+    if limits.is_empty() {
+        return None;
+    }
+    for (m_text, m_unit) in limits {
+        finest = finest.max(places(&number(m_text))? - decade(d, m_unit)?);
+    }
     if let Some((u_text, u_unit, r_text)) = guard {
         let r = if r_text.trim().is_empty() { 0 } else { places(r_text)? };
         finest = finest.max(places(&number(u_text))? + r - decade(d, u_unit)?);
@@ -227,13 +241,20 @@ fn on_limit(e: f64, limits: &[f64], quantum: f64) -> f64 {
         .map_or(e, |l| l.copysign(e))
 }
 
-/// An MPE as an absolute limit at the indication `reading` (SI): an absolute MPE as it
-/// is, a relative one ("0.05 %", "2 ppm") times |reading|.
-pub fn mpe_at(mpe: Quantity, kind: QuantityKind, reading: f64) -> f64 {
-    if mpe.kind == QuantityKind::Ratio && kind.difference_kind() != QuantityKind::Ratio {
-        mpe.si * reading.abs()
-    } else {
-        mpe.si
+/// A tolerance given as limits, to print: "−0.005 V … +0.010 V", "≤ +50 µm", "≥ −1 mV".
+fn limits_text(lower: &str, upper: &str) -> String {
+    let signed = |t: &str| {
+        let t = t.trim();
+        if t.starts_with(['+', '-', '−']) {
+            t.replacen('-', "−", 1)
+        } else {
+            format!("+{t}")
+        }
+    };
+    match (lower.trim(), upper.trim()) {
+        ("", u) => format!("≤ {}", signed(u)),
+        (l, "") => format!("≥ {}", signed(l)),
+        (l, u) => format!("{} … {}", signed(l), signed(u)),
     }
 }
 
@@ -618,13 +639,33 @@ fn point(
     }
     let mpe = match p.mpe.trim() {
         "" => None,
-        t => parse_mpe(&f("mpe"), t, k.difference_kind()).map_err(|x| e.push(x)).ok(),
+        t => crate::domain::limits::parse_mpe(&f("mpe"), t, k)
+            .map_err(|x| e.push(x))
+            .ok(),
     };
-    if kind == "verification" && mpe.is_none() && p.mpe.trim().is_empty() {
+    let mut limit = |name: &str, text: &str| match text.trim() {
+        "" => None,
+        t => crate::domain::limits::parse_limit(&f(name), t, k)
+            .map_err(|x| e.push(x))
+            .ok(),
+    };
+    let (lower, upper) = (
+        limit("lower_limit", &p.lower_limit),
+        limit("upper_limit", &p.upper_limit),
+    );
+    let given_limits = !p.lower_limit.trim().is_empty() || !p.upper_limit.trim().is_empty();
+    if given_limits && !p.mpe.trim().is_empty() {
+        e.push(Error::new(
+            f("mpe"),
+            "record.mpe_and_limits",
+            "give the MPE or the lower and upper limits, not both",
+        ));
+    }
+    if kind == "verification" && p.mpe.trim().is_empty() && !given_limits {
         e.push(Error::new(
             f("mpe"),
             "record.mpe_required",
-            "a verification needs the MPE of every point",
+            "a verification needs the MPE (or the limits) of every point",
         ));
     }
     let as_left = match p.as_left.trim() {
@@ -675,8 +716,38 @@ fn point(
     let (u_si, raised) = cert::reported_u(u.si, kf, floor);
     // A relative MPE ("0.05 %") is of the reading: the indication, reference + error
     // (issue 21, defect 6: it was compared with the error as if it were volts).
-    let mpe_si = mpe.map(|m| mpe_at(m, k, reference.si + error_si));
+    let reading = reference.si + error_si;
+    let mpe_si = mpe.as_ref().map(|m| m.at(reading));
+    let limits = crate::domain::limits::PointLimits { lower, upper };
+    let (lower_si, upper_si) = limits.at(reading);
+    let one_sided = lower_si.is_some() || upper_si.is_some();
     let decision = match (rule, mpe_si) {
+        (Some(r), _) if one_sided => {
+            // Limits as laboratories write them (ILAC-G8:09/2019 §4.2): the error
+            // against its lower and upper limit, with the rule's guard band.
+            let w = if r == DecisionRule::Simple {
+                0.0
+            } else {
+                u_si * guard.unwrap_or(1.0)
+            };
+            let texts: Vec<(&str, &str)> = [&limits.lower, &limits.upper]
+                .into_iter()
+                .flatten()
+                .filter_map(|(_, m)| m.plain.as_ref().map(|(n, u)| (n.as_str(), *u)))
+                .collect();
+            let all_plain = texts.len() == [&limits.lower, &limits.upper].into_iter().flatten().count();
+            let quantum = resolution(
+                k,
+                nominal.unit,
+                &readings,
+                (reference.unit == nominal.unit).then_some(p.reference.as_str()),
+                if all_plain { &texts } else { &[] },
+                (!raised && budget.is_none()).then_some((p.u.as_str(), u.unit, input.guard_multiple.as_str())),
+            );
+            let (d, _, _) =
+                crate::domain::conformity::decide_between(r, error_si, lower_si, upper_si, w, quantum.unwrap_or(0.0));
+            Some(d.as_str().to_owned())
+        }
         (Some(r), Some(m)) => {
             let w = u_si * guard.unwrap_or(1.0);
             // An error on a limit in the digits entered is on it, whatever binary noise
@@ -686,8 +757,10 @@ fn point(
                 nominal.unit,
                 &readings,
                 (reference.unit == nominal.unit).then_some(p.reference.as_str()),
-                mpe.filter(|m| m.kind != QuantityKind::Ratio)
-                    .map(|m| (p.mpe.as_str(), m.unit)),
+                &mpe.as_ref()
+                    .and_then(|m| m.plain.as_ref())
+                    .map(|(n, u)| vec![(n.as_str(), *u)])
+                    .unwrap_or_default(),
                 (!raised && budget.is_none()).then_some((p.u.as_str(), u.unit, input.guard_multiple.as_str())),
             );
             let limits = [m, m - w, m + w];
@@ -714,6 +787,9 @@ fn point(
         u_source: budget.map_or_else(|| "entered".to_owned(), |b| format!("budget:{}", b.id)),
         raised_to_cmc: raised,
         mpe_si,
+        lower_limit_si: lower_si,
+        upper_limit_si: upper_si,
+        limits_text: one_sided.then(|| limits_text(&p.lower_limit, &p.upper_limit)),
         decision,
         as_left_error_si: as_left.map(|a| a.si),
     })
@@ -772,6 +848,71 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    fn with_limits(readings: &str, rule: &str, lower: &str, upper: &str) -> RecordInput {
+        let mut i = input(readings, "0.05 µm", "");
+        i.decision_rule = rule.into();
+        i.points[0].lower_limit = lower.into();
+        i.points[0].upper_limit = upper.into();
+        i
+    }
+
+    // Issue 21: tolerance limits as laboratories write them, decided by ILAC-G8:09/2019
+    // §4.2 on the error (indication − reference) against the lower and upper limit.
+    #[test]
+    fn one_sided_asymmetric_and_compound_limits_decide_on_the_error() {
+        let decision = |i: RecordInput| draft(&i, &context()).unwrap().points[0].decision.clone().unwrap();
+        // Asymmetric −0.2 µm / +0.5 µm: an error of +0.4 µm passes, −0.3 µm fails.
+        assert_eq!(
+            decision(with_limits("100.0004", "simple", "-0.2 µm", "+0.5 µm")),
+            "pass"
+        );
+        assert_eq!(decision(with_limits("99.9997", "simple", "-0.2 µm", "+0.5 µm")), "fail");
+        // On the limit in the digits entered (+0.5 µm): pass under simple acceptance,
+        // whatever the binary noise of 100.0005 − 100.
+        assert_eq!(
+            decision(with_limits("100.0005", "simple", "-0.2 µm", "+0.5 µm")),
+            "pass"
+        );
+        // One-sided (≤ +0.5 µm): any negative error passes; guarded with U = 0.05 µm
+        // (raised to the CMC), +0.46 µm is beyond the acceptance limit 0.45 µm.
+        assert_eq!(decision(with_limits("99.999", "simple", "", "+0.5 µm")), "pass");
+        assert_eq!(decision(with_limits("100.00046", "guarded", "", "+0.5 µm")), "fail");
+        assert_eq!(decision(with_limits("100.00045", "guarded", "", "+0.5 µm")), "pass");
+        // Compound ±(0.0002 % of reading + 0.3 µm) at 100 mm: 0.2 + 0.3 = 0.5 µm.
+        let d = draft(
+            &input("100.0004", "0.05 µm", "±(0.0002 % of reading + 0.3 µm)"),
+            &context(),
+        )
+        .unwrap();
+        assert!(
+            (d.points[0].mpe_si.unwrap() - 0.5000008e-6).abs() < 1e-15,
+            "{:?}",
+            d.points[0].mpe_si
+        );
+        assert_eq!(d.points[0].decision.as_deref(), Some("pass"));
+        // What prints: the limits as typed.
+        let d = draft(&with_limits("100.0004", "simple", "-0.2 µm", "+0.5 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].limits_text.as_deref(), Some("−0.2 µm … +0.5 µm"));
+        assert_eq!(
+            (d.points[0].lower_limit_si, d.points[0].upper_limit_si),
+            (Some(-0.2e-6), Some(0.5e-6))
+        );
+        let d = draft(&with_limits("100.0004", "simple", "", "0.5 µm"), &context()).unwrap();
+        assert_eq!(d.points[0].limits_text.as_deref(), Some("≤ +0.5 µm"));
+        // Both an MPE and limits: refused at the MPE; a signed MPE is refused, not read
+        // as ±.
+        let mut both = with_limits("100.0004", "simple", "-0.2 µm", "+0.5 µm");
+        both.points[0].mpe = "±0.6 µm".into();
+        let e = draft(&both, &context()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|e| e.field == "points[0].mpe" && e.code == "record.mpe_and_limits"),
+            "{e:?}"
+        );
+        let e = draft(&input("100.0004", "0.05 µm", "-0.6 µm"), &context()).unwrap_err();
+        assert!(e.iter().any(|e| e.code == "limit.mpe_signed"), "{e:?}");
     }
 
     #[test]
@@ -863,22 +1004,22 @@ mod tests {
         // 0.05 % × 0.1004 V = 0.0502 mV (JJF 1094-2002: an MPE stated as a relative error
         // is taken of the indication).
         let k = QuantityKind::Voltage;
-        let m = parse_mpe("mpe", "±0.05 %", k.difference_kind()).unwrap();
-        let limit = mpe_at(m, k, 10.001);
+        let m = crate::domain::limits::parse_mpe("mpe", "±0.05 %", k).unwrap();
+        let limit = m.at(10.001);
         assert!((limit - 5.0005e-3).abs() < 1e-15, "{limit}");
         assert_eq!(
             decide(DecisionRule::Simple, 1e-3, limit, 0.0),
             crate::domain::conformity::Decision::Pass
         );
-        let limit = mpe_at(m, k, 0.1004);
+        let limit = m.at(0.1004);
         assert!((limit - 5.02e-5).abs() < 1e-17, "{limit}");
         assert_eq!(
             decide(DecisionRule::Simple, 4e-4, limit, 0.0),
             crate::domain::conformity::Decision::Fail
         );
         // An absolute MPE stays as it is.
-        let abs = parse_mpe("mpe", "±5 mV", k.difference_kind()).unwrap();
-        assert_eq!(mpe_at(abs, k, 10.0), abs.si);
+        let abs = crate::domain::limits::parse_mpe("mpe", "±5 mV", k).unwrap();
+        assert_eq!(abs.at(10.0), 5e-3);
         // Through a record: 100.0004 mm (+0.4 µm) against ±0.0005 % of reading (0.500002 µm)
         // passes; against ±0.0003 % (0.300001 µm) fails.
         let d = draft(&input("100.0004", "0.05 µm", "±0.0005 %"), &context()).unwrap();

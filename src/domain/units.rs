@@ -789,14 +789,6 @@ pub fn parse_quantity(field: &str, text: &str, kind: QuantityKind) -> Result<Qua
     }
 }
 
-/// Parses a maximum permissible error as it is written, "±0.6 µm" (or "+-0.6 µm", or
-/// without the sign): the limit is symmetric either way.
-pub fn parse_mpe(field: &str, text: &str, kind: QuantityKind) -> Result<Quantity, Error> {
-    let t = text.trim();
-    let t = t.strip_prefix("+-").or_else(|| t.strip_prefix('±')).unwrap_or(t);
-    parse_tolerance(field, t.trim_start_matches(['+', '-']).trim_start(), kind)
-}
-
 /// Parses an uncertainty, accuracy or MPE figure for a standard of `kind`: either an
 /// absolute difference of that kind ("0.2 µm", "0.03 °C") or a relative one ("0.05 %",
 /// "2 ppm", "1e-6").
@@ -824,15 +816,6 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-12 * b.abs().max(1e-300)
-    }
-
-    #[test]
-    fn an_mpe_reads_with_or_without_its_sign() {
-        for t in ["±0.6 µm", "+-0.6 µm", "0.6 µm", " ± 0.6 µm"] {
-            let m = parse_mpe("mpe", t, QuantityKind::Length).unwrap();
-            assert!((m.si - 0.6e-6).abs() < 1e-18, "{t}");
-        }
-        assert!(parse_mpe("mpe", "±", QuantityKind::Length).is_err());
     }
 
     #[test]

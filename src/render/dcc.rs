@@ -414,6 +414,24 @@ fn results(w: &mut W, s: &Snapshot) -> io::Result<()> {
                             None,
                         )?;
                     }
+                    if let Some(l) = &p.lower_limit {
+                        quantity(
+                            w,
+                            both("示值误差下限", "Lower limit of the indication error"),
+                            l,
+                            t.lower_limit.as_deref(),
+                            None,
+                        )?;
+                    }
+                    if let Some(l) = &p.upper_limit {
+                        quantity(
+                            w,
+                            both("示值误差上限", "Upper limit of the indication error"),
+                            l,
+                            t.upper_limit.as_deref(),
+                            None,
+                        )?;
+                    }
                     Ok(())
                 })?;
                 Ok(())

@@ -961,6 +961,9 @@ pub(crate) async fn record_snapshot(
                     as_left_error: left,
                     nominal_text: p.nominal_text.clone(),
                     reference_text: p.reference_text.clone(),
+                    limits_text: p.limits_text.clone(),
+                    lower_limit: p.lower_limit_si.map(|m| val(d, m, &p.u_unit)),
+                    upper_limit: p.upper_limit_si.map(|m| val(d, m, &p.u_unit)),
                 }
             })
             .collect(),

@@ -73,6 +73,8 @@ fn input_from_form(form: &CsrfForm) -> RecordInput {
             k: g("k"),
             p: g("p"),
             mpe: g("mpe"),
+            lower_limit: g("lower_limit"),
+            upper_limit: g("upper_limit"),
             as_left: g("as_left"),
         };
         // An empty row is not a point.

@@ -1291,3 +1291,103 @@ async fn a_laboratory_chooses_to_round_its_uncertainty_up() {
     let v = view(&app, &technician, record).await;
     assert_eq!(v["shown"][0]["u"], "0.052 µm", "{v}");
 }
+
+/// Tolerance limits as laboratories write them (issue 21): a point with asymmetric limits
+/// on its error (−0.2 µm / +0.5 µm) is decided against them, shows them and its specific
+/// risk on the page, and prints them on the certificate, the PDF and a DCC that
+/// validates.
+#[rocket::async_test]
+async fn asymmetric_limits_decide_print_and_carry_their_risk() {
+    let app = TestApp::demo().await;
+    let (standard, wo) = in_calibration(&app, "GB-100-0781").await;
+    let technician = app.user_in("technician", INSTITUTE).await;
+    // +0.46 µm against an upper limit of +0.5 µm, U = 0.05 µm (k = 2): pass, and the
+    // specific risk of false acceptance is 1 − [Φ((0.5 − 0.46)/0.025) − Φ((−0.2 −
+    // 0.46)/0.025)] = Φ(−1.6) = 0.0548 (JCGM 106:2012 §9.3.2; scipy.stats.norm):
+    // 5.5 %.
+    let record = gauge_record(
+        &app,
+        &technician,
+        wo,
+        standard,
+        json!({"points": [{"nominal": "100.000 mm", "reference": "100.000 mm", "readings": "100.00046",
+                           "u": "0.05 µm", "lower_limit": "-0.2 µm", "upper_limit": "+0.5 µm"}]}),
+    )
+    .await;
+    let v = view(&app, &technician, record).await;
+    assert_eq!(v["points"][0]["decision"], "pass", "{v}");
+    let shown = &v["shown"][0];
+    assert_eq!(shown["mpe"], "−0.2 µm … +0.5 µm", "{v}");
+    assert_eq!(shown["risk"]["kind"], "pfa");
+    assert!(
+        (shown["risk"]["probability"].as_f64().unwrap() - 0.054_799_291_699_557_98).abs() < 1e-9,
+        "{v}"
+    );
+    assert_eq!(shown["risk"]["text"], "5.5 %");
+    let page = technician
+        .browser(app.client.get(format!("/records/{record}")))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(page.contains("−0.2 µm … +0.5 µm") && page.contains("5.5 %"), "{page}");
+    // A signed MPE is refused at its field, not read as ±.
+    let (status, e) = app
+        .post_as(
+            &technician,
+            &format!("/api/v1/work-orders/{wo}/record"),
+            json!({"kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
+                   "received_on": "2026-11-20", "calibrated_on": "2026-11-24", "temperature": "20.1 °C",
+                   "humidity": "52 %", "standards": [standard],
+                   "points": [{"nominal": "100 mm", "reference": "100 mm", "readings": "100.0004",
+                               "u": "0.05 µm", "mpe": "-0.6 µm"}]}),
+        )
+        .await;
+    assert!(status == 422 || status == 409, "{e}");
+    let reviewer = app.user_in("reviewer", INSTITUTE).await;
+    let approver = app.user_in("approver", INSTITUTE).await;
+    let number = signed_by(&app, record, [&technician, &reviewer, &approver]).await;
+    let html = approver
+        .browser(app.client.get(format!("/certificates/{number}")))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(html.contains("−0.2 µm … +0.5 µm"), "{html}");
+    let pdf = approver
+        .api(app.client.get(format!("/api/v1/certificates/{number}/pdf")))
+        .dispatch()
+        .await
+        .into_bytes()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(dir.path().join("c.pdf"))
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("−0.2 µm … +0.5"), "{text}");
+    let dcc = approver
+        .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        dcc.contains("Upper limit of the indication error") && dcc.contains("<si:value>0.5</si:value>"),
+        "{dcc}"
+    );
+    std::fs::write(dir.path().join("c.xml"), &dcc).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
+        .arg(dir.path().join("c.xml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

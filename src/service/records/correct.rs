@@ -50,7 +50,18 @@ pub async fn correct_readings(
     let old = p.readings.clone();
     p.readings = serde_json::to_string(&list).unwrap_or_default();
     p.error_si = error_si;
+    let limits_given = p.lower_limit_si.is_some() || p.upper_limit_si.is_some();
     p.decision = match (DecisionRule::parse(&r.decision_rule), p.mpe_si) {
+        (Some(rule), _) if limits_given => {
+            let w = if rule == DecisionRule::Simple {
+                0.0
+            } else {
+                p.u_si * r.guard_multiple
+            };
+            let (d, _, _) =
+                crate::domain::conformity::decide_between(rule, p.error_si, p.lower_limit_si, p.upper_limit_si, w, 0.0);
+            Some(d.as_str().to_owned())
+        }
         (Some(rule), Some(m)) => Some(
             decide(rule, p.error_si, m, p.u_si * r.guard_multiple)
                 .as_str()

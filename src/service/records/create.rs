@@ -51,6 +51,9 @@ pub async fn record(
             u_source: Set(p.u_source.clone()),
             raised_to_cmc: Set(p.raised_to_cmc),
             mpe_si: Set(p.mpe_si),
+            lower_limit_si: Set(p.lower_limit_si),
+            upper_limit_si: Set(p.upper_limit_si),
+            limits_text: Set(p.limits_text.clone()),
             decision: Set(p.decision.clone()),
             as_left_error_si: Set(p.as_left_error_si),
             ..Default::default()

@@ -70,6 +70,14 @@ fn content_sha256(r: &calibration_record::Model, points: &[record_point::Model],
             value["points"][i]["reference_text"] = p.reference_text.clone().into();
         }
     }
+    // Limits given as such decide and print too (bound when given).
+    for (i, p) in points.iter().enumerate() {
+        if p.limits_text.is_some() {
+            value["points"][i]["lower_limit_si"] = p.lower_limit_si.into();
+            value["points"][i]["upper_limit_si"] = p.upper_limit_si.into();
+            value["points"][i]["limits_text"] = p.limits_text.clone().into();
+        }
+    }
     // Where it was done and the condition on receipt print too (bound when stated).
     if r.condition_on_receipt.is_some() || r.on_site {
         value["condition_on_receipt"] = r.condition_on_receipt.clone().into();

@@ -132,6 +132,11 @@ pub struct RecordPoint {
     pub u_source: String,
     pub raised_to_cmc: bool,
     pub mpe_si: Option<f64>,
+    /// Limits on the error given as such (one-sided, asymmetric, relative or compound),
+    /// and as typed.
+    pub lower_limit_si: Option<f64>,
+    pub upper_limit_si: Option<f64>,
+    pub limits_text: Option<String>,
     pub decision: Option<String>,
     pub as_left_error_si: Option<f64>,
 }
@@ -154,6 +159,9 @@ impl From<record_point::Model> for RecordPoint {
             u_source: m.u_source,
             raised_to_cmc: m.raised_to_cmc,
             mpe_si: m.mpe_si,
+            lower_limit_si: m.lower_limit_si,
+            upper_limit_si: m.upper_limit_si,
+            limits_text: m.limits_text,
             decision: m.decision,
             as_left_error_si: m.as_left_error_si,
         }
@@ -254,8 +262,56 @@ pub struct PointShown {
     /// The coverage factor and probability as stated ("2", "95.45 %").
     pub k: String,
     pub p: String,
+    /// The tolerance as typed: "±0.6 µm", or the limits ("−0.005 V … +0.010 V").
     pub mpe: Option<String>,
     pub as_left: Option<String>,
+    /// The specific risk of the point's decision (JCGM 106:2012 §9.3): `pfa` for an
+    /// accepted point, `pfr` for a rejected one, with its probability.
+    pub risk: Option<PointRisk>,
+}
+
+/// A point's specific risk: the error's knowledge N(e, (U/k)²) against its limits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointRisk {
+    /// pfa (false acceptance) or pfr (false rejection).
+    pub kind: &'static str,
+    pub probability: f64,
+    /// The probability as a percentage to two significant digits ("0.27 %").
+    pub text: String,
+}
+
+/// The specific risk of a recorded point, from its error, U and k, its limits and the
+/// decision taken (JCGM 106:2012 §7.2 and §9.3).
+pub fn point_risk(p: &record_point::Model) -> Option<PointRisk> {
+    use crate::domain::risk::{probability_within, Limits};
+    let limits = match (p.lower_limit_si, p.upper_limit_si, p.mpe_si) {
+        (None, None, Some(m)) => Limits {
+            lower: Some(-m),
+            upper: Some(m),
+        },
+        (None, None, None) => return None,
+        (lower, upper, _) => Limits { lower, upper },
+    };
+    let u = p.u_si / p.k;
+    if u.is_nan() || u <= 0.0 {
+        return None;
+    }
+    let conforming = probability_within(&limits, p.error_si, u);
+    let (kind, probability) = match p.decision.as_deref()? {
+        "pass" | "conditional_pass" => ("pfa", 1.0 - conforming),
+        _ => ("pfr", conforming),
+    };
+    let percent = probability * 100.0;
+    let text = if percent < 1e-4 {
+        "< 0.0001 %".to_owned()
+    } else {
+        format!("{} %", crate::domain::units::round_sig(percent, 2))
+    };
+    Some(PointRisk {
+        kind,
+        probability,
+        text,
+    })
 }
 
 pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<RecordView> {
@@ -337,9 +393,15 @@ pub async fn view(actor: &Actor, db: &DatabaseConnection, id: i32) -> Result<Rec
                 u: with_unit(&u_text, &p.u_unit),
                 k: numbers::k(p.k),
                 p: numbers::percent(p.p),
-                mpe: p
-                    .mpe_si
-                    .map(|m| with_unit(&numbers::plain(unit_value(diff, m, &p.u_unit)), &p.u_unit)),
+                mpe: p.limits_text.clone().or_else(|| {
+                    p.mpe_si.map(|m| {
+                        with_unit(
+                            &format!("±{}", numbers::plain(unit_value(diff, m, &p.u_unit))),
+                            &p.u_unit,
+                        )
+                    })
+                }),
+                risk: point_risk(p),
                 as_left: p.as_left_error_si.map(|a| {
                     with_unit(
                         &numbers::at_u_place(unit_value(diff, a, &p.u_unit), u, rounding),

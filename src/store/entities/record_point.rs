@@ -24,6 +24,11 @@ pub struct Model {
     pub u_source: String,
     pub raised_to_cmc: bool,
     pub mpe_si: Option<f64>,
+    /// The lower and upper limits on the error at this point, when the tolerance was
+    /// given as limits (one-sided, asymmetric, relative or compound), and as typed.
+    pub lower_limit_si: Option<f64>,
+    pub upper_limit_si: Option<f64>,
+    pub limits_text: Option<String>,
     pub decision: Option<String>,
     pub as_left_error_si: Option<f64>,
 }
