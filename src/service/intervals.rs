@@ -307,10 +307,13 @@ pub async fn propose_group(
                 clamp(fit.interval),
                 format!(
                     "S2: R(t) = exp(−λt) fitted to {n} results ({ok} in tolerance) at {} intervals: \
-                     λ = {:.6} per month; R = {target} at {:.2} months; F test accepts the model",
+                     λ = {:.6} per month; R = {target} at {:.2} months; RP-1's F test accepts the model \
+                     (F = {:.3} ≤ {:.3})",
                     groups.len(),
                     fit.lambda,
-                    fit.interval
+                    fit.interval,
+                    fit.f_test.map_or(0.0, |f| f.f),
+                    fit.f_test.map_or(0.0, |f| f.f_critical)
                 ),
                 serde_json::json!({"target": target, "model": "exponential", "result": fit,
                     "groups": groups.iter().map(|g| serde_json::json!([g.interval, g.n, g.in_tolerance])).collect::<Vec<_>>()}),

@@ -73,6 +73,8 @@ async function status(page, url) {
       }
       await status(page, `${base}/work-orders`);
       await snap(page, 'work-orders');
+      await status(page, `${base}/schedule/settings`);
+      await snap(page, 'scheduling-rules');
     });
 
     // 2. The centre's technician saves a budget for the standard and records with it.
@@ -97,6 +99,7 @@ async function status(page, url) {
         method: 'JJG 34-2022', received_on: '2026-11-26', calibrated_on: '2026-11-27',
         temperature: '20.1 °C', humidity: '50 %',
         p0_nominal: '10 mm', p0_reference: '10.0000 mm', p0_readings: '10.0043 10.0044 10.0042',
+        p0_mpe: '±0.0050 mm',
       };
       for (const [name, value] of Object.entries(form)) {
         await page.fill(`[name="${name}"]`, value);
@@ -110,6 +113,7 @@ async function status(page, url) {
       check((await page.content()).includes(`budget:${budget}`), 'the point does not take its U from the budget');
       await page.fill('input[name=password]', PASSWORD);
       await Promise.all([page.waitForNavigation(), page.click('form[action$="/sign"] button')]);
+      check((await page.content()).includes('误判合格概率'), 'the point states its specific risk');
       await snap(page, 'record-signed');
       return page.url();
     });

@@ -1323,7 +1323,7 @@ async fn asymmetric_limits_decide_print_and_carry_their_risk() {
         (shown["risk"]["probability"].as_f64().unwrap() - 0.054_799_291_699_557_98).abs() < 1e-9,
         "{v}"
     );
-    assert_eq!(shown["risk"]["text"], "5.5 %");
+    assert_eq!(shown["risk"]["text"], "5.5\u{a0}%");
     let page = technician
         .browser(app.client.get(format!("/records/{record}")))
         .dispatch()
@@ -1331,7 +1331,10 @@ async fn asymmetric_limits_decide_print_and_carry_their_risk() {
         .into_string()
         .await
         .unwrap();
-    assert!(page.contains("−0.2 µm … +0.5 µm") && page.contains("5.5 %"), "{page}");
+    assert!(
+        page.contains("−0.2 µm … +0.5 µm") && page.contains("5.5\u{a0}%"),
+        "{page}"
+    );
     // A signed MPE is refused at its field, not read as ±.
     let (status, e) = app
         .post_as(

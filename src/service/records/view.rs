@@ -303,9 +303,9 @@ pub fn point_risk(p: &record_point::Model) -> Option<PointRisk> {
     };
     let percent = probability * 100.0;
     let text = if percent < 1e-4 {
-        "< 0.0001 %".to_owned()
+        "< 0.0001\u{a0}%".to_owned()
     } else {
-        format!("{} %", crate::domain::units::round_sig(percent, 2))
+        format!("{}\u{a0}%", crate::domain::units::round_sig(percent, 2))
     };
     Some(PointRisk {
         kind,
