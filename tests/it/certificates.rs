@@ -598,14 +598,7 @@ async fn amending_withdrawing_and_rotating_through_the_api() {
     assert!(dcc.contains(&format!(
         "<dcc:replacedUniqueIdentifier>{number}</dcc:replacedUniqueIdentifier>"
     )));
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("amended.xml"), &dcc).unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
-        .arg(dir.path().join("amended.xml"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    crate::support::dcc_validates(dcc.as_bytes()).unwrap();
     // The superseded one can no longer be amended or withdrawn.
     let (status, _) = app
         .post_as(
@@ -772,7 +765,6 @@ async fn every_kind_of_document_states_what_a_quality_manager_checks() {
     ] {
         assert!(kinds.contains(&want), "{want:?} in {kinds:?}");
     }
-    let dir = tempfile::tempdir().unwrap();
     for c in &all {
         let number = c["number"].as_str().unwrap();
         let kind = c["kind"].as_str().unwrap();
@@ -782,14 +774,7 @@ async fn every_kind_of_document_states_what_a_quality_manager_checks() {
                 .dispatch()
         };
         let pdf = get("pdf").await.into_bytes().await.unwrap();
-        let path = dir.path().join(format!("{number}.pdf"));
-        std::fs::write(&path, &pdf).unwrap();
-        let out = std::process::Command::new("pdftotext")
-            .arg(&path)
-            .arg("-")
-            .output()
-            .expect("pdftotext (poppler-utils)");
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let text = crate::support::pdf_text(&pdf, false);
         let grouped = metrocal::domain::certificates::spoken_number(number);
         let mut needles = vec![
             "本证书的结果仅对所检定/校准的器具有效",
@@ -817,18 +802,9 @@ async fn every_kind_of_document_states_what_a_quality_manager_checks() {
         }
         assert!(!text.contains(" UTC\n"), "{number}: a time in UTC");
         let xml = get("dcc").await.into_string().await.unwrap();
-        let file = dir.path().join(format!("{number}.xml"));
-        std::fs::write(&file, &xml).unwrap();
-        let out = std::process::Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{number}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        if let Err(report) = crate::support::dcc_validates(xml.as_bytes()) {
+            panic!("{number}: {report}");
+        }
         assert!(
             xml.contains("The results relate only to the item calibrated."),
             "{number}"

@@ -9,31 +9,7 @@ use serde_json::{json, Value};
 /// `count` instruments of `owner` in category 01219000, each calibrated on 2024-12-01 and
 /// 2025-12-01 (365 days), the first `ok` of them found in tolerance the second time.
 async fn group(app: &TestApp, owner: i32, tag: &str, count: usize, ok: usize) {
-    let now = "2026-01-01T00:00:00Z";
-    for i in 0..count {
-        app.sql(&format!(
-            "INSERT INTO instruments (owner_id, name, manufacturer, model, serial, category_code, quantity, \
-                 mpe_si, mpe_unit, created_at, updated_at) VALUES ({owner}, 'Gauge', 'M', 'G-1', '{tag}-{i}', \
-                 '01219000', 'length', 0.00002, 'mm', '{now}', '{now}')"
-        ))
-        .await;
-        let id = app
-            .scalar(&format!("SELECT id AS n FROM instruments WHERE serial = '{tag}-{i}'"))
-            .await;
-        let error = if i < ok { 0.000005 } else { 0.00003 };
-        for (cert, on, until, e) in [
-            ("A", "2024-12-01", "2025-11-30", 0.0),
-            ("B", "2025-12-01", "2026-11-30", error),
-        ] {
-            app.sql(&format!(
-                    "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, \
-                     valid_until, quantity, mpe_si, as_found_error_si, source, created_at) VALUES ('instrument', {id}, '', \
-                     '{tag}-{i}-{cert}', '{on}', '{until}', 'length', 0.00002, {e}, 'manual', '{now}')"
-                ),
-            )
-            .await;
-        }
-    }
+    group_between(app, owner, tag, count, ok, "2024-12-01", "2025-12-01").await;
 }
 
 #[rocket::async_test]
@@ -221,11 +197,16 @@ async fn group_between(app: &TestApp, owner: i32, tag: &str, count: usize, ok: u
             .scalar(&format!("SELECT id AS n FROM instruments WHERE serial = '{tag}-{i}'"))
             .await;
         let error = if i < ok { 0.000005 } else { 0.00003 };
-        for (cert, on, e) in [("A", first, 0.0), ("B", second, error)] {
+        // The first certificate is valid until the day before the second calibration.
+        let day_before = (second.parse::<chrono::NaiveDate>().unwrap() - chrono::Days::new(1)).to_string();
+        for (cert, on, until, e) in [
+            ("A", first, day_before.as_str(), 0.0),
+            ("B", second, "2026-11-30", error),
+        ] {
             app.sql(&format!(
                 "INSERT INTO calibrations (item_kind, item_id, provider_evidence, certificate_no, calibrated_on, \
                  valid_until, quantity, mpe_si, as_found_error_si, source, created_at) VALUES ('instrument', {id}, '', \
-                 '{tag}-{i}-{cert}', '{on}', '2027-12-31', 'length', 0.00002, {e}, 'manual', '{now}')"
+                 '{tag}-{i}-{cert}', '{on}', '{until}', 'length', 0.00002, {e}, 'manual', '{now}')"
             ))
             .await;
         }

@@ -207,29 +207,14 @@ async fn a_record_becomes_a_certificate_signed_by_three_people() {
         .dispatch()
         .await;
     let dcc = res.into_bytes().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("issued.xml");
-    std::fs::write(&path, &dcc).unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    crate::support::dcc_validates(&dcc).unwrap();
     // The PDF carries the §7.8 content (ISO/IEC 17025 §7.8.2.1, §7.8.4.1, §7.8.6).
     let res = holder
         .api(app.client.get(format!("/api/v1/certificates/{number}/pdf")))
         .dispatch()
         .await;
     let pdf = res.into_bytes().await.unwrap();
-    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg("-layout")
-        .arg(dir.path().join("c.pdf"))
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils)");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::support::pdf_text(&pdf, true);
     let lab_name = c["content"]["lab"]["name"]["zh"].as_str().unwrap().to_owned();
     let customer_name = c["content"]["customer"]["name"]["zh"].as_str().unwrap().to_owned();
     for needle in [
@@ -1235,14 +1220,7 @@ async fn the_page_the_pdf_and_the_dcc_state_the_same_figures() {
         .dispatch()
         .await;
     let pdf = res.into_bytes().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(dir.path().join("c.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::support::pdf_text(&pdf, false);
     for needle in ["100.000 mm", "0.133 µm", "0.050 µm", "p = 95 %"] {
         assert!(text.contains(needle), "{needle} in {text}");
     }
@@ -1366,14 +1344,7 @@ async fn asymmetric_limits_decide_print_and_carry_their_risk() {
         .into_bytes()
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("c.pdf"), &pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(dir.path().join("c.pdf"))
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::support::pdf_text(&pdf, false);
     assert!(text.contains("−0.2 µm … +0.5"), "{text}");
     let dcc = approver
         .api(app.client.get(format!("/api/v1/certificates/{number}/dcc")))
@@ -1386,11 +1357,5 @@ async fn asymmetric_limits_decide_print_and_carry_their_risk() {
         dcc.contains("Upper limit of the indication error") && dcc.contains("<si:value>0.5</si:value>"),
         "{dcc}"
     );
-    std::fs::write(dir.path().join("c.xml"), &dcc).unwrap();
-    let out = std::process::Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
-        .arg(dir.path().join("c.xml"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    crate::support::dcc_validates(dcc.as_bytes()).unwrap();
 }

@@ -379,3 +379,35 @@ pub fn rust_sources(dir: &std::path::Path, out: &mut Vec<(String, String)>) {
         }
     }
 }
+
+/// A certificate PDF's text, as `pdftotext` (poppler-utils) reads it; `layout` keeps the
+/// columns in place.
+pub fn pdf_text(pdf: &[u8], layout: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let mut cmd = std::process::Command::new("pdftotext");
+    if layout {
+        cmd.arg("-layout");
+    }
+    let out = cmd.arg(&path).arg("-").output().expect("pdftotext (poppler-utils)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether a DCC validates against the PTB DCC 3.3.0 schema bundle: Err with the
+/// validator's report when it does not.
+pub fn dcc_validates(xml: &[u8]) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dcc.xml");
+    std::fs::write(&path, xml).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/calibration-data/dcc/validate.sh"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
