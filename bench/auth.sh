@@ -17,6 +17,8 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 url="${BENCH_DATABASE_URL:-sqlite://$work/bench.db?mode=rwc}"
 if [ -n "${BENCH_DATABASE_URL:-}" ]; then
   psql "$url" -q -c "DROP SCHEMA public CASCADE; CREATE SCHEMA public;" 2>/dev/null
+  # Every instance on PostgreSQL is given its secrets (docs/operations.md).
+  export ROCKET_SECRET_KEY="$(openssl rand -hex 32)" METROCAL_KEY_ENCRYPTION_KEY="$(openssl rand -hex 32)"
 fi
 "$bin" generate --standards "$n" --seed 2026 --out "$work/data" > /dev/null
 "$bin" --database-url "$url" import "$work/data" > /dev/null

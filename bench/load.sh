@@ -38,6 +38,8 @@ trap cleanup EXIT
 if [ -n "${PG_URL:-}" ]; then
   engine=postgres
   export DATABASE_URL="$PG_URL"
+  # Every instance on PostgreSQL is given its secrets (docs/operations.md).
+  export ROCKET_SECRET_KEY="$(openssl rand -hex 32)" METROCAL_KEY_ENCRYPTION_KEY="$(openssl rand -hex 32)"
   sql() { psql "$PG_URL" -qtAX -v ON_ERROR_STOP=1 -c "$1"; }
 else
   engine=sqlite

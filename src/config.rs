@@ -38,6 +38,13 @@ pub struct AppConfig {
     /// The sender of those e-mails (METROCAL_MAIL_FROM).
     #[serde(default)]
     pub mail_from: Option<String>,
+    /// The key-encryption key the laboratories' signing keys are sealed under, 64 hex
+    /// digits (METROCAL_KEY_ENCRYPTION_KEY), or a file holding it
+    /// (METROCAL_KEY_ENCRYPTION_KEY_FILE). Neither: one is generated into `data_dir`.
+    #[serde(default)]
+    pub key_encryption_key: Option<String>,
+    #[serde(default)]
+    pub key_encryption_key_file: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -51,6 +58,8 @@ impl Default for AppConfig {
             evaluation: Default::default(),
             smtp_url: None,
             mail_from: None,
+            key_encryption_key: None,
+            key_encryption_key_file: None,
         }
     }
 }
@@ -76,6 +85,33 @@ impl AppConfig {
             .extract()
             .map_err(|e| e.to_string())
     }
+}
+
+/// What an instance of a shared (PostgreSQL) database lacks of the secrets every
+/// instance must share: the cookie secret (ROCKET_SECRET_KEY) and the key-encryption key
+/// (METROCAL_KEY_ENCRYPTION_KEY or METROCAL_KEY_ENCRYPTION_KEY_FILE). Empty on SQLite,
+/// where one machine generates and keeps both in its data directory.
+pub fn missing_shared_secrets(config: &AppConfig) -> Vec<&'static str> {
+    if !config.database_url.starts_with("postgres") {
+        return Vec::new();
+    }
+    let mut missing = Vec::new();
+    let cookie = rocket::Config::figment()
+        .extract::<rocket::Config>()
+        .map(|c| !c.secret_key.is_zero())
+        .unwrap_or(false);
+    if !cookie {
+        missing.push("ROCKET_SECRET_KEY");
+    }
+    let kek = config
+        .key_encryption_key
+        .as_deref()
+        .is_some_and(|k| !k.trim().is_empty())
+        || config.key_encryption_key_file.is_some();
+    if !kek {
+        missing.push("METROCAL_KEY_ENCRYPTION_KEY (or METROCAL_KEY_ENCRYPTION_KEY_FILE)");
+    }
+    missing
 }
 
 /// Rocket's figment plus the cookie-signing key. The key comes from ROCKET_SECRET_KEY

@@ -27,6 +27,14 @@ pub enum CertificateCommand {
         #[arg(long)]
         lab: String,
     },
+    /// Re-seals every laboratory's signing key under a new key-encryption key (64 hex
+    /// digits in FILE), in one transaction. Then give every instance the new key
+    /// (METROCAL_KEY_ENCRYPTION_KEY or _FILE); on a single machine whose key was
+    /// generated, the new one replaces it in the data directory.
+    RotateKek {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
     /// Withdraws a certificate (ISO/IEC 17025 §7.8.8): it stays downloadable, marked
     /// withdrawn with the reason.
     Withdraw {
@@ -94,7 +102,7 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
         CertificateCommand::RotateKey { lab } => {
             let config = config(cli)?;
             let db = open(cli).await?;
-            let keys = crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let keys = crate::service::keys::KeyStore::from_config(&config)?;
             let org = crate::store::organisations::organisation_by_code(&db, lab.trim())
                 .await
                 .map_err(|e| e.to_string())?
@@ -109,6 +117,38 @@ pub async fn run(cli: &Cli, command: &CertificateCommand) -> Result<(), String> 
             .await
             .map_err(field_errors)?;
             println!("{key_id}");
+        }
+        CertificateCommand::RotateKek { new_key_file } => {
+            let config = config(cli)?;
+            let db = open(cli).await?;
+            let (current, source) = crate::service::keys::load_kek(&config)?;
+            let text = std::fs::read_to_string(new_key_file).map_err(|e| format!("--new-key-file: {e}"))?;
+            let new = crate::service::keys::Kek::from_hex(&text).map_err(|e| format!("--new-key-file: {e}"))?;
+            if new.id() == current.id() {
+                return Err("--new-key-file: that is the key-encryption key in use already".into());
+            }
+            let keys = crate::service::keys::KeyStore::with_kek(&config.data_dir, current);
+            let n = crate::service::certificates::rotate_kek(
+                &Actor::system("cli certificate rotate-kek"),
+                &db,
+                &keys,
+                &new,
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(field_errors)?;
+            if let crate::service::keys::KekSource::Generated(path) = &source {
+                std::fs::write(path, format!("{}\n", new.to_hex())).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            println!(
+                "{n} signing keys re-sealed under the key-encryption key {}; give it to every instance{}",
+                new.id(),
+                if source.given() {
+                    ""
+                } else {
+                    " (this machine's copy in the data directory is replaced)"
+                }
+            );
         }
         CertificateCommand::Withdraw { number, reason } => {
             let db = open(cli).await?;

@@ -14,6 +14,18 @@ pub async fn serve(cli: &Cli) -> Result<(), String> {
             config.public_url, config.public_url
         );
     }
+    // Instances sharing one PostgreSQL database must share their secrets: refuse to start
+    // with one made up on this machine alone, naming what is missing.
+    let missing = crate::config::missing_shared_secrets(&config);
+    if !missing.is_empty() {
+        return Err(format!(
+            "on PostgreSQL every instance needs the same secrets, given explicitly; missing: {}. \
+             See docs/operations.md, \"One configuration for every instance\".\n\
+             在 PostgreSQL 上，每个实例都须显式配置相同的密钥；缺少：{}。",
+            missing.join(", "),
+            missing.join("、")
+        ));
+    }
     let rocket = crate::rocket(config).map_err(|e| format!("cannot prepare the data directory: {e}"))?;
     rocket
         .attach(crate::web::schedule::daily_job())

@@ -86,6 +86,7 @@ pub const CODES: &[&str] = &[
     "interval.same_person",
     "interval.scope_invalid",
     "invalid",
+    "keys.cannot_sign",
     "limit.mpe_signed",
     "limit.symmetric_here",
     "limit.term_signed",

@@ -7,8 +7,9 @@
 //! it, checks the copy before it touches the target (SQLite's `integrity_check`), and
 //! brings the restored schema up to date with the migrations.
 //!
-//! The signing keys' private halves live under the data directory, not in the
-//! database: they are kept with the operator's other secrets, not in this copy.
+//! The signing keys' private halves are in the database sealed under the operator's
+//! key-encryption key, so the copy carries them; the key-encryption key itself is never
+//! in the database, and is kept apart from the copies.
 //!
 //! [`Fingerprint`] is what a restore is checked against: row counts, a digest of every
 //! issued certificate's hashes, and the head of the audit chain.

@@ -517,6 +517,41 @@ pub async fn keys_of(actor: &Actor, db: &DatabaseConnection, lab: i32) -> Result
 /// Retires the laboratory's signing key and makes a new one (its private half in a 0600
 /// file under the data directory). Old public keys stay, so every certificate issued
 /// before still verifies. Audited with both key ids.
+/// Re-seals every laboratory's signing key under a new key-encryption key, in one
+/// transaction (the operator's; audited). Every key must open under the current one
+/// first. Returns how many keys were re-sealed; the operator then gives every instance
+/// the new key-encryption key.
+pub async fn rotate_kek(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    keys: &KeyStore,
+    new: &super::keys::Kek,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    if !actor.is_system() {
+        return Err(actor.forbidden());
+    }
+    let txn = crate::store::begin(db).await?;
+    let n = keys.reseal(&txn, new).await?;
+    let mut changes = super::audit::Changes::new();
+    changes.set("kek_id", keys.kek_id().into(), new.id().into());
+    changes.note("keys", n.into());
+    super::audit::record(
+        &txn,
+        actor,
+        now,
+        super::audit::Entry {
+            action: "keys.rotate_kek",
+            entity_type: "lab_keys",
+            entity_id: "all".into(),
+            changes,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
 pub async fn rotate_key(
     actor: &Actor,
     db: &DatabaseConnection,

@@ -53,6 +53,8 @@ pub enum SetupError {
     DemoCalibrations(super::Error),
     #[error("creating the demo accounts failed: {0}")]
     DemoAccounts(super::Error),
+    #[error("the key-encryption key cannot be read: {0}")]
+    Keys(String),
     #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
 }
@@ -103,7 +105,7 @@ pub async fn setup_database(config: &AppConfig) -> Result<DatabaseConnection, Se
                 .await
                 .map_err(SetupError::DemoData)?;
             tracing::info!(?summary, "demo data set loaded");
-            let keys = super::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url);
+            let keys = super::keys::KeyStore::from_config(config).map_err(SetupError::Keys)?;
             super::demo::complete(&db, &keys, chrono::Utc::now())
                 .await
                 .map_err(SetupError::DemoCalibrations)?;

@@ -3,10 +3,8 @@
 use super::entities::{certificate, lab_key};
 use super::traceability::statement;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 /// The next number of a laboratory's year: the sequence row is created or bumped in one
@@ -179,19 +177,43 @@ pub async fn insert_key<C: ConnectionTrait>(
     lab: i32,
     key_id: &str,
     public_key: &str,
+    sealed: (&str, &str),
     at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    lab_key::Entity::insert(lab_key::ActiveModel {
-        lab_id: Set(lab),
-        key_id: Set(key_id.to_owned()),
-        public_key: Set(public_key.to_owned()),
-        created_at: Set(at),
-        retired_at: Set(None),
-        ..Default::default()
-    })
-    .on_conflict(OnConflict::column(lab_key::Column::KeyId).do_nothing().to_owned())
-    .exec_without_returning(db)
+    // No conflict target: a key id already there, or (lab_keys_one_active) another
+    // active key of the laboratory made at the same moment by another instance, and this
+    // one is not stored. The caller reads back the laboratory's active key.
+    let sql = "INSERT INTO lab_keys (lab_id, key_id, public_key, created_at, retired_at, sealed_private, kek_id) \
+               VALUES ($1, $2, $3, $4, NULL, $5, $6) ON CONFLICT DO NOTHING";
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [
+            lab.into(),
+            key_id.into(),
+            public_key.into(),
+            at.into(),
+            sealed.0.into(),
+            sealed.1.into(),
+        ],
+    ))
     .await?;
+    Ok(())
+}
+
+/// Every key, for sealing legacy key files and re-sealing under a new key-encryption key.
+pub async fn all_keys<C: ConnectionTrait>(db: &C) -> Result<Vec<lab_key::Model>, DbErr> {
+    lab_key::Entity::find().order_by_asc(lab_key::Column::Id).all(db).await
+}
+
+/// Stores a key's sealed private half.
+pub async fn seal_key<C: ConnectionTrait>(db: &C, id: i32, sealed: &str, kek_id: &str) -> Result<(), DbErr> {
+    lab_key::Entity::update_many()
+        .col_expr(lab_key::Column::SealedPrivate, Some(sealed.to_owned()).into())
+        .col_expr(lab_key::Column::KekId, Some(kek_id.to_owned()).into())
+        .filter(lab_key::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

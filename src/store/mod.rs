@@ -134,8 +134,75 @@ pub fn sqlite_path(url: &str) -> Option<String> {
 
 /// Applies every pending migration.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    // Instances started together on one PostgreSQL database migrate one at a time: a
+    // session advisory lock, held on a connection of its own while the migrations run on
+    // the pool (SQLite's writers are serialised by the file's lock already).
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        use sea_orm::sqlx;
+        let custom = |e: sqlx::Error| DbErr::Custom(format!("the migration lock: {e}"));
+        let mut conn = db.get_postgres_connection_pool().acquire().await.map_err(custom)?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await
+            .map_err(custom)?;
+        let result = Migrator::up(db, None).await;
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // Closing the session releases its locks.
+            conn.detach();
+        }
+        return result;
+    }
+    // Processes on one SQLite file: an exclusive lock on a file beside it.
+    let lock = sqlite_migration_lock(db).await?;
+    let result = Migrator::up(db, None).await;
+    drop(lock);
+    result
 }
+
+/// An exclusive flock on `<database>.migrate-lock`, held until the file is dropped; None
+/// for an in-memory database.
+async fn sqlite_migration_lock(db: &DatabaseConnection) -> Result<Option<std::fs::File>, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.to_string_lossy().contains(":memory:") {
+        return Ok(None);
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".migrate-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| DbErr::Custom(format!("the migration lock {}: {e}", name.to_string_lossy())))?;
+    use std::os::fd::AsRawFd;
+    // Tried without blocking, so that a task waiting for it never holds up the runtime.
+    loop {
+        // SAFETY: flock on a file descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(file));
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(DbErr::Custom(format!(
+                "the migration lock {}: {e}",
+                name.to_string_lossy()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The advisory lock key of the migrations ("metrocal migrate", as bytes of an i64).
+const MIGRATION_LOCK: i64 = 0x6d63_6d69_6772_6174;
 
 /// Opens a write transaction; every use case that writes starts here.
 ///

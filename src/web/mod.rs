@@ -406,11 +406,24 @@ pub fn build(figment: rocket::figment::Figment, config: AppConfig) -> Rocket<Bui
         .manage(crate::service::uncertainty::Evaluator::new(config.evaluation))
         .attach(RequestLog)
         .attach(AdHoc::try_on_ignite("database", move |rocket| async move {
+            let keys = match crate::service::keys::KeyStore::from_config(&config) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::error!(error = %e, "the key-encryption key cannot be read");
+                    eprintln!("metrocal: cannot read the key-encryption key: {e}");
+                    return Err(rocket);
+                }
+            };
             match crate::service::setup::setup_database(&config).await {
-                Ok(db) => Ok(rocket
-                    .manage(Db(db))
-                    .manage(crate::service::keys::KeyStore::new(&config.data_dir).with_public_url(&config.public_url))
-                    .manage(config)),
+                Ok(db) => {
+                    // Key files of before keys were sealed move into the database, once.
+                    match keys.migrate_files(&db).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(keys = n, "signing key files sealed into the database"),
+                        Err(e) => tracing::error!(error = %e, "signing key files could not be sealed"),
+                    }
+                    Ok(rocket.manage(Db(db)).manage(keys).manage(config))
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "database setup failed");
                     eprintln!("metrocal: cannot open the database: {e}");

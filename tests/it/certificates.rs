@@ -32,14 +32,17 @@ async fn numbers_signatures_verification_and_amendments() {
     let first = issue(&approver, &app.db, &keys, request(), now).await.unwrap();
     assert_eq!(first.number, format!("{INSTITUTE}-2026-000003"));
     assert_eq!((first.revision, first.status.as_str()), (1, "issued"));
-    // The private keys are files of the key store, readable by their owner only: one
-    // per laboratory that has signed (the institute and the centre).
-    let key_dir = app.data_dir().join("keys");
-    let key_files: Vec<_> = std::fs::read_dir(&key_dir).unwrap().map(|f| f.unwrap()).collect();
-    assert_eq!(key_files.len(), 2);
-    for f in &key_files {
-        assert_eq!(f.metadata().unwrap().permissions().mode() & 0o777, 0o600);
-    }
+    // The private keys are sealed in the database, one per laboratory that has signed
+    // (the institute and the centre); no key file is written. The key-encryption key
+    // this single machine generated is readable by its owner only.
+    assert!(!app.data_dir().join("keys").exists());
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) AS n FROM lab_keys WHERE sealed_private IS NOT NULL")
+            .await,
+        2
+    );
+    let kek = app.data_dir().join(metrocal::service::keys::KEK_FILE);
+    assert_eq!(std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777, 0o600);
 
     // 50 at once: no gap, no duplicate.
     let tasks: Vec<_> = (0..50)

@@ -317,3 +317,42 @@ async fn backup_and_restore_keep_counts_certificates_and_the_audit_head() {
         }
     }
 }
+
+/// On PostgreSQL every instance must share its secrets, so `metrocal serve` refuses to
+/// start with ones it would make up alone, naming each that is missing (issue 22).
+#[test]
+fn serve_on_postgresql_names_the_secrets_it_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_metrocal"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            // Nothing listens on port 1: the refusal comes before any connection.
+            .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/metrocal")
+            .env("METROCAL_DATA_DIR", dir.path())
+            .env("METROCAL_PUBLIC_URL", "https://metrocal.test")
+            .env("RUST_LOG", "error");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ROCKET_SECRET_KEY") && err.contains("METROCAL_KEY_ENCRYPTION_KEY"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("secret.key").exists(),
+        "no secret made up on this machine"
+    );
+    let out = run(&[("ROCKET_SECRET_KEY", &"ab".repeat(32))]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("ROCKET_SECRET_KEY") && err.contains("METROCAL_KEY_ENCRYPTION_KEY"),
+        "{err}"
+    );
+}

@@ -1,8 +1,12 @@
 //! Two app instances on one database (one SQLite file, or one PostgreSQL database), as
 //! behind a load balancer: a change made through one is read at once through the other.
-//! Instance A is `metrocal serve` in a process of its own; instance B is the app in this
-//! one. Each has its own caches, keyed by the database's change counters, so neither
-//! serves what the other has changed (a per-process counter cannot see the other).
+//! Instance A is `metrocal serve` in a process of its own, with a data directory of its
+//! own; instance B is the app in this one. They share only what the operator gives every
+//! instance: the database, the cookie secret and the key-encryption key
+//! (docs/operations.md). Each has its own caches, keyed by the database's change
+//! counters, so neither serves what the other has changed; a session made on one is
+//! valid on the other; certificates issued through either are numbered in one sequence
+//! and signed with the laboratory's one key.
 
 use crate::support::{TestApp, INSTITUTE};
 use rocket::local::asynchronous::Client;
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 struct Server {
     child: std::process::Child,
     port: u16,
+    _data: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -30,10 +35,18 @@ fn serve(app: &TestApp) -> Server {
         .local_addr()
         .unwrap()
         .port();
+    // The secrets B made for itself, given to A as an operator gives them to every
+    // instance; A's data directory is its own.
+    let secret = std::fs::read_to_string(app.config.data_dir.join("secret.key")).unwrap();
+    let kek = std::fs::read_to_string(app.config.data_dir.join(metrocal::service::keys::KEK_FILE)).unwrap();
+    let data = tempfile::tempdir().unwrap();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
         .arg("serve")
         .env("DATABASE_URL", &app.url)
-        .env("METROCAL_DATA_DIR", &app.config.data_dir)
+        .env("METROCAL_DATA_DIR", data.path())
+        .env("ROCKET_SECRET_KEY", secret.trim())
+        .env("METROCAL_KEY_ENCRYPTION_KEY", kek.trim())
+        .env("METROCAL_PUBLIC_URL", "https://metrocal.test")
         .env("METROCAL_TODAY", crate::support::today().to_string())
         .env("METROCAL_DEMO_DATA", "false")
         .env("ROCKET_PORT", port.to_string())
@@ -47,7 +60,26 @@ fn serve(app: &TestApp) -> Server {
         assert!(start.elapsed() < Duration::from_secs(120), "the server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Server { child, port }
+    Server {
+        child,
+        port,
+        _data: data,
+    }
+}
+
+/// A GET to instance A with a raw Cookie header: the status and the response.
+fn get_with_cookie(server: &Server, path: &str, cookie: &str) -> (u16, String) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, out)
 }
 
 /// A request with a JSON body and a bearer token to instance A: the status and answer.
@@ -171,4 +203,177 @@ async fn a_work_order_opened_through_one_instance_leaves_the_others_plan_at_once
         .unwrap()
         .iter()
         .any(|i| i["item_kind"] == item["item_kind"] && i["item_id"] == item["item_id"]));
+}
+
+#[rocket::async_test]
+async fn a_session_made_on_one_instance_is_valid_on_the_other() {
+    let a = TestApp::demo().await;
+    let server = serve(&a);
+    let user = a.user("scheduler").await;
+    // Log in through B, as a browser does.
+    let res = crate::support::visitor(a.client.post("/login"))
+        .header(rocket::http::ContentType::Form)
+        .body(crate::support::form(&[
+            ("email", &user.email),
+            ("password", crate::support::PASSWORD),
+        ]))
+        .dispatch()
+        .await;
+    assert_eq!(res.status().code, 303, "logged in");
+    let cookie = res
+        .headers()
+        .get("Set-Cookie")
+        .find(|c| c.starts_with("session="))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .expect("a session cookie");
+    // The next request lands on A: the same session, no login page.
+    let (status, page) = get_with_cookie(&server, "/work-orders", &cookie);
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("action=\"/login\""), "A asked to log in again");
+    // Without it, A sends the browser to log in.
+    let (status, _) = get_with_cookie(&server, "/work-orders", "session=forged");
+    assert_eq!(status, 303);
+}
+
+#[rocket::async_test]
+async fn certificates_issued_through_either_instance_are_one_sequence_under_one_key() {
+    use crate::records::{gauge_record, in_calibration, view};
+    let a = TestApp::demo().await;
+    let server = serve(&a);
+    let technician = a.user_in("technician", INSTITUTE).await;
+    let reviewer = a.user_in("reviewer", INSTITUTE).await;
+    let approver = a.user_in("approver", INSTITUTE).await;
+    let lab = a.organisation_id(INSTITUTE).await;
+    let mut numbers = Vec::new();
+    for i in 0..4 {
+        let (standard, wo) = in_calibration(&a, &format!("TWO-{i}")).await;
+        let record = gauge_record(&a, &technician, wo, standard, json!({})).await;
+        let sign = format!("/api/v1/records/{record}/sign");
+        let password = json!({"password": crate::support::PASSWORD});
+        for u in [&technician, &reviewer] {
+            let (status, s) = a.post_as(u, &sign, password.clone()).await;
+            assert_eq!(status, 200, "{s}");
+        }
+        // The approval, which issues the certificate, alternately through A and B.
+        if i % 2 == 0 {
+            let (status, s) = send(&server, "POST", &sign, &approver.token, &password);
+            assert_eq!(status, 200, "{s}");
+        } else {
+            let (status, s) = a.post_as(&approver, &sign, password.clone()).await;
+            assert_eq!(status, 200, "{s}");
+        }
+        numbers.push(
+            view(&a, &approver, record).await["certificate"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // One sequence: the numbers' serials follow each other.
+    let serials: Vec<u32> = numbers
+        .iter()
+        .map(|n| n.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    for w in serials.windows(2) {
+        assert_eq!(w[1], w[0] + 1, "{numbers:?}");
+    }
+    // One key of the laboratory signed them all, and each verifies through either.
+    assert_eq!(
+        a.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM lab_keys WHERE lab_id = {lab} AND retired_at IS NULL"
+        ))
+        .await,
+        1
+    );
+    let keys = a
+        .scalar(&format!(
+            "SELECT COUNT(DISTINCT key_id) AS n FROM certificates WHERE lab_id = {lab} AND number IN ('{}')",
+            numbers.join("','")
+        ))
+        .await;
+    assert_eq!(keys, 1);
+    for n in &numbers {
+        // Through A, by the token of its QR code; through B, the DCC file itself.
+        let token = a
+            .scalar_text(&format!("SELECT token AS t FROM certificates WHERE number = '{n}'"))
+            .await;
+        let (status, answer) = send(
+            &server,
+            "GET",
+            &format!("/api/v1/verify/{token}"),
+            &approver.token,
+            &json!({}),
+        );
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains("\"genuine\":true"), "{n} through A: {answer}");
+        let dcc = approver
+            .api(a.client.get(format!("/api/v1/certificates/{n}/dcc")))
+            .dispatch()
+            .await
+            .into_bytes()
+            .await
+            .unwrap();
+        let verdict = metrocal::service::certificates::verify_file(&a.db, &dcc).await.unwrap();
+        assert!(verdict.genuine, "{n} through B: {}", verdict.reason);
+    }
+}
+
+/// Two instances started together run the day's job once: each checks, under the job's
+/// database lock, whether the day's run has finished (issue 22).
+#[rocket::async_test]
+async fn two_instances_started_together_run_the_days_job_once() {
+    let a = TestApp::demo().await;
+    let before = a.count("job_runs").await;
+    let (one, two) = (
+        metrocal::store::connect(&a.url).await.unwrap(),
+        metrocal::store::connect(&a.url).await.unwrap(),
+    );
+    let day = crate::support::today();
+    let now = chrono::Utc::now();
+    let (x, y) = tokio::join!(
+        metrocal::service::schedule::run_if_due(&one, day, now),
+        metrocal::service::schedule::run_if_due(&two, day, now)
+    );
+    let ran = [x.unwrap(), y.unwrap()].iter().filter(|r| r.is_some()).count();
+    assert_eq!(ran, 1, "one of the two ran it");
+    assert_eq!(a.count("job_runs").await, before + 1);
+    assert_eq!(
+        a.scalar(&format!(
+            "SELECT COUNT(*) AS n FROM job_runs WHERE job = 'schedule' AND on_date = '{day}'"
+        ))
+        .await,
+        1
+    );
+}
+
+/// Two instances started together on a new database both come up: the migrations run
+/// once, one instance after the other (an advisory lock on PostgreSQL, the file's lock
+/// on SQLite).
+#[rocket::async_test]
+async fn two_instances_started_together_migrate_one_after_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::support::fresh_database_url(dir.path()).await;
+    let (one, two) = (
+        metrocal::store::connect(&url).await.unwrap(),
+        metrocal::store::connect(&url).await.unwrap(),
+    );
+    let (x, y) = tokio::join!(metrocal::store::migrate(&one), metrocal::store::migrate(&two));
+    x.unwrap();
+    y.unwrap();
+    let tables = one
+        .query_one_raw(sea_orm::Statement::from_string(
+            one.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations".to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(tables as usize, migrations_count(), "each migration applied once");
+}
+
+fn migrations_count() -> usize {
+    use migrations::MigratorTrait;
+    migrations::Migrator::migrations().len()
 }

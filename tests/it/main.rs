@@ -14,6 +14,7 @@ mod hardening;
 mod hostile;
 mod instances;
 mod intervals;
+mod keys;
 mod layers;
 mod lifecycle;
 mod limits;

@@ -413,7 +413,7 @@ async fn cmc_lines_and_saved_budgets_give_the_points_u() {
     assert!(res.into_string().await.unwrap().contains("0.1 µm"));
 }
 
-async fn in_calibration(app: &TestApp, serial: &str) -> (i64, i64) {
+pub(crate) async fn in_calibration(app: &TestApp, serial: &str) -> (i64, i64) {
     let lab = app.organisation_id(INSTITUTE).await;
     let customer = app.organisation_id(ENTERPRISE_A).await;
     let now = "2026-11-01T00:00:00Z";
@@ -494,7 +494,7 @@ async fn signed_by(app: &TestApp, record: i64, signers: [&TestUser; 3]) -> Strin
 
 /// A one-point gauge-block record of `wo` with `extra` fields over the usual ones, entered
 /// by `user` against `standard`: its id (the API answered 201).
-async fn gauge_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64, extra: Value) -> i64 {
+pub(crate) async fn gauge_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64, extra: Value) -> i64 {
     let mut body = json!({
         "kind": "calibration", "method": "JJG 146-2011", "decision_rule": "simple",
         "received_on": "2026-11-20", "calibrated_on": "2026-11-24",
@@ -512,7 +512,7 @@ async fn gauge_record(app: &TestApp, user: &TestUser, wo: i64, standard: i64, ex
     r["id"].as_i64().unwrap()
 }
 
-async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
+pub(crate) async fn view(app: &TestApp, u: &TestUser, record: i64) -> Value {
     u.api(app.client.get(format!("/api/v1/records/{record}")))
         .dispatch()
         .await

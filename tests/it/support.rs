@@ -242,6 +242,21 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("{query}: {e}"))
     }
 
+    /// The text a query returns in its column `t`.
+    pub async fn scalar_text(&self, query: &str) -> String {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                query.to_owned(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+            .unwrap_or_else(|| panic!("{query}: no row"));
+        row.try_get::<String>("", "t")
+            .unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
     /// A GET of the API as `user`: the status and the JSON body (null when there is none).
     pub async fn get_as(&self, user: &TestUser, uri: &str) -> (u16, serde_json::Value) {
         let res = user.api(self.client.get(uri.to_owned())).dispatch().await;

@@ -340,12 +340,30 @@ pub async fn run_daily(
     today: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<RunSummary> {
+    run_locked(actor, db, today, now, false)
+        .await
+        .map(|s| s.expect("a run that is not skipped returns its summary"))
+}
+
+/// [`run_daily`], or nothing when `skip_if_done` and the day's run has finished: decided
+/// under the job's lock, so that instances started together run the day's job once.
+async fn run_locked(
+    actor: &Actor,
+    db: &DatabaseConnection,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    skip_if_done: bool,
+) -> Result<Option<RunSummary>> {
     if !actor.may(&[Role::SystemAdmin]) {
         return Err(actor.forbidden());
     }
     let txn = crate::store::begin(db).await?;
     q::lock_job(&txn, "schedule").await?;
     let repeated = q::finished_run_on(&txn, "schedule", today).await?.is_some();
+    if repeated && skip_if_done {
+        txn.rollback().await?;
+        return Ok(None);
+    }
     let (mut summary, computed, standards) = recompute(db, &txn, today).await?;
     summary.repeated = repeated;
     let users: Vec<user::Model> = user::Entity::find().all(&txn).await?;
@@ -390,7 +408,7 @@ pub async fn run_daily(
         }
     }
     tracing::info!(actor = %actor.label(), ?summary, "schedule run");
-    Ok(summary)
+    Ok(Some(summary))
 }
 
 /// The server's daily job: runs [`run_daily`] unless today's run has finished (on any
@@ -399,7 +417,8 @@ pub async fn run_if_due(db: &DatabaseConnection, today: NaiveDate, now: DateTime
     if q::finished_run_on(db, "schedule", today).await?.is_some() {
         return Ok(None);
     }
-    run_daily(&Actor::system("daily job"), db, today, now).await.map(Some)
+    // Checked again under the lock: another instance may be running it right now.
+    run_locked(&Actor::system("daily job"), db, today, now, true).await
 }
 
 /// The daily job of a server: at once and then every `every` it runs the schedule

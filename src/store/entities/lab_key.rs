@@ -1,4 +1,5 @@
-//! A laboratory's Ed25519 public key; the private half is in a file outside the database.
+//! A laboratory's Ed25519 key: the public half, and the private half sealed under the
+//! operator's key-encryption key (service::keys).
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -13,6 +14,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Rotated out: no longer signs, still verifies what it signed.
     pub retired_at: Option<DateTimeUtc>,
+    /// Hex of the 24-byte nonce and the XChaCha20-Poly1305 ciphertext of the private key;
+    /// None for a key made before keys were sealed, until its file is migrated.
+    pub sealed_private: Option<String>,
+    /// Which key-encryption key sealed it (the first 16 hex digits of its fingerprint).
+    pub kek_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
