@@ -33,6 +33,10 @@ for run in 1 2 3; do
 done
 
 echo "== serve and measure"
+if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+  # Every instance on PostgreSQL is given its secrets (docs/operations.md).
+  export ROCKET_SECRET_KEY="$(openssl rand -hex 32)" METROCAL_KEY_ENCRYPTION_KEY="$(openssl rand -hex 32)"
+fi
 port=8123
 ROCKET_PORT=$port METROCAL_DEMO_DATA=false METROCAL_DATA_DIR="$work" RUST_LOG=warn \
   "$bin" --database-url "$url" serve > "$work/server.log" 2>&1 &

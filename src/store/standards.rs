@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::{Expr, Order};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, Statement,
 };
 use std::collections::HashMap;
 
@@ -65,6 +65,29 @@ impl Default for StandardQuery {
     }
 }
 
+/// A search term without the space the search form puts after each non-ASCII character
+/// (terms have no other white space): the form of `standards.search_plain`.
+fn plain(term: &str) -> String {
+    term.chars().filter(|c| *c != ' ').collect()
+}
+
+/// `%` and `_` in a term stand for themselves, so that it matches as a substring, as
+/// the FTS index matches it on SQLite.
+fn like_escaped(term: &str) -> String {
+    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Whether the query asks for the whole register (its total is then kept, not counted).
+fn unfiltered(q: &StandardQuery) -> bool {
+    q.terms.is_empty()
+        && q.region_id.is_none()
+        && q.category_prefix.is_none()
+        && q.owner_id.is_none()
+        && q.level.is_none()
+        && q.status.is_none()
+        && q.expiring.is_none()
+}
+
 fn condition(backend: DbBackend, q: &StandardQuery) -> Condition {
     use standard::Column as C;
     let mut cond = Condition::all();
@@ -76,8 +99,14 @@ fn condition(backend: DbBackend, q: &StandardQuery) -> Condition {
                 "\"standards\".\"id\" IN (SELECT rowid FROM standards_fts WHERE standards_fts MATCH ?)",
                 [format!("\"{}\"", term.replace('"', "\"\""))],
             ),
-            // Shorter terms have no trigram: scan the column. pg_trgm's GIN index serves
-            // PostgreSQL for 3+ characters the same way.
+            // PostgreSQL: three characters or more of the unspaced form are answered by
+            // pg_trgm's index on search_plain (whole trigrams, "计量标"); shorter terms
+            // match the spaced form, whose one-character words pg_trgm pads.
+            DbBackend::Postgres if plain(term).chars().count() >= 3 => {
+                Expr::col((standard::Entity, sea_orm::sea_query::Alias::new("search_plain")))
+                    .like(format!("%{}%", like_escaped(&plain(term))))
+            }
+            // Shorter terms have no trigram: scan the column.
             _ => Expr::col((standard::Entity, C::SearchText)).like(format!("%{term}%")),
         });
     }
@@ -134,7 +163,24 @@ pub async fn list_standards<C: ConnectionTrait>(
         SortKey::CategoryCode => C::CategoryCode,
         SortKey::UpdatedAt => C::UpdatedAt,
     };
-    let total = standard::Entity::find().filter(cond.clone()).count(db).await?;
+    // On PostgreSQL the whole register's total is kept exact by triggers in the same
+    // transaction as every insert and delete (migration 015): one row, not a count.
+    let kept = match db.get_database_backend() {
+        DbBackend::Postgres if unfiltered(q) => db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT n FROM register_totals WHERE name = 'standards'",
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .map(|n: i64| u64::try_from(n).unwrap_or(0)),
+        _ => None,
+    };
+    let total = match kept {
+        Some(n) => n,
+        None => standard::Entity::find().filter(cond.clone()).count(db).await?,
+    };
     let rows = standard::Entity::find()
         .filter(cond)
         .order_by(col, order.clone())
