@@ -200,7 +200,7 @@ pub async fn list_standards<C: ConnectionTrait>(
         };
         Expr::cust(format!("COALESCE(\"standards\".\"{name}\", \"standards\".\"{name}\")"))
     } else {
-        Expr::col((standard::Entity, col)).into()
+        Expr::col((standard::Entity, col))
     };
     let rows = standard::Entity::find()
         .filter(cond)
