@@ -114,17 +114,6 @@ pub fn staircase_step(interval_months: f64, as_found_error: f64, mpe: f64, p: &S
     })
 }
 
-/// The staircase on one calibration, as a proposal and a whole number of months.
-pub fn staircase(interval_months: u32, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<(Proposal, u32)> {
-    let s = staircase_step(f64::from(interval_months), as_found_error, mpe, p)?;
-    let proposal = match s.action {
-        StepAction::Extend => Proposal::Extend,
-        StepAction::Hold => Proposal::Keep,
-        StepAction::Shorten => Proposal::Shorten,
-    };
-    Some((proposal, s.interval_after_months.round().max(1.0) as u32))
-}
-
 /// The exact (Clopper–Pearson) two-sided confidence interval of a proportion: `x` of
 /// `n` at confidence `level` (e.g. 0.95).
 pub fn clopper_pearson(x: u32, n: u32, level: f64) -> Option<(f64, f64)> {
@@ -193,7 +182,8 @@ impl ChangeLimits {
 }
 
 /// NCSLI RP-1 method A3: `in_tolerance` of `n` were found in tolerance at the end of
-/// `interval_months`. The interval is kept when the target reliability lies within the
+/// `interval` (in any one unit, as `limits` are: months for the group proposals, days
+/// for the calculator). The interval is kept when the target reliability lies within the
 /// confidence interval of the observed one; shortened when the target is above it (too
 /// many out of tolerance), extended when below it.
 pub fn binomial_test(
@@ -201,7 +191,7 @@ pub fn binomial_test(
     n: u32,
     target: f64,
     level: f64,
-    interval_months: f64,
+    interval: f64,
     limits: &ChangeLimits,
 ) -> Option<BinomialTest> {
     if !(0.0 < target && target < 1.0) {
@@ -228,19 +218,19 @@ pub fn binomial_test(
     let suggested_months = match proposal {
         Proposal::Keep => None,
         _ if !(0.0 < r && r < 1.0) => None,
-        _ => Some(interval_months * target.ln() / r.ln()),
+        _ => Some(interval * target.ln() / r.ln()),
     };
     let (new_months, clamped) = match (proposal, suggested_months) {
-        (Proposal::Keep, _) => (interval_months, false),
+        (Proposal::Keep, _) => (interval, false),
         (p, None) => limits.apply(
-            interval_months,
+            interval,
             if p == Proposal::Extend {
-                interval_months * limits.max_change_factor
+                interval * limits.max_change_factor
             } else {
-                interval_months / limits.max_change_factor
+                interval / limits.max_change_factor
             },
         ),
-        (_, Some(m)) => limits.apply(interval_months, m),
+        (_, Some(m)) => limits.apply(interval, m),
     };
     Some(BinomialTest {
         observed,
@@ -577,6 +567,17 @@ mod tests {
         // are pooled.
         assert_eq!(s2(&[g(12.0, 20, 12)], 0.9, 0.95).unwrap().f_test, None);
         assert_eq!(s2(&[g(12.0, 10, 6), g(12.0, 10, 6)], 0.9, 0.95).unwrap().f_test, None);
+    }
+
+    /// The staircase on one calibration, as a proposal and a whole number of months.
+    fn staircase(interval_months: u32, as_found_error: f64, mpe: f64, p: &Staircase) -> Option<(Proposal, u32)> {
+        let s = staircase_step(f64::from(interval_months), as_found_error, mpe, p)?;
+        let proposal = match s.action {
+            StepAction::Extend => Proposal::Extend,
+            StepAction::Hold => Proposal::Keep,
+            StepAction::Shorten => Proposal::Shorten,
+        };
+        Some((proposal, s.interval_after_months.round().max(1.0) as u32))
     }
 
     #[test]

@@ -162,17 +162,12 @@ pub async fn save_settings(
         tur_limit,
         ..rules
     };
+    // The form names the staircase's fields with a prefix.
     for (field, message) in staircase.problems() {
-        let field = match field {
-            "extend_threshold" => "staircase_extend_threshold",
-            "extend_factor" => "staircase_extend_factor",
-            "shorten_factor" => "staircase_shorten_factor",
-            "min_months" => "staircase_min_months",
-            _ => "staircase_max_months",
-        };
+        let field = format!("staircase_{field}");
         if !errors.iter().any(|e| e.field == field) {
             errors.push(crate::domain::Error::new(
-                field,
+                &field,
                 "schedule.setting_out_of_range",
                 message,
             ));
