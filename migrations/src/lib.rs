@@ -22,6 +22,7 @@ mod m20261208_000012_record_revisions;
 mod m20261208_000013_limits_and_interval_rules;
 mod m20261208_000014_sealed_keys;
 mod m20261208_000015_postgres_register;
+mod m20261208_000016_register_summaries;
 
 /// The triggers that keep SQLite's FTS5 search table in step with `standards`.
 /// Shared with the bulk importer, which drops them, writes, and rebuilds the index once.
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000013_limits_and_interval_rules::Migration),
             Box::new(m20261208_000014_sealed_keys::Migration),
             Box::new(m20261208_000015_postgres_register::Migration),
+            Box::new(m20261208_000016_register_summaries::Migration),
         ]
     }
 }
