@@ -30,31 +30,41 @@ impl Drop for Server {
 }
 
 fn serve(app: &TestApp) -> Server {
+    // The secrets B made for itself, given to A as an operator gives them to every
+    // instance; A's data directory is its own.
+    let secret = std::fs::read_to_string(app.config.data_dir.join("secret.key")).unwrap();
+    let kek = std::fs::read_to_string(app.config.data_dir.join(metrocal::service::keys::KEK_FILE)).unwrap();
+    serve_on(&app.url, secret.trim(), Some(kek.trim()))
+}
+
+/// `metrocal serve` on the database at `url`, with a data directory of its own, the
+/// cookie secret `secret` and the key-encryption key `kek` (none: it makes its own, as a
+/// single-machine install does).
+fn serve_on(url: &str, secret: &str, kek: Option<&str>) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    // The secrets B made for itself, given to A as an operator gives them to every
-    // instance; A's data directory is its own.
-    let secret = std::fs::read_to_string(app.config.data_dir.join("secret.key")).unwrap();
-    let kek = std::fs::read_to_string(app.config.data_dir.join(metrocal::service::keys::KEK_FILE)).unwrap();
     let data = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
-        .arg("serve")
-        .env("DATABASE_URL", &app.url)
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", url)
         .env("METROCAL_DATA_DIR", data.path())
-        .env("ROCKET_SECRET_KEY", secret.trim())
-        .env("METROCAL_KEY_ENCRYPTION_KEY", kek.trim())
+        .env("ROCKET_SECRET_KEY", secret)
+        .env_remove("METROCAL_KEY_ENCRYPTION_KEY")
+        .env_remove("METROCAL_KEY_ENCRYPTION_KEY_FILE")
         .env("METROCAL_PUBLIC_URL", "https://metrocal.test")
         .env("METROCAL_TODAY", crate::support::today().to_string())
         .env("METROCAL_DEMO_DATA", "false")
         .env("ROCKET_PORT", port.to_string())
         .env("ROCKET_ADDRESS", "127.0.0.1")
         .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("start metrocal serve");
+        .stdout(std::process::Stdio::null());
+    if let Some(kek) = kek {
+        cmd.env("METROCAL_KEY_ENCRYPTION_KEY", kek);
+    }
+    let child = cmd.spawn().expect("start metrocal serve");
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(start.elapsed() < Duration::from_secs(120), "the server did not start");
@@ -376,4 +386,182 @@ async fn two_instances_started_together_migrate_one_after_the_other() {
 fn migrations_count() -> usize {
     use migrations::MigratorTrait;
     migrations::Migrator::migrations().len()
+}
+
+/// A restore onto a fresh machine (issue 22). The backup carries the laboratories' keys
+/// sealed, never the key-encryption key. A server on the restored database given that
+/// key issues certificates with the laboratory's key of before, and they verify beside
+/// those issued before the backup. A server without it says plainly that it cannot sign
+/// and issues nothing, while every certificate still verifies (that needs only the
+/// public keys).
+#[rocket::async_test]
+async fn a_restored_register_signs_only_with_its_key_encryption_key() {
+    use crate::records::{gauge_record, in_calibration, view};
+    let a = TestApp::demo().await;
+    let technician = a.user_in("technician", INSTITUTE).await;
+    let reviewer = a.user_in("reviewer", INSTITUTE).await;
+    let approver = a.user_in("approver", INSTITUTE).await;
+    let lab = a.organisation_id(INSTITUTE).await;
+    let password = json!({"password": crate::support::PASSWORD});
+    // One certificate issued before the backup, and two records awaiting approval.
+    let mut records = Vec::new();
+    for i in 0..3 {
+        let (standard, wo) = in_calibration(&a, &format!("RESTORE-{i}")).await;
+        let record = gauge_record(&a, &technician, wo, standard, json!({})).await;
+        let sign = format!("/api/v1/records/{record}/sign");
+        let signers = if i == 0 {
+            vec![&technician, &reviewer, &approver]
+        } else {
+            vec![&technician, &reviewer]
+        };
+        for u in signers {
+            let (status, s) = a.post_as(u, &sign, password.clone()).await;
+            assert_eq!(status, 200, "{s}");
+        }
+        records.push(record);
+    }
+    let before = view(&a, &approver, records[0]).await["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_before = a
+        .scalar_text(&format!(
+            "SELECT key_id AS t FROM certificates WHERE number = '{before}'"
+        ))
+        .await;
+
+    // `metrocal backup`, then `metrocal restore` into a database of a new machine.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrocal.backup");
+    let run = |url: &str, args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
+            .args(args)
+            .env("DATABASE_URL", url)
+            .env("METROCAL_DATA_DIR", dir.path())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&a.url, &["backup", "--out", file.to_str().unwrap()]);
+    let pg = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let target_name = format!("restored_{}", std::process::id());
+    let target = match &pg {
+        Some(base) => {
+            let admin = metrocal::store::connect(base).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {target_name}"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {target_name}"))
+                .await
+                .unwrap();
+            let (server, _) = base.rsplit_once('/').unwrap();
+            let options = a.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+            format!("{server}/{target_name}?{options}")
+        }
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display()),
+    };
+    run(&target, &["restore", file.to_str().unwrap()]);
+    let restored = metrocal::store::connect(&target).await.unwrap();
+    let certificates = |db: sea_orm::DatabaseConnection| async move {
+        db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM certificates",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap()
+    };
+    let secret = std::fs::read_to_string(a.config.data_dir.join("secret.key")).unwrap();
+    let kek = std::fs::read_to_string(a.config.data_dir.join(metrocal::service::keys::KEK_FILE)).unwrap();
+    let genuine = |server: &Server, number: &str| {
+        let number = number.to_owned();
+        let port = server.port;
+        let target = target.clone();
+        async move {
+            let db = metrocal::store::connect(&target).await.unwrap();
+            let token: String = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT token FROM certificates WHERE number = '{number}'"),
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get("", "token")
+                .unwrap();
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                s,
+                "GET /api/v1/verify/{token} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            assert!(out.contains("\"genuine\":true"), "{number}: {out}");
+        }
+    };
+
+    // Without the key-encryption key: a single-machine server makes a key of its own; on
+    // PostgreSQL, where every instance must be given one, it is given another.
+    let stranger = metrocal::service::keys::Kek::generate().to_hex();
+    let without = serve_on(&target, secret.trim(), pg.as_ref().map(|_| stranger.as_str()));
+    let n = certificates(restored.clone()).await;
+    let (status, answer) = send(
+        &without,
+        "POST",
+        &format!("/api/v1/records/{}/sign", records[1]),
+        &approver.token,
+        &password,
+    );
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer.contains("keys.cannot_sign") && answer.contains("METROCAL_KEY_ENCRYPTION_KEY"),
+        "{answer}"
+    );
+    assert_eq!(certificates(restored.clone()).await, n, "nothing issued");
+    genuine(&without, &before).await;
+    drop(without);
+
+    // With it: the restored server signs with the laboratory's key of before.
+    let with = serve_on(&target, secret.trim(), Some(kek.trim()));
+    for record in &records[1..] {
+        let (status, answer) = send(
+            &with,
+            "POST",
+            &format!("/api/v1/records/{record}/sign"),
+            &approver.token,
+            &password,
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+    assert_eq!(certificates(restored.clone()).await, n + 2);
+    let db = &restored;
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT number, key_id FROM certificates WHERE lab_id = {lab} ORDER BY id DESC LIMIT 2"),
+        ))
+        .await
+        .unwrap();
+    for row in rows {
+        let number: String = row.try_get("", "number").unwrap();
+        let key: String = row.try_get("", "key_id").unwrap();
+        assert_eq!(key, key_before, "{number} is signed with the key of before");
+        genuine(&with, &number).await;
+    }
+    genuine(&with, &before).await;
+    drop(with);
+    restored.close().await.ok();
+    if let Some(base) = pg {
+        let admin = metrocal::store::connect(&base).await.unwrap();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {target_name} WITH (FORCE)"))
+            .await
+            .unwrap();
+    }
 }
