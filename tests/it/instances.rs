@@ -94,20 +94,25 @@ fn get_with_cookie(server: &Server, path: &str, cookie: &str) -> (u16, String) {
 
 /// A request with a JSON body and a bearer token to instance A: the status and answer.
 fn send(server: &Server, method: &str, path: &str, token: &str, body: &Value) -> (u16, String) {
+    try_send(server.port, method, path, token, body).expect("instance A answers")
+}
+
+/// The same, or None when the connection broke (the instance was killed).
+fn try_send(port: u16, method: &str, path: &str, token: &str, body: &Value) -> Option<(u16, String)> {
     let body = body.to_string();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
-    .unwrap();
+    .ok()?;
     let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, out)
+    s.read_to_string(&mut out).ok()?;
+    let status = out.split(' ').nth(1)?.parse().ok()?;
+    Some((status, out))
 }
 
 async fn get(client: &Client, user: &crate::support::TestUser, uri: &str) -> Value {
@@ -564,4 +569,131 @@ async fn a_restored_register_signs_only_with_its_key_encryption_key() {
             .await
             .unwrap();
     }
+}
+
+/// One instance killed (SIGKILL) at a random moment while it approves records into
+/// certificates; the other carries on. Every approval the killed instance acknowledged
+/// is there with its certificate, no certificate lacks its files, no record is approved
+/// without one, the laboratory's numbers have no gap, and the audit chain verifies
+/// (issue 22; on PostgreSQL and on one SQLite file).
+#[rocket::async_test]
+async fn killing_one_instance_mid_request_loses_nothing_it_acknowledged() {
+    use crate::records::{gauge_record, in_calibration};
+    use rand::Rng;
+    let a = TestApp::demo().await;
+    let technician = a.user_in("technician", INSTITUTE).await;
+    let reviewer = a.user_in("reviewer", INSTITUTE).await;
+    let approver = a.user_in("approver", INSTITUTE).await;
+    let password = json!({"password": crate::support::PASSWORD});
+    let mut pending = Vec::new();
+    for i in 0..12 {
+        let (standard, wo) = in_calibration(&a, &format!("KILL-{i}")).await;
+        let record = gauge_record(&a, &technician, wo, standard, json!({})).await;
+        for u in [&technician, &reviewer] {
+            let (status, s) = a
+                .post_as(u, &format!("/api/v1/records/{record}/sign"), password.clone())
+                .await;
+            assert_eq!(status, 200, "{s}");
+        }
+        pending.push(record);
+    }
+    let mut rng = rand::rng();
+    let mut acknowledged: Vec<(i64, String)> = Vec::new();
+    let mut kills = 0;
+    while !pending.is_empty() && kills < 6 {
+        let server = serve(&a);
+        let port = server.port;
+        let after = Duration::from_millis(rng.random_range(50..1200));
+        let killer = std::thread::spawn(move || {
+            std::thread::sleep(after);
+            drop(server); // SIGKILL
+        });
+        while let Some(&record) = pending.first() {
+            match try_send(
+                port,
+                "POST",
+                &format!("/api/v1/records/{record}/sign"),
+                &approver.token,
+                &password,
+            ) {
+                Some((200, answer)) => {
+                    let v: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+                    acknowledged.push((record, v["certificate"].as_str().unwrap().to_owned()));
+                    pending.remove(0);
+                }
+                Some((409, answer)) => {
+                    // Approved by a request whose answer the kill swallowed.
+                    let issued = a
+                        .scalar(&format!(
+                            "SELECT COUNT(*) AS n FROM calibration_records WHERE id = {record} AND status = 'issued'"
+                        ))
+                        .await;
+                    assert_eq!(issued, 1, "{answer}");
+                    pending.remove(0);
+                }
+                Some((status, answer)) => panic!("{status}: {answer}"),
+                None => break,
+            }
+        }
+        killer.join().unwrap();
+        kills += 1;
+    }
+    eprintln!(
+        "{kills} kills, {} approvals acknowledged by the instance killed, {} left to the other",
+        acknowledged.len(),
+        pending.len()
+    );
+    // The other instance approves what is left.
+    for record in pending {
+        let (status, s) = a
+            .post_as(&approver, &format!("/api/v1/records/{record}/sign"), password.clone())
+            .await;
+        assert!(status == 200 || status == 409, "{status}: {s}");
+    }
+    for (record, number) in &acknowledged {
+        assert_eq!(
+            a.scalar(&format!(
+                "SELECT COUNT(*) AS n FROM certificates c JOIN calibration_records r ON r.certificate_id = c.id \
+                 WHERE r.id = {record} AND c.number = '{number}' AND r.status = 'issued'"
+            ))
+            .await,
+            1,
+            "{number}, acknowledged, is there"
+        );
+    }
+    assert_eq!(
+        a.scalar(
+            "SELECT COUNT(*) AS n FROM certificates WHERE pdf IS NULL OR pdf_sha256 IS NULL OR dcc = '' OR signature = ''"
+        )
+        .await,
+        0,
+        "every certificate has its files"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) AS n FROM calibration_records WHERE status = 'issued' AND certificate_id IS NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        a.scalar(
+            "SELECT COUNT(*) AS n FROM certificate_sequences s WHERE s.last_seq <> \
+             (SELECT COUNT(*) FROM certificates c WHERE c.lab_id = s.lab_id AND c.year = s.year)"
+        )
+        .await,
+        0,
+        "no gap in any laboratory's numbers"
+    );
+    assert_eq!(
+        a.scalar("SELECT COUNT(*) AS n FROM calibration_records WHERE status = 'reviewed'")
+            .await,
+        0,
+        "every record was approved, through one instance or the other"
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_metrocal"))
+        .args(["audit", "verify"])
+        .env("DATABASE_URL", &a.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
 }
