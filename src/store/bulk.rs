@@ -2,12 +2,12 @@
 //! large import, and the statistics refreshed after it.
 //!
 //! On SQLite a batch is a multi-row `VALUES` list with one parameter per value. On
-//! PostgreSQL a batch is one parameter: the rows as a JSON array, which
-//! `json_populate_recordset` turns into rows of the table's own type. A `VALUES` list
-//! of 400 rows and 8,000 parameters cost PostgreSQL ~70 ms to bind and plan per
-//! statement (the province's 445,000 calibrations took 77 s); one JSON document of
-//! 5,000 rows is parsed in a few milliseconds, and the import runs at COPY's pace
-//! (docs/benchmarks.md, "PostgreSQL beside SQLite").
+//! PostgreSQL a batch is one parameter per column: the column's values as an array in
+//! PostgreSQL's text form, which `unnest` turns back into rows, as COPY reads its text
+//! format. A `VALUES` list of 400 rows and 8,000 parameters cost PostgreSQL ~70 ms to
+//! bind and plan per statement (the province's 445,000 calibrations took 77 s); as a
+//! JSON document per batch they took 9 s; as arrays, see docs/benchmarks.md
+//! ("PostgreSQL beside SQLite").
 
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, IdenStatic, Iterable, Statement,
@@ -39,7 +39,7 @@ where
     let table = <A::Entity as Default>::default().table_name().to_owned();
     let backend = db.get_database_backend();
     if backend == DbBackend::Postgres {
-        return upsert_json::<A, C, I>(db, rows, &table, &columns, key, update).await;
+        return upsert_arrays::<A, C, I>(db, rows, &table, &columns, key, update).await;
     }
     // SQLite binds at most 32,766 parameters per statement, PostgreSQL 65,535; batches
     // of ~8,000 values measured fastest on SQLite (docs/benchmarks.md).
@@ -78,11 +78,11 @@ where
     Ok(written)
 }
 
-/// Rows per statement on PostgreSQL: a few megabytes of JSON.
-const JSON_ROWS_PER_STATEMENT: usize = 5_000;
+/// Rows per statement on PostgreSQL: some megabytes of text.
+const ARRAY_ROWS_PER_STATEMENT: usize = 20_000;
 
-/// PostgreSQL's bulk upsert: each batch of rows is one JSON parameter.
-async fn upsert_json<A, C, I>(
+/// PostgreSQL's bulk upsert: each batch of rows is one array parameter per column.
+async fn upsert_arrays<A, C, I>(
     db: &C,
     rows: std::iter::Peekable<I::IntoIter>,
     table: &str,
@@ -95,38 +95,59 @@ where
     C: ConnectionTrait,
     I: IntoIterator<Item = A>,
 {
+    // Each column's type, for the array it is sent as.
+    let types: std::collections::HashMap<String, String> = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT attname::text AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute \
+             WHERE attrelid = format('%I', $1::text)::regclass AND attnum > 0 AND NOT attisdropped",
+            [Value::from(table.to_owned())],
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String>("", "name")?, r.try_get::<String>("", "type")?)))
+        .collect::<Result<_, DbErr>>()?;
     let names: Vec<&str> = columns.iter().map(|c| c.as_str()).collect();
+    let mut arrays = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let ty = types
+            .get(*name)
+            .ok_or_else(|| DbErr::Custom(format!("{table} has no column {name}")))?;
+        arrays.push(format!("${}::{ty}[]", i + 1));
+    }
     let quoted = names.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ");
     let sql = format!(
-        "INSERT INTO \"{table}\" ({quoted}) SELECT {quoted} FROM json_populate_recordset(NULL::\"{table}\", $1::json){}",
+        "INSERT INTO \"{table}\" ({quoted}) SELECT * FROM unnest({}){}",
+        arrays.join(", "),
         on_conflict(key, update)
     );
     let mut rows = rows;
     let build = |rows: &mut std::iter::Peekable<I::IntoIter>| -> Result<Option<Statement>, DbErr> {
-        let mut doc = String::with_capacity(1 << 20);
-        doc.push('[');
+        let mut texts: Vec<String> = columns.iter().map(|_| String::from("{")).collect();
         let mut n = 0;
-        for row in rows.by_ref().take(JSON_ROWS_PER_STATEMENT) {
-            doc.push_str(if n == 0 { "{" } else { ",{" });
-            for (i, (c, name)) in columns.iter().zip(&names).enumerate() {
-                if i > 0 {
-                    doc.push(',');
+        for row in rows.by_ref().take(ARRAY_ROWS_PER_STATEMENT) {
+            for (text, c) in texts.iter_mut().zip(columns) {
+                if n > 0 {
+                    text.push(',');
                 }
-                doc.push_str(&serde_json::to_string(name).expect("a string"));
-                doc.push(':');
-                push_json(&mut doc, &row.get(*c).into_value().unwrap_or(Value::Int(None)))?;
+                push_element(text, &row.get(*c).into_value().unwrap_or(Value::Int(None)))?;
             }
-            doc.push('}');
             n += 1;
         }
         if n == 0 {
             return Ok(None);
         }
-        doc.push(']');
+        let values: Vec<Value> = texts
+            .into_iter()
+            .map(|mut t| {
+                t.push('}');
+                Value::from(t)
+            })
+            .collect();
         Ok(Some(Statement::from_sql_and_values(
             DbBackend::Postgres,
             sql.clone(),
-            [Value::from(doc)],
+            values,
         )))
     };
     let mut written = 0u64;
@@ -139,36 +160,43 @@ where
     Ok(written)
 }
 
-/// One value in the JSON form PostgreSQL reads into the column's type: numbers as
-/// numbers (f64 printed so that it reads back to the same double), dates and times as
-/// ISO 8601 text to the microsecond (PostgreSQL's precision, as the driver truncates).
-fn push_json(doc: &mut String, v: &Value) -> Result<(), DbErr> {
+/// One element of an array in PostgreSQL's text form: numbers as they are (f64 printed
+/// so that it reads back to the same double), text, dates and times double-quoted with
+/// `"` and `\\` escaped, times to the microsecond (PostgreSQL's precision, as the
+/// driver truncates), and `NULL`.
+fn push_element(text: &mut String, v: &Value) -> Result<(), DbErr> {
     use std::fmt::Write;
-    let json = |doc: &mut String, j: &serde_json::Value| doc.push_str(&j.to_string());
+    let quoted = |text: &mut String, s: &str| {
+        text.push('"');
+        for ch in s.chars() {
+            if ch == '"' || ch == '\\' {
+                text.push('\\');
+            }
+            text.push(ch);
+        }
+        text.push('"');
+    };
     match v {
-        Value::Bool(Some(b)) => doc.push_str(if *b { "true" } else { "false" }),
-        Value::TinyInt(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::SmallInt(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::Int(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::BigInt(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::Unsigned(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::BigUnsigned(Some(n)) => write!(doc, "{n}").expect("write to String"),
-        Value::Float(Some(x)) => json(doc, &serde_json::Value::from(f64::from(*x))),
+        Value::Bool(Some(b)) => text.push(if *b { 't' } else { 'f' }),
+        Value::TinyInt(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::SmallInt(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::Int(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::BigInt(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::Unsigned(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::BigUnsigned(Some(n)) => write!(text, "{n}").expect("write to String"),
+        Value::Float(Some(x)) => write!(text, "{x:?}").expect("write to String"),
         Value::Double(Some(x)) => {
             if !x.is_finite() {
                 return Err(DbErr::Custom(format!("{x} cannot be stored")));
             }
-            json(doc, &serde_json::Value::from(*x))
+            // Rust's shortest round-trip form; PostgreSQL reads it back exactly.
+            write!(text, "{x:?}").expect("write to String")
         }
-        Value::String(Some(s)) => json(doc, &serde_json::Value::from(s.as_str())),
-        Value::Json(Some(j)) => json(doc, j),
-        Value::ChronoDate(Some(d)) => write!(doc, "\"{}\"", d.format("%Y-%m-%d")).expect("write to String"),
-        Value::ChronoDateTimeUtc(Some(t)) => {
-            write!(doc, "\"{}\"", t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).expect("write to String")
-        }
-        Value::ChronoDateTime(Some(t)) => {
-            write!(doc, "\"{}\"", t.format("%Y-%m-%dT%H:%M:%S%.6f")).expect("write to String")
-        }
+        Value::String(Some(s)) => quoted(text, s),
+        Value::Json(Some(j)) => quoted(text, &j.to_string()),
+        Value::ChronoDate(Some(d)) => write!(text, "{}", d.format("%Y-%m-%d")).expect("write to String"),
+        Value::ChronoDateTimeUtc(Some(t)) => quoted(text, &t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        Value::ChronoDateTime(Some(t)) => quoted(text, &t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()),
         Value::Bool(None)
         | Value::TinyInt(None)
         | Value::SmallInt(None)
@@ -182,7 +210,7 @@ fn push_json(doc: &mut String, v: &Value) -> Result<(), DbErr> {
         | Value::Json(None)
         | Value::ChronoDate(None)
         | Value::ChronoDateTimeUtc(None)
-        | Value::ChronoDateTime(None) => doc.push_str("null"),
+        | Value::ChronoDateTime(None) => text.push_str("NULL"),
         other => return Err(DbErr::Custom(format!("bulk load cannot write {other:?}"))),
     }
     Ok(())
@@ -228,22 +256,35 @@ fn upsert_sql(backend: DbBackend, table: &str, columns: &[&str], rows: usize, ke
     sql
 }
 
-/// For a bulk load into SQLite: drops the secondary indexes of `tables` (not the
-/// unique ones, which upserts need) and returns their definitions, so that
-/// [`restore_indexes`] can build each in one sorted pass after the rows are in, which
-/// is several times cheaper than growing them row by row. Both run inside the
-/// caller's transaction: a failed import restores the indexes with everything else.
+/// For a bulk load: drops the secondary indexes of `tables` (not the unique ones, which
+/// upserts need) and returns their definitions, so that [`restore_indexes`] can build
+/// each in one sorted pass after the rows are in, which is several times cheaper than
+/// growing them row by row (on PostgreSQL the 46,000 standards went in in 9.5 s with
+/// their ten indexes, in 1.2 s without them, and their indexes then built in 3.4 s).
+/// Both run inside the caller's transaction: a failed import restores the indexes with
+/// everything else. On PostgreSQL the dropped indexes hold the tables exclusively until
+/// the import commits, so the register's pages wait for a bulk import instead of
+/// reading around it (docs/operations.md).
 pub async fn suspend_indexes<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Result<Vec<String>, DbErr> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(vec![]);
-    }
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => {
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? \
+             AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
+        }
+        DbBackend::Postgres => {
+            "SELECT i.indexname AS name, i.indexdef AS sql FROM pg_indexes i \
+             JOIN pg_index x ON x.indexrelid = format('%I.%I', i.schemaname, i.indexname)::regclass \
+             WHERE i.schemaname = current_schema() AND i.tablename = $1 AND NOT x.indisunique"
+        }
+        _ => return Ok(vec![]),
+    };
     let mut saved = Vec::new();
     for table in tables {
         let rows = db
             .query_all_raw(Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? \
-                 AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+                backend,
+                sql,
                 [Value::from(table.to_string())],
             ))
             .await?;
@@ -258,6 +299,11 @@ pub async fn suspend_indexes<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Res
 }
 
 pub async fn restore_indexes<C: ConnectionTrait>(db: &C, definitions: &[String]) -> Result<(), DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres && !definitions.is_empty() {
+        // Room to sort an index in memory, for this transaction only.
+        db.execute_unprepared("SET LOCAL maintenance_work_mem = '256MB'")
+            .await?;
+    }
     for sql in definitions {
         db.execute_unprepared(sql).await?;
     }

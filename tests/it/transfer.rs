@@ -167,15 +167,22 @@ async fn only_system_admins_import() {
 
 async fn schema_objects(app: &TestApp) -> Vec<String> {
     use sea_orm::ConnectionTrait;
-    if app.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
-        return vec![];
-    }
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Sqlite => {
+            "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY 1"
+        }
+        // Each index as it is defined, and the triggers, of the test's own schema.
+        _ => {
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() \
+             UNION ALL SELECT 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND NOT t.tgisinternal \
+             ORDER BY 1"
+        }
+    };
     let rows = app
         .db
-        .query_all_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "SELECT type || ' ' || name FROM sqlite_master WHERE type IN ('index', 'trigger') ORDER BY 1",
-        ))
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
         .await
         .unwrap();
     rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
@@ -268,4 +275,80 @@ async fn a_bulk_import_rebuilds_its_indexes_and_a_failed_one_restores_them() {
     };
     assert!(scanned > 0);
     assert_eq!(v["total"], scanned);
+}
+
+/// The bulk writer sends each batch to PostgreSQL as one array per column, in the text
+/// form COPY also reads (on SQLite as bound parameters). Text that looks like the
+/// format's own syntax, doubles that have no short decimal form, the extremes of the
+/// range, absent values and times to the microsecond read back exactly as written.
+#[rocket::async_test]
+async fn the_bulk_writer_stores_every_value_exactly() {
+    use metrocal::store::entities::instrument;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let app = TestApp::demo().await;
+    let owner = app.scalar("SELECT MIN(id) AS n FROM organisations").await as i32;
+    let at = chrono::DateTime::parse_from_rfc3339("2026-12-08T04:31:07.123456Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let texts = [
+        "plain",
+        "",
+        "NULL",
+        "{braces}, commas",
+        "\"quoted\" and \\back\\slashed\\",
+        "数字压力计 0～60 MPa",
+        " leading and trailing ",
+        "tab\tand\nnewline",
+    ];
+    let numbers = [
+        Some(0.1),
+        Some(1.0 / 3.0),
+        Some(1e-7),
+        Some(-2.5e-12),
+        Some(6.02214076e23),
+        Some(f64::MIN_POSITIVE),
+        Some(f64::MAX),
+        None,
+    ];
+    let rows: Vec<instrument::ActiveModel> = texts
+        .iter()
+        .zip(numbers)
+        .enumerate()
+        .map(|(i, (text, mpe))| instrument::ActiveModel {
+            owner_id: Set(owner),
+            name: Set(text.to_string()),
+            manufacturer: Set(format!("{text}{i}")),
+            model: Set(String::new()),
+            serial: Set(format!("EXACT-{i}")),
+            category_code: Set("01010100".into()),
+            quantity: Set(if i % 2 == 0 { None } else { Some(text.to_string()) }),
+            mpe_si: Set(mpe),
+            mpe_unit: Set(mpe.map(|_| "Pa".to_owned())),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        })
+        .collect();
+    metrocal::store::traceability::upsert_instruments(&app.db, rows)
+        .await
+        .unwrap();
+    let stored: Vec<instrument::Model> = instrument::Entity::find()
+        .filter(instrument::Column::Serial.starts_with("EXACT-"))
+        .order_by_asc(instrument::Column::Serial)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), texts.len());
+    for (i, row) in stored.iter().enumerate() {
+        assert_eq!(row.name, texts[i]);
+        assert_eq!(row.manufacturer, format!("{}{i}", texts[i]));
+        assert_eq!(row.quantity.as_deref(), if i % 2 == 0 { None } else { Some(texts[i]) });
+        assert_eq!(
+            row.mpe_si.map(f64::to_bits),
+            numbers[i].map(f64::to_bits),
+            "{:?}",
+            numbers[i]
+        );
+        assert_eq!(row.created_at, at);
+    }
 }

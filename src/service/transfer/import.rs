@@ -93,7 +93,10 @@ async fn import_calibrations<C: sea_orm::ConnectionTrait>(
             ..Default::default()
         });
     }
+    let started = std::time::Instant::now();
+    let lap = |stage: &str| tracing::debug!(stage, elapsed_ms = started.elapsed().as_millis() as u64, "calibrations");
     tq::upsert_instruments(txn, rows).await?;
+    lap("instruments written");
     if calibrations.is_empty() {
         return Ok(());
     }
@@ -115,6 +118,7 @@ async fn import_calibrations<C: sea_orm::ConnectionTrait>(
             keys.insert((ItemKind::Instrument, format!("{code}#{serial}")), id);
         }
     }
+    lap("keys read");
     let mut resolved = Vec::with_capacity(calibrations.len());
     let mut seen = HashSet::new();
     for c in calibrations {
@@ -187,6 +191,7 @@ async fn import_calibrations<C: sea_orm::ConnectionTrait>(
             edges.entry(*item).or_default().push(*r);
         }
     }
+    lap("links read");
     if let Some(on_cycle) = crate::domain::traceability::on_a_cycle(&edges) {
         if let Some((c, ..)) = resolved
             .iter()
@@ -226,7 +231,9 @@ async fn import_calibrations<C: sea_orm::ConnectionTrait>(
             ..Default::default()
         })
         .collect();
+    lap("cycles checked");
     tq::upsert_calibrations(txn, rows).await?;
+    lap("calibrations written");
     Ok(())
 }
 
