@@ -262,7 +262,7 @@ fn not_found(reason: &str) -> Verification {
 /// customer flipped to another enterprise) fails, so it is neither served nor called
 /// genuine.
 async fn intact<C: sea_orm::ConnectionTrait>(db: &C, c: &certificate::Model) -> Result<bool> {
-    let key = q::key_by_id(db, &c.key_id).await?;
+    let key = q::key_by_id(db, c.lab_id, &c.key_id).await?;
     let content_ok = sha256_hex(c.snapshot.as_bytes()) == c.content_sha256;
     let dcc_ok = sha256_hex(c.dcc.as_bytes()) == c.dcc_sha256;
     let pdf_ok = match (&c.pdf, &c.pdf_sha256) {

@@ -157,8 +157,12 @@ pub async fn active_key<C: ConnectionTrait>(db: &C, lab: i32) -> Result<Option<l
         .await
 }
 
-pub async fn key_by_id<C: ConnectionTrait>(db: &C, key_id: &str) -> Result<Option<lab_key::Model>, DbErr> {
+/// The laboratory's key with this id. The laboratory is part of the lookup, so that on a
+/// database distributed by organisation it is answered by the laboratory's own node
+/// (docs/operations.md, "The next step").
+pub async fn key_by_id<C: ConnectionTrait>(db: &C, lab: i32, key_id: &str) -> Result<Option<lab_key::Model>, DbErr> {
     lab_key::Entity::find()
+        .filter(lab_key::Column::LabId.eq(lab))
         .filter(lab_key::Column::KeyId.eq(key_id))
         .one(db)
         .await

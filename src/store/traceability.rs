@@ -575,14 +575,20 @@ pub(crate) fn rows_of(backend: DbBackend, table: &str, ids: Option<&[i32]>) -> (
     let Some(ids) = ids else {
         return (format!("FROM {table}"), Vec::new());
     };
-    let list = format!("[{}]", ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(","));
-    let sql = match backend {
-        DbBackend::Postgres => format!(
-            "FROM {table} WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_array_elements_text(CAST($1 AS JSON)))"
+    let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    match backend {
+        // An array: PostgreSQL sorts its keys and reads the primary key index in order
+        // (15,552 calibrations of the largest impact report in 30–50 ms, against 65–73 ms
+        // joining the elements of a JSON list, which visits the index in the list's order).
+        DbBackend::Postgres => (
+            format!("FROM {table} WHERE id = ANY(CAST($1 AS INTEGER[]))"),
+            vec![format!("{{{list}}}").into()],
         ),
-        _ => format!("FROM {table} WHERE id IN (SELECT value FROM json_each(?))"),
-    };
-    (sql, vec![list.into()])
+        _ => (
+            format!("FROM {table} WHERE id IN (SELECT value FROM json_each(?))"),
+            vec![format!("[{list}]").into()],
+        ),
+    }
 }
 
 /// What the traceability pages show of an organisation.
