@@ -257,25 +257,8 @@ async fn backup_and_restore_keep_counts_certificates_and_the_audit_head() {
 
     // A fresh database: a SQLite file, or on PostgreSQL a new database holding the
     // test's schema.
-    let target = match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!("restore_{}", std::process::id());
-            let admin = metrocal::store::connect(&base).await.unwrap();
-            use sea_orm::ConnectionTrait;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-                .await
-                .unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            let options = app.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
-            format!("{server}/{name}?{options}")
-        }
-        _ => format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display()),
-    };
+    let name = format!("restore_{}", std::process::id());
+    let target = crate::support::new_database(&app, dir.path(), &name).await;
     let o = run(&target, &["restore", file.to_str().unwrap()]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let restored = metrocal::store::connect(&target).await.unwrap();
@@ -305,17 +288,7 @@ async fn backup_and_restore_keep_counts_certificates_and_the_audit_head() {
     restored.close().await.ok();
     let o = run(&target, &["restore", file.to_str().unwrap(), "--replace"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    if let Ok(base) = std::env::var("TEST_DATABASE_URL") {
-        if !base.is_empty() {
-            use sea_orm::ConnectionTrait;
-            let admin = metrocal::store::connect(&base).await.unwrap();
-            let name = format!("restore_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await
-                .unwrap();
-        }
-    }
+    crate::support::drop_new_database(&name).await;
 }
 
 /// On PostgreSQL every instance must share its secrets, so `metrocal serve` refuses to

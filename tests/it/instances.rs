@@ -451,23 +451,7 @@ async fn a_restored_register_signs_only_with_its_key_encryption_key() {
     run(&a.url, &["backup", "--out", file.to_str().unwrap()]);
     let pg = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
     let target_name = format!("restored_{}", std::process::id());
-    let target = match &pg {
-        Some(base) => {
-            let admin = metrocal::store::connect(base).await.unwrap();
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {target_name}"))
-                .await
-                .unwrap();
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {target_name}"))
-                .await
-                .unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            let options = a.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
-            format!("{server}/{target_name}?{options}")
-        }
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("restored.db").display()),
-    };
+    let target = crate::support::new_database(&a, dir.path(), &target_name).await;
     run(&target, &["restore", file.to_str().unwrap()]);
     let restored = metrocal::store::connect(&target).await.unwrap();
     let certificates = |db: sea_orm::DatabaseConnection| async move {
@@ -562,13 +546,7 @@ async fn a_restored_register_signs_only_with_its_key_encryption_key() {
     genuine(&with, &before).await;
     drop(with);
     restored.close().await.ok();
-    if let Some(base) = pg {
-        let admin = metrocal::store::connect(&base).await.unwrap();
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {target_name} WITH (FORCE)"))
-            .await
-            .unwrap();
-    }
+    crate::support::drop_new_database(&target_name).await;
 }
 
 /// One instance killed (SIGKILL) at a random moment while it approves records into

@@ -54,6 +54,45 @@ pub async fn fresh_database_url(dir: &std::path::Path) -> String {
     }
 }
 
+/// An empty database as on a new machine, for a restore: on PostgreSQL a new database
+/// `name` on TEST_DATABASE_URL's server (with the test app's connection options, so that
+/// its schema is found), on SQLite the file `name.db` in `dir`. [`drop_new_database`]
+/// removes it.
+pub async fn new_database(app: &TestApp, dir: &std::path::Path, name: &str) -> String {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let admin = metrocal::store::connect(&base).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.ok();
+            let (server, _) = base.rsplit_once('/').unwrap();
+            let options = app.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+            format!("{server}/{name}?{options}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join(format!("{name}.db")).display()),
+    }
+}
+
+/// Removes a database made by [`new_database`] on PostgreSQL (a SQLite file goes with
+/// its directory).
+pub async fn drop_new_database(name: &str) {
+    if let Ok(base) = std::env::var("TEST_DATABASE_URL") {
+        if !base.is_empty() {
+            let admin = metrocal::store::connect(&base).await.unwrap();
+            admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .await
+                .unwrap();
+        }
+    }
+}
+
 fn rand_suffix() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     let n = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
